@@ -1,0 +1,44 @@
+# Tether: `make demo` and `make test` work on a fresh machine with Python 3.11.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: help demo test lint format typecheck pytest bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet uv==0.13.8
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv with the pinned dependencies
+
+demo: $(STAMP) ## generate the demo world, link it, print where the results are
+	$(BIN)/tether demo --home tether-data
+
+lint: $(STAMP) ## ruff check + format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP) ## ruff format + autofix
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: $(STAMP) ## mypy (strict)
+	$(BIN)/mypy resolver consent audiences api tests bench
+
+pytest: $(STAMP) ## the test suite (all markers)
+	$(BIN)/pytest -q
+
+test: lint typecheck pytest ## everything CI runs
+
+bench: $(STAMP) ## the benchmarks of bench/ (slow; results go to bench/RESULTS.md by hand)
+	$(BIN)/python bench/bench_link.py --touchpoints 100000
+
+clean: ## remove the venv and generated data
+	rm -rf $(VENV) tether-data .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1058 @@
+"""A seeded, realistic retargeting world: the demo, the tests and the benchmarks share it.
+
+``generate_demo_world(persons=N, seed=S)`` returns the canonical source tables
+of SPEC §3 (customers, sessions, devices, contacts, events, interactions,
+consents) and a labels table ``source,record_key,true_id``. The same seed
+always gives the same world.
+
+What makes it realistic (and hard):
+
+* most touchpoints are web sessions carrying only a cookie id and an IP;
+  some are logged in, some carry a typed newsletter email, a few a checkout
+  form with name, email, phone and postcode;
+* app devices with advertising ids, in-app sessions on the device id;
+* messaging contacts: WhatsApp / Viber phone numbers, Telegram handles,
+  Messenger display names, in Latin, Hebrew and Cyrillic script;
+* CRM customers with some duplicate customer rows (nickname, typo, an old
+  email);
+* noise: national and international phone formats from six countries,
+  nicknames, typos, case and spacing, gmail dots and plus-tags, dates in
+  several formats;
+* labelled hard cases (``DemoWorld.hard_cases``): a family tablet logged into
+  two customer accounts, twins at one address, several people with the same
+  common name in one city, a phone number recycled to another person, and
+  placeholder email / phone values shared by unrelated customers.
+
+Large worlds are generated in chunks of persons (``iter_demo_world_chunks``)
+so that memory stays bounded; ``write_demo_world`` writes them as files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import string
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import phonenumbers
+from anyascii import anyascii
+from faker import Faker
+from nicknames import NickNamer
+
+__all__ = [
+    "SOURCE_FILES",
+    "DemoWorld",
+    "demo_config_toml",
+    "generate_demo_world",
+    "iter_demo_world_chunks",
+    "write_demo_world",
+]
+
+#: Source name -> (kind, file stem). The demo config maps each to its file.
+SOURCE_FILES: dict[str, tuple[str, str]] = {
+    "crm": ("customers", "crm"),
+    "web": ("sessions", "web_sessions"),
+    "app": ("devices", "app_devices"),
+    "messaging": ("contacts", "messaging"),
+    "events": ("events", "events"),
+    "interactions": ("interactions", "interactions"),
+    "consents": ("consents", "consents"),
+}
+LINKED_SOURCES = ("crm", "web", "app", "messaging")
+
+# The world's clock: generated timestamps fall in the 180 days before this.
+WORLD_NOW = datetime(2026, 11, 1, tzinfo=UTC)
+
+_LOCALES: list[tuple[str, str, float]] = [
+    ("en_GB", "GB", 0.40),
+    ("en_US", "US", 0.14),
+    ("he_IL", "IL", 0.14),
+    ("ru_RU", "RU", 0.10),
+    ("de_DE", "DE", 0.11),
+    ("es_ES", "ES", 0.11),
+]
+
+# Israeli names written both ways: CRMs hold the Latin form, messaging display
+# names often the Hebrew one. Hebrew has no vowels, which is what makes it hard.
+_HEBREW_FIRST_M = [
+    ("david", "דוד"), ("yosef", "יוסף"), ("moshe", "משה"), ("daniel", "דניאל"),
+    ("ariel", "אריאל"), ("noam", "נועם"), ("itai", "איתי"), ("omer", "עומר"),
+    ("eitan", "איתן"), ("yonatan", "יונתן"), ("avraham", "אברהם"), ("yaakov", "יעקב"),
+    ("shlomo", "שלמה"), ("amir", "אמיר"), ("gil", "גיל"), ("ron", "רון"),
+    ("uri", "אורי"), ("tomer", "תומר"), ("elad", "אלעד"), ("nadav", "נדב"),
+]  # fmt: skip
+_HEBREW_FIRST_F = [
+    ("yael", "יעל"), ("noa", "נועה"), ("tamar", "תמר"), ("shira", "שירה"),
+    ("maya", "מאיה"), ("michal", "מיכל"), ("rivka", "רבקה"), ("sarah", "שרה"),
+    ("talia", "טליה"), ("hila", "הילה"), ("orly", "אורלי"), ("dana", "דנה"),
+    ("adi", "עדי"), ("liat", "ליאת"), ("keren", "קרן"), ("efrat", "אפרת"),
+    ("galit", "גלית"), ("ronit", "רונית"), ("inbal", "ענבל"), ("neta", "נטע"),
+]  # fmt: skip
+_HEBREW_LAST = [
+    ("cohen", "כהן"), ("levi", "לוי"), ("mizrahi", "מזרחי"), ("peretz", "פרץ"),
+    ("biton", "ביטון"), ("dahan", "דהן"), ("avraham", "אברהם"), ("friedman", "פרידמן"),
+    ("azoulay", "אזולאי"), ("katz", "כץ"), ("malka", "מלכה"), ("amar", "עמר"),
+    ("ohana", "אוחנה"), ("gabay", "גבאי"), ("shapiro", "שפירא"), ("segal", "סגל"),
+    ("ben david", "בן דוד"), ("golan", "גולן"), ("hadad", "חדד"), ("weiss", "וייס"),
+    ("rosen", "רוזן"), ("shalom", "שלום"), ("alon", "אלון"), ("tal", "טל"),
+    ("sasson", "ששון"), ("barak", "ברק"), ("nahum", "נחום"), ("vaknin", "וקנין"),
+]  # fmt: skip
+
+_EMAIL_DOMAINS = {
+    "GB": ["gmail.com", "hotmail.co.uk", "outlook.com", "yahoo.co.uk", "btinternet.com"],
+    "US": ["gmail.com", "yahoo.com", "outlook.com", "icloud.com", "aol.com"],
+    "IL": ["gmail.com", "walla.co.il", "hotmail.com", "012.net.il"],
+    "RU": ["gmail.com", "mail.ru", "yandex.ru", "rambler.ru"],
+    "DE": ["gmail.com", "web.de", "gmx.de", "t-online.de"],
+    "ES": ["gmail.com", "hotmail.es", "yahoo.es", "telefonica.net"],
+}
+_CATEGORIES = ["mortgage", "savings", "cards", "loans", "insurance", "investments", "pensions"]
+_PURPOSES = [
+    "identity_linking",
+    "analytics",
+    "personalisation",
+    "ad_targeting",
+    "messaging_marketing",
+]
+_USER_AGENTS = [
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/130.0",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) Safari/605.1.15",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) Mobile/15E148",
+    "Mozilla/5.0 (Linux; Android 15; Pixel 8) Chrome/130.0 Mobile",
+    "Mozilla/5.0 (X11; Linux x86_64; rv:131.0) Gecko/20100101 Firefox/131.0",
+]
+_PLACEHOLDER_EMAIL = "noemail@example.com"
+_PLACEHOLDER_PHONE = "+44 20 7946 0000"
+_OFFICE_IPS = ["203.0.113.10", "203.0.113.77", "198.51.100.5"]
+
+Format = Literal["csv", "parquet"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DemoWorld:
+    """One generated world: canonical source tables plus ground truth."""
+
+    tables: dict[str, pd.DataFrame]
+    """Source name (``crm``, ``web``, ...) -> canonical table."""
+    labels: pd.DataFrame
+    """``source, record_key, true_id`` for every linked record."""
+    hard_cases: dict[str, list[str]] = field(default_factory=dict)
+    """Hard case name -> the true ids that must stay distinct persons."""
+
+    @property
+    def touchpoint_count(self) -> int:
+        """Records that take part in linking (customers, sessions, devices, contacts)."""
+        return sum(len(self.tables[s]) for s in LINKED_SOURCES)
+
+
+@dataclass(slots=True)
+class _Person:
+    true_id: str
+    country: str
+    locale: str
+    first: str
+    last: str
+    first_native: str
+    last_native: str
+    gender: str
+    dob: date
+    street: str
+    city: str
+    postcode: str
+    email: str
+    phone: str
+    is_customer: bool
+    home_ip: str
+    office_ip: str | None = None
+    customer_ids: list[str] = field(default_factory=list)
+    extra_phone_owner: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Pools:
+    first_m: list[tuple[str, str]]
+    first_f: list[tuple[str, str]]
+    last: list[tuple[str, str]]
+    addresses: list[tuple[str, str, str]]
+
+
+@lru_cache(maxsize=None)
+def _pools(locale: str) -> _Pools:
+    """Name and address pools for a locale, built once from Faker (seeded)."""
+    fake = Faker(locale)
+    fake.seed_instance(20261101)
+    if locale == "he_IL":
+        first_m, first_f, last = _HEBREW_FIRST_M, _HEBREW_FIRST_F, _HEBREW_LAST
+    else:
+
+        def native_pool(fn: Any, n: int) -> list[tuple[str, str]]:
+            seen: dict[str, str] = {}
+            for _ in range(n * 6):
+                native = fn().strip()
+                latin = anyascii(native).lower()
+                if latin.isascii() and latin.replace(" ", "").replace("-", "").isalpha():
+                    seen.setdefault(latin, native)
+                if len(seen) >= n:
+                    break
+            return sorted(seen.items())
+
+        first_m = native_pool(fake.first_name_male, 300)
+        first_f = native_pool(fake.first_name_female, 300)
+        last = native_pool(fake.last_name, 1500)
+    addresses: list[tuple[str, str, str]] = []
+    for _ in range(4000):
+        street = fake.street_address().replace("\n", " ")
+        city = fake.city()
+        postcode = fake.postcode()
+        if locale == "he_IL":
+            street, city = anyascii(street), anyascii(city)
+        elif locale == "ru_RU":
+            street, city = anyascii(street), anyascii(city).removeprefix("g. ").removeprefix("k. ")
+        addresses.append((street, city, postcode))
+    return _Pools(first_m=first_m, first_f=first_f, last=last, addresses=addresses)
+
+
+@lru_cache(maxsize=None)
+def _mobile_template(region: str) -> tuple[str, int]:
+    example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+    national = str(example.national_number)
+    return national, example.country_code
+
+
+_NICKNAMER = NickNamer()
+
+
+class _Gen:
+    """Generates one chunk of persons and their records."""
+
+    def __init__(self, *, seed: int, chunk: int, first_person: int) -> None:
+        self.rng = np.random.default_rng([seed, chunk])
+        self.chunk = chunk
+        self.first_person = first_person
+        self.rows: dict[str, list[dict[str, Any]]] = {s: [] for s in SOURCE_FILES}
+        self.labels: list[tuple[str, str, str]] = []
+        self.hard_cases: dict[str, list[str]] = {}
+        self.used_emails: set[str] = set()
+        self.used_phones: set[str] = set()
+        self.counters: dict[str, int] = {}
+
+    # -- small random helpers ------------------------------------------------
+    def chance(self, p: float) -> bool:
+        return bool(self.rng.random() < p)
+
+    def pick(self, items: list[Any]) -> Any:
+        return items[int(self.rng.integers(len(items)))]
+
+    def new_id(self, prefix: str) -> str:
+        n = self.counters.get(prefix, 0) + 1
+        self.counters[prefix] = n
+        return f"{prefix}{self.chunk:03d}{n:07d}"
+
+    def uuid(self) -> str:
+        raw = self.rng.bytes(16).hex()
+        return f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
+
+    def timestamp(self, *, days_back: int = 180) -> datetime:
+        seconds = int(self.rng.integers(days_back * 86400))
+        return WORLD_NOW - timedelta(seconds=seconds)
+
+    def ip(self) -> str:
+        a, b, c, d = (int(x) for x in self.rng.integers(1, 255, size=4))
+        return f"{a % 223 + 1}.{b}.{c}.{d}"
+
+    # -- persons ------------------------------------------------------------------
+    def person(self, index: int, *, overrides: dict[str, Any] | None = None) -> _Person:
+        overrides = dict(overrides or {})
+        weights = np.array([w for _, _, w in _LOCALES])
+        locale, country, _ = _LOCALES[int(self.rng.choice(len(_LOCALES), p=weights / weights.sum()))]
+        if "locale" in overrides:
+            locale = overrides.pop("locale")
+            country = next(c for loc, c, _ in _LOCALES if loc == locale)
+            overrides.pop("country", None)
+        pools = _pools(locale)
+        gender = "F" if self.chance(0.5) else "M"
+        first, first_native = self.pick(pools.first_f if gender == "F" else pools.first_m)
+        last, last_native = self._zipf_pick(pools.last)
+        street, city, postcode = self.pick(pools.addresses)
+        dob = date(1940, 1, 1) + timedelta(days=int(self.rng.integers(0, 365 * 66)))
+        person = _Person(
+            true_id=f"T{index:08d}",
+            country=country,
+            locale=locale,
+            first=first,
+            last=last,
+            first_native=first_native,
+            last_native=last_native,
+            gender=gender,
+            dob=dob,
+            street=street,
+            city=city,
+            postcode=postcode,
+            email="",
+            phone="",
+            is_customer=self.chance(0.42),
+            home_ip=self.ip(),
+            office_ip=self.pick(_OFFICE_IPS) if self.chance(0.05) else None,
+        )
+        for key, value in overrides.items():
+            setattr(person, key, value)
+        if not person.email:
+            person.email = self.unique_email(person)
+        if not person.phone:
+            person.phone = self.unique_phone(person.country)
+        return person
+
+    def _zipf_pick(self, pool: list[tuple[str, str]]) -> tuple[str, str]:
+        # Surnames are Zipf-like: a few very common, a long tail.
+        rank = int(self.rng.zipf(1.3)) - 1
+        if rank >= len(pool):
+            rank = int(self.rng.integers(len(pool)))
+        return pool[rank]
+
+    def unique_email(self, p: _Person) -> str:
+        first = anyascii(p.first).lower().replace(" ", "")
+        last = anyascii(p.last).lower().replace(" ", "")
+        domain = self.pick(_EMAIL_DOMAINS[p.country])
+        for attempt in range(100):
+            style = int(self.rng.integers(5))
+            num = str(int(self.rng.integers(1, 9999))) if attempt or style > 2 else ""
+            user = [f"{first}.{last}", f"{first}{last}", f"{first[0]}{last}", f"{first}_{last}"][
+                style % 4
+            ] + num
+            if style == 4:
+                user = f"{last}.{first}{int(p.dob.year) % 100:02d}"
+            email = f"{user}@{domain}"
+            if email not in self.used_emails:
+                self.used_emails.add(email)
+                return email
+        raise AssertionError("could not draw a unique email")  # pragma: no cover
+
+    def unique_phone(self, country: str) -> str:
+        template, _code = _mobile_template(country)
+        for _ in range(200):
+            keep = max(2, len(template) - 7)
+            digits = template[:keep] + "".join(
+                str(d) for d in self.rng.integers(0, 10, size=len(template) - keep)
+            )
+            number = phonenumbers.parse(digits, country)
+            if phonenumbers.is_valid_number(number):
+                e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+                if e164 not in self.used_phones:
+                    self.used_phones.add(e164)
+                    return e164
+        raise AssertionError("could not draw a unique phone")  # pragma: no cover
+
+    # -- noise ------------------------------------------------------------------------
+    def typo(self, text: str) -> str:
+        if len(text) < 3:
+            return text
+        i = int(self.rng.integers(1, len(text) - 1))
+        op = int(self.rng.integers(3))
+        if op == 0:  # swap
+            return text[: i - 1] + text[i] + text[i - 1] + text[i + 1 :]
+        if op == 1:  # drop
+            return text[:i] + text[i + 1 :]
+        return text[:i] + self.pick(list(string.ascii_lowercase)) + text[i + 1 :]
+
+    def cased(self, text: str) -> str:
+        r = self.rng.random()
+        if r < 0.6:
+            return text.title()
+        if r < 0.75:
+            return text.upper()
+        if r < 0.9:
+            return text.lower()
+        return f"  {text.title()} "
+
+    def first_name_variant(self, p: _Person) -> str:
+        name = p.first
+        if p.locale in ("en_GB", "en_US") and self.chance(0.12):
+            nicks = sorted(_NICKNAMER.nicknames_of(name))
+            if nicks:
+                name = self.pick(nicks)
+        if self.chance(0.06):
+            name = self.typo(name)
+        return self.cased(name)
+
+    def last_name_variant(self, p: _Person) -> str:
+        name = self.typo(p.last) if self.chance(0.05) else p.last
+        return self.cased(name)
+
+    def email_variant(self, email: str, *, typed: bool) -> str:
+        local, _, domain = email.partition("@")
+        if domain == "gmail.com" and typed:
+            r = self.rng.random()
+            if r < 0.15:
+                local = f"{local}+{self.pick(['news', 'shop', 'bank', 'promo'])}"
+            elif r < 0.3 and "." not in local and len(local) > 3:
+                cut = int(self.rng.integers(1, len(local) - 1))
+                local = f"{local[:cut]}.{local[cut:]}"
+        out = f"{local}@{domain}"
+        r = self.rng.random()
+        if r < 0.15:
+            out = out.upper() if self.chance(0.3) else out[:1].upper() + out[1:]
+        elif r < 0.25:
+            out = f" {out} "
+        return out
+
+    def phone_variant(self, e164: str, country: str) -> str:
+        number = phonenumbers.parse(e164, None)
+        r = self.rng.random()
+        if r < 0.3:
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+        if r < 0.55:
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        if r < 0.65:
+            return "00" + e164[1:]
+        if r < 0.75:
+            national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+            return national.replace(" ", "-")
+        return e164
+
+    def dob_variant(self, dob: date, country: str) -> str:
+        r = self.rng.random()
+        if r < 0.45:
+            return dob.isoformat()
+        if r < 0.75:
+            return dob.strftime("%m/%d/%Y" if country == "US" else "%d/%m/%Y")
+        if r < 0.85:
+            return dob.strftime("%d.%m.%Y")
+        return dob.strftime("%d %b %Y")
+
+    def postcode_variant(self, postcode: str) -> str:
+        r = self.rng.random()
+        if r < 0.2:
+            return postcode.replace(" ", "")
+        if r < 0.3:
+            return postcode.lower()
+        return postcode
+
+    # -- records -------------------------------------------------------------------------
+    def label(self, source: str, key: str, true_id: str) -> None:
+        self.labels.append((source, key, true_id))
+
+    def customer_row(self, p: _Person, *, duplicate: bool = False) -> str:
+        customer_id = self.new_id("C")
+        p.customer_ids.append(customer_id)
+        email = p.email
+        phone: str | None = p.phone
+        first = self.first_name_variant(p) if duplicate else self.cased(p.first)
+        if duplicate:
+            if self.chance(0.5):
+                email = self.email_variant(p.email, typed=True)
+            elif self.chance(0.6):
+                email = self.unique_email(p)  # an older address
+            if self.chance(0.4):
+                phone = None
+        if self.chance(0.12) and not duplicate:
+            phone = None
+        dob: str | None = self.dob_variant(p.dob, p.country) if not self.chance(0.08) else None
+        self.rows["crm"].append(
+            {
+                "customer_id": customer_id,
+                "email": self.email_variant(email, typed=False),
+                "phone": self.phone_variant(phone, p.country) if phone else None,
+                "first_name": (("Mr " if p.gender == "M" else "Mrs ") + first)
+                if self.chance(0.05)
+                else first,
+                "last_name": self.cased(p.last),
+                "date_of_birth": dob,
+                "gender": p.gender,
+                "address": p.street,
+                "city": p.city,
+                "postcode": self.postcode_variant(p.postcode),
+                "country": p.country,
+                "created_at": (WORLD_NOW - timedelta(days=int(self.rng.integers(30, 3000)))),
+            }
+        )
+        self.label("crm", customer_id, p.true_id)
+        return customer_id
+
+    def session_row(
+        self,
+        p: _Person,
+        *,
+        true_id: str,
+        cookie_id: str | None,
+        device_id: str | None,
+        user_agent: str,
+        login: str | None,
+        form: Literal["none", "newsletter", "checkout"],
+    ) -> str:
+        session_id = self.new_id("S")
+        ip = p.home_ip
+        if p.office_ip and self.chance(0.35):
+            ip = p.office_ip
+        elif self.chance(0.3):
+            ip = self.ip()
+        row: dict[str, Any] = {
+            "session_id": session_id,
+            "started_at": self.timestamp(),
+            "cookie_id": cookie_id,
+            "device_id": device_id,
+            "ip": ip,
+            "user_agent": user_agent,
+            "customer_id": login,
+            "email": None,
+            "phone": None,
+            "first_name": None,
+            "last_name": None,
+            "postcode": None,
+            "city": None,
+            "country": None,
+            "gpc": self.chance(0.04),
+        }
+        if form == "newsletter":
+            email = self.typo(p.email) if self.chance(0.02) else p.email
+            row["email"] = self.email_variant(email, typed=True)
+        elif form == "checkout":
+            row["first_name"] = self.first_name_variant(p)
+            row["last_name"] = self.last_name_variant(p)
+            row["email"] = self.email_variant(p.email, typed=True) if self.chance(0.7) else None
+            row["phone"] = self.phone_variant(p.phone, p.country) if self.chance(0.5) else None
+            row["postcode"] = self.postcode_variant(p.postcode)
+            row["city"] = p.city
+            row["country"] = p.country
+        self.rows["web"].append(row)
+        self.label("web", session_id, true_id)
+        self.events_for("cookie" if cookie_id else "device", cookie_id or device_id or "", row)
+        return session_id
+
+    def events_for(self, subject_type: str, subject_id: str, session: dict[str, Any]) -> None:
+        interest = self.pick(_CATEGORIES)
+        for i in range(int(self.rng.integers(1, 4))):
+            category = interest if self.chance(0.7) else self.pick(_CATEGORIES)
+            self.rows["events"].append(
+                {
+                    "subject_type": subject_type,
+                    "subject_id": subject_id,
+                    "ts": session["started_at"] + timedelta(seconds=30 * i),
+                    "event_type": "page_view",
+                    "category": category,
+                    "url": f"https://bank.example/{category}/{int(self.rng.integers(1, 40))}",
+                    "value": None,
+                    "channel": "web",
+                }
+            )
+
+    def consent_rows(self, subject_type: str, subject_id: str) -> None:
+        r = self.rng.random()
+        if r < 0.08:
+            return  # never answered the banner: purpose defaults apply
+        linking = "granted" if r < 0.82 else "denied"
+        when = self.timestamp(days_back=200)
+        for purpose in _PURPOSES:
+            status = linking
+            if purpose != "identity_linking" and linking == "granted" and self.chance(0.15):
+                status = "denied"
+            self.rows["consents"].append(
+                {
+                    "subject_type": subject_type,
+                    "subject_id": subject_id,
+                    "purpose": purpose,
+                    "status": status,
+                    "recorded_at": when,
+                    "source": "cmp",
+                    "evidence": "banner-v3",
+                    "expires_at": when + timedelta(days=395),
+                    "event_id": self.new_id("E"),
+                }
+            )
+        if linking == "granted" and self.chance(0.05):
+            self.rows["consents"].append(
+                {
+                    "subject_type": subject_type,
+                    "subject_id": subject_id,
+                    "purpose": "ad_targeting",
+                    "status": "withdrawn",
+                    "recorded_at": when + timedelta(days=int(self.rng.integers(1, 60))),
+                    "source": "preference_centre",
+                    "evidence": "prefs-v1",
+                    "expires_at": None,
+                    "event_id": self.new_id("E"),
+                }
+            )
+
+    def web_activity(self, p: _Person, *, device_id: str | None) -> None:
+        n_cookies = 1 + min(int(self.rng.geometric(0.55)) - 1, 3)
+        for _ in range(n_cookies):
+            cookie_id = self.uuid()
+            user_agent = self.pick(_USER_AGENTS)
+            logs_in = bool(p.customer_ids) and self.chance(0.5)
+            self.consent_rows("cookie", cookie_id)
+            for _ in range(1 + int(self.rng.poisson(3.5))):
+                self.session_row(
+                    p,
+                    true_id=p.true_id,
+                    cookie_id=cookie_id,
+                    device_id=None,
+                    user_agent=user_agent,
+                    login=p.customer_ids[0] if logs_in and self.chance(0.45) else None,
+                    form=self._form(),
+                )
+        if device_id:
+            for _ in range(int(self.rng.poisson(1.5))):
+                self.session_row(
+                    p,
+                    true_id=p.true_id,
+                    cookie_id=None,
+                    device_id=device_id,
+                    user_agent="TetherBankApp/5.2",
+                    login=p.customer_ids[0] if p.customer_ids and self.chance(0.3) else None,
+                    form="newsletter" if self.chance(0.03) else "none",
+                )
+
+    def _form(self) -> Literal["none", "newsletter", "checkout"]:
+        r = self.rng.random()
+        if r < 0.07:
+            return "newsletter"
+        if r < 0.10:
+            return "checkout"
+        return "none"
+
+    def device_row(self, p: _Person) -> str:
+        device_id = self.uuid()
+        platform = "ios" if self.chance(0.45) else "android"
+        first_seen = self.timestamp(days_back=400)
+        self.rows["app"].append(
+            {
+                "device_id": device_id,
+                "first_seen": first_seen,
+                "last_seen": min(WORLD_NOW, first_seen + timedelta(days=int(self.rng.integers(1, 300)))),
+                "ad_id": self.uuid().upper() if platform == "ios" else self.uuid(),
+                "platform": platform,
+                "ip": p.home_ip,
+                "customer_id": p.customer_ids[0] if p.customer_ids and self.chance(0.6) else None,
+                "email": self.email_variant(p.email, typed=True) if self.chance(0.15) else None,
+                "phone": self.phone_variant(p.phone, p.country) if self.chance(0.1) else None,
+            }
+        )
+        self.label("app", device_id, p.true_id)
+        self.consent_rows("device", device_id)
+        return device_id
+
+    def contact_row(self, p: _Person, *, phone: str | None = None, channel: str | None = None) -> str:
+        contact_id = self.new_id("M")
+        r = self.rng.random()
+        channel = channel or (
+            "whatsapp" if r < 0.4 else "viber" if r < 0.55 else "telegram" if r < 0.8 else "messenger"
+        )
+        phone = phone or p.phone
+        native = p.locale in ("he_IL", "ru_RU") and self.chance(0.6)
+        first, last = (p.first_native, p.last_native) if native else (p.first, p.last)
+        shape = self.rng.random()
+        if shape < 0.6:
+            display: str | None = f"{first} {last}"
+        elif shape < 0.8:
+            display = first
+        elif shape < 0.9:
+            display = f"{first} {last[:1]}."
+        else:
+            display = None
+        if not native and display:
+            display = self.cased(display).strip()
+        row: dict[str, Any] = {
+            "contact_id": contact_id,
+            "channel": channel,
+            "phone": None,
+            "handle": None,
+            "display_name": display,
+            "email": None,
+            "customer_id": p.customer_ids[0] if p.customer_ids and self.chance(0.1) else None,
+        }
+        if channel in ("whatsapp", "viber"):
+            row["phone"] = self.phone_variant(phone, p.country)
+        elif channel == "telegram":
+            row["handle"] = "@" + anyascii(p.first).lower() + str(int(self.rng.integers(10, 999)))
+            row["phone"] = self.phone_variant(phone, p.country) if self.chance(0.3) else None
+        else:
+            row["display_name"] = display or f"{first} {last}"
+            row["email"] = self.email_variant(p.email, typed=True) if self.chance(0.1) else None
+        self.rows["messaging"].append(row)
+        self.label("messaging", contact_id, p.true_id)
+        self.consent_rows("contact", contact_id)
+        sent = int(self.rng.integers(0, 12))
+        read_rate = float(self.rng.beta(2, 2))
+        for _ in range(sent):
+            ts = self.timestamp(days_back=60)
+            for event_type, keep in (
+                ("message_sent", True),
+                ("message_delivered", self.chance(0.95)),
+                ("message_read", self.chance(read_rate)),
+            ):
+                if not keep:
+                    break
+                self.rows["events"].append(
+                    {
+                        "subject_type": "contact",
+                        "subject_id": contact_id,
+                        "ts": ts,
+                        "event_type": event_type,
+                        "category": None,
+                        "url": None,
+                        "value": None,
+                        "channel": channel,
+                    }
+                )
+        return contact_id
+
+    def interactions_for(self, p: _Person) -> None:
+        for _ in range(int(self.rng.poisson(1.2))):
+            kind = self.pick(["advisor_meeting", "call", "purchase", "call"])
+            self.rows["interactions"].append(
+                {
+                    "customer_id": self.pick(p.customer_ids),
+                    "ts": self.timestamp(days_back=180),
+                    "kind": kind,
+                    "outcome": self.pick(["completed", "no_show", "follow_up"])
+                    if kind != "purchase"
+                    else "completed",
+                    "value": round(float(self.rng.gamma(2, 400)), 2) if kind == "purchase" else None,
+                }
+            )
+
+    def life(self, p: _Person, *, contact: bool | None = None) -> None:
+        """Every record one person leaves behind."""
+        if p.is_customer:
+            self.customer_row(p)
+            if self.chance(0.04):
+                self.customer_row(p, duplicate=True)
+            self.interactions_for(p)
+        device_id = self.device_row(p) if self.chance(0.45) else None
+        self.web_activity(p, device_id=device_id)
+        if contact if contact is not None else self.chance(0.45):
+            self.contact_row(p)
+
+    # -- hard cases ----------------------------------------------------------------------
+    def hard_cases_block(self, next_index: int) -> int:
+        """Adds the labelled hard cases; returns the next free person index."""
+        i = next_index
+        # 1. A family tablet: two customers log into their own accounts on one device.
+        a = self.person(i, overrides={"is_customer": True, "locale": "en_GB"})
+        b = self.person(
+            i + 1,
+            overrides={
+                "is_customer": True,
+                "last": a.last,
+                "last_native": a.last_native,
+                "street": a.street,
+                "city": a.city,
+                "postcode": a.postcode,
+                "home_ip": a.home_ip,
+                "locale": a.locale,
+            },
+        )
+        household = f"H{self.chunk:03d}0001"
+        for p in (a, b):
+            self.life(p)
+        tablet = self.uuid()
+        self.rows["app"].append(
+            {
+                "device_id": tablet,
+                "first_seen": self.timestamp(days_back=300),
+                "last_seen": WORLD_NOW,
+                "ad_id": self.uuid(),
+                "platform": "android",
+                "ip": a.home_ip,
+                "customer_id": None,
+                "email": None,
+                "phone": None,
+            }
+        )
+        self.label("app", tablet, household)
+        for owner, n in ((a, 4), (b, 3), (None, 5)):
+            for _ in range(n):
+                self.session_row(
+                    owner or a,
+                    true_id=owner.true_id if owner else household,
+                    cookie_id=None,
+                    device_id=tablet,
+                    user_agent="TetherBankApp/5.2 (tablet)",
+                    login=owner.customer_ids[0] if owner else None,
+                    form="none",
+                )
+        self.hard_cases["family_tablet"] = [a.true_id, b.true_id, household]
+        i += 2
+
+        # 2. Twins at one address: same surname, birthday and home; own emails and phones.
+        t1 = self.person(i, overrides={"is_customer": True, "locale": "en_GB"})
+        t2 = self.person(
+            i + 1,
+            overrides={
+                "is_customer": True,
+                "last": t1.last,
+                "last_native": t1.last_native,
+                "dob": t1.dob,
+                "street": t1.street,
+                "city": t1.city,
+                "postcode": t1.postcode,
+                "home_ip": t1.home_ip,
+                "locale": t1.locale,
+                "gender": t1.gender,
+            },
+        )
+        if t2.first == t1.first:
+            t2.first = "oliver" if t1.first != "oliver" else "harry"
+        for p in (t1, t2):
+            self.life(p, contact=True)
+            # both fill in a checkout form: name, postcode, city agree
+            for _ in range(2):
+                self.session_row(
+                    p,
+                    true_id=p.true_id,
+                    cookie_id=self.uuid(),
+                    device_id=None,
+                    user_agent=self.pick(_USER_AGENTS),
+                    login=None,
+                    form="checkout",
+                )
+        self.hard_cases["twins"] = [t1.true_id, t2.true_id]
+        i += 2
+
+        # 3. Five people with the same common name in one city.
+        common = []
+        for k in range(5):
+            p = self.person(
+                i + k,
+                overrides={
+                    "is_customer": k < 3,
+                    "locale": "en_GB",
+                    "first": "james",
+                    "first_native": "James",
+                    "last": "smith",
+                    "last_native": "Smith",
+                    "gender": "M",
+                    "city": "London",
+                },
+            )
+            self.life(p, contact=True)
+            self.session_row(
+                p,
+                true_id=p.true_id,
+                cookie_id=self.uuid(),
+                device_id=None,
+                user_agent=self.pick(_USER_AGENTS),
+                login=None,
+                form="checkout",
+            )
+            common.append(p.true_id)
+        self.hard_cases["same_name_same_city"] = common
+        i += 5
+
+        # 4. A phone number recycled: the old owner's CRM row still has it.
+        new_owner = self.person(i, overrides={"is_customer": True})
+        old_owner = self.person(
+            i + 1,
+            overrides={"is_customer": True, "locale": new_owner.locale},
+        )
+        self.life(new_owner, contact=False)
+        self.life(old_owner, contact=False)
+        recycled = new_owner.phone
+        self.rows["crm"].append(
+            {
+                "customer_id": self.new_id("C"),
+                "email": old_owner.email,
+                "phone": self.phone_variant(recycled, old_owner.country),
+                "first_name": old_owner.first.title(),
+                "last_name": old_owner.last.title(),
+                "date_of_birth": old_owner.dob.isoformat(),
+                "gender": old_owner.gender,
+                "address": old_owner.street,
+                "city": old_owner.city,
+                "postcode": old_owner.postcode,
+                "country": old_owner.country,
+                "created_at": WORLD_NOW - timedelta(days=2900),
+            }
+        )
+        self.label("crm", self.rows["crm"][-1]["customer_id"], old_owner.true_id)
+        self.contact_row(new_owner, phone=recycled, channel="whatsapp")
+        self.hard_cases["recycled_phone"] = [new_owner.true_id, old_owner.true_id]
+        i += 2
+
+        # 5. Placeholder email and phone typed by unrelated customers.
+        placeholders = []
+        for k in range(6):
+            p = self.person(i + k, overrides={"is_customer": True, "locale": "en_GB"})
+            p.email = _PLACEHOLDER_EMAIL if k % 2 == 0 else p.email
+            p.phone = _placeholder_e164() if k % 2 == 1 else p.phone
+            self.life(p, contact=False)
+            placeholders.append(p.true_id)
+        self.hard_cases["placeholder_identifiers"] = placeholders
+        i += 6
+        return i
+
+    def frames(self) -> DemoWorld:
+        tables = {name: pd.DataFrame(rows, columns=_COLUMNS[name]) for name, rows in self.rows.items()}
+        labels = pd.DataFrame(self.labels, columns=["source", "record_key", "true_id"])
+        return DemoWorld(tables=tables, labels=labels, hard_cases=self.hard_cases)
+
+
+@lru_cache(maxsize=1)
+def _placeholder_e164() -> str:
+    return phonenumbers.format_number(
+        phonenumbers.parse(_PLACEHOLDER_PHONE, "GB"), phonenumbers.PhoneNumberFormat.E164
+    )
+
+
+_COLUMNS: dict[str, list[str]] = {
+    "crm": [
+        "customer_id", "email", "phone", "first_name", "last_name", "date_of_birth", "gender",
+        "address", "city", "postcode", "country", "created_at",
+    ],
+    "web": [
+        "session_id", "started_at", "cookie_id", "device_id", "ip", "user_agent", "customer_id",
+        "email", "phone", "first_name", "last_name", "postcode", "city", "country", "gpc",
+    ],
+    "app": [
+        "device_id", "first_seen", "last_seen", "ad_id", "platform", "ip", "customer_id", "email",
+        "phone",
+    ],
+    "messaging": ["contact_id", "channel", "phone", "handle", "display_name", "email", "customer_id"],
+    "events": ["subject_type", "subject_id", "ts", "event_type", "category", "url", "value", "channel"],
+    "interactions": ["customer_id", "ts", "kind", "outcome", "value"],
+    "consents": [
+        "subject_type", "subject_id", "purpose", "status", "recorded_at", "source", "evidence",
+        "expires_at", "event_id",
+    ],
+}  # fmt: skip
+
+
+def iter_demo_world_chunks(
+    *, persons: int, seed: int, chunk_persons: int = 50_000
+) -> Iterator[DemoWorld]:
+    """Generate the world in chunks of persons; each chunk is independent and seeded.
+
+    The hard cases are in the first chunk. Ids are unique across chunks.
+    """
+    if persons < 1:
+        raise ValueError("persons must be at least 1")
+    start = 0
+    chunk = 0
+    while start < persons:
+        size = min(chunk_persons, persons - start)
+        gen = _Gen(seed=seed, chunk=chunk, first_person=start)
+        index = start
+        if chunk == 0 and persons >= 20:
+            index = gen.hard_cases_block(index)
+        while index < start + size:
+            gen.life(gen.person(index))
+            index += 1
+        yield gen.frames()
+        start += size
+        chunk += 1
+
+
+def generate_demo_world(*, persons: int = 2000, seed: int = 42) -> DemoWorld:
+    """Generate a whole demo world in memory.
+
+    Examples:
+        >>> world = generate_demo_world(persons=50, seed=1)
+        >>> sorted(world.tables)[:3]
+        ['app', 'consents', 'crm']
+    """
+    chunks = list(iter_demo_world_chunks(persons=persons, seed=seed, chunk_persons=max(persons, 1)))
+    (world,) = chunks
+    return world
+
+
+def write_demo_world(
+    directory: Path,
+    *,
+    persons: int = 2000,
+    seed: int = 42,
+    fmt: Format = "csv",
+    chunk_persons: int = 50_000,
+    activity: bool = True,
+) -> dict[str, Any]:
+    """Write the world's sources, labels and hard cases into ``directory``.
+
+    A world that fits one chunk is written as one file per source; larger
+    worlds as a directory of part files per source (ingest reads both).
+    With ``activity=False`` the events, interactions and consents are not
+    written (benchmarks of linking do not need them).
+
+    Returns a summary: rows per source, touchpoints, hard cases.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    chunked = persons > chunk_persons
+    sources = [s for s in SOURCE_FILES if activity or s in LINKED_SOURCES]
+    counts = {s: 0 for s in [*sources, "labels"]}
+    hard_cases: dict[str, list[str]] = {}
+    for number, world in enumerate(
+        iter_demo_world_chunks(persons=persons, seed=seed, chunk_persons=chunk_persons)
+    ):
+        hard_cases.update(world.hard_cases)
+        for source in sources:
+            frame = world.tables[source]
+            _write(frame, directory, SOURCE_FILES[source][1], fmt, number if chunked else None)
+            counts[source] += len(frame)
+        _write(world.labels, directory, "labels", "csv", number if chunked else None)
+        counts["labels"] += len(world.labels)
+    if chunked:
+        _concat_labels(directory)
+    (directory / "hard_cases.csv").write_text(
+        "case,true_id\n"
+        + "".join(f"{case},{tid}\n" for case, ids in sorted(hard_cases.items()) for tid in ids)
+    )
+    return {
+        "rows": counts,
+        "touchpoints": sum(counts[s] for s in LINKED_SOURCES),
+        "hard_cases": hard_cases,
+        "fingerprint": _fingerprint(directory),
+    }
+
+
+def _write(frame: pd.DataFrame, directory: Path, stem: str, fmt: str, part: int | None) -> None:
+    if part is None:
+        path = directory / f"{stem}.{fmt}"
+    else:
+        (directory / stem).mkdir(exist_ok=True)
+        path = directory / stem / f"part-{part:05d}.{fmt}"
+    if fmt == "csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path, index=False)
+
+
+def _concat_labels(directory: Path) -> None:
+    parts = sorted((directory / "labels").glob("part-*.csv"))
+    with (directory / "labels.csv").open("w") as out:
+        for n, part in enumerate(parts):
+            lines = part.read_text().splitlines(keepends=True)
+            out.writelines(lines if n == 0 else lines[1:])
+            part.unlink()
+    (directory / "labels").rmdir()
+
+
+def _fingerprint(directory: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(directory.rglob("*")):
+        if path.is_file() and path.name != "tether.toml":
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def demo_config_toml(*, data_dir: str, fmt: Format = "csv", chunked: bool = False) -> str:
+    """The ``tether.toml`` that reads a written demo world (paths relative to it)."""
+    lines = [
+        "# Tether configuration for the generated demo world.",
+        "# Each [sources.NAME] is one input; NAME is the `source` downstream.",
+        "",
+    ]
+    for name, (kind, stem) in SOURCE_FILES.items():
+        path = f"{data_dir}/{stem}" + ("" if chunked else f".{fmt}")
+        lines += [f"[sources.{name}]", f'kind = "{kind}"', f'path = "{path}"', ""]
+    lines += [
+        "[linking]",
+        "threshold = 0.9          # match probability at which records cluster",
+        'default_region = "GB"    # for phone numbers written without a country code',
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,302 @@
+"""Normalisers for the fields Tether links on.
+
+Each function takes one raw value and returns the normalised value, or ``None``
+when the value is empty or unusable. They never raise on bad input: a value
+that cannot be normalised is simply absent, and ingest counts it.
+
+Two rules from SPEC §4 shape this module:
+
+* gmail dot and plus folding is a *comparison feature* (``fold_email``): the
+  stored email is never altered by it;
+* names keep their own script in ``normalize_name``; a Latin transliteration
+  (``transliterate_name``) exists only for comparison.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime
+from functools import lru_cache
+
+import phonenumbers
+from anyascii import anyascii
+from nicknames import NickNamer
+
+__all__ = [
+    "fold_email",
+    "name_forms",
+    "name_skeleton",
+    "normalize_date",
+    "normalize_email",
+    "normalize_name",
+    "normalize_phone",
+    "normalize_postcode",
+    "phone_region",
+    "transliterate_name",
+]
+
+# A pragmatic syntax check (RFC 5322 "dot-atom" local part, LDH domain labels
+# with a TLD of two letters or more). Deliverability is not our business.
+_EMAIL_RE = re.compile(
+    r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+)
+_GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+
+
+def normalize_email(raw: object) -> str | None:
+    """Trim, lower-case and validate an email address.
+
+    Examples:
+        >>> normalize_email("  John.Smith+news@Gmail.com ")
+        'john.smith+news@gmail.com'
+        >>> normalize_email("not-an-email") is None
+        True
+    """
+    if not isinstance(raw, str):
+        return None
+    value = unicodedata.normalize("NFKC", raw).strip().lower()
+    if value.startswith("mailto:"):
+        value = value[len("mailto:") :]
+    if len(value) > 254 or not _EMAIL_RE.match(value):
+        return None
+    return value
+
+
+def fold_email(email: str) -> str:
+    """Fold a normalised gmail address to its mailbox: no dots, no ``+tag``.
+
+    Gmail ignores dots in the local part and delivers ``user+tag`` to ``user``;
+    ``googlemail.com`` is the same service. Other providers are left as they
+    are. Used only to *compare* addresses (SPEC §4).
+
+    Examples:
+        >>> fold_email("john.smith+news@googlemail.com")
+        'johnsmith@gmail.com'
+        >>> fold_email("john.smith+news@example.com")
+        'john.smith+news@example.com'
+    """
+    local, _, domain = email.rpartition("@")
+    if domain not in _GMAIL_DOMAINS:
+        return email
+    local = local.split("+", 1)[0].replace(".", "")
+    return f"{local}@gmail.com"
+
+
+def phone_region(country: object, default_region: str) -> str:
+    """The region used to read a national phone number: the row's country if valid."""
+    if isinstance(country, str):
+        code = country.strip().upper()
+        if len(code) == 2 and code.isalpha():
+            return code
+    return default_region
+
+
+def normalize_phone(raw: object, *, region: str) -> str | None:
+    """Parse a phone number to E.164, reading national formats in ``region``.
+
+    Numbers written with ``+`` or ``00`` carry their own country code; the
+    region only matters for national formats. Invalid numbers give ``None``.
+
+    Examples:
+        >>> normalize_phone("07700 900123", region="GB")
+        '+447700900123'
+        >>> normalize_phone("0044 7700-900-123", region="US")
+        '+447700900123'
+    """
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        if raw != raw:  # NaN
+            return None
+        raw = str(int(raw))
+    if not isinstance(raw, str):
+        return None
+    text = raw.strip()
+    if not text or sum(ch.isdigit() for ch in text) < 6:
+        return None
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        parsed = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+_TITLES = frozenset(
+    {
+        "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "lady", "lord",
+        "rev", "madam", "mme", "mlle", "herr", "frau", "sr", "sra", "srta", "don", "dona",
+        "jr", "snr", "jnr", "ii", "iii", "iv", "phd", "md", "esq",
+    }
+)  # fmt: skip
+_NON_NAME = re.compile(r"[^\w\s'-]+", re.UNICODE)
+_SPACES = re.compile(r"\s+")
+
+
+def normalize_name(raw: object) -> str | None:
+    """Normalise a person name: NFKC, case-fold, strip titles and punctuation.
+
+    The script is kept (a Hebrew name stays Hebrew); apostrophes and hyphens
+    inside names become spaces so that ``O'Neil`` and ``ONeil`` differ only by
+    a space, which the comparison tolerates.
+
+    Examples:
+        >>> normalize_name("  Dr. JOHN  O'Neil, Jr ")
+        'john o neil'
+        >>> normalize_name("Дмитрий")
+        'дмитрий'
+    """
+    if not isinstance(raw, str):
+        return None
+    text = unicodedata.normalize("NFKC", raw).casefold()
+    text = _NON_NAME.sub(" ", text).replace("_", " ")
+    text = text.replace("'", " ").replace("-", " ")
+    tokens = [t for t in _SPACES.split(text) if t and t not in _TITLES and not t.isdigit()]
+    return " ".join(tokens) or None
+
+
+@lru_cache(maxsize=200_000)
+def transliterate_name(name: str) -> str:
+    """Latin transliteration of a normalised name, for comparison only.
+
+    Uses ``anyascii`` (table-driven, covers Hebrew and Cyrillic among others).
+    Hebrew is written without vowels, so ``דוד`` becomes ``dvd``;
+    ``name_skeleton`` makes that comparable with ``david``.
+
+    Examples:
+        >>> transliterate_name("дмитрий")
+        'dmitrii'
+        >>> transliterate_name("josé")
+        'jose'
+    """
+    latin = anyascii(name).lower()
+    latin = re.sub(r"[^a-z ]+", "", latin)
+    return _SPACES.sub(" ", latin).strip()
+
+
+_VOWELS = re.compile(r"[aeiouy]")
+_REPEATS = re.compile(r"(.)\1+")
+
+
+def name_skeleton(latin: str) -> str:
+    """Consonant skeleton of a Latin name: vowels and repeated letters dropped.
+
+    Bridges scripts written without vowels and spelling variants:
+    ``david`` and Hebrew ``dvd`` share ``dvd``; ``mohammed`` and ``muhamad``
+    share ``mhmd``.
+
+    Examples:
+        >>> name_skeleton("mohammed")
+        'mhmd'
+    """
+    first = latin[:1]
+    rest = _VOWELS.sub("", latin[1:].replace(" ", ""))
+    return _REPEATS.sub(r"\1", first + rest)
+
+
+_NICKNAMER = NickNamer()
+
+
+@lru_cache(maxsize=100_000)
+def name_forms(latin_first_name: str) -> tuple[str, ...]:
+    """The first name with every canonical name it is a nickname of, sorted.
+
+    Two first names are nickname-equivalent when their forms intersect
+    (``bill`` and ``william`` share ``william``). The table is the
+    hand-curated ``nicknames`` package (English names).
+
+    Examples:
+        >>> "william" in name_forms("bill")
+        True
+    """
+    first = latin_first_name.split(" ", 1)[0]
+    if not first:
+        return ()
+    return tuple(sorted({first} | set(_NICKNAMER.canonicals_of(first))))
+
+
+_DATE_FORMATS_ISO = ("%Y-%m-%d", "%Y%m%d", "%Y/%m/%d", "%Y.%m.%d")
+_DATE_FORMATS_DAY_FIRST = ("%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%d/%m/%y", "%d.%m.%y")
+_DATE_FORMATS_MONTH_FIRST = ("%m/%d/%Y", "%m-%d-%Y", "%m/%d/%y")
+_DATE_FORMATS_WORDS = ("%d %b %Y", "%d %B %Y", "%b %d %Y", "%B %d %Y", "%b %d, %Y", "%B %d, %Y")
+_MONTH_FIRST_COUNTRIES = frozenset({"US", "PH", "CA"})
+
+
+def normalize_date(raw: object, *, country: str | None = None) -> str | None:
+    """Parse a date written in one of several common formats to ISO ``YYYY-MM-DD``.
+
+    ``dd/mm/yyyy`` is read day-first, except for countries that write the
+    month first (US, CA, PH) — and either way, if only one reading is a real
+    date, that one is used. Timestamps keep their date part. Dates before
+    1900 or in the future are refused.
+
+    Examples:
+        >>> normalize_date("03/04/1985")
+        '1985-04-03'
+        >>> normalize_date("03/04/1985", country="US")
+        '1985-03-04'
+        >>> normalize_date("12 Mar 1980")
+        '1980-03-12'
+    """
+    if isinstance(raw, datetime):
+        parsed: date | None = raw.date()
+    elif isinstance(raw, date):
+        parsed = raw
+    elif isinstance(raw, str):
+        parsed = _parse_date_text(raw, month_first=(country or "").upper() in _MONTH_FIRST_COUNTRIES)
+    else:
+        return None
+    if parsed is None or not (1900 <= parsed.year <= date.today().year) or parsed > date.today():
+        return None
+    return parsed.isoformat()
+
+
+def _parse_date_text(raw: str, *, month_first: bool) -> date | None:
+    text = raw.strip().replace(",", ", ").replace("  ", " ")
+    text = re.sub(r"[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$", "", text).strip()
+    ambiguous = (
+        _DATE_FORMATS_MONTH_FIRST + _DATE_FORMATS_DAY_FIRST
+        if month_first
+        else _DATE_FORMATS_DAY_FIRST + _DATE_FORMATS_MONTH_FIRST
+    )
+    for fmt in _DATE_FORMATS_ISO + ambiguous + _DATE_FORMATS_WORDS:
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+_GB_POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})$")
+_ALNUM = re.compile(r"[^0-9A-Z]+")
+
+
+def normalize_postcode(raw: object, *, country: str | None = None) -> str | None:
+    """Normalise a postcode: upper-case, no punctuation, national canonical form.
+
+    GB postcodes get their single space (``SW1A 1AA``); US ZIP+4 keeps the
+    five-digit ZIP; other countries keep letters and digits only.
+
+    Examples:
+        >>> normalize_postcode("sw1a1aa", country="GB")
+        'SW1A 1AA'
+        >>> normalize_postcode("94103-1234", country="US")
+        '94103'
+    """
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        raw = str(raw)
+    if not isinstance(raw, str):
+        return None
+    compact = _ALNUM.sub("", unicodedata.normalize("NFKC", raw).upper())
+    if not compact:
+        return None
+    code = (country or "").upper()
+    if code in ("GB", "UK"):
+        match = _GB_POSTCODE.match(compact)
+        return f"{match.group(1)} {match.group(2)}" if match else None
+    if code == "US":
+        return compact[:5] if len(compact) in (5, 9) and compact.isdigit() else None
+    return compact if 3 <= len(compact) <= 10 else None

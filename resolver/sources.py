@@ -1,0 +1,547 @@
+"""Ingest: read the configured sources, validate, quarantine, normalise.
+
+Every source is a CSV or Parquet file, or a directory of them, of one *kind*
+(SPEC §3). A source may map its own column names onto the canonical ones.
+Rows that cannot be used are never dropped silently: each goes to the
+quarantine with a reason, and the reconciliation
+``rows_in = rows_used + rows_quarantined`` holds for every source.
+
+Linked kinds (customers, sessions, devices, contacts) become one
+*touchpoints* table with normalised identifiers and person fields; the
+activity kinds (events, interactions, consents) are validated and returned as
+they are, for the later steps.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, cast, get_args
+
+import numpy as np
+import pandas as pd
+
+from resolver.errors import InputError, SourceSchemaError
+from resolver.normalize import (
+    fold_email,
+    name_forms,
+    name_skeleton,
+    normalize_date,
+    normalize_email,
+    normalize_name,
+    normalize_phone,
+    normalize_postcode,
+    transliterate_name,
+)
+from resolver.progress import NULL_PROGRESS, Progress
+
+__all__ = [
+    "KIND_SCHEMAS",
+    "LINKED_KINDS",
+    "IngestResult",
+    "SourceConfig",
+    "SourceCounts",
+    "SourceKind",
+    "ingest_sources",
+    "read_source",
+]
+
+logger = logging.getLogger(__name__)
+
+SourceKind = Literal[
+    "customers", "sessions", "devices", "contacts", "events", "interactions", "consents"
+]
+LINKED_KINDS: tuple[SourceKind, ...] = ("customers", "sessions", "devices", "contacts")
+
+
+@dataclass(frozen=True, slots=True)
+class KindSchema:
+    """Canonical columns of a source kind (SPEC §3)."""
+
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    key: str | None = None
+    timestamps: tuple[str, ...] = ()
+
+
+KIND_SCHEMAS: dict[SourceKind, KindSchema] = {
+    "customers": KindSchema(
+        required=("customer_id",),
+        optional=(
+            "email", "phone", "first_name", "last_name", "date_of_birth", "gender", "address",
+            "city", "postcode", "country", "created_at",
+        ),
+        key="customer_id",
+        timestamps=("created_at",),
+    ),
+    "sessions": KindSchema(
+        required=("session_id", "started_at"),
+        optional=(
+            "cookie_id", "device_id", "ip", "user_agent", "customer_id", "email", "phone",
+            "first_name", "last_name", "postcode", "city", "country", "tc_string", "gpc",
+        ),
+        key="session_id",
+        timestamps=("started_at",),
+    ),
+    "devices": KindSchema(
+        required=("device_id",),
+        optional=(
+            "first_seen", "last_seen", "ad_id", "platform", "ip", "customer_id", "email", "phone",
+        ),
+        key="device_id",
+        timestamps=("first_seen", "last_seen"),
+    ),
+    "contacts": KindSchema(
+        required=("contact_id", "channel"),
+        optional=("phone", "handle", "display_name", "email", "customer_id"),
+        key="contact_id",
+    ),
+    "events": KindSchema(
+        required=("subject_type", "subject_id", "ts", "event_type"),
+        optional=("category", "url", "value", "channel"),
+        timestamps=("ts",),
+    ),
+    "interactions": KindSchema(
+        required=("customer_id", "ts", "kind"),
+        optional=("outcome", "value"),
+        timestamps=("ts",),
+    ),
+    "consents": KindSchema(
+        required=("subject_type", "subject_id", "purpose", "status", "recorded_at"),
+        optional=("source", "evidence", "expires_at", "event_id"),
+        timestamps=("recorded_at", "expires_at"),
+    ),
+}  # fmt: skip
+
+SUBJECT_TYPES = frozenset({"customer", "cookie", "device", "contact", "email"})
+CONSENT_STATUSES = frozenset({"granted", "denied", "withdrawn"})
+CHANNELS = frozenset({"whatsapp", "telegram", "messenger", "viber", "sms", "email", "other"})
+
+#: Columns of the touchpoints table, in order.
+TOUCHPOINT_COLUMNS: tuple[str, ...] = (
+    "record_id", "source", "kind", "record_key", "ts",
+    "subject_type", "subject_id",
+    "customer_id", "cookie_id", "device_id", "ad_id", "channel", "handle", "ip",
+    "email", "email_folded", "phone",
+    "first_name", "last_name", "first_latin", "last_latin", "first_skeleton", "last_skeleton",
+    "first_forms", "dob", "gender", "postcode", "city", "country",
+    "attributes",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SourceConfig:
+    """One configured input source."""
+
+    name: str
+    """The source's name; it is the ``source`` of every record downstream."""
+    kind: SourceKind
+    path: Path
+    """A CSV or Parquet file, or a directory of them."""
+    columns: Mapping[str, str] = field(default_factory=dict)
+    """Canonical column name -> the column's name in the file."""
+
+    def __post_init__(self) -> None:
+        if self.kind not in get_args(SourceKind):
+            raise SourceSchemaError(
+                f"source `{self.name}`: unknown kind `{self.kind}`; "
+                f"known kinds: {', '.join(get_args(SourceKind))}",
+                source=self.name,
+            )
+        schema = KIND_SCHEMAS[self.kind]
+        known = set(schema.required) | set(schema.optional)
+        unknown = sorted(set(self.columns) - known)
+        if unknown:
+            raise SourceSchemaError(
+                f"source `{self.name}`: column mapping names unknown canonical column(s) "
+                f"{', '.join(unknown)}; a `{self.kind}` source has {', '.join(sorted(known))}",
+                source=self.name,
+                columns=unknown,
+            )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SourceCounts:
+    """Reconciliation of one source: ``rows_in = rows_used + rows_quarantined``."""
+
+    source: str
+    kind: str
+    rows_in: int
+    rows_used: int
+    rows_quarantined: int
+    reasons: dict[str, int]
+    """Quarantine reason -> rows."""
+    dropped_values: dict[str, int]
+    """Field -> values present but unusable (an invalid email, say); the row is kept."""
+
+    @property
+    def reconciles(self) -> bool:
+        return self.rows_in == self.rows_used + self.rows_quarantined
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class IngestResult:
+    """What ingest produced: touchpoints, validated activity, quarantine, counts."""
+
+    touchpoints: pd.DataFrame
+    """One row per usable linked record; columns ``TOUCHPOINT_COLUMNS``."""
+    activity: dict[str, pd.DataFrame]
+    """Kind (events, interactions, consents) -> validated rows of all such sources."""
+    quarantine: dict[str, pd.DataFrame]
+    """Source -> quarantined rows (original columns, all as text) plus ``_row`` and ``_reason``."""
+    counts: list[SourceCounts]
+
+
+def read_source(config: SourceConfig) -> pd.DataFrame:
+    """Read a source's rows with canonical column names.
+
+    CSV is read as text (a phone number keeps its leading zero); Parquet keeps
+    its types. Unknown columns are kept. Raises ``SourceSchemaError`` when the
+    path is missing or a required or mapped column is absent.
+    """
+    files = _source_files(config)
+    frames = [_read_file(path) for path in files]
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    schema = KIND_SCHEMAS[config.kind]
+    missing_mapped = sorted(c for c in config.columns.values() if c not in frame.columns)
+    if missing_mapped:
+        raise SourceSchemaError(
+            f"source `{config.name}`: mapped column(s) {', '.join(missing_mapped)} "
+            f"not found in {config.path}; the file has {', '.join(map(str, frame.columns))}",
+            source=config.name,
+            columns=missing_mapped,
+        )
+    rename = {file_col: canonical for canonical, file_col in config.columns.items()}
+    frame = frame.rename(columns=rename)
+    missing = [c for c in schema.required if c not in frame.columns]
+    if missing:
+        raise SourceSchemaError(
+            f"source `{config.name}` ({config.kind}): required column(s) "
+            f"{', '.join(missing)} missing in {config.path}; map them under "
+            f"[sources.{config.name}.columns] if the file names them differently",
+            source=config.name,
+            columns=missing,
+        )
+    for column in (*schema.required, *schema.optional):
+        if column not in frame.columns:
+            frame[column] = None
+    return frame
+
+
+def _source_files(config: SourceConfig) -> list[Path]:
+    path = config.path
+    if path.is_dir():
+        files = sorted(
+            p for p in path.rglob("*") if p.suffix.lower() in (".csv", ".parquet") and p.is_file()
+        )
+        if not files:
+            raise InputError(
+                f"source `{config.name}`: directory {path} has no .csv or .parquet files",
+                source=config.name,
+            )
+        return files
+    if not path.exists():
+        raise InputError(f"source `{config.name}`: {path} does not exist", source=config.name)
+    if path.suffix.lower() not in (".csv", ".parquet"):
+        raise InputError(
+            f"source `{config.name}`: {path} is neither .csv nor .parquet", source=config.name
+        )
+    return [path]
+
+
+def _read_file(path: Path) -> pd.DataFrame:
+    if path.suffix.lower() == ".parquet":
+        return pd.read_parquet(path)
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not a readable CSV file ({type(exc).__name__})") from exc
+
+
+def ingest_sources(
+    *,
+    sources: Sequence[SourceConfig],
+    default_region: str = "GB",
+    progress: Progress = NULL_PROGRESS,
+) -> IngestResult:
+    """Read, validate and normalise every source.
+
+    Args:
+        sources: the configured sources; names must be unique.
+        default_region: ISO country for phone numbers written without a
+            country code when the row has no ``country``.
+        progress: receives one step per source.
+
+    Returns:
+        The touchpoints of all linked sources (``record_id`` numbers them
+        0..n-1 in source order), validated activity tables, the quarantine
+        and per-source counts.
+    """
+    names = [s.name for s in sources]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise SourceSchemaError(
+            f"source name(s) {', '.join(duplicates)} configured twice", sources=duplicates
+        )
+    touch_parts: list[pd.DataFrame] = []
+    activity_parts: dict[str, list[pd.DataFrame]] = {}
+    quarantine: dict[str, pd.DataFrame] = {}
+    counts: list[SourceCounts] = []
+    for config in sources:
+        progress.start(f"ingest:{config.name}")
+        raw = read_source(config)
+        valid, rejected, reasons = _validate(config, raw)
+        dropped: dict[str, int] = {}
+        if config.kind in LINKED_KINDS:
+            touch = _touchpoints(config, valid, default_region=default_region, dropped=dropped)
+            touch_parts.append(touch)
+        else:
+            activity_parts.setdefault(config.kind, []).append(
+                valid.assign(source=config.name).reset_index(drop=True)
+            )
+        if len(rejected):
+            quarantine[config.name] = rejected
+        counts.append(
+            SourceCounts(
+                source=config.name,
+                kind=config.kind,
+                rows_in=len(raw),
+                rows_used=len(valid),
+                rows_quarantined=len(rejected),
+                reasons=reasons,
+                dropped_values=dropped,
+            )
+        )
+        logger.info(
+            "ingested source=%s kind=%s rows_in=%d used=%d quarantined=%d",
+            config.name,
+            config.kind,
+            len(raw),
+            len(valid),
+            len(rejected),
+        )
+        progress.finish(f"ingest:{config.name}", rows=len(raw))
+    if touch_parts:
+        touchpoints = pd.concat(touch_parts, ignore_index=True)
+    else:
+        touchpoints = pd.DataFrame({c: pd.Series(dtype=object) for c in TOUCHPOINT_COLUMNS})
+    touchpoints["record_id"] = np.arange(len(touchpoints), dtype=np.int64)
+    activity = {k: pd.concat(v, ignore_index=True) for k, v in activity_parts.items()}
+    return IngestResult(
+        touchpoints=touchpoints[list(TOUCHPOINT_COLUMNS)],
+        activity=activity,
+        quarantine=quarantine,
+        counts=counts,
+    )
+
+
+# --- validation ---------------------------------------------------------------------------
+
+
+def _text(series: pd.Series) -> pd.Series:
+    """Strip text; empty strings become missing. Non-text values become their text."""
+    out = series.astype("string").str.strip()
+    return out.mask(out == "")
+
+
+def _validate(
+    config: SourceConfig, raw: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
+    """Split rows into usable and quarantined, with the first failed rule as reason."""
+    schema = KIND_SCHEMAS[config.kind]
+    frame = raw.copy()
+    reason = pd.Series(pd.NA, index=frame.index, dtype="string")
+
+    def fail(mask: pd.Series, why: str) -> None:
+        nonlocal reason
+        reason = reason.mask(mask & reason.isna(), why)
+
+    for column in schema.required:
+        if column in schema.timestamps:
+            continue
+        frame[column] = _text(frame[column])
+        fail(frame[column].isna(), f"missing_required:{column}")
+    for column in schema.timestamps:
+        parsed = pd.to_datetime(frame[column], errors="coerce", utc=True, format="mixed")
+        present = frame[column].notna() & (_text(frame[column].astype(object)).notna())
+        if column in schema.required:
+            fail(~present, f"missing_required:{column}")
+        fail(present & parsed.isna(), f"invalid_timestamp:{column}")
+        frame[column] = parsed
+    if config.kind == "sessions":
+        for column in ("cookie_id", "device_id"):
+            frame[column] = _text(frame[column])
+        fail(frame["cookie_id"].isna() & frame["device_id"].isna(), "missing_identifier:cookie_id|device_id")
+    if config.kind == "contacts":
+        frame["channel"] = frame["channel"].str.lower()
+        fail(frame["channel"].notna() & ~frame["channel"].isin(CHANNELS), "invalid_value:channel")
+    if config.kind in ("events", "consents"):
+        frame["subject_type"] = frame["subject_type"].str.lower()
+        fail(
+            frame["subject_type"].notna() & ~frame["subject_type"].isin(SUBJECT_TYPES),
+            "invalid_value:subject_type",
+        )
+    if config.kind == "consents":
+        frame["status"] = frame["status"].str.lower()
+        fail(
+            frame["status"].notna() & ~frame["status"].isin(CONSENT_STATUSES),
+            "invalid_value:status",
+        )
+    if schema.key is not None:
+        key = frame[schema.key]
+        dup = key.notna() & reason.isna() & key.where(reason.isna()).duplicated(keep="first")
+        fail(dup, f"duplicate_key:{schema.key}")
+    bad = reason.notna()
+    rejected = raw.loc[bad].astype("string").assign(
+        _row=(frame.index[bad] + 1).astype(np.int64), _reason=reason[bad].astype(str)
+    )
+    reasons = {str(k): int(v) for k, v in reason[bad].value_counts().sort_index().items()}
+    return frame.loc[~bad].reset_index(drop=True), rejected.reset_index(drop=True), reasons
+
+
+# --- normalisation ------------------------------------------------------------------------
+
+
+def _map_unique(values: pd.Series, fn: Callable[[str], object]) -> pd.Series:
+    """Apply ``fn`` once per distinct non-missing value (inputs repeat a lot)."""
+    present = values.dropna()
+    if present.empty:
+        return pd.Series([None] * len(values), index=values.index, dtype=object)
+    uniques = present.unique()
+    mapping = {u: fn(u) for u in uniques}
+    return values.map(mapping).astype(object).where(values.notna(), None)
+
+
+def _map_pairs(
+    left: pd.Series, right: pd.Series, fn: Callable[[str, str], object]
+) -> pd.Series:
+    present = left.notna()
+    if not present.any():
+        return pd.Series([None] * len(left), index=left.index, dtype=object)
+    keys = pd.MultiIndex.from_arrays([left[present], right[present]])
+    uniques = keys.unique()
+    mapping = {k: fn(k[0], k[1]) for k in uniques}
+    out = pd.Series([None] * len(left), index=left.index, dtype=object)
+    out[present] = [mapping[k] for k in keys]
+    return out
+
+
+def _touchpoints(
+    config: SourceConfig, frame: pd.DataFrame, *, default_region: str, dropped: dict[str, int]
+) -> pd.DataFrame:
+    kind = config.kind
+    schema = KIND_SCHEMAS[kind]
+    n = len(frame)
+    get = lambda col: _text(frame[col]) if col in frame.columns else _none(n)  # noqa: E731
+    out = pd.DataFrame(index=frame.index)
+    out["record_id"] = 0
+    out["source"] = config.name
+    out["kind"] = kind
+    assert schema.key is not None
+    out["record_key"] = frame[schema.key].astype(str)
+    ts_col = {"customers": "created_at", "sessions": "started_at", "devices": "last_seen"}.get(kind)
+    out["ts"] = frame[ts_col] if ts_col else pd.NaT
+    for column in ("customer_id", "cookie_id", "device_id", "ad_id", "handle", "ip"):
+        out[column] = get(column).astype(object).where(get(column).notna(), None)
+    out["channel"] = get("channel").astype(object) if kind == "contacts" else None
+    if kind == "contacts":
+        out["handle"] = _map_unique(get("handle"), lambda h: h.lower().lstrip("@") or None)
+    # ad ids: IDFA is upper-case by convention, GAID lower; compare case-insensitively.
+    out["ad_id"] = _map_unique(get("ad_id"), str.lower)
+    subject_type, subject_id = _subjects(kind, out)
+    out["subject_type"] = subject_type
+    out["subject_id"] = subject_id
+
+    country = get("country").str.upper()
+    out["country"] = country.astype(object).where(country.notna(), None)
+    region = country.fillna(default_region).where(country.fillna("").str.len() == 2, default_region)
+
+    raw_email = get("email")
+    out["email"] = _map_unique(raw_email, normalize_email)
+    out["email_folded"] = _map_unique(out["email"], fold_email)
+    raw_phone = get("phone")
+    out["phone"] = _map_pairs(raw_phone, region, lambda p, r: normalize_phone(p, region=r))
+
+    if kind == "contacts":
+        first_raw, last_raw = _split_display_name(get("display_name"))
+    else:
+        first_raw, last_raw = get("first_name"), get("last_name")
+    out["first_name"] = _map_unique(first_raw, normalize_name)
+    out["last_name"] = _map_unique(last_raw, normalize_name)
+    out["first_latin"] = _map_unique(out["first_name"], lambda v: transliterate_name(v) or None)
+    out["last_latin"] = _map_unique(out["last_name"], lambda v: transliterate_name(v) or None)
+    out["first_skeleton"] = _map_unique(out["first_latin"], name_skeleton)
+    out["last_skeleton"] = _map_unique(out["last_latin"], name_skeleton)
+    out["first_forms"] = _map_unique(out["first_latin"], lambda v: list(name_forms(v)))
+    out["dob"] = _map_pairs(
+        get("date_of_birth"), region, lambda d, r: normalize_date(d, country=r)
+    )
+    gender = get("gender").str.upper().str[:1]
+    out["gender"] = gender.astype(object).where(gender.isin(["M", "F", "X"]), None)
+    out["postcode"] = _map_pairs(
+        get("postcode"), region, lambda p, r: normalize_postcode(p, country=r)
+    )
+    city = _map_unique(get("city"), normalize_name)
+    out["city"] = _map_unique(city, lambda v: transliterate_name(v) or None)
+
+    for column, raw_values in (
+        ("email", raw_email),
+        ("phone", raw_phone),
+        ("date_of_birth", get("date_of_birth")),
+        ("postcode", get("postcode")),
+    ):
+        target = "dob" if column == "date_of_birth" else column
+        lost = int((raw_values.notna() & out[target].isna()).sum())
+        if lost:
+            dropped[column] = lost
+    extra = [c for c in frame.columns if c not in schema.required and c not in schema.optional]
+    out["attributes"] = _attributes(frame, extra) if extra else None
+    return out.reset_index(drop=True)
+
+
+def _none(n: int) -> pd.Series:
+    return pd.Series([pd.NA] * n, dtype="string")
+
+
+def _subjects(kind: str, out: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """The consent subject of each record (SPEC §5).
+
+    A session's subject is its cookie, or its device when it has none; a
+    device's is the device; a contact's the contact; a customer's the customer.
+    """
+    if kind == "sessions":
+        has_cookie = out["cookie_id"].notna()
+        return (
+            pd.Series(np.where(has_cookie, "cookie", "device"), index=out.index),
+            out["cookie_id"].where(has_cookie, out["device_id"]),
+        )
+    column = {"customers": "customer_id", "devices": "device_id", "contacts": "record_key"}[kind]
+    subject = {"customers": "customer", "devices": "device", "contacts": "contact"}[kind]
+    return pd.Series(subject, index=out.index), out[column]
+
+
+def _split_display_name(display: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Messaging display names: first token is the first name, last token the last.
+
+    A lone initial (``James S.``) is not a last name.
+    """
+    tokens = display.str.split()
+    first = tokens.str[0]
+    last = tokens.where(tokens.str.len() >= 2).str[-1]
+    last = last.where(last.str.rstrip(".").str.len() > 1)
+    return first.astype("string"), last.astype("string")
+
+
+def _attributes(frame: pd.DataFrame, columns: Iterable[Hashable]) -> pd.Series:
+    cols = list(columns)
+    sub = frame[cols].astype(object).where(frame[cols].notna(), None)
+    records = sub.to_dict(orient="records")
+    return pd.Series([json.dumps(r, default=str, sort_keys=True) for r in records], index=frame.index)
+
+
+def kinds_of(sources: Sequence[SourceConfig]) -> dict[str, str]:
+    """Source name -> kind."""
+    return {s.name: cast(str, s.kind) for s in sources}
