@@ -179,16 +179,30 @@ class _Pools:
     first_m: list[tuple[str, str]]
     first_f: list[tuple[str, str]]
     last: list[tuple[str, str]]
-    addresses: list[tuple[str, str, str]]
+    cities: list[str]
+    streets: list[tuple[str, str]]
+    """(street address, postcode) pairs."""
+
+
+# The commonest names and the biggest city first: real frequencies are Zipf-like
+# and the "same common name in one city" hard case must be common for real.
+_COMMON_FIRST = {"en_GB": "james", "en_US": "michael"}
+_COMMON_LAST = {"en_GB": "smith", "en_US": "johnson"}
+_BIGGEST_CITY = {"en_GB": "London", "en_US": "New York"}
 
 
 @lru_cache(maxsize=None)
 def _pools(locale: str) -> _Pools:
-    """Name and address pools for a locale, built once from Faker (seeded)."""
+    """Name and address pools for a locale, built once from Faker (seeded).
+
+    Pools are shuffled with a fixed seed; ``_zipf_pick`` then gives the first
+    entries the largest shares, as real name and city frequencies have.
+    """
     fake = Faker(locale)
     fake.seed_instance(20261101)
+    shuffle = np.random.default_rng(7).permutation
     if locale == "he_IL":
-        first_m, first_f, last = _HEBREW_FIRST_M, _HEBREW_FIRST_F, _HEBREW_LAST
+        first_m, first_f, last = list(_HEBREW_FIRST_M), list(_HEBREW_FIRST_F), list(_HEBREW_LAST)
     else:
 
         def native_pool(fn: Any, n: int) -> list[tuple[str, str]]:
@@ -205,17 +219,38 @@ def _pools(locale: str) -> _Pools:
         first_m = native_pool(fake.first_name_male, 300)
         first_f = native_pool(fake.first_name_female, 300)
         last = native_pool(fake.last_name, 1500)
-    addresses: list[tuple[str, str, str]] = []
+    first_m = [first_m[i] for i in shuffle(len(first_m))]
+    first_f = [first_f[i] for i in shuffle(len(first_f))]
+    last = [last[i] for i in shuffle(len(last))]
+    if locale in _COMMON_FIRST:
+        name = _COMMON_FIRST[locale]
+        first_m = [(name, name.title())] + [x for x in first_m if x[0] != name]
+        surname = _COMMON_LAST[locale]
+        last = [(surname, surname.title())] + [x for x in last if x[0] != surname]
+    cities: list[str] = []
+    for _ in range(2000):
+        city = fake.city()
+        city = anyascii(city) if locale in ("he_IL", "ru_RU") else city
+        city = city.removeprefix("g. ").removeprefix("k. ").removeprefix("d. ")
+        if city not in cities:
+            cities.append(city)
+        if len(cities) >= 100:
+            break
+    if locale in _BIGGEST_CITY:
+        cities = [_BIGGEST_CITY[locale]] + [c for c in cities if c != _BIGGEST_CITY[locale]]
+    streets: list[tuple[str, str]] = []
     for _ in range(4000):
         street = fake.street_address().replace("\n", " ")
-        city = fake.city()
-        postcode = fake.postcode()
-        if locale == "he_IL":
-            street, city = anyascii(street), anyascii(city)
-        elif locale == "ru_RU":
-            street, city = anyascii(street), anyascii(city).removeprefix("g. ").removeprefix("k. ")
-        addresses.append((street, city, postcode))
-    return _Pools(first_m=first_m, first_f=first_f, last=last, addresses=addresses)
+        if locale in ("he_IL", "ru_RU"):
+            street = anyascii(street)
+        streets.append((street, fake.postcode()))
+    return _Pools(first_m=first_m, first_f=first_f, last=last, cities=cities, streets=streets)
+
+
+@lru_cache(maxsize=None)
+def _zipf_weights(n: int, offset: float) -> np.ndarray:
+    weights = 1.0 / (np.arange(n) + offset)
+    return weights / weights.sum()
 
 
 @lru_cache(maxsize=None)
@@ -277,9 +312,11 @@ class _Gen:
             overrides.pop("country", None)
         pools = _pools(locale)
         gender = "F" if self.chance(0.5) else "M"
-        first, first_native = self.pick(pools.first_f if gender == "F" else pools.first_m)
+        first, first_native = self._zipf_pick(
+            pools.first_f if gender == "F" else pools.first_m, offset=20.0
+        )
         last, last_native = self._zipf_pick(pools.last)
-        street, city, postcode = self.pick(pools.addresses)
+        street, city, postcode = self.address(locale)
         dob = date(1940, 1, 1) + timedelta(days=int(self.rng.integers(0, 365 * 66)))
         person = _Person(
             true_id=f"T{index:08d}",
@@ -308,12 +345,16 @@ class _Gen:
             person.phone = self.unique_phone(person.country)
         return person
 
-    def _zipf_pick(self, pool: list[tuple[str, str]]) -> tuple[str, str]:
-        # Surnames are Zipf-like: a few very common, a long tail.
-        rank = int(self.rng.zipf(1.3)) - 1
-        if rank >= len(pool):
-            rank = int(self.rng.integers(len(pool)))
-        return pool[rank]
+    def _zipf_pick(self, pool: list[Any], *, offset: float = 10.0) -> Any:
+        # Zipf-like: weight 1/(rank+offset). Surnames (offset 10): the commonest
+        # is ~2 % of people (Smith in the UK is ~1 %); cities (offset 3): the
+        # biggest holds ~12 % (London: 13 % of the UK).
+        return pool[int(self.rng.choice(len(pool), p=_zipf_weights(len(pool), offset)))]
+
+    def address(self, locale: str) -> tuple[str, str, str]:
+        pools = _pools(locale)
+        street, postcode = self.pick(pools.streets)
+        return street, self._zipf_pick(pools.cities, offset=3.0), postcode
 
     def unique_email(self, p: _Person) -> str:
         first = anyascii(p.first).lower().replace(" ", "")
@@ -452,7 +493,13 @@ class _Gen:
                 phone = None
         if self.chance(0.12) and not duplicate:
             phone = None
-        dob: str | None = self.dob_variant(p.dob, p.country) if not self.chance(0.08) else None
+        true_dob = p.dob
+        if duplicate and self.chance(0.15):  # a typed date of birth with a slip
+            true_dob = _dob_slip(p.dob, self.rng)
+        dob: str | None = self.dob_variant(true_dob, p.country) if not self.chance(0.08) else None
+        street, city, postcode = p.street, p.city, p.postcode
+        if duplicate and self.chance(0.3):  # the duplicate holds an old address
+            street, city, postcode = self.address(p.locale)
         self.rows["crm"].append(
             {
                 "customer_id": customer_id,
@@ -464,9 +511,9 @@ class _Gen:
                 "last_name": self.cased(p.last),
                 "date_of_birth": dob,
                 "gender": p.gender,
-                "address": p.street,
-                "city": p.city,
-                "postcode": self.postcode_variant(p.postcode),
+                "address": street,
+                "city": city,
+                "postcode": self.postcode_variant(postcode),
                 "country": p.country,
                 "created_at": (WORLD_NOW - timedelta(days=int(self.rng.integers(30, 3000)))),
             }
@@ -516,8 +563,11 @@ class _Gen:
             row["last_name"] = self.last_name_variant(p)
             row["email"] = self.email_variant(p.email, typed=True) if self.chance(0.7) else None
             row["phone"] = self.phone_variant(p.phone, p.country) if self.chance(0.5) else None
-            row["postcode"] = self.postcode_variant(p.postcode)
-            row["city"] = p.city
+            street, city, postcode = p.street, p.city, p.postcode
+            if self.chance(0.1):  # moved house since the CRM row was written
+                street, city, postcode = self.address(p.locale)
+            row["postcode"] = self.postcode_variant(postcode)
+            row["city"] = city
             row["country"] = p.country
         self.rows["web"].append(row)
         self.label("web", session_id, true_id)
@@ -586,15 +636,27 @@ class _Gen:
             user_agent = self.pick(_USER_AGENTS)
             logs_in = bool(p.customer_ids) and self.chance(0.5)
             self.consent_rows("cookie", cookie_id)
-            for _ in range(1 + int(self.rng.poisson(3.5))):
+            n_sessions = 1 + int(self.rng.poisson(3.5))
+            # Most browsers identify themselves at least once (a login, a
+            # newsletter sign-up, a checkout, or a click-through from a campaign
+            # email carrying the address); about 15 % never do.
+            identifying = int(self.rng.integers(n_sessions)) if self.chance(0.85) else -1
+            for k in range(n_sessions):
+                login = p.customer_ids[0] if logs_in and self.chance(0.45) else None
+                form = self._form()
+                if k == identifying and login is None and form == "none":
+                    if p.customer_ids and self.chance(0.5):
+                        login = p.customer_ids[0]
+                    else:
+                        form = "checkout" if self.chance(0.25) else "newsletter"
                 self.session_row(
                     p,
                     true_id=p.true_id,
                     cookie_id=cookie_id,
                     device_id=None,
                     user_agent=user_agent,
-                    login=p.customer_ids[0] if logs_in and self.chance(0.45) else None,
-                    form=self._form(),
+                    login=login,
+                    form=form,
                 )
         if device_id:
             for _ in range(int(self.rng.poisson(1.5))):
@@ -667,7 +729,9 @@ class _Gen:
             "customer_id": p.customer_ids[0] if p.customer_ids and self.chance(0.1) else None,
         }
         if channel in ("whatsapp", "viber"):
-            row["phone"] = self.phone_variant(phone, p.country)
+            # WhatsApp and Viber identify users by the international number:
+            # exported as digits without "+", sometimes with it.
+            row["phone"] = phone.lstrip("+") if self.chance(0.7) else phone
         elif channel == "telegram":
             row["handle"] = "@" + anyascii(p.first).lower() + str(int(self.rng.integers(10, 999)))
             row["phone"] = self.phone_variant(phone, p.country) if self.chance(0.3) else None
@@ -891,6 +955,16 @@ class _Gen:
         tables = {name: pd.DataFrame(rows, columns=_COLUMNS[name]) for name, rows in self.rows.items()}
         labels = pd.DataFrame(self.labels, columns=["source", "record_key", "true_id"])
         return DemoWorld(tables=tables, labels=labels, hard_cases=self.hard_cases)
+
+
+def _dob_slip(dob: date, rng: np.random.Generator) -> date:
+    """A date of birth typed with a slip: day and month swapped, or a digit off."""
+    if rng.random() < 0.5 and dob.day <= 12 and dob.day != dob.month:
+        return dob.replace(month=dob.day, day=dob.month)
+    try:
+        return dob.replace(day=dob.day + 1 if dob.day < 28 else dob.day - 1)
+    except ValueError:  # pragma: no cover - replace() stays in range above
+        return dob
 
 
 @lru_cache(maxsize=1)

@@ -177,24 +177,33 @@ def transliterate_name(name: str) -> str:
     return _SPACES.sub(" ", latin).strip()
 
 
-_VOWELS = re.compile(r"[aeiouy]")
+_DIGRAPHS = (("ph", "f"), ("kh", "k"), ("ch", "k"), ("sh", "s"), ("ck", "k"), ("c", "k"),
+             ("q", "k"), ("w", "v"), ("z", "s"))  # fmt: skip
+_SKELETON_DROP = re.compile(r"[^a-z]|[aeiouyv]")
 _REPEATS = re.compile(r"(.)\1+")
 
 
 def name_skeleton(latin: str) -> str:
-    """Consonant skeleton of a Latin name: vowels and repeated letters dropped.
+    """Phonetic consonant skeleton of a Latin name, to compare across scripts.
 
-    Bridges scripts written without vowels and spelling variants:
-    ``david`` and Hebrew ``dvd`` share ``dvd``; ``mohammed`` and ``muhamad``
-    share ``mhmd``.
+    Hebrew is written without vowels and its letters transliterate
+    ambiguously (ו is v, o or u; כ is k or kh), so spellings are folded
+    (ph→f, kh/ch/c/q→k, sh→s, z→s), vowels and v/w dropped, repeated letters
+    collapsed and a final h (a Hebrew vowel letter) removed:
+    ``david`` and ``dvd`` (דוד) share ``dd``; ``cohen`` and ``khhn`` (כהן)
+    share ``khn``; ``mohammed`` and ``muhamad`` share ``mhmd``.
 
     Examples:
-        >>> name_skeleton("mohammed")
-        'mhmd'
+        >>> name_skeleton("mohammed"), name_skeleton("muhamad")
+        ('mhmd', 'mhmd')
+        >>> name_skeleton("noam") == name_skeleton(transliterate_name("נועם"))
+        True
     """
-    first = latin[:1]
-    rest = _VOWELS.sub("", latin[1:].replace(" ", ""))
-    return _REPEATS.sub(r"\1", first + rest)
+    text = latin.lower()
+    for a, b in _DIGRAPHS:
+        text = text.replace(a, b)
+    text = _REPEATS.sub(r"\1", _SKELETON_DROP.sub("", text))
+    return text[:-1] if len(text) > 1 and text.endswith("h") else text
 
 
 _NICKNAMER = NickNamer()

@@ -119,6 +119,8 @@ KIND_SCHEMAS: dict[SourceKind, KindSchema] = {
 SUBJECT_TYPES = frozenset({"customer", "cookie", "device", "contact", "email"})
 CONSENT_STATUSES = frozenset({"granted", "denied", "withdrawn"})
 CHANNELS = frozenset({"whatsapp", "telegram", "messenger", "viber", "sms", "email", "other"})
+#: Channels whose contact phone numbers are international even without "+".
+INTERNATIONAL_CHANNELS = frozenset({"whatsapp", "viber"})
 
 #: Columns of the touchpoints table, in order.
 TOUCHPOINT_COLUMNS: tuple[str, ...] = (
@@ -463,7 +465,14 @@ def _touchpoints(
     out["email"] = _map_unique(raw_email, normalize_email)
     out["email_folded"] = _map_unique(out["email"], fold_email)
     raw_phone = get("phone")
-    out["phone"] = _map_pairs(raw_phone, region, lambda p, r: normalize_phone(p, region=r))
+    phone_in = raw_phone
+    if kind == "contacts":
+        # WhatsApp and Viber ids are international numbers written as bare digits.
+        international = out["channel"].isin(list(INTERNATIONAL_CHANNELS)) & raw_phone.str.fullmatch(
+            r"[1-9]\d{7,14}"
+        ).fillna(False)
+        phone_in = raw_phone.where(~international, "+" + raw_phone)
+    out["phone"] = _map_pairs(phone_in, region, lambda p, r: normalize_phone(p, region=r))
 
     if kind == "contacts":
         first_raw, last_raw = _split_display_name(get("display_name"))

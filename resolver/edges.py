@@ -1,0 +1,248 @@
+"""Deterministic edges: records that share an identifier, with the guard-rails.
+
+Shared identifiers are the strongest evidence a retargeting graph has, and the
+most dangerous: one placeholder email or one family tablet can pull hundreds
+of people into one "person". So every identifier value passes the
+guard-rails before it links anything:
+
+* **blocklist**: configured values are never linked on (``blocked_value:list``);
+* **junk detection**: an email or phone tying together more distinct customers
+  than ``max_customers_per_value`` is a placeholder (``blocked_value:auto``);
+* **shared devices**: a cookie, device or ad id logged into more than
+  ``max_customers_per_device`` customers is shared; its logged-in records go
+  with their own customer and its anonymous records stay together on their
+  own (``shared_identifier``);
+* **conflict veto**: two records sharing an email or phone whose first names
+  or dates of birth clearly disagree are not linked on it (``conflict``),
+  which is what a recycled phone number looks like; records without a name
+  sharing such a value cannot tell which person it belongs to
+  (``ambiguous_identifier``).
+
+Within a value, edges form a star on one anchor record, so the edge count
+stays linear in the number of records.
+
+Edge table columns: ``left, right`` (record ids), ``rule`` (identifier
+kind or ``splink``), ``rank`` (0 login, 1 device/cookie, 2 email/phone,
+3 probabilistic), ``probability`` and, for refused edges, ``reason``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import duckdb
+import pandas as pd
+
+from resolver.options import LinkingOptions
+
+__all__ = ["EDGE_COLUMNS", "RANKS", "deterministic_edges", "junk_values"]
+
+logger = logging.getLogger(__name__)
+
+EDGE_COLUMNS = ["left", "right", "rule", "rank", "probability", "reason"]
+RANKS = {
+    "customer_id": 0,
+    "cookie_id": 1,
+    "device_id": 1,
+    "ad_id": 1,
+    "email": 2,
+    "phone": 2,
+    "splink": 3,
+}
+_VALUE_COLUMN = {
+    "customer_id": "customer_id",
+    "cookie_id": "cookie_id",
+    "device_id": "device_id",
+    "ad_id": "ad_id",
+    "email": "email_folded",
+    "phone": "phone",
+}
+
+
+def junk_values(
+    con: duckdb.DuckDBPyConnection, *, options: LinkingOptions
+) -> pd.DataFrame:
+    """Identifier values that must not link: ``kind, value, reason, customers``.
+
+    Reads the ``tp`` view (touchpoints). ``reason`` is ``blocked_value:list``,
+    ``blocked_value:auto`` or ``shared_identifier``.
+    """
+    parts = []
+    for kind, column in _VALUE_COLUMN.items():
+        if kind == "customer_id":
+            continue
+        if kind in ("email", "phone"):
+            limit = options.max_customers_per_value.get(kind, 2)
+            reason = "blocked_value:auto"
+        else:
+            limit = options.max_customers_per_device
+            reason = "shared_identifier"
+        parts.append(
+            f"""
+            SELECT '{kind}' AS kind, {column} AS value, '{reason}' AS reason,
+                   count(DISTINCT customer_id) AS customers
+            FROM tp WHERE {column} IS NOT NULL
+            GROUP BY {column} HAVING count(DISTINCT customer_id) > {int(limit)}
+            """
+        )
+    auto = con.sql(" UNION ALL ".join(parts)).df()
+    listed = [
+        {"kind": kind, "value": value, "reason": "blocked_value:list", "customers": 0}
+        for kind, values in options.blocklist.items()
+        for value in values
+    ]
+    frame = pd.concat([pd.DataFrame(listed, columns=auto.columns), auto], ignore_index=True)
+    frame = frame.drop_duplicates(["kind", "value"], keep="first").reset_index(drop=True)
+    for reason, n in frame["reason"].value_counts().items():
+        logger.info("guard-rail %s: %d identifier values", reason, n)
+    return frame
+
+
+# A first name or date of birth "clearly disagrees" when none of the usual
+# variations explain it: nickname, transliteration (consonant skeleton),
+# typo (Jaro-Winkler >= 0.8), an initial; day/month swap or one typo in a date.
+_FIRST_COMPATIBLE = """(
+    a.first_latin = b.first_latin
+    OR jaro_winkler_similarity(a.first_latin, b.first_latin) >= 0.8
+    OR a.first_skeleton = b.first_skeleton
+    OR len(list_intersect(a.first_forms, b.first_forms)) > 0
+    OR starts_with(a.first_latin, b.first_latin) OR starts_with(b.first_latin, a.first_latin)
+)"""
+_DOB_COMPATIBLE = """(
+    a.dob = b.dob
+    OR damerau_levenshtein(a.dob, b.dob) <= 1
+    OR (substr(a.dob, 1, 4) = substr(b.dob, 1, 4)
+        AND substr(a.dob, 6, 2) = substr(b.dob, 9, 2) AND substr(a.dob, 9, 2) = substr(b.dob, 6, 2))
+)"""
+CONFLICT_SQL = f"""(
+    (a.first_latin IS NOT NULL AND b.first_latin IS NOT NULL AND NOT {_FIRST_COMPATIBLE})
+    OR (a.dob IS NOT NULL AND b.dob IS NOT NULL AND NOT {_DOB_COMPATIBLE})
+)"""
+
+
+def deterministic_edges(
+    con: duckdb.DuckDBPyConnection, *, options: LinkingOptions
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Edges between records that share an identifier value, after the guard-rails.
+
+    Reads the ``tp`` view (touchpoints with ``record_id``). Returns the edges
+    (accepted candidates and refused ones, ``reason`` set on the latter) and
+    the junk/shared values table.
+    """
+    junk = junk_values(con, options=options)
+    con.register("junk_values", junk)
+    frames = [
+        _login_edges(con),
+        *(_device_edges(con, kind) for kind in ("cookie_id", "device_id", "ad_id")),
+        *(_person_identifier_edges(con, kind) for kind in ("email", "phone")),
+    ]
+    edges = pd.concat(frames, ignore_index=True)[EDGE_COLUMNS]
+    con.unregister("junk_values")
+    return edges, junk
+
+
+def _login_edges(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """A record carrying a customer id belongs to that customer: star on the CRM row."""
+    return con.sql(
+        """
+        WITH g AS (
+            SELECT record_id, customer_id,
+                   first_value(record_id) OVER (
+                       PARTITION BY customer_id
+                       ORDER BY (kind = 'customers') DESC, record_id) AS anchor
+            FROM tp WHERE customer_id IS NOT NULL
+        )
+        SELECT anchor AS "left", record_id AS "right", 'customer_id' AS rule, 0 AS rank,
+               1.0 AS probability, NULL::VARCHAR AS reason
+        FROM g WHERE record_id <> anchor
+        """
+    ).df()
+
+
+def _device_edges(con: duckdb.DuckDBPyConnection, kind: str) -> pd.DataFrame:
+    column = _VALUE_COLUMN[kind]
+    return con.sql(
+        f"""
+        WITH j AS (SELECT value, reason FROM junk_values WHERE kind = '{kind}'),
+        g AS (
+            SELECT t.record_id, t.{column} AS value, j.reason,
+                   -- on a shared value, logged-in records are not linked by it
+                   (j.reason = 'shared_identifier' AND t.customer_id IS NOT NULL) AS detached
+            FROM tp t LEFT JOIN j ON t.{column} = j.value
+            WHERE t.{column} IS NOT NULL
+        ),
+        a AS (
+            SELECT *, min(record_id) FILTER (WHERE NOT detached)
+                      OVER (PARTITION BY value) AS anchor
+            FROM g
+        )
+        SELECT coalesce(anchor, record_id) AS "left", record_id AS "right", '{kind}' AS rule,
+               1 AS rank, 1.0 AS probability,
+               CASE WHEN detached OR (reason IS NOT NULL AND reason <> 'shared_identifier')
+                    THEN reason END AS reason
+        FROM a
+        WHERE record_id <> anchor OR anchor IS NULL
+        """
+    ).df().query("left != right")
+
+
+def _person_identifier_edges(con: duckdb.DuckDBPyConnection, kind: str) -> pd.DataFrame:
+    """Email and phone: star per value, vetoed when person fields conflict."""
+    column = _VALUE_COLUMN[kind]
+    return con.sql(
+        f"""
+        WITH j AS (SELECT value, reason FROM junk_values WHERE kind = '{kind}'),
+        g AS (
+            SELECT t.record_id, t.{column} AS value, j.reason AS junk,
+                   t.first_latin, t.first_skeleton, t.first_forms, t.dob,
+                   (t.first_latin IS NOT NULL OR t.dob IS NOT NULL) AS has_person
+            FROM tp t LEFT JOIN j ON t.{column} = j.value
+            WHERE t.{column} IS NOT NULL
+        ),
+        -- records with the same person fields on the same value: one signature
+        sig AS (
+            SELECT *, min(record_id) OVER (
+                PARTITION BY value, first_latin, dob) AS sig_rep
+            FROM g
+        ),
+        reps AS (SELECT * FROM sig WHERE record_id = sig_rep AND has_person AND junk IS NULL),
+        pairs AS (
+            SELECT a.value, a.record_id AS l, b.record_id AS r, {CONFLICT_SQL} AS conflict
+            FROM reps a JOIN reps b ON a.value = b.value AND a.record_id < b.record_id
+        ),
+        value_state AS (
+            SELECT g.value,
+                   min(g.record_id) FILTER (WHERE g.has_person) AS person_anchor,
+                   min(g.record_id) AS any_anchor,
+                   coalesce(bool_or(p.conflict), false) AS has_conflict
+            FROM g LEFT JOIN pairs p ON g.value = p.value
+            GROUP BY g.value
+        ),
+        rep_edges AS (  -- between person signatures: a veto per pair
+            SELECT l AS "left", r AS "right", CASE WHEN conflict THEN 'conflict' END AS reason
+            FROM pairs
+        ),
+        member_edges AS (  -- a record to its signature representative
+            SELECT sig_rep AS "left", record_id AS "right", junk AS reason
+            FROM sig WHERE has_person AND record_id <> sig_rep
+        ),
+        neutral_edges AS (  -- records without person fields: to the value's anchor
+            SELECT coalesce(v.person_anchor, v.any_anchor) AS "left", s.record_id AS "right",
+                   coalesce(s.junk, CASE WHEN v.has_conflict THEN 'ambiguous_identifier' END)
+                       AS reason
+            FROM sig s JOIN value_state v ON s.value = v.value
+            WHERE NOT s.has_person
+        ),
+        junk_rep_edges AS (  -- junk values: refused, recorded once per representative
+            SELECT v.any_anchor AS "left", s.record_id AS "right", s.junk AS reason
+            FROM sig s JOIN value_state v ON s.value = v.value
+            WHERE s.has_person AND s.junk IS NOT NULL AND s.record_id = s.sig_rep
+        )
+        SELECT "left", "right", '{kind}' AS rule, 2 AS rank, 1.0 AS probability, reason
+        FROM (
+            SELECT * FROM rep_edges UNION ALL SELECT * FROM member_edges
+            UNION ALL SELECT * FROM neutral_edges UNION ALL SELECT * FROM junk_rep_edges
+        )
+        WHERE "left" <> "right"
+        """
+    ).df()

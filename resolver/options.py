@@ -1,0 +1,74 @@
+"""Linking options: the tunables of linking and clustering, declared once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = ["IDENTIFIER_KINDS", "IdentifierKind", "LinkingOptions"]
+
+IdentifierKind = Literal["customer_id", "cookie_id", "device_id", "ad_id", "email", "phone"]
+IDENTIFIER_KINDS: tuple[IdentifierKind, ...] = (
+    "customer_id",
+    "cookie_id",
+    "device_id",
+    "ad_id",
+    "email",
+    "phone",
+)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LinkingOptions:
+    """How records are linked and clustered (``[linking]`` in ``tether.toml``)."""
+
+    threshold: float = 0.9
+    """Match probability at which two records cluster."""
+    default_region: str = "GB"
+    """ISO country for phone numbers written without a country code."""
+    max_customer_ids: int = 2
+    """Identifier limit: at most this many distinct ``customer_id`` per person.
+
+    2 lets a CRM duplicate row (one person, two customer ids) join its twin;
+    a merge that would exceed it is refused at its weakest link."""
+    max_customers_per_value: dict[str, int] = field(
+        default_factory=lambda: {"email": 2, "phone": 2}
+    )
+    """An email or phone that ties together more distinct customers than this is
+    junk (a placeholder such as ``noemail@example.com``) and is not linked on."""
+    max_customers_per_device: int = 1
+    """A cookie, device or advertising id logged into more customers than this is
+    shared (a family tablet): its logged-in records go with their own customer,
+    its anonymous records stay together, apart from every customer."""
+    blocklist: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Identifier kind -> values never linked on (normalised: lower-case email, E.164 phone)."""
+    em_max_pairs: float = 5e6
+    """Pairs sampled per EM training session."""
+    u_max_pairs: float = 2e6
+    """Random pairs sampled to estimate u probabilities."""
+    seed: int = 1
+    """Seed of the training samples: the same data and seed give the same model."""
+    engine: Literal["duckdb", "spark"] = "duckdb"
+
+    def __post_init__(self) -> None:
+        from resolver.errors import ConfigError
+
+        problems = []
+        if not 0.0 < self.threshold < 1.0:
+            problems.append("linking.threshold must be between 0 and 1 (exclusive)")
+        if self.max_customer_ids < 1:
+            problems.append("linking.max_customer_ids must be at least 1")
+        if self.max_customers_per_device < 1:
+            problems.append("linking.max_customers_per_device must be at least 1")
+        for kind, limit in self.max_customers_per_value.items():
+            if kind not in ("email", "phone") or limit < 1:
+                problems.append(
+                    f"linking.max_customers_per_value.{kind}: only email and phone, limit >= 1"
+                )
+        for kind in self.blocklist:
+            if kind not in IDENTIFIER_KINDS:
+                problems.append(
+                    f"linking.blocklist.{kind}: unknown identifier; known: {', '.join(IDENTIFIER_KINDS)}"
+                )
+        if problems:
+            raise ConfigError("; ".join(problems), problems=problems)
