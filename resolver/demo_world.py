@@ -639,8 +639,8 @@ class _Gen:
             n_sessions = 1 + int(self.rng.poisson(3.5))
             # Most browsers identify themselves at least once (a login, a
             # newsletter sign-up, a checkout, or a click-through from a campaign
-            # email carrying the address); about 15 % never do.
-            identifying = int(self.rng.integers(n_sessions)) if self.chance(0.85) else -1
+            # email carrying the address); about 8 % never do.
+            identifying = int(self.rng.integers(n_sessions)) if self.chance(0.92) else -1
             for k in range(n_sessions):
                 login = p.customer_ids[0] if logs_in and self.chance(0.45) else None
                 form = self._form()
@@ -790,7 +790,8 @@ class _Gen:
             self.interactions_for(p)
         device_id = self.device_row(p) if self.chance(0.45) else None
         self.web_activity(p, device_id=device_id)
-        if contact if contact is not None else self.chance(0.45):
+        # A bank's messaging channels are used mostly by its customers.
+        if contact if contact is not None else self.chance(0.65 if p.is_customer else 0.3):
             self.contact_row(p)
 
     # -- hard cases ----------------------------------------------------------------------

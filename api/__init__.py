@@ -1,0 +1,1 @@
+"""Tether's edge: settings, workspace, the run pipeline and the `tether` CLI."""

@@ -1,0 +1,250 @@
+"""The ``tether`` command line (Typer). Thin: parse, call the domain, render.
+
+``main()`` is the one error boundary: a ``TetherError`` prints its message
+and exits 2 (bad input or usage) or 1 (a run failed); ``--debug`` shows the
+traceback. Tracebacks never show local variables: they hold personal data.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from api.errors import EXIT_USAGE, exit_code_for
+from api.nightly import run_link, train
+from api.progress_ui import ConsoleProgress
+from api.settings import EXAMPLE_CONFIG, load_config, resolve_home
+from api.workspace import Workspace
+from resolver import TetherError, evaluate_graph, read_labels, write_demo_world
+from resolver.demo_world import demo_config_toml
+
+app = typer.Typer(
+    name="tether",
+    help="Identity resolution and consent-gated retargeting audiences.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+out = Console(highlight=False)
+
+HomeOpt = Annotated[
+    Path | None,
+    typer.Option("--home", help="Workspace directory (env TETHER_HOME; default ./tether-data)."),
+]
+ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Path to tether.toml.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
+
+_state: dict[str, Any] = {"debug": False}
+
+
+@app.callback()
+def _root(
+    log_level: Annotated[
+        str, typer.Option("--log-level", help="debug, info, warning or error.")
+    ] = "warning",
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+) -> None:
+    _state["debug"] = debug
+    logging.basicConfig(
+        level=getattr(logging, log_level.upper(), logging.WARNING),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # Splink logs SQL at INFO and training advice at WARNING: errors only unless debugging.
+    logging.getLogger("splink").setLevel(logging.DEBUG if log_level == "debug" else logging.ERROR)
+
+
+def _emit(payload: dict[str, Any], *, as_json: bool, lines: list[str]) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+    else:
+        for line in lines:
+            out.print(line)
+
+
+@app.command()
+def generate(
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory to write the world into.")],
+    persons: Annotated[int, typer.Option("--persons", min=1, help="People in the world.")] = 2000,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same world.")] = 42,
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+    activity: Annotated[
+        bool, typer.Option("--activity/--no-activity", help="Also write events, interactions, consents.")
+    ] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Generate the demo world's source files, labels and a tether.toml."""
+    if fmt not in ("csv", "parquet"):
+        raise typer.BadParameter("--format must be csv or parquet")
+    summary = write_demo_world(
+        out_dir, persons=persons, seed=seed, fmt=fmt, activity=activity  # type: ignore[arg-type]
+    )
+    chunked = persons > 50_000
+    (out_dir / "tether.toml").write_text(
+        demo_config_toml(data_dir=".", fmt=fmt, chunked=chunked)  # type: ignore[arg-type]
+        if activity
+        else _linked_only_config(fmt, chunked)
+    )
+    _emit(
+        {**summary, "config": str(out_dir / "tether.toml")},
+        as_json=as_json,
+        lines=[
+            f"wrote {summary['touchpoints']:,} touchpoints for {persons:,} persons to {out_dir}",
+            f"labels: {out_dir / 'labels.csv'}   config: {out_dir / 'tether.toml'}",
+        ],
+    )
+
+
+def _linked_only_config(fmt: str, chunked: bool) -> str:
+    from resolver.demo_world import LINKED_SOURCES, SOURCE_FILES
+
+    text = demo_config_toml(data_dir=".", fmt=fmt, chunked=chunked)  # type: ignore[arg-type]
+    blocks = text.split("\n\n")
+    keep = [b for b in blocks if not b.startswith("[sources.")]
+    sources = [
+        b
+        for b in blocks
+        if b.startswith("[sources.") and b.split("]")[0][9:] in LINKED_SOURCES
+    ]
+    assert all(s in SOURCE_FILES for s in LINKED_SOURCES)
+    return "\n\n".join(keep[:1] + sources + keep[1:])
+
+
+@app.command()
+def demo(
+    home: HomeOpt = None,
+    persons: Annotated[int, typer.Option("--persons", min=20)] = 2000,
+    seed: Annotated[int, typer.Option("--seed")] = 42,
+    as_json: JsonOpt = False,
+) -> None:
+    """Generate the demo world, link it, evaluate it, and print where everything is."""
+    ws = Workspace.open(resolve_home(home))
+    data = ws.home / "demo"
+    write_demo_world(data, persons=persons, seed=seed)
+    config_path = data / "tether.toml"
+    config_path.write_text(demo_config_toml(data_dir="."))
+    config = load_config(config_path)
+    summary = run_link(
+        config=config, workspace=ws, retrain=True, progress=ConsoleProgress(quiet=as_json)
+    )
+    graph = ws.read_current("identity_graph")
+    assert graph is not None
+    scores = evaluate_graph(graph=graph, labels=read_labels(data / "labels.csv"))
+    run_dir = Path(summary.run_dir)
+    _emit(
+        {"run": summary.as_dict(), "evaluation": scores.as_dict(), "config": str(config_path)},
+        as_json=as_json,
+        lines=[
+            f"demo world: {summary.touchpoints:,} touchpoints -> {summary.persons:,} persons",
+            f"pairwise precision {scores.pairwise_precision:.4f}  recall "
+            f"{scores.pairwise_recall:.4f}  F1 {scores.pairwise_f1:.4f}",
+            f"identity graph: {run_dir / 'identity_graph.parquet'}",
+            f"persons:        {run_dir / 'persons.parquet'}",
+            f"report:         {run_dir / 'report.json'}",
+            f"config:         {config_path}",
+        ],
+    )
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Option("--path", help="Where to write the example.")] = Path(
+        "tether.toml"
+    ),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write an annotated example tether.toml."""
+    if path.exists() and not force:
+        raise typer.BadParameter(f"{path} exists; pass --force to overwrite it")
+    path.write_text(EXAMPLE_CONFIG)
+    out.print(f"wrote {path}")
+
+
+@app.command("train")
+def train_cmd(config: ConfigOpt, home: HomeOpt = None, as_json: JsonOpt = False) -> None:
+    """Retrain the linkage model on the configured sources and save it in the workspace."""
+    ws = Workspace.open(resolve_home(home))
+    path = train(config=load_config(config), workspace=ws, progress=ConsoleProgress(quiet=as_json))
+    _emit({"model": str(path)}, as_json=as_json, lines=[f"model saved to {path}"])
+
+
+@app.command()
+def link(
+    config: ConfigOpt,
+    home: HomeOpt = None,
+    retrain: Annotated[bool, typer.Option("--retrain", help="Train a new model first.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ingest, link and cluster the sources into a new current identity graph."""
+    ws = Workspace.open(resolve_home(home))
+    summary = run_link(
+        config=load_config(config),
+        workspace=ws,
+        retrain=retrain,
+        progress=ConsoleProgress(quiet=as_json),
+    )
+    quarantined = sum(s["rows_quarantined"] for s in summary.sources)
+    _emit(
+        summary.as_dict(),
+        as_json=as_json,
+        lines=[
+            f"run {summary.run_id}: {summary.touchpoints:,} touchpoints -> "
+            f"{summary.persons:,} persons ({quarantined:,} rows quarantined)",
+            "ids: " + ", ".join(f"{k} {v}" for k, v in summary.id_churn.items()),
+            f"results in {summary.run_dir}",
+        ],
+    )
+
+
+@app.command()
+def evaluate(
+    labels: Annotated[Path, typer.Option("--labels", help="CSV: source,record_key,true_id.")],
+    home: HomeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Score the current identity graph against labels: pairwise and cluster metrics."""
+    ws = Workspace.open(resolve_home(home))
+    graph = ws.read_current("identity_graph")
+    if graph is None:
+        ws.current_dir()  # raises NoCurrentRunError with its message
+        return
+    scores = evaluate_graph(graph=graph, labels=read_labels(labels))
+    values = scores.as_dict()
+    _emit(
+        {"run_id": ws.current_run_id(), **values},
+        as_json=as_json,
+        lines=[f"run {ws.current_run_id()}"] + [f"{k:<24} {v}" for k, v in values.items()],
+    )
+
+
+def main() -> int:
+    """Run the CLI; returns the process exit code."""
+    try:
+        app(standalone_mode=False)
+    except TetherError as exc:
+        if _state["debug"]:
+            raise
+        Console(stderr=True, highlight=False).print(f"[red]error[/red] [{exc.code}] {exc.message}")
+        return exit_code_for(exc)
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.Abort:
+        return 1
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return EXIT_USAGE
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,191 @@
+"""``tether.toml``: read once, validated, turned into domain objects.
+
+Precedence for the workspace directory: ``--home`` > ``TETHER_HOME`` >
+``./tether-data``. Paths inside the config file are relative to the file.
+Every problem in a config file is reported at once, naming the key.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_args
+
+from resolver.errors import ConfigError
+from resolver.options import IDENTIFIER_KINDS, LinkingOptions
+from resolver.sources import SourceConfig, SourceKind
+
+__all__ = ["EXAMPLE_CONFIG", "TetherConfig", "load_config", "resolve_home"]
+
+DEFAULT_HOME = Path("tether-data")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TetherConfig:
+    """A parsed ``tether.toml``."""
+
+    path: Path
+    sources: tuple[SourceConfig, ...]
+    linking: LinkingOptions = field(default_factory=LinkingOptions)
+
+
+def resolve_home(flag: Path | None) -> Path:
+    """The workspace directory: ``--home``, else ``TETHER_HOME``, else ``./tether-data``."""
+    if flag is not None:
+        return flag
+    env = os.environ.get("TETHER_HOME")
+    return Path(env) if env else DEFAULT_HOME
+
+
+_LINKING_KEYS = {
+    "threshold": float,
+    "default_region": str,
+    "max_customer_ids": int,
+    "max_customers_per_device": int,
+    "max_customers_per_value": dict,
+    "blocklist": dict,
+    "em_max_pairs": float,
+    "u_max_pairs": float,
+    "seed": int,
+    "engine": str,
+}
+
+
+def load_config(path: Path) -> TetherConfig:
+    """Read and validate a config file; ``ConfigError`` lists every problem."""
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise ConfigError(
+            f"config file {path} does not exist; `tether init` writes an example",
+            path=str(path),
+        ) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}", path=str(path)) from exc
+    problems: list[str] = []
+    unknown = sorted(set(raw) - {"sources", "linking"})
+    if unknown:
+        problems.append(f"unknown top-level key(s) {', '.join(unknown)}")
+    sources = _sources(raw.get("sources"), base=path.parent, problems=problems)
+    linking = _linking(raw.get("linking", {}), problems=problems)
+    if problems:
+        raise ConfigError(
+            f"config file {path}: " + "; ".join(problems), path=str(path), problems=problems
+        )
+    assert linking is not None
+    return TetherConfig(path=path, sources=tuple(sources), linking=linking)
+
+
+def _sources(raw: Any, *, base: Path, problems: list[str]) -> list[SourceConfig]:
+    if not isinstance(raw, dict) or not raw:
+        problems.append("no [sources.NAME] table: configure at least one source")
+        return []
+    out = []
+    kinds = get_args(SourceKind)
+    for name, table in raw.items():
+        where = f"sources.{name}"
+        if not isinstance(table, dict):
+            problems.append(f"{where} must be a table")
+            continue
+        extra = sorted(set(table) - {"kind", "path", "columns"})
+        if extra:
+            problems.append(f"{where}: unknown key(s) {', '.join(extra)}")
+        kind, location = table.get("kind"), table.get("path")
+        if kind not in kinds:
+            problems.append(f"{where}.kind must be one of {', '.join(kinds)}")
+            continue
+        if not isinstance(location, str) or not location:
+            problems.append(f"{where}.path is required (a file or directory)")
+            continue
+        columns = table.get("columns", {})
+        if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
+            problems.append(f"{where}.columns must map canonical names to column names")
+            continue
+        resolved = Path(location) if Path(location).is_absolute() else base / location
+        try:
+            out.append(SourceConfig(name=name, kind=kind, path=resolved, columns=columns))
+        except ConfigError as exc:  # pragma: no cover - SourceSchemaError is an InputError
+            problems.append(exc.message)
+        except ValueError as exc:
+            problems.append(str(exc))
+    return out
+
+
+def _linking(raw: Any, *, problems: list[str]) -> LinkingOptions | None:
+    if not isinstance(raw, dict):
+        problems.append("[linking] must be a table")
+        return LinkingOptions()
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        expected = _LINKING_KEYS.get(key)
+        if expected is None:
+            problems.append(f"linking.{key} is not a known key ({', '.join(_LINKING_KEYS)})")
+            continue
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, expected) or isinstance(value, bool):
+            problems.append(f"linking.{key} must be a {expected.__name__}")
+            continue
+        values[key] = value
+    if "blocklist" in values:
+        blocklist = {}
+        for kind, listed in values["blocklist"].items():
+            if kind not in IDENTIFIER_KINDS or not isinstance(listed, list):
+                problems.append(
+                    f"linking.blocklist.{kind}: a list of values for one of {', '.join(IDENTIFIER_KINDS)}"
+                )
+                continue
+            blocklist[kind] = tuple(_normalise_blocked(kind, str(v)) for v in listed)
+        values["blocklist"] = blocklist
+    try:
+        return LinkingOptions(**values)
+    except ConfigError as exc:
+        problems.extend(exc.details().get("problems", [exc.message]))
+        return None
+
+
+def _normalise_blocked(kind: str, value: str) -> str:
+    """Blocklist entries are written as people type them; compare them normalised."""
+    from resolver.normalize import fold_email, normalize_email, normalize_phone
+
+    if kind == "email":
+        email = normalize_email(value)
+        return fold_email(email) if email else value.strip().lower()
+    if kind == "phone":
+        return normalize_phone(value, region="GB") or value.strip()
+    return value.strip().lower() if kind == "ad_id" else value.strip()
+
+
+EXAMPLE_CONFIG = """\
+# tether.toml: what Tether reads and how it links.
+# Paths are relative to this file. Run `tether link --config tether.toml`.
+
+# One table per input. NAME is the `source` of its records downstream.
+# kind: customers | sessions | devices | contacts | events | interactions | consents
+[sources.crm]
+kind = "customers"
+path = "data/crm.csv"            # a CSV or Parquet file, or a directory of them
+[sources.crm.columns]            # optional: canonical name = column in the file
+email = "EmailAddress"
+
+[sources.web]
+kind = "sessions"
+path = "data/sessions/"
+
+[linking]
+threshold = 0.9                  # match probability at which records cluster
+default_region = "GB"            # for phone numbers written without a country code
+max_customer_ids = 2             # identifier limit: distinct customer ids per person
+max_customers_per_device = 1     # a cookie/device logged into more customers is shared
+# engine = "duckdb"              # or "spark" for data that outgrows one machine
+
+[linking.max_customers_per_value]  # an email/phone tying more customers is junk
+email = 2
+phone = 2
+
+[linking.blocklist]              # values never linked on
+email = ["noemail@example.com", "test@test.com"]
+phone = []
+"""

@@ -1,0 +1,1 @@
+"""Tether's audiences package (see SPEC; built by a later issue)."""

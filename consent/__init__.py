@@ -1,0 +1,1 @@
+"""Tether's consent package (see SPEC; built by a later issue)."""
