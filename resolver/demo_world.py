@@ -305,7 +305,9 @@ class _Gen:
     def person(self, index: int, *, overrides: dict[str, Any] | None = None) -> _Person:
         overrides = dict(overrides or {})
         weights = np.array([w for _, _, w in _LOCALES])
-        locale, country, _ = _LOCALES[int(self.rng.choice(len(_LOCALES), p=weights / weights.sum()))]
+        locale, country, _ = _LOCALES[
+            int(self.rng.choice(len(_LOCALES), p=weights / weights.sum()))
+        ]
         if "locale" in overrides:
             locale = overrides.pop("locale")
             country = next(c for loc, c, _ in _LOCALES if loc == locale)
@@ -686,7 +688,9 @@ class _Gen:
             {
                 "device_id": device_id,
                 "first_seen": first_seen,
-                "last_seen": min(WORLD_NOW, first_seen + timedelta(days=int(self.rng.integers(1, 300)))),
+                "last_seen": min(
+                    WORLD_NOW, first_seen + timedelta(days=int(self.rng.integers(1, 300)))
+                ),
                 "ad_id": self.uuid().upper() if platform == "ios" else self.uuid(),
                 "platform": platform,
                 "ip": p.home_ip,
@@ -699,11 +703,19 @@ class _Gen:
         self.consent_rows("device", device_id)
         return device_id
 
-    def contact_row(self, p: _Person, *, phone: str | None = None, channel: str | None = None) -> str:
+    def contact_row(
+        self, p: _Person, *, phone: str | None = None, channel: str | None = None
+    ) -> str:
         contact_id = self.new_id("M")
         r = self.rng.random()
         channel = channel or (
-            "whatsapp" if r < 0.4 else "viber" if r < 0.55 else "telegram" if r < 0.8 else "messenger"
+            "whatsapp"
+            if r < 0.4
+            else "viber"
+            if r < 0.55
+            else "telegram"
+            if r < 0.8
+            else "messenger"
         )
         phone = phone or p.phone
         native = p.locale in ("he_IL", "ru_RU") and self.chance(0.6)
@@ -777,7 +789,9 @@ class _Gen:
                     "outcome": self.pick(["completed", "no_show", "follow_up"])
                     if kind != "purchase"
                     else "completed",
-                    "value": round(float(self.rng.gamma(2, 400)), 2) if kind == "purchase" else None,
+                    "value": round(float(self.rng.gamma(2, 400)), 2)
+                    if kind == "purchase"
+                    else None,
                 }
             )
 
@@ -953,7 +967,9 @@ class _Gen:
         return i
 
     def frames(self) -> DemoWorld:
-        tables = {name: pd.DataFrame(rows, columns=_COLUMNS[name]) for name, rows in self.rows.items()}
+        tables = {
+            name: pd.DataFrame(rows, columns=_COLUMNS[name]) for name, rows in self.rows.items()
+        }
         labels = pd.DataFrame(self.labels, columns=["source", "record_key", "true_id"])
         return DemoWorld(tables=tables, labels=labels, hard_cases=self.hard_cases)
 

@@ -13,7 +13,8 @@ guard-rails before it links anything:
   with their own customer and its anonymous records stay together on their
   own (``shared_identifier``);
 * **conflict veto**: two records sharing an email or phone whose first names
-  or dates of birth clearly disagree are not linked on it (``conflict``),
+  or dates of birth clearly disagree (``resolver.compare``) are not linked
+  on it (``conflict``),
   which is what a recycled phone number looks like; records without a name
   sharing such a value cannot tell which person it belongs to
   (``ambiguous_identifier``).
@@ -33,6 +34,7 @@ import logging
 import duckdb
 import pandas as pd
 
+from resolver.compare import dobs_compatible, first_names_compatible
 from resolver.options import LinkingOptions
 
 __all__ = ["EDGE_COLUMNS", "RANKS", "deterministic_edges", "junk_values"]
@@ -59,9 +61,7 @@ _VALUE_COLUMN = {
 }
 
 
-def junk_values(
-    con: duckdb.DuckDBPyConnection, *, options: LinkingOptions
-) -> pd.DataFrame:
+def junk_values(con: duckdb.DuckDBPyConnection, *, options: LinkingOptions) -> pd.DataFrame:
     """Identifier values that must not link: ``kind, value, reason, customers``.
 
     Reads the ``tp`` view (touchpoints). ``reason`` is ``blocked_value:list``,
@@ -96,28 +96,6 @@ def junk_values(
     for reason, n in frame["reason"].value_counts().items():
         logger.info("guard-rail %s: %d identifier values", reason, n)
     return frame
-
-
-# A first name or date of birth "clearly disagrees" when none of the usual
-# variations explain it: nickname, transliteration (consonant skeleton),
-# typo (Jaro-Winkler >= 0.8), an initial; day/month swap or one typo in a date.
-_FIRST_COMPATIBLE = """(
-    a.first_latin = b.first_latin
-    OR jaro_winkler_similarity(a.first_latin, b.first_latin) >= 0.8
-    OR a.first_skeleton = b.first_skeleton
-    OR len(list_intersect(a.first_forms, b.first_forms)) > 0
-    OR starts_with(a.first_latin, b.first_latin) OR starts_with(b.first_latin, a.first_latin)
-)"""
-_DOB_COMPATIBLE = """(
-    a.dob = b.dob
-    OR damerau_levenshtein(a.dob, b.dob) <= 1
-    OR (substr(a.dob, 1, 4) = substr(b.dob, 1, 4)
-        AND substr(a.dob, 6, 2) = substr(b.dob, 9, 2) AND substr(a.dob, 9, 2) = substr(b.dob, 6, 2))
-)"""
-CONFLICT_SQL = f"""(
-    (a.first_latin IS NOT NULL AND b.first_latin IS NOT NULL AND NOT {_FIRST_COMPATIBLE})
-    OR (a.dob IS NOT NULL AND b.dob IS NOT NULL AND NOT {_DOB_COMPATIBLE})
-)"""
 
 
 def deterministic_edges(
@@ -161,8 +139,9 @@ def _login_edges(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def _device_edges(con: duckdb.DuckDBPyConnection, kind: str) -> pd.DataFrame:
     column = _VALUE_COLUMN[kind]
-    return con.sql(
-        f"""
+    return (
+        con.sql(
+            f"""
         WITH j AS (SELECT value, reason FROM junk_values WHERE kind = '{kind}'),
         g AS (
             SELECT t.record_id, t.{column} AS value, j.reason,
@@ -183,59 +162,79 @@ def _device_edges(con: duckdb.DuckDBPyConnection, kind: str) -> pd.DataFrame:
         FROM a
         WHERE record_id <> anchor OR anchor IS NULL
         """
-    ).df().query("left != right")
+        )
+        .df()
+        .query("left != right")
+    )
 
 
 def _person_identifier_edges(con: duckdb.DuckDBPyConnection, kind: str) -> pd.DataFrame:
     """Email and phone: star per value, vetoed when person fields conflict."""
     column = _VALUE_COLUMN[kind]
-    return con.sql(
+    con.sql(
         f"""
+        CREATE OR REPLACE TEMP TABLE ident_sig AS
         WITH j AS (SELECT value, reason FROM junk_values WHERE kind = '{kind}'),
         g AS (
-            SELECT t.record_id, t.{column} AS value, j.reason AS junk,
-                   t.first_latin, t.first_skeleton, t.first_forms, t.dob,
+            SELECT t.record_id, t.{column} AS value, j.reason AS junk, t.first_latin, t.dob,
                    (t.first_latin IS NOT NULL OR t.dob IS NOT NULL) AS has_person
             FROM tp t LEFT JOIN j ON t.{column} = j.value
             WHERE t.{column} IS NOT NULL
-        ),
+        )
         -- records with the same person fields on the same value: one signature
-        sig AS (
-            SELECT *, min(record_id) OVER (
-                PARTITION BY value, first_latin, dob) AS sig_rep
-            FROM g
-        ),
-        reps AS (SELECT * FROM sig WHERE record_id = sig_rep AND has_person AND junk IS NULL),
-        pairs AS (
-            SELECT a.value, a.record_id AS l, b.record_id AS r, {CONFLICT_SQL} AS conflict
-            FROM reps a JOIN reps b ON a.value = b.value AND a.record_id < b.record_id
-        ),
-        value_state AS (
+        SELECT *, min(record_id) OVER (PARTITION BY value, first_latin, dob) AS sig_rep FROM g
+        """
+    )
+    pairs = con.sql(
+        """
+        WITH reps AS (
+            SELECT * FROM ident_sig WHERE record_id = sig_rep AND has_person AND junk IS NULL
+        )
+        SELECT a.value, a.record_id AS l, b.record_id AS r,
+               a.first_latin AS first_l, b.first_latin AS first_r, a.dob AS dob_l, b.dob AS dob_r
+        FROM reps a JOIN reps b ON a.value = b.value AND a.record_id < b.record_id
+        """
+    ).df()
+    pairs["conflict"] = pd.Series(
+        [
+            (isinstance(fl, str) and isinstance(fr, str) and not first_names_compatible(fl, fr))
+            or (isinstance(dl, str) and isinstance(dr, str) and not dobs_compatible(dl, dr))
+            for fl, fr, dl, dr in zip(
+                pairs["first_l"], pairs["first_r"], pairs["dob_l"], pairs["dob_r"], strict=True
+            )
+        ],
+        index=pairs.index,
+        dtype=bool,
+    )
+    con.register("ident_pairs", pairs[["value", "l", "r", "conflict"]])
+    edges = con.sql(
+        f"""
+        WITH value_state AS (
             SELECT g.value,
                    min(g.record_id) FILTER (WHERE g.has_person) AS person_anchor,
                    min(g.record_id) AS any_anchor,
                    coalesce(bool_or(p.conflict), false) AS has_conflict
-            FROM g LEFT JOIN pairs p ON g.value = p.value
+            FROM ident_sig g LEFT JOIN ident_pairs p ON g.value = p.value
             GROUP BY g.value
         ),
         rep_edges AS (  -- between person signatures: a veto per pair
             SELECT l AS "left", r AS "right", CASE WHEN conflict THEN 'conflict' END AS reason
-            FROM pairs
+            FROM ident_pairs
         ),
         member_edges AS (  -- a record to its signature representative
             SELECT sig_rep AS "left", record_id AS "right", junk AS reason
-            FROM sig WHERE has_person AND record_id <> sig_rep
+            FROM ident_sig WHERE has_person AND record_id <> sig_rep
         ),
         neutral_edges AS (  -- records without person fields: to the value's anchor
             SELECT coalesce(v.person_anchor, v.any_anchor) AS "left", s.record_id AS "right",
                    coalesce(s.junk, CASE WHEN v.has_conflict THEN 'ambiguous_identifier' END)
                        AS reason
-            FROM sig s JOIN value_state v ON s.value = v.value
+            FROM ident_sig s JOIN value_state v ON s.value = v.value
             WHERE NOT s.has_person
         ),
         junk_rep_edges AS (  -- junk values: refused, recorded once per representative
             SELECT v.any_anchor AS "left", s.record_id AS "right", s.junk AS reason
-            FROM sig s JOIN value_state v ON s.value = v.value
+            FROM ident_sig s JOIN value_state v ON s.value = v.value
             WHERE s.has_person AND s.junk IS NOT NULL AND s.record_id = s.sig_rep
         )
         SELECT "left", "right", '{kind}' AS rule, 2 AS rank, 1.0 AS probability, reason
@@ -246,3 +245,6 @@ def _person_identifier_edges(con: duckdb.DuckDBPyConnection, kind: str) -> pd.Da
         WHERE "left" <> "right"
         """
     ).df()
+    con.unregister("ident_pairs")
+    con.sql("DROP TABLE ident_sig")
+    return edges

@@ -75,7 +75,9 @@ def read_labels(path: Path) -> pd.DataFrame:
     if dup.any():
         rows = (np.flatnonzero(dup.to_numpy()) + 2).tolist()[:10]
         raise LabelsError(
-            f"labels file {path}: record labelled twice on line(s) {rows}", path=str(path), lines=rows
+            f"labels file {path}: record labelled twice on line(s) {rows}",
+            path=str(path),
+            lines=rows,
         )
     return labels[["source", "record_key", "true_id"]]
 

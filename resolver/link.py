@@ -75,7 +75,9 @@ def prepare_linking(
     edges, junk = deterministic_edges(con, options=options)
     accepted = edges[edges["reason"].isna()]
     fragment = _components(len(touchpoints), accepted["left"], accepted["right"])
-    con.register("fragments", pd.DataFrame({"record_id": np.arange(len(touchpoints)), "fragment": fragment}))
+    con.register(
+        "fragments", pd.DataFrame({"record_id": np.arange(len(touchpoints)), "fragment": fragment})
+    )
     con.register("junk_values", junk)
     model_input = con.sql(
         """
@@ -149,7 +151,9 @@ def link_touchpoints(
 
     started = time.perf_counter()
     progress.start("link:predict", total=len(prepared.model_input))
-    predictions = _predict(prepared.model_input, model=model, floor=min(PREDICTION_FLOOR, options.threshold))
+    predictions = _predict(
+        prepared.model_input, model=model, floor=min(PREDICTION_FLOOR, options.threshold)
+    )
     frag = prepared.fragment
     if len(predictions):
         same = frag[predictions["left"].to_numpy()] == frag[predictions["right"].to_numpy()]
@@ -235,13 +239,19 @@ def _predict(model_input: pd.DataFrame, *, model: TrainedModel, floor: float) ->
     if len(model_input) < 2:
         return empty
     db_api = DuckDBAPI()
-    sdf = db_api.register(model_input[["unique_id", *MODEL_COLUMNS]], dataset_display_name="touchpoints")
+    sdf = db_api.register(
+        model_input[["unique_id", *MODEL_COLUMNS]], dataset_display_name="touchpoints"
+    )
     settings = dict(model.settings)
     linker = Linker(sdf, settings, log_level=logging.WARNING)
     scored = linker.inference.predict(threshold_match_probability=floor)
-    frame = scored.as_duckdbpyrelation().select(
-        "unique_id_l AS left, unique_id_r AS right, match_probability AS probability, match_weight"
-    ).df()
+    frame = (
+        scored.as_duckdbpyrelation()
+        .select(
+            "unique_id_l AS left, unique_id_r AS right, match_probability AS probability, match_weight"
+        )
+        .df()
+    )
     if frame.empty:
         return empty
     return frame.sort_values(["left", "right"], kind="stable").reset_index(drop=True)

@@ -54,7 +54,9 @@ MODEL_COLUMNS = (
 )
 
 
-def _name_comparison(column: str, skeleton: str, *, forms: str | None = None) -> cl.CustomComparison:
+def _name_comparison(
+    column: str, skeleton: str, *, forms: str | None = None
+) -> cl.CustomComparison:
     levels: list[Any] = [
         cll.NullLevel(column),
         cll.ExactMatchLevel(column).configure(tf_adjustment_column=column),
@@ -275,7 +277,9 @@ def _fill_untrained_m(settings: dict[str, Any]) -> dict[str, Any]:
     for comparison in settings["comparisons"]:
         levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
         missing = [
-            lv for lv in levels if lv.get("m_probability") is None or lv["m_probability"] < UNTRAINED_M
+            lv
+            for lv in levels
+            if lv.get("m_probability") is None or lv["m_probability"] < UNTRAINED_M
         ]
         if not missing:
             continue

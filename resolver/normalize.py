@@ -100,10 +100,10 @@ def normalize_phone(raw: object, *, region: str) -> str | None:
     region only matters for national formats. Invalid numbers give ``None``.
 
     Examples:
-        >>> normalize_phone("07700 900123", region="GB")
-        '+447700900123'
-        >>> normalize_phone("0044 7700-900-123", region="US")
-        '+447700900123'
+        >>> normalize_phone("07911 123456", region="GB")
+        '+447911123456'
+        >>> normalize_phone("0044 7911-123-456", region="US")
+        '+447911123456'
     """
     if isinstance(raw, int | float) and not isinstance(raw, bool):
         if raw != raw:  # NaN
@@ -168,7 +168,7 @@ def transliterate_name(name: str) -> str:
 
     Examples:
         >>> transliterate_name("дмитрий")
-        'dmitrii'
+        'dmitriy'
         >>> transliterate_name("josé")
         'jose'
     """
@@ -255,7 +255,9 @@ def normalize_date(raw: object, *, country: str | None = None) -> str | None:
     elif isinstance(raw, date):
         parsed = raw
     elif isinstance(raw, str):
-        parsed = _parse_date_text(raw, month_first=(country or "").upper() in _MONTH_FIRST_COUNTRIES)
+        parsed = _parse_date_text(
+            raw, month_first=(country or "").upper() in _MONTH_FIRST_COUNTRIES
+        )
     else:
         return None
     if parsed is None or not (1900 <= parsed.year <= date.today().year) or parsed > date.today():

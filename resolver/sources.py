@@ -376,7 +376,10 @@ def _validate(
     if config.kind == "sessions":
         for column in ("cookie_id", "device_id"):
             frame[column] = _text(frame[column])
-        fail(frame["cookie_id"].isna() & frame["device_id"].isna(), "missing_identifier:cookie_id|device_id")
+        fail(
+            frame["cookie_id"].isna() & frame["device_id"].isna(),
+            "missing_identifier:cookie_id|device_id",
+        )
     if config.kind == "contacts":
         frame["channel"] = frame["channel"].str.lower()
         fail(frame["channel"].notna() & ~frame["channel"].isin(CHANNELS), "invalid_value:channel")
@@ -397,8 +400,10 @@ def _validate(
         dup = key.notna() & reason.isna() & key.where(reason.isna()).duplicated(keep="first")
         fail(dup, f"duplicate_key:{schema.key}")
     bad = reason.notna()
-    rejected = raw.loc[bad].astype("string").assign(
-        _row=(frame.index[bad] + 1).astype(np.int64), _reason=reason[bad].astype(str)
+    rejected = (
+        raw.loc[bad]
+        .astype("string")
+        .assign(_row=(frame.index[bad] + 1).astype(np.int64), _reason=reason[bad].astype(str))
     )
     reasons = {str(k): int(v) for k, v in reason[bad].value_counts().sort_index().items()}
     return frame.loc[~bad].reset_index(drop=True), rejected.reset_index(drop=True), reasons
@@ -417,9 +422,7 @@ def _map_unique(values: pd.Series, fn: Callable[[str], object]) -> pd.Series:
     return values.map(mapping).astype(object).where(values.notna(), None)
 
 
-def _map_pairs(
-    left: pd.Series, right: pd.Series, fn: Callable[[str, str], object]
-) -> pd.Series:
+def _map_pairs(left: pd.Series, right: pd.Series, fn: Callable[[str, str], object]) -> pd.Series:
     present = left.notna()
     if not present.any():
         return pd.Series([None] * len(left), index=left.index, dtype=object)
@@ -485,9 +488,7 @@ def _touchpoints(
     out["first_skeleton"] = _map_unique(out["first_latin"], name_skeleton)
     out["last_skeleton"] = _map_unique(out["last_latin"], name_skeleton)
     out["first_forms"] = _map_unique(out["first_latin"], lambda v: list(name_forms(v)))
-    out["dob"] = _map_pairs(
-        get("date_of_birth"), region, lambda d, r: normalize_date(d, country=r)
-    )
+    out["dob"] = _map_pairs(get("date_of_birth"), region, lambda d, r: normalize_date(d, country=r))
     gender = get("gender").str.upper().str[:1]
     out["gender"] = gender.astype(object).where(gender.isin(["M", "F", "X"]), None)
     out["postcode"] = _map_pairs(
@@ -548,7 +549,9 @@ def _attributes(frame: pd.DataFrame, columns: Iterable[Hashable]) -> pd.Series:
     cols = list(columns)
     sub = frame[cols].astype(object).where(frame[cols].notna(), None)
     records = sub.to_dict(orient="records")
-    return pd.Series([json.dumps(r, default=str, sort_keys=True) for r in records], index=frame.index)
+    return pd.Series(
+        [json.dumps(r, default=str, sort_keys=True) for r in records], index=frame.index
+    )
 
 
 def kinds_of(sources: Sequence[SourceConfig]) -> dict[str, str]:

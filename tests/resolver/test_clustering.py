@@ -1,0 +1,210 @@
+"""Guard-rails and clustering, with a brute-force oracle."""
+
+from __future__ import annotations
+
+import random
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from resolver.cluster import cluster_records
+from resolver.edges import deterministic_edges
+from resolver.options import LinkingOptions
+from resolver.sources import TOUCHPOINT_COLUMNS
+
+
+def _touchpoints(rows: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame([{c: None for c in TOUCHPOINT_COLUMNS} | r for r in rows])
+    frame["record_id"] = np.arange(len(frame))
+    frame["record_key"] = frame["record_key"].fillna(pd.Series(range(len(frame))).astype(str))
+    frame["source"] = frame["source"].fillna("s")
+    frame["subject_type"] = frame["subject_type"].fillna("cookie")
+    frame["subject_id"] = frame["subject_id"].fillna(frame["record_key"])
+    return frame
+
+
+def _edges(tp: pd.DataFrame, **options) -> pd.DataFrame:
+    con = duckdb.connect()
+    con.register("tp", tp)
+    edges, _ = deterministic_edges(con, options=LinkingOptions(**options))
+    return edges
+
+
+def _refused(edges: pd.DataFrame) -> dict[str, int]:
+    return edges["reason"].dropna().value_counts().to_dict()
+
+
+def test_placeholder_email_tying_many_customers_is_blocked():
+    tp = _touchpoints(
+        [{"customer_id": f"C{i}", "email_folded": "noemail@example.com", "kind": "customers"} for i in range(3)]
+    )
+    edges = _edges(tp)
+    assert _refused(edges) == {"blocked_value:auto": 2}
+
+
+def test_configured_blocklist():
+    tp = _touchpoints([{"email_folded": "test@test.com"}, {"email_folded": "test@test.com"}])
+    assert _refused(_edges(tp, blocklist={"email": ("test@test.com",)})) == {"blocked_value:list": 1}
+
+
+def test_shared_device_keeps_anonymous_records_together_and_logins_apart():
+    tp = _touchpoints(
+        [
+            {"device_id": "tab", "customer_id": "A"},
+            {"device_id": "tab", "customer_id": "B"},
+            {"device_id": "tab"},
+            {"device_id": "tab"},
+        ]
+    )
+    edges = _edges(tp)
+    accepted = edges[edges["reason"].isna()]
+    assert set(zip(accepted["left"], accepted["right"], strict=True)) == {(2, 3)}
+    assert _refused(edges) == {"shared_identifier": 2}
+
+
+def test_recycled_phone_conflict_veto_and_ambiguity():
+    tp = _touchpoints(
+        [
+            {"phone": "+447911123456", "first_latin": "barbara", "dob": "1950-01-01", "customer_id": "X"},
+            {"phone": "+447911123456", "first_latin": "carly", "customer_id": "Y"},
+            {"phone": "+447911123456"},  # no name: whose is it?
+        ]
+    )
+    assert _refused(_edges(tp)) == {"conflict": 1, "ambiguous_identifier": 1}
+
+
+def test_nickname_and_typo_are_not_conflicts():
+    tp = _touchpoints(
+        [
+            {"email_folded": "w@x.com", "first_latin": "william", "first_forms": ["william"]},
+            {"email_folded": "w@x.com", "first_latin": "bill", "first_forms": ["bill", "william"]},
+            {"email_folded": "w@x.com", "first_latin": "willaim", "first_forms": ["willaim"]},
+        ]
+    )
+    edges = _edges(tp)
+    accepted = edges[edges["reason"].isna()]
+    pairs = list(zip(accepted["left"], accepted["right"], strict=True))
+    # bill ~ willaim alone is too far (nickname plus typo), but both are william's
+    assert _oracle_components(3, pairs) == [0, 0, 0]
+
+
+def _oracle_components(n: int, pairs: list[tuple[int, int]]) -> list[int]:
+    labels = list(range(n))
+    changed = True
+    while changed:
+        changed = False
+        for a, b in pairs:
+            low = min(labels[a], labels[b])
+            if labels[a] != low or labels[b] != low:
+                labels[a] = labels[b] = low
+                changed = True
+    return labels
+
+
+@pytest.mark.parametrize("seed", range(15))
+def test_unconstrained_clustering_equals_connected_components(seed):
+    rng = random.Random(seed)
+    n = rng.randint(5, 60)
+    pairs = [(rng.randrange(n), rng.randrange(n)) for _ in range(rng.randint(0, n))]
+    pairs = [(a, b) for a, b in pairs if a != b]
+    edges = pd.DataFrame(
+        {
+            "left": [a for a, _ in pairs],
+            "right": [b for _, b in pairs],
+            "rank": [rng.randint(0, 3) for _ in pairs],
+            "probability": [rng.random() for _ in pairs],
+            "reason": [None] * len(pairs),
+        }
+    )
+    result = cluster_records(
+        n_records=n,
+        edges=edges,
+        customer=np.full(n, -1),
+        subject=np.arange(n),
+        may_link=np.ones(n, bool),
+        max_customer_ids=2,
+    )
+    assert result.labels.tolist() == _oracle_components(n, pairs)
+
+
+def _brute_force_greedy(n, edges, customer, limit):
+    """Reference: apply edges strongest first, recomputing clusters from scratch each time."""
+    order = sorted(range(len(edges)), key=lambda i: (edges[i][2], -edges[i][3], edges[i][0], edges[i][1]))
+    accepted: list[tuple[int, int]] = []
+    decisions = [None] * len(edges)
+    for i in order:
+        a, b = edges[i][0], edges[i][1]
+        trial = _oracle_components(n, [*accepted, (a, b)])
+        members = [j for j in range(n) if trial[j] == trial[a]]
+        customers = {customer[j] for j in members if customer[j] >= 0}
+        if len(customers) > limit:
+            decisions[i] = "identifier_limit"
+        else:
+            accepted.append((a, b))
+            decisions[i] = "accepted"
+    return _oracle_components(n, accepted), decisions
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_identifier_limit_matches_brute_force_reference(seed):
+    rng = random.Random(1000 + seed)
+    n = rng.randint(4, 25)
+    customer = [rng.choice([-1, -1, 0, 1, 2, 3]) for _ in range(n)]
+    raw = [(rng.randrange(n), rng.randrange(n), rng.randint(0, 3), round(rng.random(), 3)) for _ in range(rng.randint(1, 2 * n))]
+    raw = [e for e in raw if e[0] != e[1]]
+    edges = pd.DataFrame(raw or [(0, 1, 0, 1.0)], columns=["left", "right", "rank", "probability"])
+    edges["reason"] = None
+    result = cluster_records(
+        n_records=n,
+        edges=edges,
+        customer=np.array(customer),
+        subject=np.arange(n),
+        may_link=np.ones(n, bool),
+        max_customer_ids=1,
+    )
+    labels, decisions = _brute_force_greedy(n, list(edges.itertuples(index=False)), customer, 1)
+    assert result.labels.tolist() == labels
+    assert result.decisions.tolist() == decisions
+
+
+def test_weakest_link_is_the_one_split():
+    # A(customer 0) -0.99- B -0.95- C(customer 1): the 0.95 link goes.
+    edges = pd.DataFrame(
+        {"left": [0, 1], "right": [1, 2], "rank": [3, 3], "probability": [0.99, 0.95], "reason": [None, None]}
+    )
+    result = cluster_records(
+        n_records=3, edges=edges, customer=np.array([0, -1, 1]), subject=np.arange(3),
+        may_link=np.ones(3, bool), max_customer_ids=1,
+    )  # fmt: skip
+    assert result.labels.tolist() == [0, 0, 2]
+    assert result.decisions.tolist() == ["accepted", "identifier_limit"]
+
+
+def test_consent_gate_keeps_unconsented_subject_apart():
+    # records 0,1 share cookie subject 7 without consent; 2 is a CRM record.
+    edges = pd.DataFrame(
+        {"left": [0, 1], "right": [1, 2], "rank": [1, 0], "probability": [1.0, 1.0], "reason": [None, None]}
+    )
+    result = cluster_records(
+        n_records=3, edges=edges, customer=np.array([-1, 5, 5]), subject=np.array([7, 7, 9]),
+        may_link=np.array([False, False, True]), max_customer_ids=2,
+    )  # fmt: skip
+    assert result.labels.tolist() == [0, 0, 2]
+    assert sorted(result.decisions.tolist()) == ["accepted", "consent"]
+
+
+def test_conflicting_dates_of_birth_are_not_merged_transitively():
+    # Two James Smiths (dob differ) each link to a dob-less checkout form.
+    edges = pd.DataFrame(
+        {"left": [0, 1], "right": [2, 2], "rank": [3, 3], "probability": [0.99, 0.98], "reason": [None, None]}
+    )
+    result = cluster_records(
+        n_records=3, edges=edges, customer=np.array([0, 1, -1]), subject=np.arange(3),
+        may_link=np.ones(3, bool), max_customer_ids=2,
+        first_names=pd.Series(["james", "james", "james"]),
+        dobs=pd.Series(["1941-03-13", "1967-12-07", None]),
+    )  # fmt: skip
+    assert result.labels.tolist() == [0, 1, 0]
+    assert result.decisions.tolist() == ["accepted", "conflict"]

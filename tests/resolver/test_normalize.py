@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from resolver.normalize import (
+    fold_email,
+    name_forms,
+    name_skeleton,
+    normalize_date,
+    normalize_email,
+    normalize_name,
+    normalize_phone,
+    normalize_postcode,
+    transliterate_name,
+)
+from tests.strategies import emails, phones
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("  John.Smith+news@Gmail.COM ", "john.smith+news@gmail.com"),
+        ("mailto:a@b.co", "a@b.co"),
+        ("no-at-sign", None),
+        ("a@b", None),
+        ("two@@example.com", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_normalize_email(raw, expected):
+    assert normalize_email(raw) == expected
+
+
+def test_gmail_folding_is_only_for_gmail():
+    assert fold_email("j.o.h.n+shop@googlemail.com") == "john@gmail.com"
+    assert fold_email("j.o.h.n+shop@outlook.com") == "j.o.h.n+shop@outlook.com"
+
+
+@given(emails())
+def test_email_normalisation_is_idempotent_and_folding_keeps_domain(raw):
+    email = normalize_email(raw)
+    assert email is not None
+    assert normalize_email(email) == email
+    folded = fold_email(email)
+    assert fold_email(folded) == folded
+    if email.endswith(("@gmail.com", "@googlemail.com")):
+        assert folded.endswith("@gmail.com") and "." not in folded.split("@")[0]
+        assert "+" not in folded
+    else:
+        assert folded == email
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "expected"),
+    [
+        ("07911 123456", "GB", "+447911123456"),
+        ("07700 900123", "GB", None),  # Ofcom drama range: never a real number
+        ("+44 7911 123456", "US", "+447911123456"),
+        ("0044 7911-123-456", "US", "+447911123456"),
+        ("050-234-5678", "IL", "+972502345678"),
+        ("(201) 555-0123", "US", "+12015550123"),
+        ("12345", "GB", None),
+        ("not a phone", "GB", None),
+    ],
+)
+def test_normalize_phone(raw, region, expected):
+    assert normalize_phone(raw, region=region) == expected
+
+
+@given(phones())
+def test_phone_every_written_form_gives_the_same_e164(case):
+    written, region, e164 = case
+    assert normalize_phone(written, region=region) == e164
+    assert normalize_phone(e164, region="GB") == e164  # international form ignores region
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("  Dr. JOHN  O'Neil, Jr ", "john o neil"),
+        ("Mrs ARIANA", "ariana"),
+        ("Дмитрий", "дмитрий"),
+        ("José-María", "josé maría"),
+        ("...", None),
+    ],
+)
+def test_normalize_name(raw, expected):
+    assert normalize_name(raw) == expected
+
+
+@given(st.text(max_size=40))
+def test_name_normalisation_is_idempotent(raw):
+    once = normalize_name(raw)
+    if once is not None:
+        assert normalize_name(once) == once
+        latin = transliterate_name(once)
+        assert latin == latin.lower() and all(c.isascii() for c in latin)
+
+
+@pytest.mark.parametrize(
+    ("latin", "native"),
+    [("david", "דוד"), ("noam", "נועם"), ("cohen", "כהן"), ("michal", "מיכל"), ("dmitry", "дмитрий")],
+)
+def test_skeleton_bridges_scripts(latin, native):
+    assert name_skeleton(latin) == name_skeleton(transliterate_name(native))
+
+
+def test_nickname_forms():
+    assert set(name_forms("bill")) & set(name_forms("william"))
+    assert not set(name_forms("barbara")) & set(name_forms("carly"))
+
+
+@pytest.mark.parametrize(
+    ("raw", "country", "expected"),
+    [
+        ("1985-04-03", None, "1985-04-03"),
+        ("03/04/1985", None, "1985-04-03"),
+        ("03/04/1985", "US", "1985-03-04"),
+        ("25/12/1985", "US", "1985-12-25"),  # only one reading is a date
+        ("3 Apr 1985", None, "1985-04-03"),
+        ("19850403", None, "1985-04-03"),
+        ("1985-04-03T10:00:00Z", None, "1985-04-03"),
+        ("31/02/1985", None, None),
+        ("1850-01-01", None, None),
+        ("soon", None, None),
+    ],
+)
+def test_normalize_date(raw, country, expected):
+    assert normalize_date(raw, country=country) == expected
+
+
+@given(st.dates(min_value=date(1901, 1, 1), max_value=date(2020, 12, 31)))
+def test_dates_round_trip_through_every_format(d):
+    for text, country in [
+        (d.isoformat(), None),
+        (d.strftime("%d/%m/%Y"), "GB"),
+        (d.strftime("%m/%d/%Y"), "US"),
+        (d.strftime("%d.%m.%Y"), "DE"),
+        (d.strftime("%d %b %Y"), None),
+    ]:
+        assert normalize_date(text, country=country) == d.isoformat()
+
+
+@pytest.mark.parametrize(
+    ("raw", "country", "expected"),
+    [
+        ("sw1a1aa", "GB", "SW1A 1AA"),
+        (" SW1A  1AA ", "GB", "SW1A 1AA"),
+        ("NOT A CODE", "GB", None),
+        ("94103-1234", "US", "94103"),
+        ("94103", "US", "94103"),
+        ("10115", "DE", "10115"),
+    ],
+)
+def test_normalize_postcode(raw, country, expected):
+    assert normalize_postcode(raw, country=country) == expected

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from resolver import InputError, SourceConfig, SourceSchemaError, ingest_sources
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_quarantine_reasons_and_reconciliation(tmp_path):
+    sessions = _write(
+        tmp_path / "s.csv",
+        "session_id,started_at,cookie_id,device_id,email,phone\n"
+        "s1,2026-10-01T10:00:00Z,c1,,A@Example.com,07911 123456\n"
+        "s2,not-a-time,c1,,,\n"
+        "s3,2026-10-01T10:00:00Z,,,,\n"
+        ",2026-10-01T10:00:00Z,c2,,,\n"
+        "s1,2026-10-02T10:00:00Z,c3,,,\n"
+        "s6,2026-10-02T10:00:00Z,c3,,not-an-email,12\n",
+    )
+    result = ingest_sources(sources=[SourceConfig(name="web", kind="sessions", path=sessions)])
+    (counts,) = result.counts
+    assert counts.rows_in == 6 and counts.rows_used == 2 and counts.rows_quarantined == 4
+    assert counts.reconciles
+    assert counts.reasons == {
+        "duplicate_key:session_id": 1,
+        "invalid_timestamp:started_at": 1,
+        "missing_identifier:cookie_id|device_id": 1,
+        "missing_required:session_id": 1,
+    }
+    assert counts.dropped_values == {"email": 1, "phone": 1}
+    q = result.quarantine["web"]
+    assert list(q["_row"]) == [2, 3, 4, 5]  # data row numbers, 1-based
+    tp = result.touchpoints.set_index("record_key")
+    assert tp.loc["s1", "email"] == "a@example.com"
+    assert tp.loc["s1", "phone"] == "+447911123456"
+    assert tp.loc["s1", "subject_type"] == "cookie" and tp.loc["s1", "subject_id"] == "c1"
+
+
+def test_column_mapping_unknown_columns_and_directory_of_parquet(tmp_path):
+    folder = tmp_path / "crm"
+    folder.mkdir()
+    pd.DataFrame({"CustID": ["c1"], "Mail": ["x@y.com"], "segment": ["gold"]}).to_parquet(
+        folder / "part-0.parquet"
+    )
+    pd.DataFrame({"CustID": ["c2"], "Mail": [None], "segment": [None]}).to_parquet(
+        folder / "part-1.parquet"
+    )
+    config = SourceConfig(
+        name="crm", kind="customers", path=folder, columns={"customer_id": "CustID", "email": "Mail"}
+    )
+    result = ingest_sources(sources=[config])
+    tp = result.touchpoints
+    assert list(tp["record_key"]) == ["c1", "c2"]
+    assert tp.loc[0, "attributes"] == '{"segment": "gold"}'
+    assert tp.loc[0, "subject_type"] == "customer"
+
+
+def test_missing_required_column_names_source_and_column(tmp_path):
+    path = _write(tmp_path / "c.csv", "id,email\n1,a@b.com\n")
+    with pytest.raises(SourceSchemaError, match=r"source `crm`.*customer_id.*sources\.crm\.columns"):
+        ingest_sources(sources=[SourceConfig(name="crm", kind="customers", path=path)])
+
+
+def test_mapping_to_absent_column_and_unknown_canonical_name(tmp_path):
+    path = _write(tmp_path / "c.csv", "customer_id\n1\n")
+    with pytest.raises(SourceSchemaError, match="EmailAddress"):
+        ingest_sources(
+            sources=[
+                SourceConfig(name="crm", kind="customers", path=path, columns={"email": "EmailAddress"})
+            ]
+        )
+    with pytest.raises(SourceSchemaError, match="unknown canonical column"):
+        SourceConfig(name="crm", kind="customers", path=path, columns={"emale": "x"})
+
+
+def test_missing_path_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match="does not exist"):
+        ingest_sources(sources=[SourceConfig(name="x", kind="devices", path=tmp_path / "no.csv")])
+
+
+def test_whatsapp_bare_digits_are_international(tmp_path):
+    path = _write(
+        tmp_path / "m.csv",
+        "contact_id,channel,phone,display_name\n"
+        "m1,whatsapp,972502345678,דוד כהן\n"
+        "m2,telegram,07911 123456,James S.\n",
+    )
+    tp = ingest_sources(
+        sources=[SourceConfig(name="msg", kind="contacts", path=path)], default_region="GB"
+    ).touchpoints.set_index("record_key")
+    assert tp.loc["m1", "phone"] == "+972502345678"
+    assert tp.loc["m1", "first_latin"] == "dvd"
+    assert tp.loc["m2", "phone"] == "+447911123456"
+    assert tp.loc["m2", "last_name"] is None  # an initial is not a last name
+
+
+def test_consent_and_event_validation(tmp_path):
+    path = _write(
+        tmp_path / "c.csv",
+        "subject_type,subject_id,purpose,status,recorded_at\n"
+        "cookie,c1,analytics,granted,2026-01-01\n"
+        "planet,c1,analytics,granted,2026-01-01\n"
+        "cookie,c1,analytics,maybe,2026-01-01\n",
+    )
+    result = ingest_sources(sources=[SourceConfig(name="consents", kind="consents", path=path)])
+    assert result.counts[0].reasons == {"invalid_value:status": 1, "invalid_value:subject_type": 1}
+    assert len(result.activity["consents"]) == 1
