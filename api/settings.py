@@ -46,6 +46,7 @@ _LINKING_KEYS = {
     "max_customers_per_device": int,
     "max_customers_per_value": dict,
     "blocklist": dict,
+    "conflict_guard": list,
     "em_max_pairs": float,
     "u_max_pairs": float,
     "seed": int,
@@ -129,6 +130,8 @@ def _linking(raw: Any, *, problems: list[str]) -> LinkingOptions | None:
             problems.append(f"linking.{key} must be a {expected.__name__}")
             continue
         values[key] = value
+    if "conflict_guard" in values:
+        values["conflict_guard"] = tuple(str(v) for v in values["conflict_guard"])
     if "blocklist" in values:
         blocklist = {}
         for kind, listed in values["blocklist"].items():

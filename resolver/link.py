@@ -83,7 +83,8 @@ def prepare_linking(
         """
         WITH base AS (
             SELECT t.record_id, f.fragment, t.first_latin, t.last_latin, t.first_skeleton,
-                   t.last_skeleton, t.first_forms, t.dob, t.postcode, t.city,
+                   t.last_skeleton, t.first_forms, t.dob, t.postcode, t.city, t.address,
+                   t.national_id,
                    CASE WHEN je.value IS NULL THEN t.email_folded END AS email_folded,
                    CASE WHEN jp.value IS NULL THEN t.phone END AS phone
             FROM tp t
@@ -93,14 +94,15 @@ def prepare_linking(
             LEFT JOIN (SELECT value FROM junk_values WHERE kind = 'phone') jp
                    ON t.phone = jp.value
             WHERE t.first_latin IS NOT NULL OR t.last_latin IS NOT NULL
-               OR t.dob IS NOT NULL OR t.postcode IS NOT NULL
+               OR t.dob IS NOT NULL OR t.postcode IS NOT NULL OR t.national_id IS NOT NULL
         )
         SELECT min(record_id) AS unique_id, any_value(fragment) AS fragment,
                first_latin, last_latin, any_value(first_skeleton) AS first_skeleton,
                any_value(last_skeleton) AS last_skeleton, any_value(first_forms) AS first_forms,
-               dob, postcode, city, email_folded, phone
+               dob, postcode, city, address, email_folded, phone, national_id
         FROM base
-        GROUP BY fragment, first_latin, last_latin, dob, postcode, city, email_folded, phone
+        GROUP BY fragment, first_latin, last_latin, dob, postcode, city, address, email_folded,
+                 phone, national_id
         ORDER BY unique_id
         """
     ).df()
@@ -186,8 +188,10 @@ def link_touchpoints(
         subject=subject,
         may_link=flags,
         max_customer_ids=options.max_customer_ids,
-        first_names=touchpoints["first_latin"].reset_index(drop=True),
-        dobs=touchpoints["dob"].reset_index(drop=True),
+        first_names=touchpoints["first_latin"].reset_index(drop=True)
+        if "first_name" in options.conflict_guard
+        else None,
+        dobs=touchpoints["dob"].reset_index(drop=True) if "dob" in options.conflict_guard else None,
     )
     edges["decision"] = clustered.decisions
     timings["cluster"] = time.perf_counter() - started

@@ -49,8 +49,10 @@ MODEL_COLUMNS = (
     "dob",
     "postcode",
     "city",
+    "address",
     "email_folded",
     "phone",
+    "national_id",
 )
 
 
@@ -148,6 +150,21 @@ def _email_comparison() -> cl.CustomComparison:
     )
 
 
+def _national_id_comparison() -> cl.CustomComparison:
+    return cl.CustomComparison(
+        comparison_levels=[
+            cll.NullLevel("national_id"),
+            cll.ExactMatchLevel("national_id"),
+            cll.DamerauLevenshteinLevel("national_id", 1).configure(
+                label_for_charts="One typo or swapped digits"
+            ),
+            cll.ElseLevel(),
+        ],
+        output_column_name="national_id",
+        comparison_description="national id (tax, insurance or social security number)",
+    )
+
+
 def blocking_rules() -> list[Any]:
     """Prediction blocking: each rule keeps comparisons near-linear in records.
 
@@ -160,6 +177,8 @@ def blocking_rules() -> list[Any]:
         block_on("last_latin", "postcode"),
         block_on("first_latin", "last_latin", "city"),
         block_on("first_skeleton", "last_skeleton", "dob"),
+        block_on("dob", "postcode"),
+        block_on("national_id"),
     ]
 
 
@@ -173,8 +192,10 @@ def model_settings() -> SettingsCreator:
             _name_comparison("last_latin", "last_skeleton"),
             _dob_comparison(),
             _location_comparison(),
+            cl.JaroWinklerAtThresholds("address", [0.9, 0.7]),
             _email_comparison(),
             _exact("phone", tf=False),
+            _national_id_comparison(),
         ],
         blocking_rules_to_generate_predictions=blocking_rules(),
         retain_intermediate_calculation_columns=True,
@@ -235,6 +256,7 @@ def train_model(model_input: pd.DataFrame, *, options: LinkingOptions) -> Traine
         [
             block_on("email_folded"),
             block_on("phone"),
+            block_on("national_id"),
             block_on("first_latin", "last_latin", "dob"),
         ],
         recall=0.8,
@@ -244,6 +266,7 @@ def train_model(model_input: pd.DataFrame, *, options: LinkingOptions) -> Traine
         block_on("email_folded"),
         block_on("last_latin", "dob"),
         block_on("phone"),
+        block_on("national_id"),
     ]
     trained_sessions = 0
     for rule in sessions:

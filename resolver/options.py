@@ -42,6 +42,12 @@ class LinkingOptions:
     its anonymous records stay together, apart from every customer."""
     blocklist: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Identifier kind -> values never linked on (normalised: lower-case email, E.164 phone)."""
+    conflict_guard: tuple[str, ...] = ("first_name", "dob")
+    """Fields whose wholesale disagreement stops two clusters merging (``conflict``).
+
+    Keeps twins (same surname, birthday, address) and same-name neighbours
+    apart. Turn it off for data whose errors replace whole values, such as
+    FEBRL, where a national id tells the duplicates apart instead."""
     em_max_pairs: float = 5e6
     """Pairs sampled per EM training session."""
     u_max_pairs: float = 2e6
@@ -64,6 +70,11 @@ class LinkingOptions:
             if kind not in ("email", "phone") or limit < 1:
                 problems.append(
                     f"linking.max_customers_per_value.{kind}: only email and phone, limit >= 1"
+                )
+        for field_name in self.conflict_guard:
+            if field_name not in ("first_name", "dob"):
+                problems.append(
+                    f"linking.conflict_guard: unknown field {field_name}; known: first_name, dob"
                 )
         for kind in self.blocklist:
             if kind not in IDENTIFIER_KINDS:

@@ -72,7 +72,7 @@ KIND_SCHEMAS: dict[SourceKind, KindSchema] = {
         required=("customer_id",),
         optional=(
             "email", "phone", "first_name", "last_name", "date_of_birth", "gender", "address",
-            "city", "postcode", "country", "created_at",
+            "city", "postcode", "country", "created_at", "national_id",
         ),
         key="customer_id",
         timestamps=("created_at",),
@@ -129,7 +129,7 @@ TOUCHPOINT_COLUMNS: tuple[str, ...] = (
     "customer_id", "cookie_id", "device_id", "ad_id", "channel", "handle", "ip",
     "email", "email_folded", "phone",
     "first_name", "last_name", "first_latin", "last_latin", "first_skeleton", "last_skeleton",
-    "first_forms", "dob", "gender", "postcode", "city", "country",
+    "first_forms", "dob", "gender", "address", "postcode", "city", "country", "national_id",
     "attributes",
 )  # fmt: skip
 
@@ -496,6 +496,10 @@ def _touchpoints(
     )
     city = _map_unique(get("city"), normalize_name)
     out["city"] = _map_unique(city, lambda v: transliterate_name(v) or None)
+    address = _map_unique(get("address"), normalize_name)
+    out["address"] = _map_unique(address, lambda v: transliterate_name(v) or None)
+    national = get("national_id").str.upper().str.replace(r"[^0-9A-Z]", "", regex=True)
+    out["national_id"] = national.astype(object).where(national.fillna("").str.len() > 0, None)
 
     for column, raw_values in (
         ("email", raw_email),
