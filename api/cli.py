@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from api.errors import EXIT_USAGE, exit_code_for
 from api.nightly import run_link, train
@@ -22,7 +23,7 @@ from api.progress_ui import ConsoleProgress
 from api.settings import EXAMPLE_CONFIG, load_config, resolve_home
 from api.workspace import Workspace
 from resolver import TetherError, evaluate_graph, read_labels, write_demo_world
-from resolver.demo_world import demo_config_toml
+from resolver.demo_world import Format, demo_config_toml
 
 app = typer.Typer(
     name="tether",
@@ -31,7 +32,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     add_completion=False,
 )
-out = Console(highlight=False)
+out = Console(highlight=False, soft_wrap=True)
 
 HomeOpt = Annotated[
     Path | None,
@@ -75,21 +76,23 @@ def generate(
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same world.")] = 42,
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
     activity: Annotated[
-        bool, typer.Option("--activity/--no-activity", help="Also write events, interactions, consents.")
+        bool,
+        typer.Option("--activity/--no-activity", help="Also write events, interactions, consents."),
     ] = True,
     as_json: JsonOpt = False,
 ) -> None:
     """Generate the demo world's source files, labels and a tether.toml."""
     if fmt not in ("csv", "parquet"):
         raise typer.BadParameter("--format must be csv or parquet")
+    file_format: Format = "parquet" if fmt == "parquet" else "csv"
     summary = write_demo_world(
-        out_dir, persons=persons, seed=seed, fmt=fmt, activity=activity  # type: ignore[arg-type]
+        out_dir, persons=persons, seed=seed, fmt=file_format, activity=activity
     )
     chunked = persons > 50_000
     (out_dir / "tether.toml").write_text(
-        demo_config_toml(data_dir=".", fmt=fmt, chunked=chunked)  # type: ignore[arg-type]
+        demo_config_toml(data_dir=".", fmt=file_format, chunked=chunked)
         if activity
-        else _linked_only_config(fmt, chunked)
+        else _linked_only_config(file_format, chunked)
     )
     _emit(
         {**summary, "config": str(out_dir / "tether.toml")},
@@ -101,16 +104,14 @@ def generate(
     )
 
 
-def _linked_only_config(fmt: str, chunked: bool) -> str:
+def _linked_only_config(fmt: Format, chunked: bool) -> str:
     from resolver.demo_world import LINKED_SOURCES, SOURCE_FILES
 
-    text = demo_config_toml(data_dir=".", fmt=fmt, chunked=chunked)  # type: ignore[arg-type]
+    text = demo_config_toml(data_dir=".", fmt=fmt, chunked=chunked)
     blocks = text.split("\n\n")
     keep = [b for b in blocks if not b.startswith("[sources.")]
     sources = [
-        b
-        for b in blocks
-        if b.startswith("[sources.") and b.split("]")[0][9:] in LINKED_SOURCES
+        b for b in blocks if b.startswith("[sources.") and b.split("]")[0][9:] in LINKED_SOURCES
     ]
     assert all(s in SOURCE_FILES for s in LINKED_SOURCES)
     return "\n\n".join(keep[:1] + sources + keep[1:])
@@ -230,19 +231,21 @@ def main() -> int:
     except TetherError as exc:
         if _state["debug"]:
             raise
-        Console(stderr=True, highlight=False).print(f"[red]error[/red] [{exc.code}] {exc.message}")
+        Console(stderr=True, highlight=False, soft_wrap=True).print(
+            f"[red]error[/red] {escape(f'[{exc.code}] {exc.message}')}"
+        )
         return exit_code_for(exc)
     except typer.Exit as exc:
         return int(exc.exit_code)
     except typer.Abort:
         return 1
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return EXIT_USAGE
-        raise
+    except typer.TyperException as exc:  # usage errors: bad option, bad parameter
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            Console(stderr=True, highlight=False).print(escape(str(exc)))
+        return EXIT_USAGE
     return 0
 
 

@@ -68,7 +68,9 @@ class RunSummary:
         return asdict(self)
 
 
-def train(*, config: TetherConfig, workspace: Workspace, progress: Progress = NULL_PROGRESS) -> Path:
+def train(
+    *, config: TetherConfig, workspace: Workspace, progress: Progress = NULL_PROGRESS
+) -> Path:
     """Ingest the sources and (re)train the linkage model; returns the model path."""
     ingested = ingest_sources(
         sources=config.sources, default_region=config.linking.default_region, progress=progress
@@ -135,7 +137,9 @@ def run_link(
                 records=records,
                 salt=workspace.salt,
                 run_id=run_id,
-                previous=None if previous is None else previous[["source", "record_key", "person_id"]],
+                previous=None
+                if previous is None
+                else previous[["source", "record_key", "person_id"]],
                 registry=registry,
             )
             graph = build_identity_graph(

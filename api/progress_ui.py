@@ -14,7 +14,7 @@ class ConsoleProgress:
     """One line per finished step, with rows and elapsed time (stderr)."""
 
     def __init__(self, *, quiet: bool = False) -> None:
-        self._console = Console(stderr=True, highlight=False)
+        self._console = Console(stderr=True, highlight=False, soft_wrap=True)
         self._plain = not sys.stderr.isatty()
         self._quiet = quiet
         self._started: dict[str, float] = {}

@@ -11,7 +11,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, cast, get_args
 
 from resolver.errors import ConfigError
 from resolver.options import IDENTIFIER_KINDS, LinkingOptions
@@ -106,10 +106,10 @@ def _sources(raw: Any, *, base: Path, problems: list[str]) -> list[SourceConfig]
             continue
         resolved = Path(location) if Path(location).is_absolute() else base / location
         try:
-            out.append(SourceConfig(name=name, kind=kind, path=resolved, columns=columns))
-        except ConfigError as exc:  # pragma: no cover - SourceSchemaError is an InputError
-            problems.append(exc.message)
-        except ValueError as exc:
+            out.append(
+                SourceConfig(name=name, kind=cast(SourceKind, kind), path=resolved, columns=columns)
+            )
+        except ValueError as exc:  # SourceSchemaError: an unknown canonical column
             problems.append(str(exc))
     return out
 

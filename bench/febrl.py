@@ -57,7 +57,10 @@ def write(dataset: str, out: Path) -> None:
     config, labels = [], []
     for name, frame in frames.items():
         frame.to_csv(out / f"{name}.csv", index=False)
-        config += [f'[sources.{name}]\nkind = "customers"\npath = "{name}.csv"', MAPPING.format(name=name)]
+        config += [
+            f'[sources.{name}]\nkind = "customers"\npath = "{name}.csv"',
+            MAPPING.format(name=name),
+        ]
         labels.append(
             pd.DataFrame(
                 {

@@ -34,7 +34,7 @@ import string
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -191,7 +191,7 @@ _COMMON_LAST = {"en_GB": "smith", "en_US": "johnson"}
 _BIGGEST_CITY = {"en_GB": "London", "en_US": "New York"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _pools(locale: str) -> _Pools:
     """Name and address pools for a locale, built once from Faker (seeded).
 
@@ -247,17 +247,19 @@ def _pools(locale: str) -> _Pools:
     return _Pools(first_m=first_m, first_f=first_f, last=last, cities=cities, streets=streets)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _zipf_weights(n: int, offset: float) -> np.ndarray:
-    weights = 1.0 / (np.arange(n) + offset)
-    return weights / weights.sum()
+    weights: np.ndarray = 1.0 / (np.arange(n) + offset)
+    normalised: np.ndarray = weights / weights.sum()
+    return normalised
 
 
-@lru_cache(maxsize=None)
+@cache
 def _mobile_template(region: str) -> tuple[str, int]:
     example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
-    national = str(example.national_number)
-    return national, example.country_code
+    if example is None:  # pragma: no cover - every demo region has an example
+        raise ValueError(f"no example mobile number for {region}")
+    return str(example.national_number), int(example.country_code or 0)
 
 
 _NICKNAMER = NickNamer()
@@ -401,7 +403,7 @@ class _Gen:
             return text[: i - 1] + text[i] + text[i - 1] + text[i + 1 :]
         if op == 1:  # drop
             return text[:i] + text[i + 1 :]
-        return text[:i] + self.pick(list(string.ascii_lowercase)) + text[i + 1 :]
+        return text[:i] + str(self.pick(list(string.ascii_lowercase))) + text[i + 1 :]
 
     def cased(self, text: str) -> str:
         r = self.rng.random()
@@ -444,7 +446,7 @@ class _Gen:
             out = f" {out} "
         return out
 
-    def phone_variant(self, e164: str, country: str) -> str:
+    def phone_variant(self, e164: str) -> str:
         number = phonenumbers.parse(e164, None)
         r = self.rng.random()
         if r < 0.3:
@@ -506,7 +508,7 @@ class _Gen:
             {
                 "customer_id": customer_id,
                 "email": self.email_variant(email, typed=False),
-                "phone": self.phone_variant(phone, p.country) if phone else None,
+                "phone": self.phone_variant(phone) if phone else None,
                 "first_name": (("Mr " if p.gender == "M" else "Mrs ") + first)
                 if self.chance(0.05)
                 else first,
@@ -564,7 +566,7 @@ class _Gen:
             row["first_name"] = self.first_name_variant(p)
             row["last_name"] = self.last_name_variant(p)
             row["email"] = self.email_variant(p.email, typed=True) if self.chance(0.7) else None
-            row["phone"] = self.phone_variant(p.phone, p.country) if self.chance(0.5) else None
+            row["phone"] = self.phone_variant(p.phone) if self.chance(0.5) else None
             street, city, postcode = p.street, p.city, p.postcode
             if self.chance(0.1):  # moved house since the CRM row was written
                 street, city, postcode = self.address(p.locale)
@@ -696,7 +698,7 @@ class _Gen:
                 "ip": p.home_ip,
                 "customer_id": p.customer_ids[0] if p.customer_ids and self.chance(0.6) else None,
                 "email": self.email_variant(p.email, typed=True) if self.chance(0.15) else None,
-                "phone": self.phone_variant(p.phone, p.country) if self.chance(0.1) else None,
+                "phone": self.phone_variant(p.phone) if self.chance(0.1) else None,
             }
         )
         self.label("app", device_id, p.true_id)
@@ -746,7 +748,7 @@ class _Gen:
             row["phone"] = phone.lstrip("+") if self.chance(0.7) else phone
         elif channel == "telegram":
             row["handle"] = "@" + anyascii(p.first).lower() + str(int(self.rng.integers(10, 999)))
-            row["phone"] = self.phone_variant(phone, p.country) if self.chance(0.3) else None
+            row["phone"] = self.phone_variant(phone) if self.chance(0.3) else None
         else:
             row["display_name"] = display or f"{first} {last}"
             row["email"] = self.email_variant(p.email, typed=True) if self.chance(0.1) else None
@@ -937,7 +939,7 @@ class _Gen:
             {
                 "customer_id": self.new_id("C"),
                 "email": old_owner.email,
-                "phone": self.phone_variant(recycled, old_owner.country),
+                "phone": self.phone_variant(recycled),
                 "first_name": old_owner.first.title(),
                 "last_name": old_owner.last.title(),
                 "date_of_birth": old_owner.dob.isoformat(),
@@ -1073,7 +1075,7 @@ def write_demo_world(
     directory.mkdir(parents=True, exist_ok=True)
     chunked = persons > chunk_persons
     sources = [s for s in SOURCE_FILES if activity or s in LINKED_SOURCES]
-    counts = {s: 0 for s in [*sources, "labels"]}
+    counts = dict.fromkeys([*sources, "labels"], 0)
     hard_cases: dict[str, list[str]] = {}
     for number, world in enumerate(
         iter_demo_world_chunks(persons=persons, seed=seed, chunk_persons=chunk_persons)

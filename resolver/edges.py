@@ -61,6 +61,11 @@ _VALUE_COLUMN = {
 }
 
 
+def _frame(relation: duckdb.DuckDBPyRelation) -> pd.DataFrame:
+    frame: pd.DataFrame = relation.df()
+    return frame
+
+
 def junk_values(con: duckdb.DuckDBPyConnection, *, options: LinkingOptions) -> pd.DataFrame:
     """Identifier values that must not link: ``kind, value, reason, customers``.
 
@@ -85,7 +90,7 @@ def junk_values(con: duckdb.DuckDBPyConnection, *, options: LinkingOptions) -> p
             GROUP BY {column} HAVING count(DISTINCT customer_id) > {int(limit)}
             """
         )
-    auto = con.sql(" UNION ALL ".join(parts)).df()
+    auto = _frame(con.sql(" UNION ALL ".join(parts)))
     listed = [
         {"kind": kind, "value": value, "reason": "blocked_value:list", "customers": 0}
         for kind, values in options.blocklist.items()
@@ -93,8 +98,8 @@ def junk_values(con: duckdb.DuckDBPyConnection, *, options: LinkingOptions) -> p
     ]
     frame = pd.concat([pd.DataFrame(listed, columns=auto.columns), auto], ignore_index=True)
     frame = frame.drop_duplicates(["kind", "value"], keep="first").reset_index(drop=True)
-    for reason, n in frame["reason"].value_counts().items():
-        logger.info("guard-rail %s: %d identifier values", reason, n)
+    for label, n in frame["reason"].value_counts().items():
+        logger.info("guard-rail %s: %d identifier values", label, int(n))
     return frame
 
 
@@ -121,8 +126,9 @@ def deterministic_edges(
 
 def _login_edges(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """A record carrying a customer id belongs to that customer: star on the CRM row."""
-    return con.sql(
-        """
+    return _frame(
+        con.sql(
+            """
         WITH g AS (
             SELECT record_id, customer_id,
                    first_value(record_id) OVER (
@@ -134,12 +140,13 @@ def _login_edges(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                1.0 AS probability, NULL::VARCHAR AS reason
         FROM g WHERE record_id <> anchor
         """
-    ).df()
+        )
+    )
 
 
 def _device_edges(con: duckdb.DuckDBPyConnection, kind: str) -> pd.DataFrame:
     column = _VALUE_COLUMN[kind]
-    return (
+    return _frame(
         con.sql(
             f"""
         WITH j AS (SELECT value, reason FROM junk_values WHERE kind = '{kind}'),
@@ -163,9 +170,7 @@ def _device_edges(con: duckdb.DuckDBPyConnection, kind: str) -> pd.DataFrame:
         WHERE record_id <> anchor OR anchor IS NULL
         """
         )
-        .df()
-        .query("left != right")
-    )
+    ).query("left != right")
 
 
 def _person_identifier_edges(con: duckdb.DuckDBPyConnection, kind: str) -> pd.DataFrame:
@@ -185,8 +190,9 @@ def _person_identifier_edges(con: duckdb.DuckDBPyConnection, kind: str) -> pd.Da
         SELECT *, min(record_id) OVER (PARTITION BY value, first_latin, dob) AS sig_rep FROM g
         """
     )
-    pairs = con.sql(
-        """
+    pairs = _frame(
+        con.sql(
+            """
         WITH reps AS (
             SELECT * FROM ident_sig WHERE record_id = sig_rep AND has_person AND junk IS NULL
         )
@@ -194,7 +200,8 @@ def _person_identifier_edges(con: duckdb.DuckDBPyConnection, kind: str) -> pd.Da
                a.first_latin AS first_l, b.first_latin AS first_r, a.dob AS dob_l, b.dob AS dob_r
         FROM reps a JOIN reps b ON a.value = b.value AND a.record_id < b.record_id
         """
-    ).df()
+        )
+    )
     pairs["conflict"] = pd.Series(
         [
             (isinstance(fl, str) and isinstance(fr, str) and not first_names_compatible(fl, fr))
@@ -207,8 +214,9 @@ def _person_identifier_edges(con: duckdb.DuckDBPyConnection, kind: str) -> pd.Da
         dtype=bool,
     )
     con.register("ident_pairs", pairs[["value", "l", "r", "conflict"]])
-    edges = con.sql(
-        f"""
+    edges = _frame(
+        con.sql(
+            f"""
         WITH value_state AS (
             SELECT g.value,
                    min(g.record_id) FILTER (WHERE g.has_person) AS person_anchor,
@@ -244,7 +252,8 @@ def _person_identifier_edges(con: duckdb.DuckDBPyConnection, kind: str) -> pd.Da
         )
         WHERE "left" <> "right"
         """
-    ).df()
+        )
+    )
     con.unregister("ident_pairs")
     con.sql("DROP TABLE ident_sig")
     return edges

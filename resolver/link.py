@@ -172,7 +172,9 @@ def link_touchpoints(
             "rule": "splink",
             "rank": RANKS["splink"],
             "probability": predictions["probability"],
-            "reason": np.where(predictions["probability"] >= options.threshold, None, "threshold"),
+            "reason": [
+                None if p >= options.threshold else "threshold" for p in predictions["probability"]
+            ],
         }
     )
     edges = pd.concat([prepared.edges, model_edges], ignore_index=True)[EDGE_COLUMNS]
@@ -249,7 +251,7 @@ def _predict(model_input: pd.DataFrame, *, model: TrainedModel, floor: float) ->
     settings = dict(model.settings)
     linker = Linker(sdf, settings, log_level=logging.WARNING)
     scored = linker.inference.predict(threshold_match_probability=floor)
-    frame = (
+    frame: pd.DataFrame = (
         scored.as_duckdbpyrelation()
         .select(
             "unique_id_l AS left, unique_id_r AS right, match_probability AS probability, match_weight"

@@ -103,7 +103,7 @@ def _dob_comparison() -> cl.CustomComparison:
 
 
 def _exact(column: str, *, tf: bool) -> cl.CustomComparison:
-    exact = cll.ExactMatchLevel(column)
+    exact: Any = cll.ExactMatchLevel(column)
     if tf:
         exact = exact.configure(tf_adjustment_column=column)
     return cl.CustomComparison(

@@ -76,8 +76,13 @@ def assign_person_ids(
     next_number = int(reg["number"].max()) + 1 if len(reg) else 1
     number_of = dict(zip(reg["person_id"], reg["number"], strict=True))
     clusters = np.sort(records["cluster"].unique())
-    cluster_key = records.groupby("cluster")[["source", "record_key"]].min()
-    cluster_key = (cluster_key["source"] + "\x1f" + cluster_key["record_key"]).to_dict()
+    first_record = records.groupby("cluster")[["source", "record_key"]].min()
+    cluster_key: dict[int, str] = {
+        int(c): f"{s}\x1f{k}"
+        for c, s, k in zip(
+            first_record.index, first_record["source"], first_record["record_key"], strict=True
+        )
+    }
     churn = {"kept": 0, "merged": 0, "split": 0, "new": 0, "retired": 0}
     person_of: dict[int, str] = {}
     merged: dict[str, str] = {}

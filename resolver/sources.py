@@ -412,6 +412,13 @@ def _validate(
 # --- normalisation ------------------------------------------------------------------------
 
 
+def _keep(values: pd.Series, mask: pd.Series | np.ndarray) -> pd.Series:
+    """``values`` as objects where ``mask`` holds, ``None`` elsewhere."""
+    out = values.astype(object).copy()
+    out[~np.asarray(mask, dtype=bool)] = None
+    return out
+
+
 def _map_unique(values: pd.Series, fn: Callable[[str], object]) -> pd.Series:
     """Apply ``fn`` once per distinct non-missing value (inputs repeat a lot)."""
     present = values.dropna()
@@ -419,7 +426,7 @@ def _map_unique(values: pd.Series, fn: Callable[[str], object]) -> pd.Series:
         return pd.Series([None] * len(values), index=values.index, dtype=object)
     uniques = present.unique()
     mapping = {u: fn(u) for u in uniques}
-    return values.map(mapping).astype(object).where(values.notna(), None)
+    return _keep(values.map(mapping), values.notna())
 
 
 def _map_pairs(left: pd.Series, right: pd.Series, fn: Callable[[str, str], object]) -> pd.Series:
@@ -440,7 +447,10 @@ def _touchpoints(
     kind = config.kind
     schema = KIND_SCHEMAS[kind]
     n = len(frame)
-    get = lambda col: _text(frame[col]) if col in frame.columns else _none(n)  # noqa: E731
+
+    def get(column: str) -> pd.Series:
+        return _text(frame[column]) if column in frame.columns else _none(n)
+
     out = pd.DataFrame(index=frame.index)
     out["record_id"] = 0
     out["source"] = config.name
@@ -450,7 +460,7 @@ def _touchpoints(
     ts_col = {"customers": "created_at", "sessions": "started_at", "devices": "last_seen"}.get(kind)
     out["ts"] = frame[ts_col] if ts_col else pd.NaT
     for column in ("customer_id", "cookie_id", "device_id", "ad_id", "handle", "ip"):
-        out[column] = get(column).astype(object).where(get(column).notna(), None)
+        out[column] = _keep(get(column), get(column).notna())
     out["channel"] = get("channel").astype(object) if kind == "contacts" else None
     if kind == "contacts":
         out["handle"] = _map_unique(get("handle"), lambda h: h.lower().lstrip("@") or None)
@@ -461,7 +471,7 @@ def _touchpoints(
     out["subject_id"] = subject_id
 
     country = get("country").str.upper()
-    out["country"] = country.astype(object).where(country.notna(), None)
+    out["country"] = _keep(country, country.notna())
     region = country.fillna(default_region).where(country.fillna("").str.len() == 2, default_region)
 
     raw_email = get("email")
@@ -490,7 +500,7 @@ def _touchpoints(
     out["first_forms"] = _map_unique(out["first_latin"], lambda v: list(name_forms(v)))
     out["dob"] = _map_pairs(get("date_of_birth"), region, lambda d, r: normalize_date(d, country=r))
     gender = get("gender").str.upper().str[:1]
-    out["gender"] = gender.astype(object).where(gender.isin(["M", "F", "X"]), None)
+    out["gender"] = _keep(gender, gender.isin(["M", "F", "X"]))
     out["postcode"] = _map_pairs(
         get("postcode"), region, lambda p, r: normalize_postcode(p, country=r)
     )
@@ -499,7 +509,7 @@ def _touchpoints(
     address = _map_unique(get("address"), normalize_name)
     out["address"] = _map_unique(address, lambda v: transliterate_name(v) or None)
     national = get("national_id").str.upper().str.replace(r"[^0-9A-Z]", "", regex=True)
-    out["national_id"] = national.astype(object).where(national.fillna("").str.len() > 0, None)
+    out["national_id"] = _keep(national, national.fillna("").str.len() > 0)
 
     for column, raw_values in (
         ("email", raw_email),
@@ -551,8 +561,11 @@ def _split_display_name(display: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def _attributes(frame: pd.DataFrame, columns: Iterable[Hashable]) -> pd.Series:
     cols = list(columns)
-    sub = frame[cols].astype(object).where(frame[cols].notna(), None)
-    records = sub.to_dict(orient="records")
+    sub = frame[cols].astype(object)
+    records = [
+        {k: (None if pd.isna(v) else v) for k, v in row.items()}
+        for row in sub.to_dict(orient="records")
+    ]
     return pd.Series(
         [json.dumps(r, default=str, sort_keys=True) for r in records], index=frame.index
     )

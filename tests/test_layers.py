@@ -13,7 +13,7 @@ LAYERS = ["resolver", "consent", "audiences", "api"]  # lower may not import hig
 
 def _imports(path: Path) -> set[str]:
     tree = ast.parse(path.read_text())
-    found = set()
+    found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name.split(".")[0] for alias in node.names)

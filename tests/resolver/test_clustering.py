@@ -15,8 +15,8 @@ from resolver.options import LinkingOptions
 from resolver.sources import TOUCHPOINT_COLUMNS
 
 
-def _touchpoints(rows: list[dict]) -> pd.DataFrame:
-    frame = pd.DataFrame([{c: None for c in TOUCHPOINT_COLUMNS} | r for r in rows])
+def _touchpoints(rows: list[dict[str, object]]) -> pd.DataFrame:
+    frame = pd.DataFrame([dict.fromkeys(TOUCHPOINT_COLUMNS) | r for r in rows])
     frame["record_id"] = np.arange(len(frame))
     frame["record_key"] = frame["record_key"].fillna(pd.Series(range(len(frame))).astype(str))
     frame["source"] = frame["source"].fillna("s")
@@ -32,13 +32,16 @@ def _edges(tp: pd.DataFrame, **options) -> pd.DataFrame:
     return edges
 
 
-def _refused(edges: pd.DataFrame) -> dict[str, int]:
+def _refused(edges: pd.DataFrame) -> dict[object, int]:
     return edges["reason"].dropna().value_counts().to_dict()
 
 
 def test_placeholder_email_tying_many_customers_is_blocked():
     tp = _touchpoints(
-        [{"customer_id": f"C{i}", "email_folded": "noemail@example.com", "kind": "customers"} for i in range(3)]
+        [
+            {"customer_id": f"C{i}", "email_folded": "noemail@example.com", "kind": "customers"}
+            for i in range(3)
+        ]
     )
     edges = _edges(tp)
     assert _refused(edges) == {"blocked_value:auto": 2}
@@ -46,7 +49,9 @@ def test_placeholder_email_tying_many_customers_is_blocked():
 
 def test_configured_blocklist():
     tp = _touchpoints([{"email_folded": "test@test.com"}, {"email_folded": "test@test.com"}])
-    assert _refused(_edges(tp, blocklist={"email": ("test@test.com",)})) == {"blocked_value:list": 1}
+    assert _refused(_edges(tp, blocklist={"email": ("test@test.com",)})) == {
+        "blocked_value:list": 1
+    }
 
 
 def test_shared_device_keeps_anonymous_records_together_and_logins_apart():
@@ -67,7 +72,12 @@ def test_shared_device_keeps_anonymous_records_together_and_logins_apart():
 def test_recycled_phone_conflict_veto_and_ambiguity():
     tp = _touchpoints(
         [
-            {"phone": "+447911123456", "first_latin": "barbara", "dob": "1950-01-01", "customer_id": "X"},
+            {
+                "phone": "+447911123456",
+                "first_latin": "barbara",
+                "dob": "1950-01-01",
+                "customer_id": "X",
+            },
             {"phone": "+447911123456", "first_latin": "carly", "customer_id": "Y"},
             {"phone": "+447911123456"},  # no name: whose is it?
         ]
@@ -131,7 +141,9 @@ def test_unconstrained_clustering_equals_connected_components(seed):
 
 def _brute_force_greedy(n, edges, customer, limit):
     """Reference: apply edges strongest first, recomputing clusters from scratch each time."""
-    order = sorted(range(len(edges)), key=lambda i: (edges[i][2], -edges[i][3], edges[i][0], edges[i][1]))
+    order = sorted(
+        range(len(edges)), key=lambda i: (edges[i][2], -edges[i][3], edges[i][0], edges[i][1])
+    )
     accepted: list[tuple[int, int]] = []
     decisions = [None] * len(edges)
     for i in order:
@@ -152,7 +164,10 @@ def test_identifier_limit_matches_brute_force_reference(seed):
     rng = random.Random(1000 + seed)
     n = rng.randint(4, 25)
     customer = [rng.choice([-1, -1, 0, 1, 2, 3]) for _ in range(n)]
-    raw = [(rng.randrange(n), rng.randrange(n), rng.randint(0, 3), round(rng.random(), 3)) for _ in range(rng.randint(1, 2 * n))]
+    raw = [
+        (rng.randrange(n), rng.randrange(n), rng.randint(0, 3), round(rng.random(), 3))
+        for _ in range(rng.randint(1, 2 * n))
+    ]
     raw = [e for e in raw if e[0] != e[1]]
     edges = pd.DataFrame(raw or [(0, 1, 0, 1.0)], columns=["left", "right", "rank", "probability"])
     edges["reason"] = None
@@ -172,7 +187,13 @@ def test_identifier_limit_matches_brute_force_reference(seed):
 def test_weakest_link_is_the_one_split():
     # A(customer 0) -0.99- B -0.95- C(customer 1): the 0.95 link goes.
     edges = pd.DataFrame(
-        {"left": [0, 1], "right": [1, 2], "rank": [3, 3], "probability": [0.99, 0.95], "reason": [None, None]}
+        {
+            "left": [0, 1],
+            "right": [1, 2],
+            "rank": [3, 3],
+            "probability": [0.99, 0.95],
+            "reason": [None, None],
+        }
     )
     result = cluster_records(
         n_records=3, edges=edges, customer=np.array([0, -1, 1]), subject=np.arange(3),
@@ -185,7 +206,13 @@ def test_weakest_link_is_the_one_split():
 def test_consent_gate_keeps_unconsented_subject_apart():
     # records 0,1 share cookie subject 7 without consent; 2 is a CRM record.
     edges = pd.DataFrame(
-        {"left": [0, 1], "right": [1, 2], "rank": [1, 0], "probability": [1.0, 1.0], "reason": [None, None]}
+        {
+            "left": [0, 1],
+            "right": [1, 2],
+            "rank": [1, 0],
+            "probability": [1.0, 1.0],
+            "reason": [None, None],
+        }
     )
     result = cluster_records(
         n_records=3, edges=edges, customer=np.array([-1, 5, 5]), subject=np.array([7, 7, 9]),
@@ -198,7 +225,13 @@ def test_consent_gate_keeps_unconsented_subject_apart():
 def test_conflicting_dates_of_birth_are_not_merged_transitively():
     # Two James Smiths (dob differ) each link to a dob-less checkout form.
     edges = pd.DataFrame(
-        {"left": [0, 1], "right": [2, 2], "rank": [3, 3], "probability": [0.99, 0.98], "reason": [None, None]}
+        {
+            "left": [0, 1],
+            "right": [2, 2],
+            "rank": [3, 3],
+            "probability": [0.99, 0.98],
+            "reason": [None, None],
+        }
     )
     result = cluster_records(
         n_records=3, edges=edges, customer=np.array([0, 1, -1]), subject=np.arange(3),

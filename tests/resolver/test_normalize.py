@@ -104,7 +104,13 @@ def test_name_normalisation_is_idempotent(raw):
 
 @pytest.mark.parametrize(
     ("latin", "native"),
-    [("david", "דוד"), ("noam", "נועם"), ("cohen", "כהן"), ("michal", "מיכל"), ("dmitry", "дмитрий")],
+    [
+        ("david", "דוד"),
+        ("noam", "נועם"),
+        ("cohen", "כהן"),
+        ("michal", "מיכל"),
+        ("dmitry", "дмитрий"),
+    ],
 )
 def test_skeleton_bridges_scripts(latin, native):
     assert name_skeleton(latin) == name_skeleton(transliterate_name(native))

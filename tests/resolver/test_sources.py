@@ -53,7 +53,10 @@ def test_column_mapping_unknown_columns_and_directory_of_parquet(tmp_path):
         folder / "part-1.parquet"
     )
     config = SourceConfig(
-        name="crm", kind="customers", path=folder, columns={"customer_id": "CustID", "email": "Mail"}
+        name="crm",
+        kind="customers",
+        path=folder,
+        columns={"customer_id": "CustID", "email": "Mail"},
     )
     result = ingest_sources(sources=[config])
     tp = result.touchpoints
@@ -64,7 +67,9 @@ def test_column_mapping_unknown_columns_and_directory_of_parquet(tmp_path):
 
 def test_missing_required_column_names_source_and_column(tmp_path):
     path = _write(tmp_path / "c.csv", "id,email\n1,a@b.com\n")
-    with pytest.raises(SourceSchemaError, match=r"source `crm`.*customer_id.*sources\.crm\.columns"):
+    with pytest.raises(
+        SourceSchemaError, match=r"source `crm`.*customer_id.*sources\.crm\.columns"
+    ):
         ingest_sources(sources=[SourceConfig(name="crm", kind="customers", path=path)])
 
 
@@ -73,7 +78,9 @@ def test_mapping_to_absent_column_and_unknown_canonical_name(tmp_path):
     with pytest.raises(SourceSchemaError, match="EmailAddress"):
         ingest_sources(
             sources=[
-                SourceConfig(name="crm", kind="customers", path=path, columns={"email": "EmailAddress"})
+                SourceConfig(
+                    name="crm", kind="customers", path=path, columns={"email": "EmailAddress"}
+                )
             ]
         )
     with pytest.raises(SourceSchemaError, match="unknown canonical column"):
