@@ -182,7 +182,6 @@ threshold = 0.9                  # match probability at which records cluster
 default_region = "GB"            # for phone numbers written without a country code
 max_customer_ids = 2             # identifier limit: distinct customer ids per person
 max_customers_per_device = 1     # a cookie/device logged into more customers is shared
-# engine = "duckdb"              # or "spark" for data that outgrows one machine
 
 [linking.max_customers_per_value]  # an email/phone tying more customers is junk
 email = 2

@@ -71,6 +71,10 @@ class LinkingOptions:
                 problems.append(
                     f"linking.max_customers_per_value.{kind}: only email and phone, limit >= 1"
                 )
+        if self.engine != "duckdb":
+            problems.append(
+                f"linking.engine = {self.engine!r} is not available yet: linking runs on duckdb"
+            )
         for field_name in self.conflict_guard:
             if field_name not in ("first_name", "dob"):
                 problems.append(

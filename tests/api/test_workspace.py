@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import api.nightly
+from api.errors import exit_code_for
+from api.nightly import RunFailedError, run_link
+from api.settings import load_config
+from api.workspace import RunLockedError, Workspace
+from resolver import write_demo_world
+from resolver.demo_world import demo_config_toml
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("w")
+    write_demo_world(out, persons=300, seed=3)
+    (out / "tether.toml").write_text(demo_config_toml(data_dir="."))
+    return out
+
+
+def test_a_failed_run_leaves_the_previous_run_current(world, tmp_path, monkeypatch):
+    ws = Workspace.open(tmp_path / "ws")
+    config = load_config(world / "tether.toml")
+    first = run_link(config=config, workspace=ws)
+    assert ws.current_run_id() == first.run_id
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(api.nightly, "link_touchpoints", boom)
+    with pytest.raises(RunFailedError) as info:
+        run_link(config=config, workspace=ws)
+    error = info.value
+    assert error.step == "link" and error.current == first.run_id
+    assert f"run {first.run_id} is still current" in error.message
+    assert exit_code_for(error) == 1
+    assert ws.current_run_id() == first.run_id
+    assert ws.read_current("identity_graph") is not None
+    # the half-written run is left as .partial and discarded by the next run
+    assert list((ws.home / "runs").glob("*.partial"))
+    monkeypatch.undo()
+    second = run_link(config=config, workspace=ws)
+    assert not list((ws.home / "runs").glob("*.partial"))
+    assert ws.current_run_id() == second.run_id
+
+
+def test_the_lock_refuses_a_second_run(tmp_path):
+    ws = Workspace.open(tmp_path / "ws")
+    with ws.lock(), pytest.raises(RunLockedError, match="another run"), ws.lock():
+        pass
+
+
+def test_salt_is_created_once(tmp_path):
+    a = Workspace.open(tmp_path / "ws").salt
+    assert Workspace.open(tmp_path / "ws").salt == a and len(a) == 32
