@@ -268,15 +268,25 @@ _NICKNAMER = NickNamer()
 class _Gen:
     """Generates one chunk of persons and their records."""
 
-    def __init__(self, *, seed: int, chunk: int, first_person: int) -> None:
+    def __init__(
+        self,
+        *,
+        seed: int,
+        chunk: int,
+        first_person: int,
+        used_emails: set[str],
+        used_phones: set[str],
+    ) -> None:
         self.rng = np.random.default_rng([seed, chunk])
         self.chunk = chunk
         self.first_person = first_person
         self.rows: dict[str, list[dict[str, Any]]] = {s: [] for s in SOURCE_FILES}
         self.labels: list[tuple[str, str, str]] = []
         self.hard_cases: dict[str, list[str]] = {}
-        self.used_emails: set[str] = set()
-        self.used_phones: set[str] = set()
+        # Shared by every chunk of one world: two people never share an email
+        # or a phone by accident (only the labelled hard cases do, on purpose).
+        self.used_emails = used_emails
+        self.used_phones = used_phones
         self.counters: dict[str, int] = {}
 
     # -- small random helpers ------------------------------------------------
@@ -1027,9 +1037,17 @@ def iter_demo_world_chunks(
         raise ValueError("persons must be at least 1")
     start = 0
     chunk = 0
+    used_emails: set[str] = set()
+    used_phones: set[str] = set()
     while start < persons:
         size = min(chunk_persons, persons - start)
-        gen = _Gen(seed=seed, chunk=chunk, first_person=start)
+        gen = _Gen(
+            seed=seed,
+            chunk=chunk,
+            first_person=start,
+            used_emails=used_emails,
+            used_phones=used_phones,
+        )
         index = start
         if chunk == 0 and persons >= 20:
             index = gen.hard_cases_block(index)
