@@ -45,6 +45,8 @@ from anyascii import anyascii
 from faker import Faker
 from nicknames import NickNamer
 
+from resolver.normalize import fold_email
+
 __all__ = [
     "SOURCE_FILES",
     "DemoWorld",
@@ -86,6 +88,11 @@ _HEBREW_FIRST_M = [
     ("eitan", "איתן"), ("yonatan", "יונתן"), ("avraham", "אברהם"), ("yaakov", "יעקב"),
     ("shlomo", "שלמה"), ("amir", "אמיר"), ("gil", "גיל"), ("ron", "רון"),
     ("uri", "אורי"), ("tomer", "תומר"), ("elad", "אלעד"), ("nadav", "נדב"),
+    ("avi", "אבי"), ("eyal", "אייל"), ("guy", "גיא"), ("lior", "ליאור"), ("oren", "אורן"),
+    ("yoav", "יואב"), ("ido", "עידו"), ("ofer", "עופר"), ("erez", "ארז"), ("shai", "שי"),
+    ("yair", "יאיר"), ("zvi", "צבי"), ("haim", "חיים"), ("yehuda", "יהודה"), ("shimon", "שמעון"),
+    ("meir", "מאיר"), ("asaf", "אסף"), ("boaz", "בועז"), ("dor", "דור"), ("ilan", "אילן"),
+    ("matan", "מתן"), ("roi", "רועי"), ("yuval", "יובל"), ("nir", "ניר"), ("amit", "עמית"),
 ]  # fmt: skip
 _HEBREW_FIRST_F = [
     ("yael", "יעל"), ("noa", "נועה"), ("tamar", "תמר"), ("shira", "שירה"),
@@ -93,6 +100,11 @@ _HEBREW_FIRST_F = [
     ("talia", "טליה"), ("hila", "הילה"), ("orly", "אורלי"), ("dana", "דנה"),
     ("adi", "עדי"), ("liat", "ליאת"), ("keren", "קרן"), ("efrat", "אפרת"),
     ("galit", "גלית"), ("ronit", "רונית"), ("inbal", "ענבל"), ("neta", "נטע"),
+    ("hadas", "הדס"), ("limor", "לימור"), ("merav", "מירב"), ("osnat", "אסנת"), ("sigal", "סיגל"),
+    ("yifat", "יפעת"), ("ayelet", "איילת"), ("chen", "חן"), ("gali", "גלי"), ("hagar", "הגר"),
+    ("irit", "עירית"), ("lea", "לאה"), ("miri", "מירי"), ("naama", "נעמה"), ("orit", "אורית"),
+    ("sivan", "סיון"), ("tali", "טלי"), ("yarden", "ירדן"), ("zohar", "זוהר"), ("avital", "אביטל"),
+    ("rotem", "רותם"), ("shani", "שני"), ("ella", "אלה"), ("noga", "נוגה"), ("moran", "מורן"),
 ]  # fmt: skip
 _HEBREW_LAST = [
     ("cohen", "כהן"), ("levi", "לוי"), ("mizrahi", "מזרחי"), ("peretz", "פרץ"),
@@ -102,6 +114,14 @@ _HEBREW_LAST = [
     ("ben david", "בן דוד"), ("golan", "גולן"), ("hadad", "חדד"), ("weiss", "וייס"),
     ("rosen", "רוזן"), ("shalom", "שלום"), ("alon", "אלון"), ("tal", "טל"),
     ("sasson", "ששון"), ("barak", "ברק"), ("nahum", "נחום"), ("vaknin", "וקנין"),
+    ("amsalem", "אמסלם"), ("ashkenazi", "אשכנזי"), ("baruch", "ברוך"), ("ben ami", "בן עמי"),
+    ("ben haim", "בן חיים"), ("berger", "ברגר"), ("dayan", "דיין"), ("eliyahu", "אליהו"),
+    ("elkayam", "אלקיים"), ("gold", "גולד"), ("goldberg", "גולדברג"), ("halevi", "הלוי"),
+    ("israeli", "ישראלי"), ("kaplan", "קפלן"), ("klein", "קליין"), ("marciano", "מרציאנו"),
+    ("mor", "מור"), ("moyal", "מויאל"), ("navon", "נבון"), ("ofir", "אופיר"), ("rubin", "רובין"),
+    ("sabag", "סבג"), ("shitrit", "שטרית"), ("tzur", "צור"), ("zaken", "זקן"), ("harel", "הראל"),
+    ("carmi", "כרמי"), ("elbaz", "אלבז"), ("turgeman", "תורגמן"), ("hazan", "חזן"),
+    ("avitan", "אביטן"), ("yaakobi", "יעקבי"), ("levin", "לוין"), ("fisher", "פישר"),
 ]  # fmt: skip
 
 _EMAIL_DOMAINS = {
@@ -383,8 +403,11 @@ class _Gen:
             if style == 4:
                 user = f"{last}.{first}{int(p.dob.year) % 100:02d}"
             email = f"{user}@{domain}"
-            if email not in self.used_emails:
-                self.used_emails.add(email)
+            # Gmail ignores dots and plus-tags: first.last@ and firstlast@ are one
+            # mailbox and cannot belong to two people.
+            mailbox = fold_email(email)
+            if mailbox not in self.used_emails:
+                self.used_emails.add(mailbox)
                 return email
         raise AssertionError("could not draw a unique email")  # pragma: no cover
 
