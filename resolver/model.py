@@ -102,14 +102,16 @@ def _dob_comparison() -> cl.CustomComparison:
     )
 
 
-def _exact(column: str, *, tf: bool) -> cl.CustomComparison:
+def _identifier_comparison(
+    column: str, *, description: str, tf: bool = False, near: Any = None
+) -> cl.CustomComparison:
+    """Null, exact (optionally term-frequency adjusted), an optional near level, else."""
     exact: Any = cll.ExactMatchLevel(column)
     if tf:
         exact = exact.configure(tf_adjustment_column=column)
+    levels = [cll.NullLevel(column), exact, *([near] if near is not None else []), cll.ElseLevel()]
     return cl.CustomComparison(
-        comparison_levels=[cll.NullLevel(column), exact, cll.ElseLevel()],
-        output_column_name=column,
-        comparison_description=f"{column}: exact",
+        comparison_levels=levels, output_column_name=column, comparison_description=description
     )
 
 
@@ -132,36 +134,6 @@ def _location_comparison() -> cl.CustomComparison:
         ],
         output_column_name="location",
         comparison_description="location: same postcode, else same city",
-    )
-
-
-def _email_comparison() -> cl.CustomComparison:
-    return cl.CustomComparison(
-        comparison_levels=[
-            cll.NullLevel("email_folded"),
-            cll.ExactMatchLevel("email_folded"),
-            cll.JaroWinklerLevel("email_folded", 0.92).configure(
-                label_for_charts="Email nearly equal (typo)"
-            ),
-            cll.ElseLevel(),
-        ],
-        output_column_name="email_folded",
-        comparison_description="email (gmail-folded): exact, near",
-    )
-
-
-def _national_id_comparison() -> cl.CustomComparison:
-    return cl.CustomComparison(
-        comparison_levels=[
-            cll.NullLevel("national_id"),
-            cll.ExactMatchLevel("national_id"),
-            cll.DamerauLevenshteinLevel("national_id", 1).configure(
-                label_for_charts="One typo or swapped digits"
-            ),
-            cll.ElseLevel(),
-        ],
-        output_column_name="national_id",
-        comparison_description="national id (tax, insurance or social security number)",
     )
 
 
@@ -193,9 +165,21 @@ def model_settings() -> SettingsCreator:
             _dob_comparison(),
             _location_comparison(),
             cl.JaroWinklerAtThresholds("address", [0.9, 0.7]),
-            _email_comparison(),
-            _exact("phone", tf=False),
-            _national_id_comparison(),
+            _identifier_comparison(
+                "email_folded",
+                description="email (gmail-folded): exact, near",
+                near=cll.JaroWinklerLevel("email_folded", 0.92).configure(
+                    label_for_charts="Email nearly equal (typo)"
+                ),
+            ),
+            _identifier_comparison("phone", description="phone: exact"),
+            _identifier_comparison(
+                "national_id",
+                description="national id (tax, insurance or social security number)",
+                near=cll.DamerauLevenshteinLevel("national_id", 1).configure(
+                    label_for_charts="One typo or swapped digits"
+                ),
+            ),
         ],
         blocking_rules_to_generate_predictions=blocking_rules(),
         retain_intermediate_calculation_columns=True,
