@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -22,7 +23,7 @@ from api.nightly import run_link, train
 from api.progress_ui import ConsoleProgress
 from api.settings import EXAMPLE_CONFIG, load_config, resolve_home
 from api.workspace import Workspace
-from resolver import TetherError, evaluate_graph, read_labels, write_demo_world
+from resolver import TetherError, evaluate_graph, explain_records, read_labels, write_demo_world
 from resolver.demo_world import Format, demo_config_toml
 
 app = typer.Typer(
@@ -222,6 +223,38 @@ def evaluate(
         as_json=as_json,
         lines=[f"run {ws.current_run_id()}"] + [f"{k:<24} {v}" for k, v in values.items()],
     )
+
+
+def _record_ref(text: str) -> tuple[str, str]:
+    source, sep, key = text.partition(":")
+    if not sep or not source or not key:
+        raise typer.BadParameter(f"{text!r}: write a record as SOURCE:RECORD_KEY, e.g. crm:C001")
+    return source, key
+
+
+@app.command()
+def why(
+    left: Annotated[str, typer.Argument(help="A record: SOURCE:RECORD_KEY.")],
+    right: Annotated[str, typer.Argument(help="Another record: SOURCE:RECORD_KEY.")],
+    home: HomeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Why two records are one person (the path of links), or not (the refused links)."""
+    ws = Workspace.open(resolve_home(home))
+    run_dir = ws.current_dir()
+    answer = explain_records(
+        graph=pd.read_parquet(run_dir / "identity_graph.parquet"),
+        links=pd.read_parquet(run_dir / "links.parquet"),
+        left=_record_ref(left),
+        right=_record_ref(right),
+    )
+    lines = [answer.summary()]
+    for edge in answer.path or answer.refused:
+        lines.append(
+            f"  {edge['from']} -> {edge['to']}: {edge['rule']} p={edge['probability']:.3f} "
+            f"{edge['decision']}"
+        )
+    _emit(answer.as_dict(), as_json=as_json, lines=lines)
 
 
 def main() -> int:

@@ -16,6 +16,7 @@ from resolver.errors import (
     WorkspaceError,
 )
 from resolver.evaluate import Evaluation, evaluate_graph, read_labels
+from resolver.explain import Explanation, explain_records
 from resolver.graph import build_identity_graph, build_links_table, build_persons
 from resolver.link import LinkResult, link_touchpoints, train_on_touchpoints
 from resolver.model import TrainedModel, load_model, save_model
@@ -29,6 +30,7 @@ __all__ = [
     "ConfigError",
     "DemoWorld",
     "Evaluation",
+    "Explanation",
     "IdAssignment",
     "IngestResult",
     "InputError",
@@ -51,6 +53,7 @@ __all__ = [
     "build_persons",
     "evaluate_graph",
     "exact_identifier_components",
+    "explain_records",
     "generate_demo_world",
     "ingest_sources",
     "link_touchpoints",

@@ -106,3 +106,26 @@ def test_febrl_through_the_cli_config(dataset, tmp_path):
     assert scores.pairwise_f1 >= 0.99, scores
     assert np.isclose(scores.pairwise_precision, 1.0, atol=0.005)
     assert len(ingest_sources(sources=config.sources).touchpoints) == scores.records_evaluated
+
+
+def test_why_explains_twins_apart_and_a_login_together(demo_dir, demo_run):
+    from resolver import explain_records
+
+    ws, _ = demo_run
+    graph = ws.read_current("identity_graph")
+    links = pd.read_parquet(ws.current_dir() / "links.parquet")
+    labels = read_labels(demo_dir / "labels.csv")
+    cases = pd.read_csv(demo_dir / "hard_cases.csv")
+    twin_a, twin_b = cases.loc[cases["case"] == "twins", "true_id"].tolist()
+    crm = labels[labels["source"] == "crm"].set_index("true_id")["record_key"]
+    a = ("crm", str(crm[twin_a] if isinstance(crm[twin_a], str) else crm[twin_a].iloc[0]))
+    b = ("crm", str(crm[twin_b] if isinstance(crm[twin_b], str) else crm[twin_b].iloc[0]))
+    apart = explain_records(graph=graph, links=links, left=a, right=b)
+    assert not apart.same_person
+    assert apart.refused and all(e["decision"] != "accepted" for e in apart.refused)
+    assert {e["decision"] for e in apart.refused} <= {"conflict", "identifier_limit"}
+
+    login = graph[(graph["kind"] == "sessions") & graph["customer_id"].eq(a[1])].iloc[0]
+    together = explain_records(graph=graph, links=links, left=a, right=("web", login["record_key"]))
+    assert together.same_person and together.path
+    assert together.path[0]["from"] == f"crm:{a[1]}" or together.path[-1]["to"].startswith("web:")
