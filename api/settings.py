@@ -47,6 +47,8 @@ _LINKING_KEYS = {
     "max_customers_per_value": dict,
     "blocklist": dict,
     "conflict_guard": list,
+    "stitch_browsers": bool,
+    "max_persons_per_ip": int,
     "em_max_pairs": float,
     "u_max_pairs": float,
     "seed": int,
@@ -126,7 +128,7 @@ def _linking(raw: Any, *, problems: list[str]) -> LinkingOptions | None:
             continue
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if not isinstance(value, expected) or isinstance(value, bool):
+        if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
             problems.append(f"linking.{key} must be a {expected.__name__}")
             continue
         values[key] = value
@@ -182,6 +184,8 @@ threshold = 0.9                  # match probability at which records cluster
 default_region = "GB"            # for phone numbers written without a country code
 max_customer_ids = 2             # identifier limit: distinct customer ids per person
 max_customers_per_device = 1     # a cookie/device logged into more customers is shared
+stitch_browsers = true           # join a never-identified browser to the one person with its IP + user agent
+max_persons_per_ip = 6           # an IP shared by more identified persons is not used to stitch
 
 [linking.max_customers_per_value]  # an email/phone tying more customers is junk
 email = 2

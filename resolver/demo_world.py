@@ -7,9 +7,12 @@ always gives the same world.
 
 What makes it realistic (and hard):
 
-* most touchpoints are web sessions carrying only a cookie id and an IP;
-  some are logged in, some carry a typed newsletter email, a few a checkout
-  form with name, email, phone and postcode;
+* most touchpoints are web sessions carrying only a cookie id, an IP and a
+  user agent; some are logged in, some carry a typed newsletter email, a few
+  a checkout form with name, email, phone and postcode;
+* people live in households (one home address and home IP, often one
+  surname), browse from home, the office or a mobile carrier's NAT address
+  shared by thousands, and use one to three browsers whose cookies churn;
 * app devices with advertising ids, in-app sessions on the device id;
 * messaging contacts: WhatsApp / Viber phone numbers, Telegram handles,
   Messenger display names, in Latin, Hebrew and Cyrillic script;
@@ -140,12 +143,20 @@ _PURPOSES = [
     "ad_targeting",
     "messaging_marketing",
 ]
+# Browser user agents: platform x browser x version, as a site's logs show them.
 _USER_AGENTS = [
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/130.0",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) Safari/605.1.15",
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) Mobile/15E148",
-    "Mozilla/5.0 (Linux; Android 15; Pixel 8) Chrome/130.0 Mobile",
-    "Mozilla/5.0 (X11; Linux x86_64; rv:131.0) Gecko/20100101 Firefox/131.0",
+    template.format(v=version)
+    for template in (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/{v}.0",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Edg/{v}.0",
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) Chrome/{v}.0",
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) Safari/605.1.15 Version/{v}",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Mobile/15E148 CriOS/{v}.0",
+        "Mozilla/5.0 (Linux; Android 15; Pixel 8) Chrome/{v}.0 Mobile",
+        "Mozilla/5.0 (Linux; Android 14; SM-S918B) Chrome/{v}.0 Mobile",
+        "Mozilla/5.0 (X11; Linux x86_64; rv:{v}.0) Gecko/20100101 Firefox/{v}.0",
+    )
+    for version in ("127", "128", "129", "130", "131")
 ]
 _PLACEHOLDER_EMAIL = "noemail@example.com"
 _PLACEHOLDER_PHONE = "+44 20 7946 0000"
@@ -307,6 +318,8 @@ class _Gen:
         # or a phone by accident (only the labelled hard cases do, on purpose).
         self.used_emails = used_emails
         self.used_phones = used_phones
+        self.household: dict[str, Any] = {}
+        self.household_left = 0
         self.counters: dict[str, int] = {}
 
     # -- small random helpers ------------------------------------------------
@@ -328,6 +341,11 @@ class _Gen:
     def timestamp(self, *, days_back: int = 180) -> datetime:
         seconds = int(self.rng.integers(days_back * 86400))
         return WORLD_NOW - timedelta(seconds=seconds)
+
+    def carrier_ip(self, country: str) -> str:
+        """A mobile carrier's NAT address: thousands of people share a few of them."""
+        digest = hashlib.sha256(f"{country}{int(self.rng.integers(60))}".encode()).digest()
+        return f"100.{64 + digest[0] % 64}.{digest[1]}.{digest[2]}"
 
     def ip(self) -> str:
         a, b, c, d = (int(x) for x in self.rng.integers(1, 255, size=4))
@@ -371,6 +389,8 @@ class _Gen:
             home_ip=self.ip(),
             office_ip=self.pick(_OFFICE_IPS) if self.chance(0.05) else None,
         )
+        if not overrides:
+            self._join_household(person)
         for key, value in overrides.items():
             setattr(person, key, value)
         if not person.email:
@@ -378,6 +398,35 @@ class _Gen:
         if not person.phone:
             person.phone = self.unique_phone(person.country)
         return person
+
+    def _join_household(self, person: _Person) -> None:
+        """People live in households: one home (address, home IP), often one surname."""
+        if self.household_left == 0:
+            size = int(self.rng.choice([1, 2, 3, 4], p=[0.32, 0.36, 0.16, 0.16]))
+            self.household = {
+                "locale": person.locale,
+                "country": person.country,
+                "last": person.last,
+                "last_native": person.last_native,
+                "street": person.street,
+                "city": person.city,
+                "postcode": person.postcode,
+                "home_ip": person.home_ip,
+            }
+            self.household_left = size - 1
+            return
+        self.household_left -= 1
+        home = self.household
+        if person.locale != home["locale"]:  # one household, one country and name pool
+            pools = _pools(home["locale"])
+            person.locale, person.country = home["locale"], home["country"]
+            person.first, person.first_native = self._zipf_pick(
+                pools.first_f if person.gender == "F" else pools.first_m, offset=20.0
+            )
+        if self.chance(0.75):
+            person.last, person.last_native = home["last"], home["last_native"]
+        person.street, person.city, person.postcode = home["street"], home["city"], home["postcode"]
+        person.home_ip = home["home_ip"]
 
     def _zipf_pick(self, pool: list[Any], *, offset: float = 10.0) -> Any:
         # Zipf-like: weight 1/(rank+offset). Surnames (offset 10): the commonest
@@ -574,7 +623,7 @@ class _Gen:
         if p.office_ip and self.chance(0.35):
             ip = p.office_ip
         elif self.chance(0.3):
-            ip = self.ip()
+            ip = self.carrier_ip(p.country)
         row: dict[str, Any] = {
             "session_id": session_id,
             "started_at": self.timestamp(),
@@ -667,34 +716,15 @@ class _Gen:
             )
 
     def web_activity(self, p: _Person, *, device_id: str | None) -> None:
-        n_cookies = 1 + min(int(self.rng.geometric(0.55)) - 1, 3)
-        for _ in range(n_cookies):
-            cookie_id = self.uuid()
+        # A person uses one to three browsers; each browser holds one to four
+        # cookies over time (cookies cleared, or capped at 7 days by Safari's
+        # ITP), all with the browser's user agent.
+        n_browsers = 1 + min(int(self.rng.geometric(0.6)) - 1, 2)
+        for _ in range(n_browsers):
             user_agent = self.pick(_USER_AGENTS)
             logs_in = bool(p.customer_ids) and self.chance(0.5)
-            self.consent_rows("cookie", cookie_id)
-            n_sessions = 1 + int(self.rng.poisson(3.5))
-            # Most browsers identify themselves at least once (a login, a
-            # newsletter sign-up, a checkout, or a click-through from a campaign
-            # email carrying the address); about 8 % never do.
-            identifying = int(self.rng.integers(n_sessions)) if self.chance(0.92) else -1
-            for k in range(n_sessions):
-                login = p.customer_ids[0] if logs_in and self.chance(0.45) else None
-                form = self._form()
-                if k == identifying and login is None and form == "none":
-                    if p.customer_ids and self.chance(0.5):
-                        login = p.customer_ids[0]
-                    else:
-                        form = "checkout" if self.chance(0.25) else "newsletter"
-                self.session_row(
-                    p,
-                    true_id=p.true_id,
-                    cookie_id=cookie_id,
-                    device_id=None,
-                    user_agent=user_agent,
-                    login=login,
-                    form=form,
-                )
+            for _ in range(1 + min(int(self.rng.geometric(0.6)) - 1, 3)):
+                self.cookie_sessions(p, user_agent=user_agent, logs_in=logs_in)
         if device_id:
             for _ in range(int(self.rng.poisson(1.5))):
                 self.session_row(
@@ -706,6 +736,32 @@ class _Gen:
                     login=p.customer_ids[0] if p.customer_ids and self.chance(0.3) else None,
                     form="newsletter" if self.chance(0.03) else "none",
                 )
+
+    def cookie_sessions(self, p: _Person, *, user_agent: str, logs_in: bool) -> None:
+        cookie_id = self.uuid()
+        self.consent_rows("cookie", cookie_id)
+        n_sessions = 1 + int(self.rng.poisson(3.0))
+        # Most cookies identify themselves at least once (a login, a newsletter
+        # sign-up, a checkout, or a click-through from a campaign email
+        # carrying the address); about 15 % never do.
+        identifying = int(self.rng.integers(n_sessions)) if self.chance(0.85) else -1
+        for k in range(n_sessions):
+            login = p.customer_ids[0] if logs_in and self.chance(0.45) else None
+            form = self._form()
+            if k == identifying and login is None and form == "none":
+                if p.customer_ids and self.chance(0.5):
+                    login = p.customer_ids[0]
+                else:
+                    form = "checkout" if self.chance(0.25) else "newsletter"
+            self.session_row(
+                p,
+                true_id=p.true_id,
+                cookie_id=cookie_id,
+                device_id=None,
+                user_agent=user_agent,
+                login=login,
+                form=form,
+            )
 
     def _form(self) -> Literal["none", "newsletter", "checkout"]:
         r = self.rng.random()

@@ -28,11 +28,13 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from splink import DuckDBAPI, Linker
 
-from resolver.cluster import ACCEPTED, cluster_records
+from resolver.cluster import ACCEPTED, ClusterResult, cluster_records
+from resolver.compare import TRANSLITERATED
 from resolver.edges import EDGE_COLUMNS, RANKS, deterministic_edges
 from resolver.model import MODEL_COLUMNS, TrainedModel, train_model
 from resolver.options import LinkingOptions
 from resolver.progress import NULL_PROGRESS, Progress
+from resolver.stitch import STITCH_RULE, stitch_edges
 
 __all__ = ["LinkResult", "link_touchpoints", "prepare_linking", "train_on_touchpoints"]
 
@@ -83,7 +85,8 @@ def prepare_linking(
         """
         WITH base AS (
             SELECT t.record_id, f.fragment, t.first_latin, t.last_latin, t.first_skeleton,
-                   t.last_skeleton, t.first_forms, t.dob, t.postcode, t.city, t.address,
+                   t.last_skeleton, t.first_translit, t.last_translit, t.first_forms, t.dob,
+                   t.postcode, t.city, t.address,
                    t.national_id,
                    CASE WHEN je.value IS NULL THEN t.email_folded END AS email_folded,
                    CASE WHEN jp.value IS NULL THEN t.phone END AS phone
@@ -99,6 +102,8 @@ def prepare_linking(
         SELECT min(record_id) AS unique_id, any_value(fragment) AS fragment,
                first_latin, last_latin, any_value(first_skeleton) AS first_skeleton,
                any_value(last_skeleton) AS last_skeleton, any_value(first_forms) AS first_forms,
+               coalesce(bool_or(first_translit), false) AS first_translit,
+               coalesce(bool_or(last_translit), false) AS last_translit,
                dob, postcode, city, address, email_folded, phone, national_id
         FROM base
         GROUP BY fragment, first_latin, last_latin, dob, postcode, city, address, email_folded,
@@ -183,18 +188,32 @@ def link_touchpoints(
         touchpoints["subject_type"].astype(str) + ":" + touchpoints["subject_id"].astype(str)
     )[0]
     flags = np.ones(n, dtype=bool) if may_link is None else np.asarray(may_link, dtype=bool)
-    clustered = cluster_records(
-        n_records=n,
-        edges=edges,
-        customer=customer,
-        subject=subject,
-        may_link=flags,
-        max_customer_ids=options.max_customer_ids,
-        first_names=touchpoints["first_latin"].reset_index(drop=True)
-        if "first_name" in options.conflict_guard
-        else None,
-        dobs=touchpoints["dob"].reset_index(drop=True) if "dob" in options.conflict_guard else None,
-    )
+
+    def cluster(all_edges: pd.DataFrame) -> ClusterResult:
+        return cluster_records(
+            n_records=n,
+            edges=all_edges,
+            customer=customer,
+            subject=subject,
+            may_link=flags,
+            max_customer_ids=options.max_customer_ids,
+            first_names=_guard_names(touchpoints)
+            if "first_name" in options.conflict_guard
+            else None,
+            dobs=touchpoints["dob"].reset_index(drop=True)
+            if "dob" in options.conflict_guard
+            else None,
+        )
+
+    clustered = cluster(edges)
+    if options.stitch_browsers:
+        # Second pass: anonymous clusters join the one person sharing their browser.
+        stitched = stitch_edges(
+            touchpoints, cluster=clustered.labels, max_persons_per_ip=options.max_persons_per_ip
+        )
+        if len(stitched):
+            edges = pd.concat([edges, stitched[EDGE_COLUMNS]], ignore_index=True)
+            clustered = cluster(edges)
     edges["decision"] = clustered.decisions
     timings["cluster"] = time.perf_counter() - started
     progress.finish("link:cluster", rows=n)
@@ -209,6 +228,9 @@ def link_touchpoints(
         "identifier_limit_splits": int((edges["decision"] == "identifier_limit").sum()),
         "consent_refusals": int((edges["decision"] == "consent").sum()),
         "conflict_refusals": int((edges["decision"] == "conflict").sum()),
+        "stitched_browsers": int(
+            ((edges["rule"] == STITCH_RULE) & (edges["decision"] == ACCEPTED)).sum()
+        ),
         "clusters": int(len(np.unique(clustered.labels))),
         "seconds": {k: round(v, 3) for k, v in timings.items()},
     }
@@ -225,6 +247,14 @@ def link_touchpoints(
         junk=prepared.junk,
         stats=stats,
     )
+
+
+def _guard_names(touchpoints: pd.DataFrame) -> pd.Series:
+    """First names as the conflict guard compares them (``compare.mark_script``)."""
+    latin = touchpoints["first_latin"].reset_index(drop=True)
+    translit = touchpoints["first_translit"].reset_index(drop=True).eq(True)
+    marked = latin.where(~translit | latin.isna(), TRANSLITERATED + latin.astype(str))
+    return marked
 
 
 def _components(n: int, left: pd.Series, right: pd.Series) -> np.ndarray:

@@ -45,6 +45,8 @@ MODEL_COLUMNS = (
     "last_latin",
     "first_skeleton",
     "last_skeleton",
+    "first_translit",
+    "last_translit",
     "first_forms",
     "dob",
     "postcode",
@@ -57,7 +59,7 @@ MODEL_COLUMNS = (
 
 
 def _name_comparison(
-    column: str, skeleton: str, *, forms: str | None = None
+    column: str, skeleton: str, translit: str, *, forms: str | None = None
 ) -> cl.CustomComparison:
     levels: list[Any] = [
         cll.NullLevel(column),
@@ -70,15 +72,20 @@ def _name_comparison(
             )
         )
     levels += [
-        cll.ExactMatchLevel(skeleton).configure(label_for_charts="Same consonant skeleton"),
+        # The skeleton bridges scripts only: between two Latin-script names it
+        # is no evidence (jens uwe / jonas share "jns").
+        cll.CustomLevel(
+            f"{skeleton}_l = {skeleton}_r AND ({translit}_l OR {translit}_r)",
+            label_for_charts="Transliteration with the same consonant skeleton",
+        ),
         cll.JaroWinklerLevel(column, 0.92),
-        cll.JaroWinklerLevel(column, 0.8),
+        cll.JaroWinklerLevel(column, 0.88),
         cll.ElseLevel(),
     ]
     return cl.CustomComparison(
         comparison_levels=levels,
         output_column_name=column,
-        comparison_description=f"{column}: exact, nickname, skeleton, Jaro-Winkler",
+        comparison_description=f"{column}: exact, nickname, transliteration, Jaro-Winkler",
     )
 
 
@@ -160,8 +167,10 @@ def model_settings() -> SettingsCreator:
         link_type="dedupe_only",  # one table holding every source: link + dedupe in one
         unique_id_column_name="unique_id",
         comparisons=[
-            _name_comparison("first_latin", "first_skeleton", forms="first_forms"),
-            _name_comparison("last_latin", "last_skeleton"),
+            _name_comparison(
+                "first_latin", "first_skeleton", "first_translit", forms="first_forms"
+            ),
+            _name_comparison("last_latin", "last_skeleton", "last_translit"),
             _dob_comparison(),
             _location_comparison(),
             cl.JaroWinklerAtThresholds("address", [0.9, 0.7]),

@@ -25,6 +25,7 @@ from nicknames import NickNamer
 
 __all__ = [
     "fold_email",
+    "is_transliterated",
     "name_forms",
     "name_skeleton",
     "normalize_date",
@@ -175,6 +176,23 @@ def transliterate_name(name: str) -> str:
     latin = anyascii(name).lower()
     latin = re.sub(r"[^a-z ]+", "", latin)
     return _SPACES.sub(" ", latin).strip()
+
+
+def is_transliterated(name: str) -> bool:
+    """True when a normalised name has letters of a non-Latin script (Hebrew, Cyrillic...).
+
+    Only such names need the consonant skeleton to be compared: between two
+    names written in Latin script, a shared skeleton (``jens uwe``, ``jonas``:
+    ``jns``) is no evidence at all.
+
+    Examples:
+        >>> is_transliterated("דוד"), is_transliterated("josé")
+        (True, False)
+    """
+    return any(
+        ch.isalpha() and not ch.isascii() and not unicodedata.name(ch, "").startswith("LATIN")
+        for ch in name
+    )
 
 
 _DIGRAPHS = (("ph", "f"), ("kh", "k"), ("ch", "k"), ("sh", "s"), ("ck", "k"), ("c", "k"),

@@ -42,6 +42,12 @@ class LinkingOptions:
     its anonymous records stay together, apart from every customer."""
     blocklist: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Identifier kind -> values never linked on (normalised: lower-case email, E.164 phone)."""
+    stitch_browsers: bool = True
+    """Link a never-identified browser to the one person it shares its IP and
+    user agent with (``resolver.stitch``): cookie churn on one browser."""
+    max_persons_per_ip: int = 6
+    """An IP seen with more identified persons than this (an office, a mobile
+    carrier's NAT) is not used for stitching."""
     conflict_guard: tuple[str, ...] = ("first_name", "dob")
     """Fields whose wholesale disagreement stops two clusters merging (``conflict``).
 
@@ -64,6 +70,8 @@ class LinkingOptions:
             problems.append("linking.threshold must be between 0 and 1 (exclusive)")
         if self.max_customer_ids < 1:
             problems.append("linking.max_customer_ids must be at least 1")
+        if self.max_persons_per_ip < 1:
+            problems.append("linking.max_persons_per_ip must be at least 1")
         if self.max_customers_per_device < 1:
             problems.append("linking.max_customers_per_device must be at least 1")
         for kind, limit in self.max_customers_per_value.items():

@@ -27,6 +27,7 @@ import pandas as pd
 from resolver.errors import InputError, SourceSchemaError
 from resolver.normalize import (
     fold_email,
+    is_transliterated,
     name_forms,
     name_skeleton,
     normalize_date,
@@ -126,9 +127,10 @@ INTERNATIONAL_CHANNELS = frozenset({"whatsapp", "viber"})
 TOUCHPOINT_COLUMNS: tuple[str, ...] = (
     "record_id", "source", "kind", "record_key", "ts",
     "subject_type", "subject_id",
-    "customer_id", "cookie_id", "device_id", "ad_id", "channel", "handle", "ip",
+    "customer_id", "cookie_id", "device_id", "ad_id", "channel", "handle", "ip", "user_agent",
     "email", "email_folded", "phone",
     "first_name", "last_name", "first_latin", "last_latin", "first_skeleton", "last_skeleton",
+    "first_translit", "last_translit",
     "first_forms", "dob", "gender", "address", "postcode", "city", "country", "national_id",
     "attributes",
 )  # fmt: skip
@@ -459,7 +461,7 @@ def _touchpoints(
     out["record_key"] = frame[schema.key].astype(str)
     ts_col = {"customers": "created_at", "sessions": "started_at", "devices": "last_seen"}.get(kind)
     out["ts"] = frame[ts_col] if ts_col else pd.NaT
-    for column in ("customer_id", "cookie_id", "device_id", "ad_id", "handle", "ip"):
+    for column in ("customer_id", "cookie_id", "device_id", "ad_id", "handle", "ip", "user_agent"):
         out[column] = _keep(get(column), get(column).notna())
     out["channel"] = get("channel").astype(object) if kind == "contacts" else None
     if kind == "contacts":
@@ -497,6 +499,8 @@ def _touchpoints(
     out["last_latin"] = _map_unique(out["last_name"], lambda v: transliterate_name(v) or None)
     out["first_skeleton"] = _map_unique(out["first_latin"], name_skeleton)
     out["last_skeleton"] = _map_unique(out["last_latin"], name_skeleton)
+    out["first_translit"] = _map_unique(out["first_name"], is_transliterated)
+    out["last_translit"] = _map_unique(out["last_name"], is_transliterated)
     out["first_forms"] = _map_unique(out["first_latin"], lambda v: list(name_forms(v)))
     out["dob"] = _map_pairs(get("date_of_birth"), region, lambda d, r: normalize_date(d, country=r))
     gender = get("gender").str.upper().str[:1]
