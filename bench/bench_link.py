@@ -40,7 +40,7 @@ from resolver import (  # noqa: E402
 )
 from resolver.demo_world import demo_config_toml  # noqa: E402
 
-TOUCHPOINTS_PER_PERSON = 9.8  # measured on the default demo world
+TOUCHPOINTS_PER_PERSON = 12.2  # measured on the default demo world
 
 
 def peak_rss_gb() -> float:

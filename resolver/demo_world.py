@@ -404,6 +404,8 @@ class _Gen:
         if self.household_left == 0:
             size = int(self.rng.choice([1, 2, 3, 4], p=[0.32, 0.36, 0.16, 0.16]))
             self.household = {
+                "names": {person.first},
+                "head_first": (person.first, person.first_native, person.gender),
                 "locale": person.locale,
                 "country": person.country,
                 "last": person.last,
@@ -417,12 +419,21 @@ class _Gen:
             return
         self.household_left -= 1
         home = self.household
-        if person.locale != home["locale"]:  # one household, one country and name pool
-            pools = _pools(home["locale"])
-            person.locale, person.country = home["locale"], home["country"]
-            person.first, person.first_native = self._zipf_pick(
-                pools.first_f if person.gender == "F" else pools.first_m, offset=20.0
-            )
+        pools = _pools(home["locale"])
+        person.locale, person.country = home["locale"], home["country"]
+        head_first, head_native, head_gender = home["head_first"]
+        if person.gender == head_gender == "M" and self.chance(0.01):  # Jr. and Sr.
+            person.first, person.first_native = head_first, head_native
+        else:  # one household, one name pool, and relatives have names of their own
+            while True:
+                person.first, person.first_native = self._zipf_pick(
+                    pools.first_f if person.gender == "F" else pools.first_m, offset=20.0
+                )
+                if person.first not in home["names"] and not (
+                    set(_NICKNAMER.canonicals_of(person.first)) & home["names"]
+                ):
+                    break
+        home["names"].add(person.first)
         if self.chance(0.75):
             person.last, person.last_native = home["last"], home["last_native"]
         person.street, person.city, person.postcode = home["street"], home["city"], home["postcode"]
