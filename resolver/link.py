@@ -188,6 +188,10 @@ def link_touchpoints(
         touchpoints["subject_type"].astype(str) + ":" + touchpoints["subject_id"].astype(str)
     )[0]
     flags = np.ones(n, dtype=bool) if may_link is None else np.asarray(may_link, dtype=bool)
+    guard_names = _guard_names(touchpoints) if "first_name" in options.conflict_guard else None
+    guard_dobs = (
+        touchpoints["dob"].reset_index(drop=True) if "dob" in options.conflict_guard else None
+    )
 
     def cluster(all_edges: pd.DataFrame) -> ClusterResult:
         return cluster_records(
@@ -197,12 +201,8 @@ def link_touchpoints(
             subject=subject,
             may_link=flags,
             max_customer_ids=options.max_customer_ids,
-            first_names=_guard_names(touchpoints)
-            if "first_name" in options.conflict_guard
-            else None,
-            dobs=touchpoints["dob"].reset_index(drop=True)
-            if "dob" in options.conflict_guard
-            else None,
+            first_names=guard_names,
+            dobs=guard_dobs,
         )
 
     clustered = cluster(edges)

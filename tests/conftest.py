@@ -23,13 +23,17 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
     yield
 
 
-@pytest.fixture(scope="session")
-def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The default-size demo world written once per test session (read-only for tests)."""
+def make_demo_dir(directory: Path, *, persons: int, seed: int) -> Path:
+    """Write a demo world and the tether.toml that reads it into ``directory``."""
     from resolver import write_demo_world
     from resolver.demo_world import demo_config_toml
 
-    directory = tmp_path_factory.mktemp("demo-world")
-    write_demo_world(directory, persons=2000, seed=42)
+    write_demo_world(directory, persons=persons, seed=seed)
     (directory / "tether.toml").write_text(demo_config_toml(data_dir="."))
     return directory
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default-size demo world written once per test session (read-only for tests)."""
+    return make_demo_dir(tmp_path_factory.mktemp("demo-world"), persons=2000, seed=42)

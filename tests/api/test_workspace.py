@@ -9,16 +9,12 @@ from api.errors import exit_code_for
 from api.nightly import RunFailedError, run_link
 from api.settings import load_config
 from api.workspace import RunLockedError, Workspace
-from resolver import write_demo_world
-from resolver.demo_world import demo_config_toml
+from tests.conftest import make_demo_dir
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("w")
-    write_demo_world(out, persons=300, seed=3)
-    (out / "tether.toml").write_text(demo_config_toml(data_dir="."))
-    return out
+    return make_demo_dir(tmp_path_factory.mktemp("w"), persons=300, seed=3)
 
 
 def test_a_failed_run_leaves_the_previous_run_current(world, tmp_path, monkeypatch):
