@@ -225,6 +225,49 @@ def evaluate(
     )
 
 
+consent_app = typer.Typer(help="The consent ledger.", no_args_is_help=True)
+app.add_typer(consent_app, name="consent")
+
+
+@consent_app.command("import")
+def consent_import(
+    path: Annotated[Path, typer.Argument(help="A consents CSV or Parquet file (SPEC §3 columns).")],
+    home: HomeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Append consent events to the ledger; events already there are skipped."""
+    from api.storage import database_url, open_store
+    from consent.ledger import Ledger, events_from_frame
+    from resolver import SourceConfig, ingest_sources
+
+    ws = Workspace.open(resolve_home(home))
+    ingested = ingest_sources(sources=[SourceConfig(name="consents", kind="consents", path=path)])
+    (counts,) = ingested.counts
+    frame = ingested.activity.get("consents")
+    events = events_from_frame(frame) if frame is not None else []
+    engine = open_store(database_url(home=ws.home))
+    try:
+        result = Ledger(engine).append(events)
+    finally:
+        engine.dispose()
+    payload = {
+        "rows_in": counts.rows_in,
+        "rows_quarantined": counts.rows_quarantined,
+        "quarantine_reasons": counts.reasons,
+        "inserted": result.inserted,
+        "duplicates": result.duplicates,
+    }
+    _emit(
+        payload,
+        as_json=as_json,
+        lines=[
+            f"{counts.rows_in:,} rows: {result.inserted:,} events added, "
+            f"{result.duplicates:,} already in the ledger, {counts.rows_quarantined:,} refused"
+        ]
+        + [f"  refused: {reason} x{n}" for reason, n in counts.reasons.items()],
+    )
+
+
 def _record_ref(text: str) -> tuple[str, str]:
     source, sep, key = text.partition(":")
     if not sep or not source or not key:

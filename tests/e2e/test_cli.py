@@ -112,3 +112,21 @@ def test_init_writes_a_config_that_loads(tmp_path: Path):
     assert config.linking.blocklist["email"] == ("noemail@example.com", "test@test.com")
     again = tether("init", "--path", str(path), home=tmp_path / "ws", check=False)
     assert again.returncode == 2
+
+
+def test_consent_import_is_idempotent_and_names_refused_rows(small_world: Path, tmp_path: Path):
+    consents = pd.read_csv(small_world / "consents.csv", dtype=str)
+    broken = consents.head(2).assign(status="maybe")
+    path = tmp_path / "consents.csv"
+    pd.concat([consents, broken]).to_csv(path, index=False)
+    first = json.loads(
+        tether("consent", "import", str(path), "--json", home=tmp_path / "ws").stdout
+    )
+    assert first["rows_in"] == len(consents) + 2
+    assert first["inserted"] == len(consents) and first["duplicates"] == 0
+    assert first["quarantine_reasons"] == {"invalid_value:status": 2}
+    again = json.loads(
+        tether("consent", "import", str(path), "--json", home=tmp_path / "ws").stdout
+    )
+    assert again["inserted"] == 0 and again["duplicates"] == len(consents)
+    assert (tmp_path / "ws" / "tether.db").exists()

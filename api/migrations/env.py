@@ -1,0 +1,12 @@
+"""Alembic environment: runs on the connection ``api.storage.open_store`` passes in."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from consent.ledger import metadata
+
+connection = context.config.attributes["connection"]
+context.configure(connection=connection, target_metadata=metadata)
+with context.begin_transaction():
+    context.run_migrations()

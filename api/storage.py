@@ -1,0 +1,65 @@
+"""The operational store: an SQLAlchemy engine, migrated to the newest schema.
+
+``TETHER_DATABASE_URL`` (e.g. ``postgresql+psycopg://user@host/db``) in
+production; by default an SQLite file in the workspace, in WAL mode so that
+readers never block the writer, with a busy timeout so concurrent writers
+wait instead of failing. ``open_store`` runs the Alembic migrations
+(``api/migrations``) before it returns.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+
+from resolver.errors import ConfigError
+
+__all__ = ["database_url", "open_store"]
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def database_url(*, home: Path) -> str:
+    """``TETHER_DATABASE_URL``, else ``sqlite:///<home>/tether.db``."""
+    url = os.environ.get("TETHER_DATABASE_URL")
+    if url:
+        if url.startswith("postgresql://") or url.startswith("postgres://"):
+            # psycopg 3 is the driver Tether ships with
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        return url
+    return f"sqlite:///{home / 'tether.db'}"
+
+
+def open_store(url: str, *, migrate: bool = True) -> Engine:
+    """An engine on ``url``; with ``migrate`` the schema is brought to the newest migration."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 60})
+        event.listen(engine, "connect", _sqlite_pragmas)
+    elif url.startswith("postgresql+psycopg"):
+        engine = create_engine(url, pool_pre_ping=True)
+    else:
+        raise ConfigError(
+            "TETHER_DATABASE_URL must be postgresql+psycopg://... or sqlite:///...",
+            scheme=url.split(":", 1)[0],
+        )
+    if not migrate:
+        return engine
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=60000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
