@@ -268,6 +268,22 @@ def consent_import(
     )
 
 
+@consent_app.command("decode")
+def consent_decode(
+    tc_string: Annotated[str, typer.Argument(help="An IAB TCF v2 TC string.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Decode a TC string strictly (IAB field names) and check the TCF 2.2 rules."""
+    from consent.tcf import decode_tc_string, tcf22_violations
+
+    tc = decode_tc_string(tc_string)
+    violations = tcf22_violations(tc)
+    payload = {**tc.as_dict(), "tcf22Violations": violations, "warnings": tc.warnings}
+    lines = [f"{name:<36} {value}" for name, value in tc.as_dict().items()]
+    lines.append("TCF 2.2: " + ("valid" if not violations else "; ".join(violations)))
+    _emit(payload, as_json=as_json, lines=lines)
+
+
 def _record_ref(text: str) -> tuple[str, str]:
     source, sep, key = text.partition(":")
     if not sep or not source or not key:

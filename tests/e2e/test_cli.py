@@ -130,3 +130,13 @@ def test_consent_import_is_idempotent_and_names_refused_rows(small_world: Path, 
     )
     assert again["inserted"] == 0 and again["duplicates"] == len(consents)
     assert (tmp_path / "ws" / "tether.db").exists()
+
+
+def test_consent_decode_prints_iab_fields_and_rejects_truncated(tmp_path: Path):
+    text = "COtybn4PA_zT4KjACBENAPCIAEBAAECAAIAAAAAAAAAA"
+    decoded = json.loads(tether("consent", "decode", text, "--json", home=tmp_path).stdout)
+    assert decoded["cmpId"] == 675 and decoded["purposeConsents"] == [2, 10]
+    assert decoded["created"] == "2020-01-26T17:01:00.000Z"
+    assert decoded["tcf22Violations"]  # policy version 2
+    truncated = tether("consent", "decode", text[:20], home=tmp_path, check=False)
+    assert truncated.returncode == 2 and "tc_string_invalid" in truncated.stderr
