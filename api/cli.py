@@ -270,12 +270,17 @@ def consent_import(
 
 @consent_app.command("decode")
 def consent_decode(
-    tc_string: Annotated[str, typer.Argument(help="An IAB TCF v2 TC string.")],
+    tc_string: Annotated[str, typer.Argument(help="An IAB TCF v2 TC string or a GPP string.")],
     as_json: JsonOpt = False,
 ) -> None:
-    """Decode a TC string strictly (IAB field names) and check the TCF 2.2 rules."""
+    """Decode a TC or GPP string strictly (IAB field names); TC strings get the TCF 2.2 rules."""
+    from consent.gpp import decode_gpp_string
     from consent.tcf import decode_tc_string, tcf22_violations
 
+    if tc_string.strip().startswith("D"):  # a GPP header starts with type 3: "D"
+        gpp = decode_gpp_string(tc_string).as_dict()
+        _emit(gpp, as_json=as_json, lines=[f"{k:<12} {v}" for k, v in gpp.items()])
+        return
     tc = decode_tc_string(tc_string)
     violations = tcf22_violations(tc)
     payload = {**tc.as_dict(), "tcf22Violations": violations, "warnings": tc.warnings}

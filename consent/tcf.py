@@ -21,12 +21,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from consent.bits import BitReader
 from consent.errors import ConsentError
 
 __all__ = ["TCString", "TCStringInvalid", "decode_tc_string", "tcf22_violations"]
 
-_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-_VALUES = {ch: i for i, ch in enumerate(_ALPHABET)}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SEGMENT_NAMES = {1: "DisclosedVendors", 2: "AllowedVendors", 3: "PublisherTC"}
 
@@ -37,40 +36,11 @@ class TCStringInvalid(ConsentError, ValueError):
     code = "tc_string_invalid"
 
 
-class _Bits:
-    """Big-endian bit reader that refuses to read past the end."""
+class _Bits(BitReader):
+    """The TC string's field types on top of the shared bit reader."""
 
     def __init__(self, segment: str, *, name: str) -> None:
-        self.name = name
-        bits = []
-        for position, ch in enumerate(segment):
-            value = _VALUES.get(ch)
-            if value is None:
-                raise TCStringInvalid(
-                    f"{name} segment: character {position + 1} is not base64url",
-                    segment=name,
-                    position=position + 1,
-                )
-            bits.append(f"{value:06b}")
-        self.bits = "".join(bits)
-        self.pos = 0
-
-    def read(self, n: int, field_name: str) -> int:
-        if self.pos + n > len(self.bits):
-            raise TCStringInvalid(
-                f"{self.name} segment ends early: {field_name} needs {n} bits at bit "
-                f"{self.pos}, only {len(self.bits) - self.pos} left",
-                segment=self.name,
-                field=field_name,
-            )
-        value = int(self.bits[self.pos : self.pos + n], 2) if n else 0
-        self.pos += n
-        return value
-
-    def flags(self, n: int, field_name: str) -> list[int]:
-        """A bit field of ``n`` bits as the sorted 1-based ids whose bit is 1."""
-        value = self.read(n, field_name)
-        return [i + 1 for i in range(n) if value >> (n - 1 - i) & 1]
+        super().__init__(segment, name=name, error=TCStringInvalid)
 
     def letters(self, field_name: str) -> str:
         first, second = self.read(6, field_name), self.read(6, field_name)

@@ -140,3 +140,13 @@ def test_consent_decode_prints_iab_fields_and_rejects_truncated(tmp_path: Path):
     assert decoded["tcf22Violations"]  # policy version 2
     truncated = tether("consent", "decode", text[:20], home=tmp_path, check=False)
     assert truncated.returncode == 2 and "tc_string_invalid" in truncated.stderr
+
+
+def test_consent_decode_gpp_usnat(tmp_path: Path):
+    decoded = json.loads(
+        tether("consent", "decode", "DBABLA~CVVVkkkkkpFY.YA", "--json", home=tmp_path).stdout
+    )
+    assert decoded["sectionIds"] == [7]
+    assert decoded["usnat"]["SaleOptOut"] == 1 and decoded["usnat"]["Gpc"] is True
+    bad = tether("consent", "decode", "DBABM", home=tmp_path, check=False)
+    assert bad.returncode == 2 and "gpp_string_invalid" in bad.stderr
