@@ -99,6 +99,11 @@ def decode_gpp_string(text: str) -> GPPString:
     return GPPString(section_ids=section_ids, sections=sections)
 
 
+#: Section ids are small (27 are defined); a larger id, or a group reaching past
+#: it, is malformed, and expanding it could exhaust memory (found by fuzzing).
+MAX_SECTION_ID = 255
+
+
 def _fibonacci_range(header: BitReader) -> list[int]:
     ids: list[int] = []
     last = 0
@@ -106,11 +111,14 @@ def _fibonacci_range(header: BitReader) -> list[int]:
         if header.read(1, "Sections.isGroup"):
             start = last + header.fibonacci("Sections.start")
             end = start + header.fibonacci("Sections.length")
-            ids.extend(range(start, end + 1))
-            last = end
         else:
-            last += header.fibonacci("Sections.id")
-            ids.append(last)
+            start = end = last + header.fibonacci("Sections.id")
+        if end > MAX_SECTION_ID:
+            raise GPPStringInvalid(
+                f"the header lists section id {end}, beyond {MAX_SECTION_ID}", section=end
+            )
+        ids.extend(range(start, end + 1))
+        last = end
     if len(set(ids)) != len(ids):
         raise GPPStringInvalid("the header lists a section twice", sectionIds=ids)
     return ids

@@ -67,3 +67,14 @@ def test_random_strings_raise_only_the_decoders_error(text):
         decode_gpp_string(text)
     except GPPStringInvalid:
         pass
+
+
+def test_a_huge_section_group_is_refused_not_expanded():
+    """Found by bench/fuzz_consent.py: a group length of billions exhausted memory."""
+    # type 3, version 1, one entry, a group starting at 1 whose length has 40 Fibonacci bits
+    bits = "000011" + "000001" + "000000000001" + "1" + "11" + "1" * 0 + "0" * 39 + "1" + "1"
+    bits += "0" * (-len(bits) % 6)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    text = "".join(alphabet[int(bits[i : i + 6], 2)] for i in range(0, len(bits), 6))
+    with pytest.raises(GPPStringInvalid, match="beyond"):
+        decode_gpp_string(text)
