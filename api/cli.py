@@ -91,9 +91,7 @@ def generate(
     )
     chunked = persons > 50_000
     (out_dir / "tether.toml").write_text(
-        demo_config_toml(data_dir=".", fmt=file_format, chunked=chunked)
-        if activity
-        else _linked_only_config(file_format, chunked)
+        demo_config_toml(data_dir=".", fmt=file_format, chunked=chunked, activity=activity)
     )
     _emit(
         {**summary, "config": str(out_dir / "tether.toml")},
@@ -103,19 +101,6 @@ def generate(
             f"labels: {out_dir / 'labels.csv'}   config: {out_dir / 'tether.toml'}",
         ],
     )
-
-
-def _linked_only_config(fmt: Format, chunked: bool) -> str:
-    from resolver.demo_world import LINKED_SOURCES, SOURCE_FILES
-
-    text = demo_config_toml(data_dir=".", fmt=fmt, chunked=chunked)
-    blocks = text.split("\n\n")
-    keep = [b for b in blocks if not b.startswith("[sources.")]
-    sources = [
-        b for b in blocks if b.startswith("[sources.") and b.split("]")[0][9:] in LINKED_SOURCES
-    ]
-    assert all(s in SOURCE_FILES for s in LINKED_SOURCES)
-    return "\n\n".join(keep[:1] + sources + keep[1:])
 
 
 @app.command()

@@ -56,14 +56,9 @@ def world(touchpoints: int, seed: int) -> Path:
             out, persons=persons, seed=seed, fmt="parquet", chunk_persons=20_000, activity=False
         )
         chunked = persons > 20_000
-        text = demo_config_toml(data_dir=".", fmt="parquet", chunked=chunked)
-        linked = "\n\n".join(
-            b
-            for b in text.split("\n\n")
-            if not b.startswith("[sources.")
-            or b.split("]")[0][9:] in ("crm", "web", "app", "messaging")
+        (out / "tether.toml").write_text(
+            demo_config_toml(data_dir=".", fmt="parquet", chunked=chunked, activity=False)
         )
-        (out / "tether.toml").write_text(linked)
         print(
             f"generated {persons:,} persons in {time.perf_counter() - started:.0f}s",
             file=sys.stderr,

@@ -1240,14 +1240,22 @@ def _fingerprint(directory: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def demo_config_toml(*, data_dir: str, fmt: Format = "csv", chunked: bool = False) -> str:
-    """The ``tether.toml`` that reads a written demo world (paths relative to it)."""
+def demo_config_toml(
+    *, data_dir: str, fmt: Format = "csv", chunked: bool = False, activity: bool = True
+) -> str:
+    """The ``tether.toml`` that reads a written demo world (paths relative to it).
+
+    With ``activity=False`` only the linked sources are configured, as
+    ``write_demo_world(activity=False)`` writes only those.
+    """
     lines = [
         "# Tether configuration for the generated demo world.",
         "# Each [sources.NAME] is one input; NAME is the `source` downstream.",
         "",
     ]
     for name, (kind, stem) in SOURCE_FILES.items():
+        if not activity and name not in LINKED_SOURCES:
+            continue
         path = f"{data_dir}/{stem}" + ("" if chunked else f".{fmt}")
         lines += [f"[sources.{name}]", f'kind = "{kind}"', f'path = "{path}"', ""]
     lines += [

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, cast, get_args
+from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -573,8 +573,3 @@ def _attributes(frame: pd.DataFrame, columns: Iterable[Hashable]) -> pd.Series:
     return pd.Series(
         [json.dumps(r, default=str, sort_keys=True) for r in records], index=frame.index
     )
-
-
-def kinds_of(sources: Sequence[SourceConfig]) -> dict[str, str]:
-    """Source name -> kind."""
-    return {s.name: cast(str, s.kind) for s in sources}

@@ -38,3 +38,15 @@ def test_chunks_never_share_an_email_or_phone_between_people():
     phone = crm.assign(p=digits).dropna(subset=["p"]).groupby("p")["true_id"].nunique()
     assert (phone == 1).all()
     assert crm["customer_id"].is_unique
+
+
+def test_config_without_activity_lists_only_the_linked_sources(tmp_path):
+    from api.settings import load_config
+    from resolver import write_demo_world
+    from resolver.demo_world import LINKED_SOURCES, demo_config_toml
+
+    write_demo_world(tmp_path, persons=30, seed=2, activity=False)
+    (tmp_path / "tether.toml").write_text(demo_config_toml(data_dir=".", activity=False))
+    config = load_config(tmp_path / "tether.toml")
+    assert [s.name for s in config.sources] == list(LINKED_SOURCES)
+    assert all(s.path.exists() for s in config.sources)
