@@ -25,7 +25,7 @@ from consent.gpp import GPPStringInvalid, decode_gpp_string  # noqa: E402
 from consent.tcf import TCStringInvalid, decode_tc_string  # noqa: E402
 
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-REFERENCE = ROOT.parent / "shared" / "reference"
+REFERENCE = ROOT / "tests" / "data"
 
 
 def strings(n: int, seed: int) -> list[str]:

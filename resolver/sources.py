@@ -132,7 +132,7 @@ TOUCHPOINT_COLUMNS: tuple[str, ...] = (
     "first_name", "last_name", "first_latin", "last_latin", "first_skeleton", "last_skeleton",
     "first_translit", "last_translit",
     "first_forms", "dob", "gender", "address", "postcode", "city", "country", "national_id",
-    "attributes",
+    "tc_string", "gpc", "attributes",
 )  # fmt: skip
 
 
@@ -514,6 +514,13 @@ def _touchpoints(
     out["address"] = _map_unique(address, lambda v: transliterate_name(v) or None)
     national = get("national_id").str.upper().str.replace(r"[^0-9A-Z]", "", regex=True)
     out["national_id"] = _keep(national, national.fillna("").str.len() > 0)
+    # Consent signals of sessions: read by ``consent.signals``, never by linking.
+    out["tc_string"] = _keep(get("tc_string"), get("tc_string").notna())
+    gpc_text = get("gpc").str.lower()
+    gpc = gpc_text.map(_GPC_VALUES.get, na_action="ignore")
+    out["gpc"] = _keep(gpc, gpc.notna())
+    if int((gpc_text.notna() & gpc.isna()).sum()):
+        dropped["gpc"] = int((gpc_text.notna() & gpc.isna()).sum())
 
     for column, raw_values in (
         ("email", raw_email),
@@ -528,6 +535,9 @@ def _touchpoints(
     extra = [c for c in frame.columns if c not in schema.required and c not in schema.optional]
     out["attributes"] = _attributes(frame, extra) if extra else None
     return out.reset_index(drop=True)
+
+
+_GPC_VALUES = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 
 
 def _none(n: int) -> pd.Series:

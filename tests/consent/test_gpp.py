@@ -1,4 +1,4 @@
-"""The strict GPP decoder against the published vectors (shared/reference/gpp-vectors.json)."""
+"""The strict GPP decoder against the published vectors (tests/data/gpp-vectors.json, copied from shared/reference)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from consent.gpp import GPPStringInvalid, decode_gpp_string
 
 VECTORS: list[dict[str, Any]] = json.loads(
-    (Path(__file__).resolve().parents[3] / "shared" / "reference" / "gpp-vectors.json").read_text()
+    (Path(__file__).resolve().parents[1] / "data" / "gpp-vectors.json").read_text()
 )
 DECODES = [v for v in VECTORS if not v["expected"].get("error")]
 REJECTS = [v for v in VECTORS if v["expected"].get("error")]

@@ -1,4 +1,4 @@
-"""The strict TCF decoder against the published vectors (shared/reference/tcf-vectors.json)."""
+"""The strict TCF decoder against the published vectors (tests/data/tcf-vectors.json, copied from shared/reference)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from consent.tcf import TCStringInvalid, decode_tc_string, tcf22_violations
 
-VECTORS_PATH = Path(__file__).resolve().parents[3] / "shared" / "reference" / "tcf-vectors.json"
+VECTORS_PATH = Path(__file__).resolve().parents[1] / "data" / "tcf-vectors.json"
 VECTORS: list[dict[str, Any]] = json.loads(VECTORS_PATH.read_text())
 DERIVED = {"created_deciseconds", "segments"}
 
