@@ -193,7 +193,9 @@ def test_subject_rules(
     relevant = {
         e["event_id"]
         for e in events
-        if e["subject_id"] == "c" and e["purpose"] == purpose and e["recorded_at"] <= t(day)
+        if e["subject_id"] == "c"
+        and e["purpose"] == purpose
+        and pd.Timestamp(str(e["recorded_at"])) <= t(day)
     }
     assert set(answer.event_ids) <= relevant
     if status not in ("default",):
