@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -43,6 +44,7 @@ ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Path to tether.
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
 
 _state: dict[str, Any] = {"debug": False}
+logger = logging.getLogger(__name__)
 
 
 @app.callback()
@@ -131,6 +133,10 @@ def demo(
             f"demo world: {summary.touchpoints:,} touchpoints -> {summary.persons:,} persons",
             f"pairwise precision {scores.pairwise_precision:.4f}  recall "
             f"{scores.pairwise_recall:.4f}  F1 {scores.pairwise_f1:.4f}",
+            f"within the consent gate: recall {scores.gated_pairwise_recall:.4f}  "
+            f"F1 {scores.gated_pairwise_f1:.4f}  "
+            f"({summary.consent['records_without_linking_consent']:,} records without linking "
+            f"consent; linked against it: {scores.unconsented_records_linked})",
             f"identity graph: {run_dir / 'identity_graph.parquet'}",
             f"persons:        {run_dir / 'persons.parquet'}",
             f"report:         {run_dir / 'report.json'}",
@@ -250,6 +256,164 @@ def consent_import(
             f"{result.duplicates:,} already in the ledger, {counts.rows_quarantined:,} refused"
         ]
         + [f"  refused: {reason} x{n}" for reason, n in counts.reasons.items()],
+    )
+
+
+def _as_of(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"--as-of {text!r}: write an ISO 8601 time, e.g. 2026-11-01T12:00:00Z"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+SubjectTypeArg = Annotated[
+    str,
+    typer.Argument(help="customer, cookie, device, contact, email (hash or address) or person."),
+]
+
+
+@consent_app.command("show")
+def consent_show(
+    subject_type: SubjectTypeArg,
+    subject_id: Annotated[str, typer.Argument(help="The subject's id (or a person id).")],
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="tether.toml (its [consent] policy).")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Judge at this ISO 8601 time (default: now).")
+    ] = None,
+    home: HomeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Effective consent per purpose of a subject, and of the person it is linked into."""
+    from api.lookup import consent_of_person, consent_of_subject, find_person
+    from api.storage import database_url, open_store
+    from consent.ledger import Ledger
+    from consent.purposes import DEFAULT_POLICY
+
+    moment = _as_of(as_of)
+    policy = load_config(config).consent if config else DEFAULT_POLICY
+    ws = Workspace.open(resolve_home(home))
+    engine = open_store(database_url(home=ws.home))
+    try:
+        ledger = Ledger(engine)
+        subject = (
+            None
+            if subject_type == "person"
+            else consent_of_subject(
+                ledger=ledger,
+                subject_type=subject_type,
+                subject_id=subject_id,
+                as_of=moment,
+                policy=policy,
+            )
+        )
+        match = (
+            find_person(workspace=ws, subject_type=subject_type, subject_id=subject_id)
+            if ws.current_run_id()
+            else None
+        )
+        person = (
+            consent_of_person(ledger=ledger, match=match, as_of=moment, policy=policy)
+            if match
+            else None
+        )
+    finally:
+        engine.dispose()
+    if subject is None and person is None:
+        from consent.errors import SubjectNotFound
+
+        raise SubjectNotFound(
+            f"person {subject_id} is not in the current run", subject_type=subject_type
+        )
+    payload: dict[str, Any] = {
+        "as_of": moment.isoformat(),
+        "subject": {p: d.as_dict() for p, d in subject.items()} if subject else None,
+        "person_id": match.person_id if match else None,
+        "person": {p: d.as_dict() for p, d in person.items()} if person else None,
+    }
+    lines = [f"as of {moment.isoformat()}"]
+    for title, answers in (("subject", subject), (f"person {payload['person_id']}", person)):
+        if not answers:
+            continue
+        lines.append(f"{title}:")
+        for purpose, decision in answers.items():
+            verdict = (
+                "[green]allowed[/green]" if decision.allowed else "[red]refused[/red]"
+            ) + " " * 2
+            events = ", ".join(decision.event_ids) or "-"
+            lines.append(
+                f"  {purpose:<20} {verdict} {decision.status:<9} {escape(decision.reason)}"
+                f"  events: {escape(events)}"
+            )
+    if subject_type != "person" and match is None:
+        lines.append("not linked into any person of the current run")
+    _emit(payload, as_json=as_json, lines=lines)
+
+
+@app.command()
+def erase(
+    subject_type: SubjectTypeArg,
+    subject_id: Annotated[str, typer.Argument(help="The subject's id (or a person id).")],
+    home: HomeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Erase a person: suppress their subjects and identifiers from the next run on.
+
+    The subject is resolved to its person in the current run; every subject
+    and identifier of that person goes on the suppression list, and an audit
+    record with ids and counts only is kept.
+    """
+    from api.lookup import find_person
+    from api.storage import database_url, open_store
+    from consent.erasure import ErasureStore
+
+    ws = Workspace.open(resolve_home(home))
+    match = (
+        find_person(workspace=ws, subject_type=subject_type, subject_id=subject_id)
+        if ws.current_run_id()
+        else None
+    )
+    if subject_type == "person" and match is None:
+        from consent.errors import SubjectNotFound
+
+        raise SubjectNotFound(
+            f"person {subject_id} is not in the current run: nothing to erase",
+            subject_type="person",
+        )
+    engine = open_store(database_url(home=ws.home))
+    try:
+        receipt = ErasureStore(engine).erase(
+            subject_type=subject_type,
+            subject_id=subject_id,
+            records=match.records if match else pd.DataFrame(),
+            person_id=match.person_id if match else None,
+            run_id=match.run_id if match else None,
+            key=ws.salt,
+        )
+    finally:
+        engine.dispose()
+    logger.info(
+        "erasure %s: person %s, %d records", receipt.erasure_id, receipt.person_id, receipt.records
+    )
+    _emit(
+        receipt.as_dict(),
+        as_json=as_json,
+        lines=[
+            f"erasure {receipt.erasure_id}: "
+            + (
+                f"person {receipt.person_id} ({receipt.records} records)"
+                if receipt.person_id
+                else "subject not in the current run; it is suppressed all the same"
+            ),
+            f"suppressed {receipt.subjects} subjects and {receipt.identifiers} identifiers "
+            "from the next run on",
+        ],
     )
 
 

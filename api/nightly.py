@@ -1,4 +1,10 @@
-"""One run, as named steps: ingest → model → link → person ids → graph → publish.
+"""One run, as named steps: ingest → consent → model → link → person ids → person consent → publish.
+
+The consent step appends the run's consent sources and the session signals
+(TC strings, GPC) to the ledger, then judges every record's subject at the
+run's ``as_of`` time: the linking gate gets, per record, whether it may be
+linked (SPEC §5). After clustering, each person's effective consent per
+purpose is written with the event ids that justify it.
 
 Each step writes into ``runs/<run_id>.partial/``; the run becomes ``current``
 only when every file is written (``Workspace.complete_run``). A failure at
@@ -11,13 +17,20 @@ import json
 import logging
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from sqlalchemy import Engine
 
 from api.settings import TetherConfig
+from api.storage import database_url, open_store
 from api.workspace import Workspace
+from consent.effective import linking_allowed, person_consent, person_subjects, subject_states
+from consent.erasure import ErasureStore
+from consent.ledger import Ledger, events_from_frame
+from consent.signals import session_signal_events
 from resolver import (
     NULL_PROGRESS,
     Progress,
@@ -60,6 +73,7 @@ class RunSummary:
     touchpoints: int
     persons: int
     linking: dict[str, Any]
+    consent: dict[str, Any]
     id_churn: dict[str, int]
     model: dict[str, Any]
     seconds: dict[str, float] = field(default_factory=dict)
@@ -86,9 +100,48 @@ def run_link(
     config: TetherConfig,
     workspace: Workspace,
     retrain: bool = False,
+    as_of: datetime | None = None,
+    store: Engine | None = None,
     progress: Progress = NULL_PROGRESS,
 ) -> RunSummary:
-    """Ingest, link, assign person ids and publish a new current run."""
+    """Ingest, apply consent, link, assign person ids and publish a new current run.
+
+    Args:
+        config: sources, linking options and the consent policy.
+        workspace: where the run is written and published.
+        retrain: train a new model instead of reusing the saved one.
+        as_of: the moment consent is judged at (default: now, UTC).
+        store: the operational store; by default the workspace's
+            (``TETHER_DATABASE_URL`` or SQLite in the workspace).
+        progress: step reporting.
+    """
+    moment = as_of or datetime.now(UTC)
+    engine = store or open_store(database_url(home=workspace.home))
+    try:
+        return _run(
+            config=config,
+            workspace=workspace,
+            retrain=retrain,
+            as_of=moment,
+            ledger=Ledger(engine),
+            erasures=ErasureStore(engine),
+            progress=progress,
+        )
+    finally:
+        if store is None:
+            engine.dispose()
+
+
+def _run(
+    *,
+    config: TetherConfig,
+    workspace: Workspace,
+    retrain: bool,
+    as_of: datetime,
+    ledger: Ledger,
+    erasures: ErasureStore,
+    progress: Progress,
+) -> RunSummary:
     with workspace.lock():
         workspace.discard_partial_runs()
         run_id = workspace.new_run_id()
@@ -102,6 +155,7 @@ def run_link(
             ingested = ingest_sources(
                 sources=config.sources,
                 default_region=config.linking.default_region,
+                suppression=erasures.suppression(key=workspace.salt),
                 progress=progress,
             )
             tp = ingested.touchpoints
@@ -113,6 +167,20 @@ def run_link(
                 frame.to_parquet(out / f"{kind}.parquet", index=False)
             seconds["ingest"] = time.perf_counter() - started
 
+            step = "consent"
+            started = time.perf_counter()
+            progress.start("consent")
+            policy = config.consent
+            imported = ingested.activity.get("consents")
+            signals = session_signal_events(tp, policy=policy)
+            appended = ledger.append(
+                [*(events_from_frame(imported) if imported is not None else []), *signals.events]
+            )
+            states = subject_states(ledger.events(as_of=as_of), as_of=as_of)
+            may_link = linking_allowed(records=tp, states=states, policy=policy)
+            progress.finish("consent", rows=len(states))
+            seconds["consent"] = time.perf_counter() - started
+
             step = "model"
             started = time.perf_counter()
             model, trained_now = _model(
@@ -122,7 +190,9 @@ def run_link(
 
             step = "link"
             started = time.perf_counter()
-            result = link_touchpoints(tp, model=model, options=config.linking, progress=progress)
+            result = link_touchpoints(
+                tp, model=model, options=config.linking, may_link=may_link, progress=progress
+            )
             result.predictions.to_parquet(out / "predictions.parquet", index=False)
             build_links_table(tp, result).to_parquet(out / "links.parquet", index=False)
             result.junk.to_parquet(out / "blocked_identifiers.parquet", index=False)
@@ -143,13 +213,27 @@ def run_link(
                 registry=registry,
             )
             graph = build_identity_graph(
-                tp, cluster=result.cluster, person_of_cluster=ids.person_of_cluster
+                tp,
+                cluster=result.cluster,
+                person_of_cluster=ids.person_of_cluster,
+                may_link=may_link,
             )
             persons = build_persons(graph)
             graph.to_parquet(out / "identity_graph.parquet", index=False)
             persons.to_parquet(out / "persons.parquet", index=False)
             ids.registry.to_parquet(out / "person_registry.parquet", index=False)
             seconds["person_ids"] = time.perf_counter() - started
+
+            step = "person_consent"
+            started = time.perf_counter()
+            subjects = person_subjects(
+                records=graph[["person_id", "subject_type", "subject_id", "customer_id"]].assign(
+                    email=tp["email"].to_numpy()
+                )
+            )
+            consent = person_consent(subjects=subjects, states=states, as_of=as_of, policy=policy)
+            consent.to_parquet(out / "person_consent.parquet", index=False)
+            seconds["person_consent"] = time.perf_counter() - started
 
             step = "publish"
             summary = RunSummary(
@@ -159,6 +243,19 @@ def run_link(
                 touchpoints=len(tp),
                 persons=len(persons),
                 linking=result.stats,
+                consent={
+                    "as_of": as_of.isoformat(),
+                    "events_received": appended.received,
+                    "events_new": appended.inserted,
+                    "sessions_with_tc_string": signals.sessions_with_tc_string,
+                    "sessions_with_gpc": signals.sessions_with_gpc,
+                    "invalid_tc_strings": signals.invalid_tc_strings,
+                    "records_without_linking_consent": int((~may_link).sum()),
+                    "persons_allowed": {
+                        str(purpose): int(n)
+                        for purpose, n in consent.groupby("purpose")["allowed"].sum().items()
+                    },
+                },
                 id_churn=ids.churn,
                 model={
                     "path": str(workspace.model_path),

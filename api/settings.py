@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast, get_args
 
+from consent.purposes import DEFAULT_POLICY, ConsentPolicy, policy_from_dict
 from resolver.errors import ConfigError
 from resolver.options import IDENTIFIER_KINDS, LinkingOptions
 from resolver.sources import SourceConfig, SourceKind
@@ -29,6 +30,7 @@ class TetherConfig:
     path: Path
     sources: tuple[SourceConfig, ...]
     linking: LinkingOptions = field(default_factory=LinkingOptions)
+    consent: ConsentPolicy = DEFAULT_POLICY
 
 
 def resolve_home(flag: Path | None) -> Path:
@@ -68,17 +70,29 @@ def load_config(path: Path) -> TetherConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}", path=str(path)) from exc
     problems: list[str] = []
-    unknown = sorted(set(raw) - {"sources", "linking"})
+    unknown = sorted(set(raw) - {"sources", "linking", "consent"})
     if unknown:
         problems.append(f"unknown top-level key(s) {', '.join(unknown)}")
     sources = _sources(raw.get("sources"), base=path.parent, problems=problems)
     linking = _linking(raw.get("linking", {}), problems=problems)
+    consent = _consent(raw.get("consent", {}), problems=problems)
     if problems:
         raise ConfigError(
             f"config file {path}: " + "; ".join(problems), path=str(path), problems=problems
         )
     assert linking is not None
-    return TetherConfig(path=path, sources=tuple(sources), linking=linking)
+    return TetherConfig(path=path, sources=tuple(sources), linking=linking, consent=consent)
+
+
+def _consent(raw: Any, *, problems: list[str]) -> ConsentPolicy:
+    if not isinstance(raw, dict):
+        problems.append("[consent] must be a table")
+        return DEFAULT_POLICY
+    try:
+        return policy_from_dict(raw)
+    except ConfigError as exc:
+        problems.append(exc.message)
+        return DEFAULT_POLICY
 
 
 def _sources(raw: Any, *, base: Path, problems: list[str]) -> list[SourceConfig]:
@@ -194,4 +208,27 @@ phone = 2
 [linking.blocklist]              # values never linked on
 email = ["noemail@example.com", "test@test.com"]
 phone = []
+
+# Consent (SPEC §5). The values below are the defaults.
+[consent]
+gpp_opt_out_purposes = ["ad_targeting"]  # refused by a GPP opt-out of sale, sharing or targeting
+gpc_purposes = ["ad_targeting"]          # refused by gpc=true on a session (and every linked profile)
+# vendor_id = 755                        # TCF grants also need this vendor's consent (755: Google)
+
+# Purposes are the keys of [consent.defaults]; the value says whether a purpose
+# is allowed when no linked subject answered.
+[consent.defaults]
+identity_linking = false         # an anonymous record without it links to nothing but itself
+analytics = true
+personalisation = true
+ad_targeting = false             # ad user data + ad personalisation
+messaging_marketing = false
+
+# TC strings on sessions: Tether purpose = the TCF purposes that must all be consented.
+# TCF has no bit for linking (Features 1-2), so identity_linking can only be refused.
+[consent.tcf]
+identity_linking = { purposes = [1], deny_only = true }
+analytics = { purposes = [1, 8, 9], legitimate_interest_counts = true }
+personalisation = { purposes = [1, 5, 6] }
+ad_targeting = { purposes = [1, 3, 4] }
 """

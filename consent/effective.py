@@ -10,6 +10,11 @@ time ``as_of``:
 3. A grant whose ``expires_at`` is at or before ``as_of`` has lapsed: the
    subject counts as not having answered. Denials and withdrawals never lapse.
 4. No live answer: the purpose's default (``ConsentPolicy.defaults``).
+5. Opt-out preference signals are sticky: a GPC or GPP opt-out (``source``
+   ``gpc`` or ``gpp``) is not undone by a later banner grant on the same
+   browser. California makes the signal win over a "business-specific privacy
+   setting" (11 CCR §7025(c)); only the known customer's later explicit grant
+   lifts it, and that is person rule 3.
 
 **Person** (every subject of every record linked into it), purpose, ``as_of``:
 
@@ -51,6 +56,8 @@ __all__ = [
 ]
 
 _SEVERITY = {"granted": 0, "denied": 1, "withdrawn": 2}
+STICKY_SOURCES = ("gpc", "gpp")
+"""Sources of opt-out preference signals (``consent.signals``): subject rule 5."""
 STATE_COLUMNS = [
     "subject_type",
     "subject_id",
@@ -115,7 +122,17 @@ def subject_states(events: pd.DataFrame, *, as_of: datetime) -> pd.DataFrame:
         ["subject_type", "subject_id", "purpose", "recorded_at", "_severity", "event_id"],
         kind="stable",
     )
-    latest = seen.drop_duplicates(["subject_type", "subject_id", "purpose"], keep="last").copy()
+    key = ["subject_type", "subject_id", "purpose"]
+    latest = seen.drop_duplicates(key, keep="last")
+    if "source" in seen:
+        sticky = seen[seen["source"].isin(STICKY_SOURCES) & (seen["_severity"] > 0)]
+        sticky = sticky.drop_duplicates(key, keep="last")
+        granted = latest[latest["status"] == "granted"]
+        lifted = granted.merge(sticky[key], on=key, how="inner")
+        if len(lifted):
+            keep = ~latest.set_index(key).index.isin(lifted.set_index(key).index)
+            latest = pd.concat([latest[keep], sticky.merge(lifted[key], on=key)])
+    latest = latest.copy()
     lapsed = (latest["status"] == "granted") & (latest["expires_at"] <= moment).fillna(False)
     latest.loc[lapsed, "status"] = "expired"
     latest["live"] = ~lapsed

@@ -1246,7 +1246,9 @@ def demo_config_toml(
     """The ``tether.toml`` that reads a written demo world (paths relative to it).
 
     With ``activity=False`` only the linked sources are configured, as
-    ``write_demo_world(activity=False)`` writes only those.
+    ``write_demo_world(activity=False)`` writes only those. Such a world has
+    no consent records, so its config allows linking by default (resolver
+    benchmarks measure linking, not the consent gate).
     """
     lines = [
         "# Tether configuration for the generated demo world.",
@@ -1264,4 +1266,10 @@ def demo_config_toml(
         'default_region = "GB"    # for phone numbers written without a country code',
         "",
     ]
+    if not activity:
+        lines += [
+            "[consent.defaults]",
+            "identity_linking = true  # no consent source here: link every record",
+            "",
+        ]
     return "\n".join(lines)

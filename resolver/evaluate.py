@@ -5,6 +5,9 @@ persons recovered exactly, plus B-cubed precision and recall (per record, the
 share of its predicted cluster that is truly its person, and vice versa).
 ``customer_false_merges`` counts predicted persons that contain two different
 true persons who are both customers: the error a bank cannot afford.
+``unconsented_records_linked`` counts records whose subject had no
+``identity_linking`` consent but whose person holds a record of another
+subject: the linking gate (SPEC §5) says it must be 0.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import pandas as pd
 
 from resolver.errors import LabelsError
 
-__all__ = ["Evaluation", "evaluate_graph", "read_labels"]
+__all__ = ["Evaluation", "evaluate_graph", "gate_violations", "read_labels"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -44,6 +47,13 @@ class Evaluation:
     true_persons: int
     customer_false_merges: int
     """Predicted persons holding two or more true persons who are customers."""
+    unconsented_records_linked: int | None = None
+    """Records without linking consent in a person with another subject (None: not recorded)."""
+    gated_pairwise_precision: float | None = None
+    """Pairwise scores against what the linking gate allows: the labels, except that
+    a record without linking consent is its own subject's person."""
+    gated_pairwise_recall: float | None = None
+    gated_pairwise_f1: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -106,9 +116,26 @@ def evaluate_graph(
     predicted = joined.groupby("person_id").size()
     truth = joined.groupby("true_id").size()
     correct, predicted_pairs, true_pairs = _pairs(cells), _pairs(predicted), _pairs(truth)
-    precision = correct / predicted_pairs if predicted_pairs else 1.0
-    recall = correct / true_pairs if true_pairs else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    precision, recall, f1 = _scores(correct, predicted_pairs, true_pairs)
+    gated: tuple[float, float, float] | None = None
+    if "may_link" in joined:
+        # What the gate allows: a record without linking consent is its subject's own person.
+        own = ~joined["may_link"].astype(bool)
+        allowed_truth = (
+            joined["true_id"]
+            .astype(str)
+            .where(
+                ~own,
+                "gate:"
+                + joined["subject_type"].astype(str)
+                + ":"
+                + joined["subject_id"].astype(str),
+            )
+        )
+        allowed_cells = joined.groupby([joined["person_id"], allowed_truth]).size()
+        gated = _scores(
+            _pairs(allowed_cells), predicted_pairs, _pairs(allowed_truth.value_counts())
+        )
 
     cell = cells.rename("n").reset_index()
     cell["p_size"] = cell["person_id"].map(predicted)
@@ -144,4 +171,29 @@ def evaluate_graph(
         predicted_persons=int(len(predicted)),
         true_persons=int(len(truth)),
         customer_false_merges=int((per_person > 1).sum()),
+        unconsented_records_linked=gate_violations(graph),
+        gated_pairwise_precision=None if gated is None else round(gated[0], 6),
+        gated_pairwise_recall=None if gated is None else round(gated[1], 6),
+        gated_pairwise_f1=None if gated is None else round(gated[2], 6),
     )
+
+
+def _scores(correct: int, predicted_pairs: int, true_pairs: int) -> tuple[float, float, float]:
+    precision = correct / predicted_pairs if predicted_pairs else 1.0
+    recall = correct / true_pairs if true_pairs else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def gate_violations(graph: pd.DataFrame) -> int | None:
+    """Records with ``may_link`` false whose person holds a record of another subject.
+
+    Every record of the graph counts, labelled or not. ``None`` when the graph
+    has no ``may_link`` column (it was built without the linking gate).
+    """
+    if "may_link" not in graph:
+        return None
+    subject = graph["subject_type"].astype(str) + ":" + graph["subject_id"].astype(str)
+    subjects_per_person = subject.groupby(graph["person_id"]).nunique()
+    mixed = graph["person_id"].map(subjects_per_person) > 1
+    return int((mixed & ~graph["may_link"].astype(bool)).sum())

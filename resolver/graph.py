@@ -19,12 +19,23 @@ __all__ = ["build_identity_graph", "build_links_table", "build_persons"]
 
 
 def build_identity_graph(
-    touchpoints: pd.DataFrame, *, cluster: np.ndarray, person_of_cluster: dict[int, str]
+    touchpoints: pd.DataFrame,
+    *,
+    cluster: np.ndarray,
+    person_of_cluster: dict[int, str],
+    may_link: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """``source, record_key, kind, subject_type, subject_id, customer_id, person_id``."""
+    """``source, record_key, kind, subject_type, subject_id, customer_id, ts, may_link, person_id``.
+
+    ``may_link`` is the linking gate's answer per record (all true when not
+    given); ``evaluate_graph`` checks the gate held with it.
+    """
     graph = touchpoints[
         ["source", "record_key", "kind", "subject_type", "subject_id", "customer_id", "ts"]
     ].copy()
+    graph["may_link"] = (
+        np.ones(len(graph), dtype=bool) if may_link is None else np.asarray(may_link, dtype=bool)
+    )
     graph["person_id"] = pd.Series(cluster).map(person_of_cluster).to_numpy()
     return graph.reset_index(drop=True)
 

@@ -279,7 +279,7 @@ def _predict(model_input: pd.DataFrame, *, model: TrainedModel, floor: float) ->
         model_input[["unique_id", *MODEL_COLUMNS]], dataset_display_name="touchpoints"
     )
     settings = dict(model.settings)
-    linker = Linker(sdf, settings, log_level=logging.WARNING)
+    linker = Linker(sdf, settings, log_level=None)
     scored = linker.inference.predict(threshold_match_probability=floor)
     frame: pd.DataFrame = (
         scored.as_duckdbpyrelation()

@@ -243,7 +243,7 @@ def train_model(model_input: pd.DataFrame, *, options: LinkingOptions) -> Traine
         )
     db_api = DuckDBAPI()
     sdf = db_api.register(model_input, dataset_display_name="touchpoints")
-    linker = Linker(sdf, model_settings(), log_level=logging.WARNING)
+    linker = Linker(sdf, model_settings(), log_level=None)
     training = linker.training
     training.estimate_probability_two_random_records_match(
         [
@@ -272,8 +272,8 @@ def train_model(model_input: pd.DataFrame, *, options: LinkingOptions) -> Traine
             )
             trained_sessions += 1
         except Exception as exc:  # noqa: BLE001 - Splink raises plain ValueError/Exception
-            logger.warning("EM session skipped (%s); model restored", type(exc).__name__)
-            linker = Linker(sdf, snapshot, log_level=logging.WARNING)
+            logger.info("EM session skipped (%s); model restored", type(exc).__name__)
+            linker = Linker(sdf, snapshot, log_level=None)
             training = linker.training
     if trained_sessions == 0:
         raise ModelError("no EM session could be trained on this data", records=len(model_input))

@@ -4,7 +4,8 @@ Every source is a CSV or Parquet file, or a directory of them, of one *kind*
 (SPEC §3). A source may map its own column names onto the canonical ones.
 Rows that cannot be used are never dropped silently: each goes to the
 quarantine with a reason, and the reconciliation
-``rows_in = rows_used + rows_quarantined`` holds for every source.
+``rows_in = rows_used + rows_quarantined + rows_suppressed`` holds for every
+source (suppressed: rows of erased persons, ``resolver.suppression``).
 
 Linked kinds (customers, sessions, devices, contacts) become one
 *touchpoints* table with normalised identifiers and person fields; the
@@ -38,6 +39,7 @@ from resolver.normalize import (
     transliterate_name,
 )
 from resolver.progress import NULL_PROGRESS, Progress
+from resolver.suppression import Suppression, suppressed_rows
 
 __all__ = [
     "KIND_SCHEMAS",
@@ -169,7 +171,7 @@ class SourceConfig:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SourceCounts:
-    """Reconciliation of one source: ``rows_in = rows_used + rows_quarantined``."""
+    """Reconciliation: ``rows_in = rows_used + rows_quarantined + rows_suppressed``."""
 
     source: str
     kind: str
@@ -180,10 +182,12 @@ class SourceCounts:
     """Quarantine reason -> rows."""
     dropped_values: dict[str, int]
     """Field -> values present but unusable (an invalid email, say); the row is kept."""
+    rows_suppressed: int = 0
+    """Rows of erased persons (``resolver.suppression``): dropped, counted, never written."""
 
     @property
     def reconciles(self) -> bool:
-        return self.rows_in == self.rows_used + self.rows_quarantined
+        return self.rows_in == self.rows_used + self.rows_quarantined + self.rows_suppressed
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -269,6 +273,7 @@ def ingest_sources(
     *,
     sources: Sequence[SourceConfig],
     default_region: str = "GB",
+    suppression: Suppression | None = None,
     progress: Progress = NULL_PROGRESS,
 ) -> IngestResult:
     """Read, validate and normalise every source.
@@ -277,6 +282,8 @@ def ingest_sources(
         sources: the configured sources; names must be unique.
         default_region: ISO country for phone numbers written without a
             country code when the row has no ``country``.
+        suppression: erased persons' subjects and identifiers; their rows
+            are dropped before validation and only counted.
         progress: receives one step per source.
 
     Returns:
@@ -297,6 +304,13 @@ def ingest_sources(
     for config in sources:
         progress.start(f"ingest:{config.name}")
         raw = read_source(config)
+        rows_in = len(raw)
+        suppressed = 0
+        if suppression:
+            hit = suppressed_rows(raw, suppression=suppression, default_region=default_region)
+            suppressed = int(hit.sum())
+            if suppressed:
+                raw = raw.loc[~hit]  # keep the index: quarantine rows keep their file row numbers
         valid, rejected, reasons = _validate(config, raw)
         dropped: dict[str, int] = {}
         if config.kind in LINKED_KINDS:
@@ -312,22 +326,24 @@ def ingest_sources(
             SourceCounts(
                 source=config.name,
                 kind=config.kind,
-                rows_in=len(raw),
+                rows_in=rows_in,
                 rows_used=len(valid),
                 rows_quarantined=len(rejected),
                 reasons=reasons,
                 dropped_values=dropped,
+                rows_suppressed=suppressed,
             )
         )
         logger.info(
-            "ingested source=%s kind=%s rows_in=%d used=%d quarantined=%d",
+            "ingested source=%s kind=%s rows_in=%d used=%d quarantined=%d suppressed=%d",
             config.name,
             config.kind,
-            len(raw),
+            rows_in,
             len(valid),
             len(rejected),
+            suppressed,
         )
-        progress.finish(f"ingest:{config.name}", rows=len(raw))
+        progress.finish(f"ingest:{config.name}", rows=rows_in)
     if touch_parts:
         touchpoints = pd.concat(touch_parts, ignore_index=True)
     else:

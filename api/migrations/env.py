@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import consent.erasure  # noqa: F401  (registers its tables on the shared metadata)
 from consent.ledger import metadata
 
 connection = context.config.attributes["connection"]

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from api.storage import open_store
 from consent.ledger import Ledger
@@ -46,13 +46,18 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     base = request.getfixturevalue("postgres_url")
     engine = open_store(base)
     with engine.begin() as connection:
-        connection.execute(text("TRUNCATE consent_events"))
+        connection.execute(text("TRUNCATE consent_events, erasures, suppressions"))
     engine.dispose()
     yield base
 
 
 @pytest.fixture
-def ledger(store_url: str) -> Iterator[Ledger]:
+def store(store_url: str) -> Iterator[Engine]:
     engine = open_store(store_url, migrate=False)
-    yield Ledger(engine)
+    yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def ledger(store: Engine) -> Ledger:
+    return Ledger(store)

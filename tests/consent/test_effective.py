@@ -36,6 +36,7 @@ def ev(
     *,
     expires: int | None = None,
     event_id: str | None = None,
+    source: str = "cmp",
 ) -> dict[str, object]:
     subject_type, subject_id = subject.split(":", 1)
     return {
@@ -46,6 +47,7 @@ def ev(
         "status": status,
         "recorded_at": pd.Timestamp(t(day)),
         "expires_at": pd.Timestamp(t(expires)) if expires is not None else pd.NaT,
+        "source": source,
     }
 
 
@@ -58,6 +60,7 @@ def frame(*events: dict[str, object]) -> pd.DataFrame:
         "status",
         "recorded_at",
         "expires_at",
+        "source",
     ]
     return pd.DataFrame(list(events), columns=columns)
 
@@ -159,6 +162,28 @@ SUBJECT_CASES = [
         "ad_targeting",
         False,
         "withdrawn",
+    ),
+    (
+        "GPC is sticky: a later banner grant on the browser does not undo it",
+        [
+            ev("cookie:c", "ad_targeting", "denied", 1, source="gpc"),
+            ev("cookie:c", "ad_targeting", "granted", 2),
+        ],
+        6,
+        "ad_targeting",
+        False,
+        "denied",
+    ),
+    (
+        "a banner denial is not sticky: a later grant wins",
+        [
+            ev("cookie:c", "ad_targeting", "denied", 1),
+            ev("cookie:c", "ad_targeting", "granted", 2),
+        ],
+        6,
+        "ad_targeting",
+        True,
+        "granted",
     ),
     (
         "another subject's events do not count",
@@ -359,6 +384,18 @@ PERSON_CASES = [
         True,
         "granted",
         {"cookie:k2/ad_targeting/granted/2"},
+    ),
+    (
+        "the customer's later explicit grant lifts a GPC opt-out on a linked browser",
+        [
+            ev("cookie:k1", "ad_targeting", "denied", 1, source="gpc"),
+            ev("cookie:k1", "ad_targeting", "granted", 2),
+            ev("customer:C1", "ad_targeting", "granted", 3),
+        ],
+        10,
+        True,
+        "granted",
+        {"customer:C1/ad_targeting/granted/3"},
     ),
     (
         "a subject outside the person does not count",

@@ -150,3 +150,67 @@ def test_consent_decode_gpp_usnat(tmp_path: Path):
     assert decoded["usnat"]["SaleOptOut"] == 1 and decoded["usnat"]["Gpc"] is True
     bad = tether("consent", "decode", "DBABM", home=tmp_path, check=False)
     assert bad.returncode == 2 and "gpp_string_invalid" in bad.stderr
+
+
+def _identifiers_of(records: pd.DataFrame) -> dict[str, set[str]]:
+    return {
+        column: set(records[column].dropna().astype(str))
+        for column in ("customer_id", "cookie_id", "device_id", "ad_id", "email", "phone")
+    }
+
+
+def _cells(run_dir: Path) -> list[str]:
+    """Every text cell of every Parquet file of a run (quarantine included)."""
+    cells: list[str] = []
+    for path in run_dir.rglob("*.parquet"):
+        frame = pd.read_parquet(path)
+        for column in frame.columns:
+            values = frame[column].dropna()
+            cells += [str(v) for v in values if isinstance(v, str)]
+    return cells
+
+
+def test_erase_removes_the_person_from_the_next_run(small_world: Path, tmp_path: Path):
+    home = tmp_path / "ws"
+    config = str(small_world / "tether.toml")
+    first = json.loads(tether("link", "--config", config, "--json", home=home).stdout)
+    run_dir = Path(first["run_dir"])
+    tp = pd.read_parquet(run_dir / "touchpoints.parquet")
+    graph = pd.read_parquet(run_dir / "identity_graph.parquet")
+    # the customer with the most linked records: cookies, devices and chats besides the CRM
+    sizes = graph.groupby("person_id")["kind"].agg(["nunique", "size"])
+    person = sizes[sizes["nunique"] >= 3].sort_values("size").index[-1]
+    records = tp[(graph["person_id"] == person).to_numpy()]
+    customer = records["customer_id"].dropna().iloc[0]
+    ids = _identifiers_of(records)
+    assert ids["email"] and ids["cookie_id"]
+
+    shown = json.loads(tether("consent", "show", "customer", customer, "--json", home=home).stdout)
+    assert shown["person_id"] == person and set(shown["person"]) >= {"ad_targeting"}
+
+    erased = json.loads(tether("erase", "customer", customer, "--json", home=home).stdout)
+    assert erased["person_id"] == person and erased["records"] == len(records)
+    audit = json.dumps(erased)
+    for values in ids.values():
+        for value in values - {customer}:
+            assert value not in audit
+
+    second = json.loads(tether("link", "--config", config, "--json", home=home).stdout)
+    assert all(s["reconciles"] for s in second["sources"])
+    assert sum(s["rows_suppressed"] for s in second["sources"]) >= len(records)
+    after = Path(second["run_dir"])
+    graph2 = pd.read_parquet(after / "identity_graph.parquet")
+    keys = set(zip(records["source"], records["record_key"], strict=True))
+    assert not keys & set(zip(graph2["source"], graph2["record_key"], strict=True))
+    cells = _cells(after)
+    text = "\n".join(cells).lower()
+    for email in ids["email"]:
+        assert email.lower() not in text
+    digits = {"".join(ch for ch in c if ch.isdigit()) for c in cells}
+    for phone in ids["phone"]:
+        assert not any(d.endswith(phone[-9:]) for d in digits if len(d) >= 9)
+    exact = set(cells)
+    for column in ("customer_id", "cookie_id", "device_id", "ad_id"):
+        assert not ids[column] & exact, column
+    # the erased person is not a person any more; the registry may keep the retired id only
+    assert person not in set(graph2["person_id"])

@@ -13,6 +13,7 @@ from api.nightly import run_link
 from api.settings import load_config
 from api.workspace import Workspace
 from resolver import evaluate_graph, exact_identifier_components, ingest_sources, read_labels
+from resolver.demo_world import demo_config_toml
 
 pytestmark = pytest.mark.slow
 BENCH = Path(__file__).resolve().parents[2] / "bench"
@@ -20,8 +21,11 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 @pytest.fixture(scope="module")
 def demo_run(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The resolver on the demo world's linked sources, without the consent gate."""
     ws = Workspace.open(tmp_path_factory.mktemp("ws"))
-    summary = run_link(config=load_config(demo_dir / "tether.toml"), workspace=ws)
+    config = tmp_path_factory.mktemp("cfg") / "tether.toml"
+    config.write_text(demo_config_toml(data_dir=str(demo_dir), activity=False))
+    summary = run_link(config=load_config(config), workspace=ws)
     return ws, summary
 
 
