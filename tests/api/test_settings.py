@@ -69,3 +69,26 @@ def test_home_precedence(monkeypatch, tmp_path):
     assert resolve_home(None) == tmp_path / "env"
     monkeypatch.delenv("TETHER_HOME")
     assert resolve_home(None) == Path("tether-data")
+
+
+def test_the_example_config_spells_out_the_default_consent_policy(tmp_path):
+    from api.settings import EXAMPLE_CONFIG
+    from consent.purposes import DEFAULT_POLICY
+
+    path = tmp_path / "tether.toml"
+    path.write_text(EXAMPLE_CONFIG)
+    assert load_config(path).consent == DEFAULT_POLICY
+
+
+def test_consent_problems_name_the_key(tmp_path):
+    path = tmp_path / "tether.toml"
+    path.write_text(
+        '[sources.a]\nkind = "customers"\npath = "a.csv"\n[consent.defaults]\nad_targeting = 1\n'
+    )
+    with pytest.raises(ConfigError, match=r"consent\.defaults\.ad_targeting must be true or false"):
+        load_config(path)
+    path.write_text(
+        '[sources.a]\nkind = "customers"\npath = "a.csv"\n[consent]\ngpc_purposes = ["ads"]\n'
+    )
+    with pytest.raises(ConfigError, match=r"consent\.gpc_purposes names unknown purpose"):
+        load_config(path)
