@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 from api.settings import TetherConfig
 from api.storage import database_url, open_store
 from api.workspace import Workspace
+from audiences.features import build_person_tables
 from consent.effective import linking_allowed, person_consent, person_subjects, subject_states
 from consent.erasure import ErasureStore
 from consent.ledger import Ledger, events_from_frame
@@ -234,6 +235,23 @@ def _run(
             consent = person_consent(subjects=subjects, states=states, as_of=as_of, policy=policy)
             consent.to_parquet(out / "person_consent.parquet", index=False)
             seconds["person_consent"] = time.perf_counter() - started
+
+            step = "features"
+            started = time.perf_counter()
+            progress.start("features", total=len(persons))
+            tables = build_person_tables(
+                graph=graph,
+                touchpoints=tp,
+                events=ingested.activity.get("events"),
+                interactions=ingested.activity.get("interactions"),
+                consent=consent,
+                as_of=as_of,
+            )
+            tables.features.to_parquet(out / "person_features.parquet", index=False)
+            tables.activity.to_parquet(out / "person_activity.parquet", index=False)
+            tables.identifiers.to_parquet(out / "person_identifiers.parquet", index=False)
+            progress.finish("features", rows=len(tables.features))
+            seconds["features"] = time.perf_counter() - started
 
             step = "publish"
             summary = RunSummary(

@@ -31,6 +31,10 @@ class TetherConfig:
     sources: tuple[SourceConfig, ...]
     linking: LinkingOptions = field(default_factory=LinkingOptions)
     consent: ConsentPolicy = DEFAULT_POLICY
+    segments: Path | None = None
+    """Directory of segment definitions (``[audiences] segments``)."""
+    destinations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Destination name -> overrides (``min_size``, ``purposes``) from ``[destinations.NAME]``."""
 
 
 def resolve_home(flag: Path | None) -> Path:
@@ -70,18 +74,81 @@ def load_config(path: Path) -> TetherConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}", path=str(path)) from exc
     problems: list[str] = []
-    unknown = sorted(set(raw) - {"sources", "linking", "consent"})
+    unknown = sorted(set(raw) - {"sources", "linking", "consent", "audiences", "destinations"})
     if unknown:
         problems.append(f"unknown top-level key(s) {', '.join(unknown)}")
     sources = _sources(raw.get("sources"), base=path.parent, problems=problems)
     linking = _linking(raw.get("linking", {}), problems=problems)
     consent = _consent(raw.get("consent", {}), problems=problems)
+    segments = _segments_dir(raw.get("audiences", {}), base=path.parent, problems=problems)
+    destinations = _destinations(raw.get("destinations", {}), consent=consent, problems=problems)
     if problems:
         raise ConfigError(
             f"config file {path}: " + "; ".join(problems), path=str(path), problems=problems
         )
     assert linking is not None
-    return TetherConfig(path=path, sources=tuple(sources), linking=linking, consent=consent)
+    return TetherConfig(
+        path=path,
+        sources=tuple(sources),
+        linking=linking,
+        consent=consent,
+        segments=segments,
+        destinations=destinations,
+    )
+
+
+def _segments_dir(raw: Any, *, base: Path, problems: list[str]) -> Path | None:
+    if not isinstance(raw, dict) or set(raw) - {"segments"}:
+        problems.append("[audiences] takes one key: segments (a directory of segment files)")
+        return None
+    location = raw.get("segments")
+    if location is None:
+        return None
+    if not isinstance(location, str):
+        problems.append("audiences.segments must be a path")
+        return None
+    return Path(location) if Path(location).is_absolute() else base / location
+
+
+def _destinations(
+    raw: Any, *, consent: ConsentPolicy, problems: list[str]
+) -> dict[str, dict[str, Any]]:
+    from audiences.destinations import DESTINATIONS
+
+    out: dict[str, dict[str, Any]] = {}
+    if not isinstance(raw, dict):
+        problems.append("[destinations] must be a table of [destinations.NAME] tables")
+        return out
+    for name, table in raw.items():
+        where = f"destinations.{name}"
+        if name not in DESTINATIONS:
+            problems.append(f"{where}: unknown destination; known: {', '.join(DESTINATIONS)}")
+            continue
+        if not isinstance(table, dict) or set(table) - {"min_size", "purposes"}:
+            problems.append(f"{where}: takes min_size and purposes")
+            continue
+        overrides: dict[str, Any] = {}
+        if "min_size" in table:
+            size = table["min_size"]
+            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+                problems.append(f"{where}.min_size must be a whole number from 1")
+                continue
+            overrides["min_size"] = size
+        if "purposes" in table:
+            purposes = table["purposes"]
+            unknown = (
+                [p for p in purposes if p not in consent.purposes]
+                if isinstance(purposes, list)
+                else ["?"]
+            )
+            if unknown:
+                problems.append(
+                    f"{where}.purposes must list known purposes ({', '.join(consent.purposes)})"
+                )
+                continue
+            overrides["purposes"] = tuple(purposes)
+        out[name] = overrides
+    return out
 
 
 def _consent(raw: Any, *, problems: list[str]) -> ConsentPolicy:
@@ -231,4 +298,17 @@ identity_linking = { purposes = [1], deny_only = true }
 analytics = { purposes = [1, 8, 9], legitimate_interest_counts = true }
 personalisation = { purposes = [1, 5, 6] }
 ad_targeting = { purposes = [1, 3, 4] }
+
+# Audiences (SPEC §6): segment definitions, one YAML or JSON file each.
+[audiences]
+segments = "segments"
+
+# Per destination: the smallest audience it may receive (default 100; TikTok
+# 1,000, LinkedIn 300) and the purposes every exported person needs.
+[destinations.google_customer_match]
+min_size = 100
+purposes = ["ad_targeting"]
+
+[destinations.csv_internal]      # the unhashed call list for the CRM
+purposes = ["messaging_marketing"]
 """

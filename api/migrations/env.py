@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-import consent.erasure  # noqa: F401  (registers its tables on the shared metadata)
+import audiences.history  # noqa: F401  (registers its tables on the shared metadata)
+import consent.erasure  # noqa: F401
 from consent.ledger import metadata
 
 connection = context.config.attributes["connection"]

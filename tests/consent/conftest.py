@@ -46,7 +46,9 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     base = request.getfixturevalue("postgres_url")
     engine = open_store(base)
     with engine.begin() as connection:
-        connection.execute(text("TRUNCATE consent_events, erasures, suppressions"))
+        connection.execute(
+            text("TRUNCATE consent_events, erasures, suppressions, exports, export_members")
+        )
     engine.dispose()
     yield base
 

@@ -1,0 +1,235 @@
+"""Segments and exports on the current run: what ``tether segments`` and the API call.
+
+Segment windows count back from the run's time (the moment its consent was
+judged, ``report.json``); consent for an export is judged again at export
+time from the ledger, so a withdrawal recorded after the run already keeps a
+person out. Exports are written into ``runs/<run_id>/exports/<segment>/
+<destination>/`` and recorded in the store's export history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from api.workspace import Workspace
+from audiences.destinations import Destination, destination
+from audiences.export import (
+    ExportResult,
+    holdout_mask,
+    plan_export,
+    removal_keys,
+    write_export,
+)
+from audiences.history import ExportHistory, export_id_for
+from audiences.segments import Segment, evaluate_segment
+from consent.effective import person_consent, person_subjects, subject_states
+from consent.ledger import Ledger
+from consent.purposes import ConsentPolicy
+
+__all__ = ["RunTables", "export_segment", "load_run_tables", "preview_segment"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunTables:
+    """The current run's tables that segments and exports read."""
+
+    run_id: str
+    run_dir: Path
+    as_of: datetime
+    features: pd.DataFrame
+    activity: pd.DataFrame
+    identifiers: pd.DataFrame
+    consent: pd.DataFrame
+
+
+def load_run_tables(workspace: Workspace) -> RunTables:
+    run_dir = workspace.current_dir()
+    report = json.loads((run_dir / "report.json").read_text())
+    as_of = datetime.fromisoformat(report["consent"]["as_of"])
+    return RunTables(
+        run_id=run_dir.name,
+        run_dir=run_dir,
+        as_of=as_of,
+        features=pd.read_parquet(run_dir / "person_features.parquet"),
+        activity=pd.read_parquet(run_dir / "person_activity.parquet"),
+        identifiers=pd.read_parquet(run_dir / "person_identifiers.parquet"),
+        consent=pd.read_parquet(run_dir / "person_consent.parquet"),
+    )
+
+
+def consent_now(
+    *, tables: RunTables, ledger: Ledger, as_of: datetime, policy: ConsentPolicy
+) -> pd.DataFrame:
+    """Every person's consent judged at ``as_of`` from the ledger (the gate at export)."""
+    graph = pd.read_parquet(tables.run_dir / "identity_graph.parquet")
+    touch = pd.read_parquet(tables.run_dir / "touchpoints.parquet", columns=["email"])
+    subjects = person_subjects(
+        records=graph[["person_id", "subject_type", "subject_id", "customer_id"]].assign(
+            email=touch["email"].to_numpy()
+        )
+    )
+    states = subject_states(ledger.events(as_of=as_of), as_of=as_of)
+    return person_consent(subjects=subjects, states=states, as_of=as_of, policy=policy)
+
+
+def preview_segment(
+    *,
+    segment: Segment,
+    tables: RunTables,
+    consent: pd.DataFrame,
+    destinations: list[Destination],
+    overlap_with: Segment | None = None,
+    person_id: str | None = None,
+) -> dict[str, Any]:
+    """Size, identifier coverage, overlap, eligible size per destination, one person's why."""
+    members = evaluate_segment(
+        segment, features=tables.features, activity=tables.activity, as_of=tables.as_of
+    )
+    ids = tables.identifiers[tables.identifiers["person_id"].isin(set(members))]
+    out: dict[str, Any] = {
+        "segment": segment.name,
+        "run_id": tables.run_id,
+        "as_of": tables.as_of.isoformat(),
+        "size": len(members),
+        "coverage": {
+            "email": int(ids["email"].notna().sum()),
+            "phone": int(ids["phone"].notna().sum()),
+            "ad_id": int(ids["ad_id"].notna().sum()),
+        },
+        "holdout": segment.holdout,
+        "destinations": {},
+    }
+    for dest in destinations:
+        plan = plan_export(
+            segment=segment.name,
+            members=members,
+            destination=dest,
+            consent=consent,
+            identifiers=tables.identifiers,
+            holdout=segment.holdout,
+            min_size=0,  # a preview shows the size; only an export refuses it
+        )
+        out["destinations"][dest.name] = {
+            "purposes": list(dest.purposes),
+            "eligible": plan.exported,
+            "held_out": plan.held_out,
+            "refused_consent": plan.refused_consent,
+            "unmatchable": plan.unmatchable,
+            "min_size": dest.min_size,
+            "exportable": plan.exported >= dest.min_size,
+        }
+    if overlap_with is not None:
+        other = evaluate_segment(
+            overlap_with, features=tables.features, activity=tables.activity, as_of=tables.as_of
+        )
+        out["overlap"] = {"segment": overlap_with.name, "size": len(other),
+                          "both": len(set(members) & set(other))}  # fmt: skip
+    if person_id is not None:
+        out["person"] = _why(person_id, segment, members, consent, destinations)
+    return out
+
+
+def _why(
+    person_id: str,
+    segment: Segment,
+    members: pd.Series,
+    consent: pd.DataFrame,
+    destinations: list[Destination],
+) -> dict[str, Any]:
+    inside = person_id in set(members)
+    held = bool(
+        holdout_mask(pd.Series([person_id]), segment=segment.name, share=segment.holdout)[0]
+    )
+    mine = consent[consent["person_id"] == person_id].set_index("purpose")
+    verdicts = {}
+    for dest in destinations:
+        reasons = []
+        if not inside:
+            reasons.append(f"not in segment {segment.name}")
+        if held:
+            reasons.append("in the holdout")
+        for purpose in dest.purposes:
+            if purpose not in mine.index or not bool(mine.loc[purpose, "allowed"]):
+                status = str(mine.loc[purpose, "status"]) if purpose in mine.index else "unknown"
+                reasons.append(f"{purpose} not allowed ({status})")
+        verdicts[dest.name] = {"eligible": not reasons, "reasons": reasons}
+    return {
+        "person_id": person_id,
+        "in_segment": inside,
+        "held_out": held,
+        "destinations": verdicts,
+    }
+
+
+def export_segment(
+    *,
+    workspace: Workspace,
+    store: Engine,
+    segment: Segment,
+    destination_name: str,
+    policy: ConsentPolicy,
+    overrides: dict[str, Any] | None = None,
+    as_of: datetime | None = None,
+) -> tuple[ExportResult, bool]:
+    """Export a segment of the current run; ``(result, created)``.
+
+    Exporting the same run, segment and destination again returns the export
+    already written (``created`` false) instead of a second history entry.
+    """
+    dest = destination(destination_name, **(overrides or {}))
+    tables = load_run_tables(workspace)
+    history = ExportHistory(store)
+    export_id = export_id_for(run_id=tables.run_id, segment=segment.name, destination=dest.name)
+    directory = tables.run_dir / "exports" / segment.name / dest.name
+    existing = history.get(export_id)
+    if existing is not None and (directory / "manifest.json").exists():
+        manifest = json.loads((directory / "manifest.json").read_text())
+        return ExportResult(export_id=export_id, directory=directory, manifest=manifest), False
+    moment = as_of or datetime.now(UTC)
+    consent = consent_now(tables=tables, ledger=Ledger(store), as_of=moment, policy=policy)
+    members = evaluate_segment(
+        segment, features=tables.features, activity=tables.activity, as_of=tables.as_of
+    )
+    plan = plan_export(
+        segment=segment.name,
+        members=members,
+        destination=dest,
+        consent=consent,
+        identifiers=tables.identifiers,
+        holdout=segment.holdout,
+    )
+    previous_export = history.latest(
+        segment=segment.name, destination=dest.name, before_run=tables.run_id
+    )
+    previous = history.members(previous_export["export_id"]) if previous_export else None
+    result = write_export(
+        plan=plan,
+        destination=dest,
+        run_id=tables.run_id,
+        export_id=export_id,
+        previous=previous,
+        directory=directory,
+        holdout=segment.holdout,
+        as_of=moment,
+    )
+    manifest_sha = hashlib.sha256((directory / "manifest.json").read_bytes()).hexdigest()
+    history.record(
+        export_id=export_id,
+        segment=segment.name,
+        destination=dest.name,
+        run_id=tables.run_id,
+        counts=result.counts,
+        manifest_sha256=manifest_sha,
+        directory=str(directory),
+        members=plan.rows,
+        keys=removal_keys(dest),
+    )
+    return result, True

@@ -1,0 +1,136 @@
+"""Export history in the operational store: what was sent where, for deltas and audit.
+
+``exports`` holds one row per export (segment, destination, run, counts, the
+manifest's hash); ``export_members`` the members of each export with the keys
+needed to remove them later (hashed identifiers and ad ids: never clear
+names or emails). The latest export of a segment to a destination is the
+base of the next one's ``add`` and ``remove`` sets. An export id is derived
+from (run, segment, destination), so exporting the same run again finds the
+existing export instead of writing a second history entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import JSON, Column, DateTime, Engine, Index, Integer, String, Table, select
+
+from consent.ledger import metadata
+
+__all__ = ["ExportHistory", "export_id_for", "export_members", "exports"]
+
+exports = Table(
+    "exports",
+    metadata,
+    Column("export_id", String(64), primary_key=True),
+    Column("segment", String(64), nullable=False),
+    Column("destination", String(64), nullable=False),
+    Column("run_id", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("exported", Integer, nullable=False),
+    Column("added", Integer, nullable=False),
+    Column("removed", Integer, nullable=False),
+    Column("manifest_sha256", String(64), nullable=False),
+    Column("directory", String(1024), nullable=False),
+    Index("ix_exports_segment_destination", "segment", "destination", "created_at"),
+)
+
+export_members = Table(
+    "export_members",
+    metadata,
+    Column("export_id", String(64), primary_key=True),
+    Column("person_id", String(64), primary_key=True),
+    Column("removal_keys", JSON, nullable=True),
+)
+
+
+def export_id_for(*, run_id: str, segment: str, destination: str) -> str:
+    """The same run, segment and destination always give the same export id."""
+    digest = hashlib.sha256(f"{run_id}\x1f{segment}\x1f{destination}".encode()).hexdigest()
+    return f"ex_{digest[:24]}"
+
+
+class ExportHistory:
+    """Exports and their members, on the operational store's engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def get(self, export_id: str) -> dict[str, Any] | None:
+        with self._engine.connect() as connection:
+            row = connection.execute(
+                select(exports).where(exports.c.export_id == export_id)
+            ).first()
+        return None if row is None else dict(row._asdict())
+
+    def latest(
+        self, *, segment: str, destination: str, before_run: str | None = None
+    ) -> dict[str, Any] | None:
+        """The newest export of ``segment`` to ``destination`` (of a run other than ``before_run``)."""
+        query = select(exports).where(
+            exports.c.segment == segment, exports.c.destination == destination
+        )
+        if before_run is not None:
+            query = query.where(exports.c.run_id != before_run)
+        query = query.order_by(exports.c.created_at.desc(), exports.c.export_id.desc()).limit(1)
+        with self._engine.connect() as connection:
+            row = connection.execute(query).first()
+        return None if row is None else dict(row._asdict())
+
+    def members(self, export_id: str) -> pd.DataFrame:
+        """``person_id`` and the recorded removal keys of an export's members."""
+        with self._engine.connect() as connection:
+            rows = connection.execute(
+                select(export_members.c.person_id, export_members.c.removal_keys).where(
+                    export_members.c.export_id == export_id
+                )
+            ).all()
+        records = [
+            {"person_id": pid, **(json.loads(k) if isinstance(k, str) else (k or {}))}
+            for pid, k in rows
+        ]
+        return pd.DataFrame(records, columns=None if records else ["person_id"])
+
+    def record(
+        self,
+        *,
+        export_id: str,
+        segment: str,
+        destination: str,
+        run_id: str,
+        counts: dict[str, int],
+        manifest_sha256: str,
+        directory: str,
+        members: pd.DataFrame,
+        keys: list[str],
+        created_at: datetime | None = None,
+    ) -> None:
+        """Store one export and its members in one transaction."""
+        row = {
+            "export_id": export_id,
+            "segment": segment,
+            "destination": destination,
+            "run_id": run_id,
+            "created_at": (created_at or datetime.now(UTC)).astimezone(UTC),
+            "exported": counts["exported"],
+            "added": counts["added"],
+            "removed": counts["removed"],
+            "manifest_sha256": manifest_sha256,
+            "directory": directory,
+        }
+        member_rows = [
+            {
+                "export_id": export_id,
+                "person_id": str(record["person_id"]),
+                "removal_keys": {k: record.get(k) for k in keys if record.get(k) is not None},
+            }
+            for record in members[["person_id", *keys]].to_dict(orient="records")
+        ]
+        with self._engine.begin() as connection:
+            connection.execute(exports.insert(), [row])
+            for start in range(0, len(member_rows), 5000):
+                connection.execute(export_members.insert(), member_rows[start : start + 5000])
