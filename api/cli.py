@@ -208,14 +208,21 @@ def link(
     config: ConfigOpt,
     home: HomeOpt = None,
     retrain: Annotated[bool, typer.Option("--retrain", help="Train a new model first.")] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="Judge consent and count windows at this ISO time (default: now)."
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Ingest, link and cluster the sources into a new current identity graph."""
+    """Ingest, apply consent, link and cluster the sources into a new current run."""
     ws = Workspace.open(resolve_home(home))
     summary = run_link(
         config=load_config(config),
         workspace=ws,
         retrain=retrain,
+        as_of=_as_of(as_of),
         progress=ConsoleProgress(quiet=as_json),
     )
     quarantined = sum(s["rows_quarantined"] for s in summary.sources)

@@ -1,0 +1,99 @@
+"""Audiences end to end on the demo world, through the CLI as a subprocess."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from resolver.demo_world import WORLD_NOW
+from tests.e2e.test_cli import tether
+
+pytestmark = pytest.mark.e2e
+
+SEGMENTS = (
+    "mortgage_readers_for_ads",
+    "mortgage_readers_advisor_calls",
+    "engaged_whatsapp_readers",
+)
+ADS = ("google_customer_match", "meta_custom_audience")
+
+
+def export(home: Path, config: Path, segment: str, *destinations: str) -> list[dict]:
+    args = ["segments", "export", segment, "-c", str(config), "--min-size", "1", "--json"]
+    for name in destinations:
+        args += ["-d", name]
+    return json.loads(tether(*args, home=home).stdout)["exports"]
+
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("audiences")
+    tether("demo", "--home", str(home), "--json", home=home)
+    return home
+
+
+def test_example_segments_export_to_google_and_meta_with_consent_only(demo_home: Path) -> None:
+    config = demo_home / "demo" / "tether.toml"
+    run_dir = (demo_home / "current").resolve()
+    consent = pd.read_parquet(run_dir / "person_consent.parquet")
+    allowed = set(consent[(consent["purpose"] == "ad_targeting") & consent["allowed"]]["person_id"])
+    for segment in SEGMENTS:
+        for result in export(demo_home, config, segment, *ADS):
+            directory = Path(result["directory"])
+            members = pd.read_parquet(directory / "members.parquet")
+            assert len(members) == result["counts"]["exported"] > 0, (segment, result)
+            assert set(members["person_id"]) <= allowed, "nobody without ad_targeting"
+            manifest = json.loads((directory / "manifest.json").read_text())
+            assert set(manifest["consent_lineage"]) == set(members["person_id"])
+            assert all(manifest["consent_lineage"].values())
+            for name, digest in manifest["files"].items():
+                import hashlib
+
+                assert hashlib.sha256((directory / name).read_bytes()).hexdigest() == digest
+    # the same run exported again: no second history entry
+    again = export(demo_home, config, SEGMENTS[0], ADS[0])
+    assert again[0]["created"] is False
+
+
+def test_a_withdrawal_then_a_new_run_puts_the_person_in_remove(demo_home: Path, tmp_path: Path):
+    config = demo_home / "demo" / "tether.toml"
+    first = export(demo_home, config, "engaged_whatsapp_readers", ADS[0])[0]
+    members = pd.read_parquet(Path(first["directory"]) / "members.parquet")
+    run_dir = (demo_home / "current").resolve()
+    graph = pd.read_parquet(run_dir / "identity_graph.parquet")
+    person = members["person_id"].iloc[0]
+    subject = graph[graph["person_id"] == person].iloc[0]
+    # just before the demo's snapshot time: after every grant the world recorded
+    withdrawn_at = WORLD_NOW - timedelta(seconds=1)
+    events = tmp_path / "withdrawal.csv"
+    pd.DataFrame(
+        [
+            {
+                "event_id": "withdrawal-1",
+                "subject_type": subject["subject_type"],
+                "subject_id": subject["subject_id"],
+                "purpose": "ad_targeting",
+                "status": "withdrawn",
+                "recorded_at": withdrawn_at.isoformat(),
+                "source": "preference_centre",
+            }
+        ]
+    ).to_csv(events, index=False)
+    tether("consent", "import", str(events), home=demo_home)
+    tether("link", "-c", str(config), "--as-of", WORLD_NOW.isoformat(), "--json", home=demo_home)
+    second = export(demo_home, config, "engaged_whatsapp_readers", ADS[0])[0]
+    assert second["created"] is True and second["run_id"] != first["run_id"]
+    directory = Path(second["directory"])
+    removed = pd.read_csv(directory / "remove.csv")
+    assert person in set(removed["person_id"])
+    assert person not in set(pd.read_parquet(directory / "members.parquet")["person_id"])
+    # the removal carries the identifiers sent last time, so the platform can find them
+    sent = members.set_index("person_id").loc[person]
+    row = removed.set_index("person_id").loc[person]
+    assert row["Email"] == sent["Email"] or pd.isna(sent["Email"])
+    # nobody else changed: same inputs, same time, same ids, same consent
+    assert second["counts"]["removed"] == 1 and second["counts"]["added"] == 0
