@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -22,7 +23,7 @@ SEGMENTS = (
 ADS = ("google_customer_match", "meta_custom_audience")
 
 
-def export(home: Path, config: Path, segment: str, *destinations: str) -> list[dict]:
+def export(home: Path, config: Path, segment: str, *destinations: str) -> list[dict[str, Any]]:
     args = ["segments", "export", segment, "-c", str(config), "--min-size", "1", "--json"]
     for name in destinations:
         args += ["-d", name]
