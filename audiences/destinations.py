@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from audiences import normalize as n
 from audiences.errors import AudienceError
@@ -68,6 +70,8 @@ class KeyRule:
     """The canonical field it comes from."""
     normalise: Normaliser
     hashed: bool = True
+    fast: Callable[[pa.Array], pa.Array] | None = None
+    """A vectorised path for clean values (null where ``normalise`` must decide)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -142,42 +146,55 @@ class Destination:
         ``members`` has ``person_id``, ``country`` (the region for national
         numbers and postcodes) and the canonical fields this destination takes.
         Values that cannot be normalised are empty; a member with no usable key
-        is dropped (``unmatchable`` members are counted by the caller).
+        is dropped (``unmatchable`` members are counted by the caller). Clean
+        values take the rule's vectorised path; the rest, and every distinct
+        value once, go through the scalar rule; each distinct normalised value
+        is hashed once.
         """
         out = pd.DataFrame({"person_id": members["person_id"].astype(str).to_numpy()})
-        region: list[str | None] = (
-            [None if pd.isna(v) else str(v) for v in members["country"].tolist()]
+        regions = (
+            members["country"].astype(object).tolist()
             if "country" in members
             else [None] * len(members)
         )
+        region = [None if r is None or r != r else str(r) for r in regions]
         for rule in self.keys:
-            column = (
-                members[rule.field] if rule.field in members else pd.Series([None] * len(members))
-            )
-            values = [None if pd.isna(v) else v for v in column.tolist()]
-            cache: dict[tuple[str, str | None], str | None] = {}
-            sent: list[str | None] = []
-            for value, reg in zip(values, region, strict=True):
-                if value is None or value == "":
-                    sent.append(None)
-                    continue
-                cached = (str(value), reg)
-                if cached not in cache:
-                    normalized = rule.normalise(str(value), reg)
-                    cache[cached] = (
-                        None
-                        if normalized is None
-                        else self.encode(normalized)
-                        if rule.hashed and self.encoding != "clear"
-                        else normalized
-                    )
-                sent.append(cache[cached])
-            out[rule.key] = sent
+            if rule.field not in members:
+                out[rule.key] = None
+                continue
+            raw = [
+                None if v is None or v != v or v == "" else str(v)
+                for v in members[rule.field].astype(object).tolist()
+            ]
+            arr = pa.array(raw, pa.string())
+            fast = rule.fast(arr) if rule.fast else pa.nulls(len(raw), pa.string())
+            pending = pc.and_(arr.is_valid(), fast.is_null())
+            if pc.any(pending).as_py():
+                # Values the fast path leaves open: the scalar rule, once per distinct value.
+                cache: dict[tuple[str, str | None], str | None] = {}
+                fallback: list[str | None] = []
+                for i in pc.indices_nonzero(pending).to_pylist():
+                    key = (raw[i], region[i])
+                    if key not in cache:
+                        cache[key] = rule.normalise(key[0], key[1])
+                    fallback.append(cache[key])
+                fast = pc.replace_with_mask(fast, pending, pa.array(fallback, pa.string()))
+            if rule.hashed and self.encoding != "clear":
+                out[rule.key] = n.hash_array(fast, encoding=self.encoding).to_pylist()
+            else:
+                out[rule.key] = fast.to_pylist()
         # A member is matchable by an email, a phone or an ad id; names, places and
         # dates only help those match.
         keys = [r.key for r in self.keys if r.field in ("email", "phone", "ad_id")]
         usable = out[keys].notna().any(axis=1)
         return out[usable].reset_index(drop=True)
+
+    def send(self, rule: KeyRule, value: str, region: str | None) -> str | None:
+        """One value as sent for ``rule``: normalised, then hashed if the platform hashes it."""
+        normalized = rule.normalise(value, region)
+        if normalized is None:
+            return None
+        return self.encode(normalized) if rule.hashed and self.encoding != "clear" else normalized
 
     def file_text(self, rows: pd.DataFrame) -> str:
         """The platform's upload file (CSV) for these rows."""
@@ -376,8 +393,15 @@ def _uid2_payload(
         }
 
 
-def _rule(key: str, field: str, fn: Normaliser, *, hashed: bool = True) -> KeyRule:
-    return KeyRule(key=key, field=field, normalise=fn, hashed=hashed)
+def _rule(
+    key: str,
+    field: str,
+    fn: Normaliser,
+    *,
+    hashed: bool = True,
+    fast: Callable[[pa.Array], pa.Array] | None = None,
+) -> KeyRule:
+    return KeyRule(key=key, field=field, normalise=fn, hashed=hashed, fast=fast)
 
 
 DESTINATIONS: dict[str, Destination] = {
@@ -386,8 +410,13 @@ DESTINATIONS: dict[str, Destination] = {
         Destination(
             name="google_customer_match",
             keys=(
-                _rule("Email", "email", _plain(n.google_email)),
-                _rule("Phone", "phone", _regional(n.google_phone)),
+                _rule(
+                    "Email",
+                    "email",
+                    _plain(n.google_email),
+                    fast=n.fast_email(fold=("gmail.com", "googlemail.com")),
+                ),
+                _rule("Phone", "phone", _regional(n.google_phone), fast=n.fast_e164(plus=True)),
                 _rule("First Name", "first_name", _plain(n.google_first_name)),
                 _rule("Last Name", "last_name", _plain(n.google_last_name)),
                 _rule("Country", "country", _plain(n.google_country), hashed=False),
@@ -400,8 +429,8 @@ DESTINATIONS: dict[str, Destination] = {
         Destination(
             name="meta_custom_audience",
             keys=(
-                _rule("email", "email", _plain(n.meta_email)),
-                _rule("phone", "phone", _regional(n.digits_phone)),
+                _rule("email", "email", _plain(n.meta_email), fast=n.fast_email()),
+                _rule("phone", "phone", _regional(n.digits_phone), fast=n.fast_e164(plus=False)),
                 _rule("fn", "first_name", _plain(n.meta_name)),
                 _rule("ln", "last_name", _plain(n.meta_name)),
                 _rule("zip", "postcode", _regional(n.meta_zip)),
@@ -420,8 +449,15 @@ DESTINATIONS: dict[str, Destination] = {
         Destination(
             name="tiktok",
             keys=(
-                _rule("Email_SHA256", "email", _plain(n.tiktok_email)),
-                _rule("Phone_SHA256", "phone", _regional(n.digits_phone)),
+                _rule(
+                    "Email_SHA256",
+                    "email",
+                    _plain(n.tiktok_email),
+                    fast=n.fast_email(plus_everywhere=True),
+                ),
+                _rule(
+                    "Phone_SHA256", "phone", _regional(n.digits_phone), fast=n.fast_e164(plus=False)
+                ),
                 _rule("MAID_SHA256", "ad_id", _plain(n.lower_ad_id)),
             ),
             purposes=("ad_targeting",),
@@ -432,7 +468,7 @@ DESTINATIONS: dict[str, Destination] = {
         Destination(
             name="linkedin",
             keys=(
-                _rule("email", "email", _plain(n.plain_email)),
+                _rule("email", "email", _plain(n.plain_email), fast=n.fast_email()),
                 _rule("firstname", "first_name", _plain(n.clear_name), hashed=False),
                 _rule("lastname", "last_name", _plain(n.clear_name), hashed=False),
                 _rule("country", "country", _plain(n.google_country), hashed=False),
@@ -447,8 +483,15 @@ DESTINATIONS: dict[str, Destination] = {
         Destination(
             name="uid2",
             keys=(
-                _rule("email_hash", "email", _plain(n.uid2_email)),
-                _rule("phone_hash", "phone", _regional(n.google_phone)),
+                _rule(
+                    "email_hash",
+                    "email",
+                    _plain(n.uid2_email),
+                    fast=n.fast_email(fold=("gmail.com",)),
+                ),
+                _rule(
+                    "phone_hash", "phone", _regional(n.google_phone), fast=n.fast_e164(plus=True)
+                ),
             ),
             purposes=("ad_targeting",),
             encoding="base64",
