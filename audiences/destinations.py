@@ -19,8 +19,6 @@ upload file and the JSON payload batches its API takes. No network calls.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -197,16 +195,12 @@ class Destination:
         return self.encode(normalized) if rule.hashed and self.encoding != "clear" else normalized
 
     def file_text(self, rows: pd.DataFrame) -> str:
-        """The platform's upload file (CSV) for these rows."""
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
+        """The platform's upload file (CSV, quoted only where needed) for these rows."""
         header = [r.key for r in self.keys]
         if self.name == "csv_internal":
             header = ["person_id", *header]
-        writer.writerow(header)
-        for record in rows[header].itertuples(index=False):
-            writer.writerow(["" if v is None or v is pd.NA else v for v in record])
-        return buffer.getvalue()
+        frame = rows.reindex(columns=header)
+        return str(frame.to_csv(index=False, lineterminator="\n"))
 
     def payloads(
         self, rows: pd.DataFrame, *, action: Literal["add", "remove"], session_id: int = 0

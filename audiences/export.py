@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from audiences.destinations import Destination
@@ -99,10 +100,20 @@ def plan_export(
     if not needed:
         eligible = set(candidates)
     kept = candidates[candidates.isin(eligible)]
-    lineage_rows = gate[gate["person_id"].isin(kept)]
+    lineage_rows = gate[gate["person_id"].isin(set(kept)) & gate["allowed"].astype(bool)]
+    events = (
+        lineage_rows[["person_id", "event_ids"]]
+        .explode("event_ids")
+        .dropna()
+        .drop_duplicates()
+        .sort_values(["person_id", "event_ids"])
+    )
+    pids = events["person_id"].to_numpy()
+    values = events["event_ids"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, pids[1:] != pids[:-1]]) if len(pids) else np.array([], int)
     lineage = {
-        str(pid): sorted({e for ids_ in group["event_ids"] for e in ids_})
-        for pid, group in lineage_rows.groupby("person_id")
+        str(pids[start]): part.tolist()
+        for start, part in zip(starts, np.split(values, starts[1:]), strict=True)
     }
     people = identifiers[identifiers["person_id"].astype(str).isin(set(kept))]
     rows = destination.rows(people)
@@ -115,7 +126,7 @@ def plan_export(
         refused_consent=int(len(candidates) - len(kept)),
         unmatchable=int(len(kept) - len(rows)),
         rows=rows,
-        lineage={pid: lineage.get(pid, []) for pid in rows["person_id"]},
+        lineage={pid: lineage.get(pid, []) for pid in rows["person_id"].tolist()},
     )
     if plan.exported < limit:
         raise AudienceTooSmall(

@@ -348,7 +348,7 @@ def lower_ad_id(value: str) -> str | None:
 # rule above (the specification) then decides it. Tests check both paths
 # agree value for value.
 
-_CLEAN_EMAIL = r"^[a-z0-9._%+\-]+@[a-z0-9\-]+(\.[a-z0-9\-]+)+$"
+_CLEAN_EMAIL = r"^[a-z0-9_%+\-][a-z0-9._%+\-]*@[a-z0-9\-]+(\.[a-z0-9\-]+)+$"
 _CLEAN_E164 = r"^\+[1-9][0-9]{7,14}$"
 
 
