@@ -89,6 +89,9 @@ def one(name: str, n: int) -> dict[str, object]:
     fields = [r.field for r in dest.keys if r.field in identifiers]
     people = identifiers[identifiers["person_id"].isin(set(plan.rows["person_id"]))]
     sent = int(people[fields].notna().sum().sum())
+    hashing = time.perf_counter()
+    dest.rows(people)  # normalise + hash alone, on the exported persons
+    hashing = time.perf_counter() - hashing
     with tempfile.TemporaryDirectory() as tmp:
         write_export(
             plan=plan,
@@ -108,7 +111,8 @@ def one(name: str, n: int) -> dict[str, object]:
         "identifiers": sent,
         "plan_seconds": round(planned, 2),
         "total_seconds": round(total, 2),
-        "identifiers_per_second": round(sent / planned),
+        "rows_seconds": round(hashing, 2),
+        "identifiers_per_second": round(sent / hashing),
         "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2, 2),
     }
 
@@ -138,8 +142,9 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     for r in results:
         print(
-            f"| {r['destination']} | {r['exported']:,} | {r['identifiers']:,} | {r['plan_seconds']} s "
-            f"| {r['identifiers_per_second']:,} | {r['total_seconds']} s | {r['peak_rss_gb']} GB |"
+            f"| {r['destination']} | {r['exported']:,} | {r['identifiers']:,} | {r['rows_seconds']} s "
+            f"| {r['identifiers_per_second']:,} | {r['plan_seconds']} s | {r['total_seconds']} s "
+            f"| {r['peak_rss_gb']} GB |"
         )
 
 
