@@ -60,7 +60,9 @@ def test_example_segments_export_to_google_and_meta_with_consent_only(demo_home:
     assert again[0]["created"] is False
 
 
-def test_a_withdrawal_then_a_new_run_puts_the_person_in_remove(demo_home: Path, tmp_path: Path):
+def test_a_withdrawal_or_an_erasure_then_a_new_run_puts_the_person_in_remove(
+    demo_home: Path, tmp_path: Path
+):
     config = demo_home / "demo" / "tether.toml"
     first = export(demo_home, config, "engaged_whatsapp_readers", ADS[0])[0]
     members = pd.read_parquet(Path(first["directory"]) / "members.parquet")
@@ -85,16 +87,21 @@ def test_a_withdrawal_then_a_new_run_puts_the_person_in_remove(demo_home: Path, 
         ]
     ).to_csv(events, index=False)
     tether("consent", "import", str(events), home=demo_home)
+    erased = members["person_id"].iloc[1]
+    tether("erase", "person", erased, home=demo_home)
     tether("link", "-c", str(config), "--as-of", WORLD_NOW.isoformat(), "--json", home=demo_home)
     second = export(demo_home, config, "engaged_whatsapp_readers", ADS[0])[0]
     assert second["created"] is True and second["run_id"] != first["run_id"]
     directory = Path(second["directory"])
     removed = pd.read_csv(directory / "remove.csv")
-    assert person in set(removed["person_id"])
-    assert person not in set(pd.read_parquet(directory / "members.parquet")["person_id"])
+    assert {person, erased} <= set(removed["person_id"])
+    kept = set(pd.read_parquet(directory / "members.parquet")["person_id"])
+    assert person not in kept and erased not in kept
     # the removal carries the identifiers sent last time, so the platform can find them
     sent = members.set_index("person_id").loc[person]
     row = removed.set_index("person_id").loc[person]
     assert row["Email"] == sent["Email"] or pd.isna(sent["Email"])
+    gone = removed.set_index("person_id").loc[erased]
+    assert gone["Email"] == members.set_index("person_id").loc[erased, "Email"]
     # nobody else changed: same inputs, same time, same ids, same consent
-    assert second["counts"]["removed"] == 1 and second["counts"]["added"] == 0
+    assert second["counts"]["removed"] == 2 and second["counts"]["added"] == 0
