@@ -139,7 +139,7 @@ def main() -> None:
     print(
         "\n| destination | exported | identifiers sent | normalise + hash | ids/s | total (files, payloads, manifest) | peak RSS |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for r in results:
         print(
             f"| {r['destination']} | {r['exported']:,} | {r['identifiers']:,} | {r['rows_seconds']} s "
