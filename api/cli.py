@@ -144,18 +144,22 @@ def demo(
     seed: Annotated[int, typer.Option("--seed")] = 42,
     as_json: JsonOpt = False,
 ) -> None:
-    """Generate the demo world, link it, evaluate it, and print where everything is."""
+    """Generate the demo world, run the nightly batch on it, and print where everything is."""
+    from audiences.segments import load_segments
+
     ws = Workspace.open(resolve_home(home))
     data = ws.home / "demo"
     write_demo_world(data, persons=persons, seed=seed)
     config_path = write_demo_audiences(data)
     config = load_config(config_path)
+    assert config.segments is not None
     # The demo world is a snapshot taken at WORLD_NOW: consent and segment windows are judged then.
     summary = run_link(
         config=config,
         workspace=ws,
         retrain=True,
         as_of=WORLD_NOW,
+        segments=load_segments(config.segments),
         progress=ConsoleProgress(quiet=as_json),
     )
     graph = ws.read_current("identity_graph")
@@ -173,9 +177,10 @@ def demo(
             f"F1 {scores.gated_pairwise_f1:.4f}  "
             f"({summary.consent['records_without_linking_consent']:,} records without linking "
             f"consent; linked against it: {scores.unconsented_records_linked})",
+            f"exports:        {len([e for e in summary.exports if 'counts' in e])} written to "
+            f"{run_dir / 'exports'}",
             f"identity graph: {run_dir / 'identity_graph.parquet'}",
-            f"persons:        {run_dir / 'persons.parquet'}",
-            f"report:         {run_dir / 'report.json'}",
+            f"report:         {run_dir / 'report.html'}",
             f"config:         {config_path}",
         ],
     )
@@ -188,11 +193,23 @@ def init(
     ),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
-    """Write an annotated example tether.toml."""
+    """Write an annotated example tether.toml and the example segment files beside it."""
+    import shutil
+
+    from audiences.segments import EXAMPLES
+
     if path.exists() and not force:
         raise typer.BadParameter(f"{path} exists; pass --force to overwrite it")
     path.write_text(EXAMPLE_CONFIG)
-    out.print(f"wrote {path}")
+    segments_dir = path.parent / "segments"
+    segments_dir.mkdir(exist_ok=True)
+    written = []
+    for example in sorted(EXAMPLES.glob("*.yaml")):
+        target = segments_dir / example.name
+        if not target.exists() or force:
+            shutil.copyfile(example, target)
+            written.append(target.name)
+    out.print(f"wrote {path} and {len(written)} segment files in {segments_dir}")
 
 
 @app.command("train")
@@ -236,6 +253,73 @@ def link(
             f"results in {summary.run_dir}",
         ],
     )
+
+
+@app.command()
+def nightly(
+    config: ConfigOpt,
+    home: HomeOpt = None,
+    retrain: Annotated[bool, typer.Option("--retrain", help="Train a new model first.")] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="Judge consent and count windows at this ISO time (default: now)."
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The nightly batch: ingest, consent, link, ids, features, segments, exports, publish.
+
+    The run becomes current only when every step has finished; a run that
+    fails or is killed leaves the previous run current and readable.
+    """
+    from audiences.segments import load_segments
+
+    loaded = load_config(config)
+    segments = load_segments(loaded.segments) if loaded.segments else {}
+    ws = Workspace.open(resolve_home(home))
+    summary = run_link(
+        config=loaded,
+        workspace=ws,
+        retrain=retrain,
+        as_of=_as_of(as_of),
+        segments=segments,
+        progress=ConsoleProgress(quiet=as_json),
+    )
+    run_dir = Path(summary.run_dir)
+    done = [e for e in summary.exports if "counts" in e]
+    refused = [e for e in summary.exports if "refused" in e]
+    lines = [
+        f"run {summary.run_id}: {summary.touchpoints:,} touchpoints -> {summary.persons:,} persons",
+        f"segments: {len(summary.segments)}; exports: {len(done)} written, {len(refused)} refused",
+    ]
+    for e in done:
+        c = e["counts"]
+        lines.append(
+            f"  {e['segment']} -> {e['destination']}: {c['exported']:,} "
+            f"(+{c['added']:,} / -{c['removed']:,})"
+        )
+    for e in refused:
+        lines.append(f"  {e['segment']} -> {e['destination']}: refused: {escape(e['refused'])}")
+    lines += [f"report:  {run_dir / 'report.html'}", f"exports: {run_dir / 'exports'}"]
+    _emit(summary.as_dict(), as_json=as_json, lines=lines)
+
+
+@app.command()
+def report(
+    home: HomeOpt = None,
+    open_it: Annotated[bool, typer.Option("--open", help="Open it in a browser.")] = False,
+) -> None:
+    """Print the path of the current run's HTML report (or open it)."""
+    ws = Workspace.open(resolve_home(home))
+    path = ws.current_dir() / "report.html"
+    if not path.exists():
+        raise typer.BadParameter(f"run {ws.current_run_id()} has no report.html")
+    if open_it:
+        import webbrowser
+
+        webbrowser.open(path.resolve().as_uri())
+    out.print(str(path))
 
 
 @app.command()

@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine
 
+from api.runs import RunRegistry
 from api.workspace import Workspace
 from audiences.destinations import Destination, destination
 from audiences.export import (
@@ -43,6 +44,9 @@ class RunTables:
 
     run_id: str
     run_dir: Path
+    """Where the run's files are now (``runs/<id>.partial`` while it is written)."""
+    published_dir: Path
+    """Where they live once the run is published."""
     as_of: datetime
     features: pd.DataFrame
     activity: pd.DataFrame
@@ -57,6 +61,7 @@ def load_run_tables(workspace: Workspace) -> RunTables:
     return RunTables(
         run_id=run_dir.name,
         run_dir=run_dir,
+        published_dir=run_dir,
         as_of=as_of,
         features=pd.read_parquet(run_dir / "person_features.parquet"),
         activity=pd.read_parquet(run_dir / "person_activity.parquet"),
@@ -178,15 +183,21 @@ def export_segment(
     policy: ConsentPolicy,
     overrides: dict[str, Any] | None = None,
     as_of: datetime | None = None,
+    tables: RunTables | None = None,
+    consent: pd.DataFrame | None = None,
 ) -> tuple[ExportResult, bool]:
-    """Export a segment of the current run; ``(result, created)``.
+    """Export a segment of the current run (or of ``tables``, a run being written).
 
-    Exporting the same run, segment and destination again returns the export
-    already written (``created`` false) instead of a second history entry.
+    Returns ``(result, created)``: exporting the same run, segment and
+    destination again returns the export already written (``created`` false)
+    instead of a second history entry. Deltas are against the latest export
+    of a published run. ``consent`` (person consent at export time) is
+    computed from the ledger when not given.
     """
     dest = destination(destination_name, **(overrides or {}))
-    tables = load_run_tables(workspace)
+    tables = tables or load_run_tables(workspace)
     history = ExportHistory(store)
+    published = RunRegistry(store).published()
     export_id = export_id_for(run_id=tables.run_id, segment=segment.name, destination=dest.name)
     directory = tables.run_dir / "exports" / segment.name / dest.name
     existing = history.get(export_id)
@@ -194,7 +205,8 @@ def export_segment(
         manifest = json.loads((directory / "manifest.json").read_text())
         return ExportResult(export_id=export_id, directory=directory, manifest=manifest), False
     moment = as_of or datetime.now(UTC)
-    consent = consent_now(tables=tables, ledger=Ledger(store), as_of=moment, policy=policy)
+    if consent is None:
+        consent = consent_now(tables=tables, ledger=Ledger(store), as_of=moment, policy=policy)
     members = evaluate_segment(
         segment, features=tables.features, activity=tables.activity, as_of=tables.as_of
     )
@@ -207,7 +219,7 @@ def export_segment(
         holdout=segment.holdout,
     )
     previous_export = history.latest(
-        segment=segment.name, destination=dest.name, before_run=tables.run_id
+        segment=segment.name, destination=dest.name, before_run=tables.run_id, runs=published
     )
     previous = history.members(previous_export["export_id"]) if previous_export else None
     result = write_export(
@@ -228,7 +240,7 @@ def export_segment(
         run_id=tables.run_id,
         counts=result.counts,
         manifest_sha256=manifest_sha,
-        directory=str(directory),
+        directory=str(tables.published_dir / "exports" / segment.name / dest.name),
         members=plan.rows,
         keys=removal_keys(dest),
     )

@@ -24,10 +24,15 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine
 
+from api.exports import RunTables, export_segment
+from api.report import write_report
+from api.runs import RunRegistry
 from api.settings import TetherConfig
 from api.storage import database_url, open_store
 from api.workspace import Workspace
+from audiences.errors import AudienceError
 from audiences.features import build_person_tables
+from audiences.segments import Segment, evaluate_segment
 from consent.effective import linking_allowed, person_consent, person_subjects, subject_states
 from consent.erasure import ErasureStore
 from consent.ledger import Ledger, events_from_frame
@@ -78,6 +83,10 @@ class RunSummary:
     id_churn: dict[str, int]
     model: dict[str, Any]
     seconds: dict[str, float] = field(default_factory=dict)
+    segments: dict[str, int] = field(default_factory=dict)
+    """Segment name -> persons in it."""
+    exports: list[dict[str, Any]] = field(default_factory=list)
+    """Per segment and destination: counts, or why it was refused."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -103,9 +112,14 @@ def run_link(
     retrain: bool = False,
     as_of: datetime | None = None,
     store: Engine | None = None,
+    segments: dict[str, Segment] | None = None,
     progress: Progress = NULL_PROGRESS,
 ) -> RunSummary:
-    """Ingest, apply consent, link, assign person ids and publish a new current run.
+    """Ingest, apply consent, link, assign person ids, build features, export, publish.
+
+    With ``segments`` (the nightly), every segment is evaluated and exported
+    to each destination it lists, inside the run: the exports become visible
+    with the run, atomically, or not at all.
 
     Args:
         config: sources, linking options and the consent policy.
@@ -114,6 +128,7 @@ def run_link(
         as_of: the moment consent is judged at (default: now, UTC).
         store: the operational store; by default the workspace's
             (``TETHER_DATABASE_URL`` or SQLite in the workspace).
+        segments: segments to evaluate and export (none: link only).
         progress: step reporting.
     """
     moment = as_of or datetime.now(UTC)
@@ -124,8 +139,8 @@ def run_link(
             workspace=workspace,
             retrain=retrain,
             as_of=moment,
-            ledger=Ledger(engine),
-            erasures=ErasureStore(engine),
+            engine=engine,
+            segments=segments or {},
             progress=progress,
         )
     finally:
@@ -139,16 +154,19 @@ def _run(
     workspace: Workspace,
     retrain: bool,
     as_of: datetime,
-    ledger: Ledger,
-    erasures: ErasureStore,
+    engine: Engine,
+    segments: dict[str, Segment],
     progress: Progress,
 ) -> RunSummary:
+    ledger, erasures, run_registry = Ledger(engine), ErasureStore(engine), RunRegistry(engine)
     with workspace.lock():
         workspace.discard_partial_runs()
         run_id = workspace.new_run_id()
         out = workspace.partial_dir(run_id)
         out.mkdir(parents=True)
         current = workspace.current_run_id()
+        run_registry.reconcile(current=current)
+        run_registry.started(run_id)
         step = "ingest"
         seconds: dict[str, float] = {}
         try:
@@ -253,6 +271,28 @@ def _run(
             progress.finish("features", rows=len(tables.features))
             seconds["features"] = time.perf_counter() - started
 
+            step = "exports"
+            started = time.perf_counter()
+            sizes, exported = _exports(
+                segments=segments,
+                config=config,
+                workspace=workspace,
+                engine=engine,
+                tables=RunTables(
+                    run_id=run_id,
+                    run_dir=out,
+                    published_dir=workspace.run_dir(run_id),
+                    as_of=as_of,
+                    features=tables.features,
+                    activity=tables.activity,
+                    identifiers=tables.identifiers,
+                    consent=consent,
+                ),
+                as_of=as_of,
+                progress=progress,
+            )
+            seconds["exports"] = time.perf_counter() - started
+
             step = "publish"
             summary = RunSummary(
                 run_id=run_id,
@@ -281,12 +321,18 @@ def _run(
                     "probability_two_random_records_match": model.probability_two_random_records_match,
                 },
                 seconds={k: round(v, 3) for k, v in seconds.items()},
+                segments=sizes,
+                exports=exported,
             )
             (out / "report.json").write_text(json.dumps(summary.as_dict(), indent=2, default=str))
+            write_report(summary=json.loads((out / "report.json").read_text()), run_dir=out)
             workspace.complete_run(run_id)
+            run_registry.finished(run_id, status="published", summary=_brief(summary))
         except TetherError:
+            run_registry.finished(run_id, status="failed", step=step)
             raise
         except Exception as exc:
+            run_registry.finished(run_id, status="failed", step=step)
             logger.exception("run %s failed at step %s", run_id, step)
             raise RunFailedError(
                 f"run {run_id} failed at step `{step}` ({type(exc).__name__}); "
@@ -298,6 +344,68 @@ def _run(
             ) from exc
         logger.info("run %s complete: %d persons", run_id, len(persons))
         return summary
+
+
+def _brief(summary: RunSummary) -> dict[str, Any]:
+    return {
+        "touchpoints": summary.touchpoints,
+        "persons": summary.persons,
+        "segments": summary.segments,
+        "exports": len([e for e in summary.exports if "counts" in e]),
+    }
+
+
+def _exports(
+    *,
+    segments: dict[str, Segment],
+    config: TetherConfig,
+    workspace: Workspace,
+    engine: Engine,
+    tables: RunTables,
+    as_of: datetime,
+    progress: Progress,
+) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    """Evaluate every segment; export it to each destination it lists."""
+    sizes: dict[str, int] = {}
+    exported: list[dict[str, Any]] = []
+    for name, segment in sorted(segments.items()):
+        progress.start(f"segment:{name}")
+        members = evaluate_segment(
+            segment, features=tables.features, activity=tables.activity, as_of=as_of
+        )
+        sizes[name] = len(members)
+        for destination_name in segment.destinations:
+            try:
+                result, _ = export_segment(
+                    workspace=workspace,
+                    store=engine,
+                    segment=segment,
+                    destination_name=destination_name,
+                    policy=config.consent,
+                    overrides=config.destinations.get(destination_name, {}),
+                    as_of=as_of,
+                    tables=tables,
+                    consent=tables.consent,
+                )
+            except AudienceError as exc:
+                logger.warning(
+                    "segment %s not exported to %s: %s", name, destination_name, exc.code
+                )
+                exported.append(
+                    {"segment": name, "destination": destination_name, "refused": exc.message}
+                )
+                continue
+            exported.append(
+                {
+                    "segment": name,
+                    "destination": destination_name,
+                    "export_id": result.export_id,
+                    "counts": result.counts,
+                    "directory": str(tables.published_dir / "exports" / name / destination_name),
+                }
+            )
+        progress.finish(f"segment:{name}", rows=len(members))
+    return sizes, exported
 
 
 def _model(

@@ -110,11 +110,13 @@ def plan_export(
     )
     pids = events["person_id"].to_numpy()
     values = events["event_ids"].to_numpy()
-    starts = np.flatnonzero(np.r_[True, pids[1:] != pids[:-1]]) if len(pids) else np.array([], int)
-    lineage = {
-        str(pids[start]): part.tolist()
-        for start, part in zip(starts, np.split(values, starts[1:]), strict=True)
-    }
+    lineage: dict[str, list[str]] = {}
+    if len(pids):
+        starts = np.flatnonzero(np.r_[True, pids[1:] != pids[:-1]])
+        lineage = {
+            str(pids[start]): part.tolist()
+            for start, part in zip(starts, np.split(values, starts[1:]), strict=True)
+        }
     people = identifiers[identifiers["person_id"].astype(str).isin(set(kept))]
     rows = destination.rows(people)
     limit = destination.min_size if min_size is None else min_size

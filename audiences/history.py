@@ -68,14 +68,25 @@ class ExportHistory:
         return None if row is None else dict(row._asdict())
 
     def latest(
-        self, *, segment: str, destination: str, before_run: str | None = None
+        self,
+        *,
+        segment: str,
+        destination: str,
+        before_run: str | None = None,
+        runs: list[str] | None = None,
     ) -> dict[str, Any] | None:
-        """The newest export of ``segment`` to ``destination`` (of a run other than ``before_run``)."""
+        """The newest export of ``segment`` to ``destination``.
+
+        Only exports of ``runs`` count when given (the published runs: a run
+        that died never sent anything), never those of ``before_run``.
+        """
         query = select(exports).where(
             exports.c.segment == segment, exports.c.destination == destination
         )
         if before_run is not None:
             query = query.where(exports.c.run_id != before_run)
+        if runs is not None:
+            query = query.where(exports.c.run_id.in_(runs))
         query = query.order_by(exports.c.created_at.desc(), exports.c.export_id.desc()).limit(1)
         with self._engine.connect() as connection:
             row = connection.execute(query).first()

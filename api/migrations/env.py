@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import api.runs  # noqa: F401
 import audiences.history  # noqa: F401  (registers its tables on the shared metadata)
 import consent.erasure  # noqa: F401
 from consent.ledger import metadata

@@ -161,3 +161,12 @@ def test_consent_gate_holdout_and_minimum() -> None:
     assert 0.09 < held.mean() < 0.11
     assert held.equals(holdout_mask(ids, segment="s", share=0.1)), "stable"
     assert not held.equals(holdout_mask(ids, segment="other", share=0.1)), "per segment"
+
+
+def test_nobody_eligible_is_an_empty_plan_not_a_crash() -> None:
+    nobody = consent_rows({"p1": False, "p2": False}, ("ad_targeting",))
+    plan = plan_export(
+        segment="s", members=IDENTIFIERS["person_id"], destination=destination("uid2", min_size=0),
+        consent=nobody, identifiers=IDENTIFIERS,
+    )  # fmt: skip
+    assert plan.exported == 0 and plan.lineage == {} and plan.refused_consent == 4

@@ -47,7 +47,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     engine = open_store(base)
     with engine.begin() as connection:
         connection.execute(
-            text("TRUNCATE consent_events, erasures, suppressions, exports, export_members")
+            text("TRUNCATE consent_events, erasures, suppressions, exports, export_members, runs")
         )
     engine.dispose()
     yield base

@@ -1,0 +1,232 @@
+"""`tether nightly` as a data engineer runs it: idempotent, killable, observable, PII-free logs."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from resolver.demo_world import WORLD_NOW
+from tests.e2e.test_cli import TETHER, tether
+
+pytestmark = pytest.mark.e2e
+
+AS_OF = WORLD_NOW.isoformat()
+AUDIENCES = """
+[audiences]
+segments = "segments"
+
+[destinations.google_customer_match]
+min_size = 1
+
+[destinations.meta_custom_audience]
+min_size = 1
+
+[destinations.csv_internal]
+min_size = 1
+"""
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from audiences.segments import EXAMPLES
+
+    out = tmp_path_factory.mktemp("nightly-world")
+    tether("generate", "--out", str(out), "--persons", "400", "--seed", "11", home=out / "ws")
+    (out / "segments").mkdir()
+    for path in EXAMPLES.glob("*.yaml"):
+        shutil.copyfile(path, out / "segments" / path.name)
+    config = out / "tether.toml"
+    config.write_text(config.read_text() + AUDIENCES)
+    return out
+
+
+def nightly(world: Path, home: Path) -> dict[str, Any]:
+    result = tether(
+        "nightly", "-c", str(world / "tether.toml"), "--as-of", AS_OF, "--json", home=home
+    )
+    return dict(json.loads(result.stdout))
+
+
+def outcome(home: Path) -> dict[str, Any]:
+    """What a run produced that must not depend on interruptions: ids and memberships."""
+    run_dir = (home / "current").resolve()
+    graph = pd.read_parquet(run_dir / "identity_graph.parquet")
+    members = {
+        str(path.parent.relative_to(run_dir / "exports")): sorted(
+            pd.read_parquet(path)["person_id"]
+        )
+        for path in sorted((run_dir / "exports").rglob("members.parquet"))
+    }
+    return {
+        "ids": list(zip(graph["source"], graph["record_key"], graph["person_id"], strict=True)),
+        "members": members,
+    }
+
+
+def test_nightly_runs_everything_and_reruns_idempotently(world: Path, tmp_path: Path) -> None:
+    home = tmp_path / "ws"
+    first = nightly(world, home)
+    run_dir = Path(first["run_dir"])
+    assert (home / "current").resolve() == run_dir.resolve()
+    assert all(s["reconciles"] for s in first["sources"])
+    written = [e for e in first["exports"] if "counts" in e]
+    assert {e["destination"] for e in written} >= {"google_customer_match", "meta_custom_audience"}
+    assert set(first["segments"]) == {
+        "mortgage_readers_for_ads",
+        "mortgage_readers_advisor_calls",
+        "engaged_whatsapp_readers",
+    }
+    for name in ("report.html", "report_figures.json", "person_features.parquet"):
+        assert (run_dir / name).exists(), name
+    before = outcome(home)
+
+    second = nightly(world, home)
+    assert second["run_id"] != first["run_id"]
+    assert outcome(home) == before, "same inputs: same ids, same memberships"
+    for export in (e for e in second["exports"] if "counts" in e):
+        assert export["counts"]["added"] == 0 and export["counts"]["removed"] == 0, export
+
+    report = tether("report", home=home).stdout.strip()
+    assert report.endswith("report.html") and Path(report).exists()
+
+
+def test_a_second_nightly_on_a_locked_workspace_is_refused(world: Path, tmp_path: Path) -> None:
+    import fcntl
+
+    home = tmp_path / "ws"
+    home.mkdir()
+    with (home / ".lock").open("a+") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        refused = tether(
+            "nightly", "-c", str(world / "tether.toml"), "--as-of", AS_OF, home=home, check=False
+        )
+    assert refused.returncode == 2
+    assert "another run is in progress" in refused.stderr
+
+
+STEPS = [
+    "ingest:crm",
+    "ingest:consents",
+    "consent",
+    "link:deterministic",
+    "link:cluster",
+    "features",
+    "segment:engaged_whatsapp_readers",
+    "segment:mortgage_readers_for_ads",
+]
+
+
+def _kill_when(
+    world: Path, home: Path, *, after_line: str | None, delay: float | None
+) -> tuple[bool, str]:
+    """Start a nightly; SIGKILL it when ``after_line`` is printed or after ``delay`` s.
+
+    Returns whether it was killed (False if it finished first) and what it printed.
+    """
+    env = {**os.environ, "TETHER_HOME": str(home)}
+    args = [*TETHER, "nightly", "-c", str(world / "tether.toml"), "--as-of", AS_OF]
+    killed = False
+    seen: list[str] = []
+    with subprocess.Popen(
+        args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
+    ) as process:
+        assert process.stderr is not None
+        started = time.monotonic()
+        if after_line is not None:
+            for line in process.stderr:
+                seen.append(line)
+                if line.startswith(after_line + " "):
+                    process.send_signal(signal.SIGKILL)
+                    killed = True
+                    break
+        else:
+            assert delay is not None
+            while process.poll() is None and time.monotonic() - started < delay:
+                time.sleep(0.02)
+            if process.poll() is None:
+                process.send_signal(signal.SIGKILL)
+                killed = True
+        if not killed:
+            seen += process.stderr.readlines()
+        process.wait(timeout=600)
+        assert killed or process.returncode == 0, "".join(seen)[-2000:]
+    return killed, "".join(seen)
+
+
+def test_sigkill_at_any_point_leaves_the_previous_run_current(world: Path, tmp_path: Path) -> None:
+    home = tmp_path / "ws"
+    nightly(world, home)
+    baseline_run = (home / "current").resolve()
+    baseline = outcome(home)
+    started = time.monotonic()
+    nightly(world, home)
+    duration = time.monotonic() - started
+    current = (home / "current").resolve()
+
+    rng = random.Random(20261122)
+    points: list[tuple[str | None, float | None]] = [(step, None) for step in STEPS]
+    points += [(None, rng.uniform(0.3, 0.9 * duration)) for _ in range(4)]
+    kills = 0
+    for after_line, delay in points:
+        killed, _ = _kill_when(world, home, after_line=after_line, delay=delay)
+        kills += killed
+        if not killed:  # it finished first: a complete run became current, as it should
+            assert (home / "current").resolve() != current
+            current = (home / "current").resolve()
+        # the previous current run is untouched and readable
+        assert (home / "current").resolve() == current, (after_line, delay)
+        pd.read_parquet(current / "identity_graph.parquet")
+        json.loads((current / "report.json").read_text())
+    assert kills >= len(STEPS), "every step boundary was reached and killed"
+
+    final = nightly(world, home)
+    assert Path(final["run_dir"]).resolve() != current
+    assert outcome(home) == baseline, "after the kills, a run gives what an uninterrupted one did"
+    assert baseline_run.exists()
+    assert not list((home / "runs").glob("*.partial"))
+
+
+def test_debug_logs_hold_no_personal_data(world: Path, tmp_path: Path) -> None:
+    home = tmp_path / "ws"
+    env = {**os.environ, "TETHER_HOME": str(home)}
+    result = subprocess.run(
+        [*TETHER, "--log-level", "debug", "nightly", "-c", str(world / "tether.toml"),
+         "--as-of", AS_OF],
+        capture_output=True, text=True, env=env, timeout=600, check=True,
+    )  # fmt: skip
+    logs = result.stderr + result.stdout
+    assert "DEBUG" in logs or "INFO" in logs, "debug logging was on"
+    crm = pd.read_csv(world / "crm.csv", dtype=str)
+    contacts = pd.read_csv(world / "messaging.csv", dtype=str)
+    needles: set[str] = set()
+    needles |= set(crm["email"].dropna().str.strip().str.lower())
+    needles |= {p for p in crm["phone"].dropna().str.replace(r"\D", "", regex=True) if len(p) >= 9}
+    names = crm.dropna(subset=["first_name", "last_name"])
+    needles |= {
+        f"{first.strip()} {last.strip()}".lower()
+        for first, last in zip(names["first_name"], names["last_name"], strict=True)
+    }
+    needles |= set(contacts.get("display_name", pd.Series(dtype=str)).dropna().str.lower())
+    lowered = logs.lower()
+    digits = "".join(ch for ch in logs if ch.isdigit() or ch == "\n")
+    leaks = [n for n in needles if n and (n in lowered or (n.isdigit() and n in digits))]
+    assert not leaks, f"{len(leaks)} personal values in the logs, e.g. {leaks[:1]!r}"[:80]
+    assert len(needles) > 500
+
+
+def test_exit_codes(world: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[linking]\nthreshold = 'high'\n")
+    assert tether("nightly", "-c", str(bad), home=tmp_path / "ws", check=False).returncode == 2
+    assert sys.executable  # the CLI runs under this interpreter
