@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help demo test lint format typecheck pytest bench clean
+.PHONY: help demo test lint format typecheck pytest chromium bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -32,8 +32,14 @@ format: $(STAMP) ## ruff format + autofix
 typecheck: $(STAMP) ## mypy (strict)
 	$(BIN)/mypy resolver consent audiences api tests bench
 
-pytest: $(STAMP) ## the test suite (all markers)
+pytest: $(STAMP) chromium ## the test suite (all markers)
 	$(BIN)/pytest -q
+
+chromium: ## Debian's chromium, for the report test (installed when run as root with apt)
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	  else echo "install Debian's chromium (apt-get install chromium) for the report test" >&2; fi; }
 
 test: lint typecheck pytest ## everything CI runs
 

@@ -230,3 +230,43 @@ def test_exit_codes(world: Path, tmp_path: Path) -> None:
     bad.write_text("[linking]\nthreshold = 'high'\n")
     assert tether("nightly", "-c", str(bad), home=tmp_path / "ws", check=False).returncode == 2
     assert sys.executable  # the CLI runs under this interpreter
+
+
+CHARTS = {
+    "match-probability",
+    "cluster-sizes",
+    "reconciliation",
+    "quarantine-reasons",
+    "guard-rails",
+    "consent-coverage",
+    "segment-sizes",
+    "export-sizes",
+    "step-timings",
+}
+
+
+def test_the_report_renders_in_headless_chromium(world: Path, tmp_path: Path) -> None:
+    chromium = shutil.which("chromium")
+    assert chromium, "Debian's chromium is needed for this test (.ci/run installs it)"
+    home = tmp_path / "ws"
+    nightly(world, home)
+    page = Path(tether("report", home=home).stdout.strip())
+    result = subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", f"--user-data-dir={tmp_path / 'chromium'}", "--enable-logging=stderr",
+         "--v=0", "--dump-dom", page.resolve().as_uri()],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    dom = result.stdout
+    import re
+
+    figures = set(re.findall(r'<figure id="([a-z-]+)" class="chart">', dom))
+    assert figures == CHARTS
+    assert dom.count("<svg") == len(CHARTS)
+    assert dom.count('class="bar"') > 20, "the charts have bars"
+    console = [line for line in result.stderr.splitlines() if "CONSOLE" in line]
+    assert not console, console[:3]
+    figures_json = json.loads((page.parent / "report_figures.json").read_text())
+    assert figures_json["persons"] > 0 and figures_json["match_probability"]
