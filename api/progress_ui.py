@@ -1,4 +1,9 @@
-"""Progress renderers for the CLI: rich on a terminal, plain lines otherwise."""
+"""Progress renderers for the CLI: rich on a terminal, plain lines otherwise.
+
+On a terminal the running step shows a live spinner with its elapsed time,
+and each finished step a line with rows, rate and time; elsewhere (cron,
+CI, pipes) only the finished-step lines, plain, one per step.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import sys
 import time
 
 from rich.console import Console
+from rich.status import Status
 
 __all__ = ["ConsoleProgress"]
 
@@ -18,14 +24,24 @@ class ConsoleProgress:
         self._plain = not sys.stderr.isatty()
         self._quiet = quiet
         self._started: dict[str, float] = {}
+        self._status: Status | None = None
 
     def start(self, step: str, *, total: int | None = None) -> None:
         self._started[step] = time.perf_counter()
+        if not self._plain and not self._quiet:
+            if self._status is not None:
+                self._status.stop()
+            rows = f" ({total:,} rows)" if total else ""
+            self._status = self._console.status(f"{step}{rows}…")
+            self._status.start()
 
     def update(self, step: str, *, inc: int = 1) -> None:
         return None
 
     def finish(self, step: str, *, rows: int | None = None) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
         if self._quiet:
             return
         elapsed = time.perf_counter() - self._started.pop(step, time.perf_counter())

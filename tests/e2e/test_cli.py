@@ -110,6 +110,11 @@ def test_init_writes_a_config_that_loads(tmp_path: Path):
     config = load_config(path)
     assert [s.name for s in config.sources] == ["crm", "web"]
     assert config.linking.blocklist["email"] == ("noemail@example.com", "test@test.com")
+    from audiences.segments import load_segments
+
+    assert config.segments == tmp_path / "segments"
+    assert len(load_segments(config.segments)) == 3, "the example segments, ready to edit"
+    assert config.destinations["google_customer_match"]["min_size"] == 100
     again = tether("init", "--path", str(path), home=tmp_path / "ws", check=False)
     assert again.returncode == 2
 
