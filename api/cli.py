@@ -276,8 +276,8 @@ def nightly(
     from audiences.segments import load_segments
 
     loaded = load_config(config)
-    segments = load_segments(loaded.segments) if loaded.segments else {}
     ws = Workspace.open(resolve_home(home))
+    segments = _with_stored(load_segments(loaded.segments) if loaded.segments else {}, ws)
     summary = run_link(
         config=loaded,
         workspace=ws,
@@ -614,7 +614,21 @@ OptionalConfigOpt = Annotated[
 ]
 
 
-def _segment_context(config: Path | None, segments: Path | None) -> tuple[Any, dict[str, Any]]:
+def _with_stored(files: dict[str, Any], ws: Workspace) -> dict[str, Any]:
+    """File segments plus those written through the API (the operational store)."""
+    from api.storage import database_url, open_store
+    from audiences.definitions import SegmentStore, all_segments
+
+    engine = open_store(database_url(home=ws.home))
+    try:
+        return all_segments(files=files, store=SegmentStore(engine))
+    finally:
+        engine.dispose()
+
+
+def _segment_context(
+    config: Path | None, segments: Path | None, home: Path | None = None
+) -> tuple[Any, dict[str, Any]]:
     from audiences.segments import load_segments
     from consent.purposes import DEFAULT_POLICY
 
@@ -626,7 +640,9 @@ def _segment_context(config: Path | None, segments: Path | None) -> tuple[Any, d
             "[audiences] segments in tether.toml"
         )
     policy = loaded.consent if loaded else DEFAULT_POLICY
-    return (loaded, policy), load_segments(directory)
+    return (loaded, policy), _with_stored(
+        load_segments(directory), Workspace.open(resolve_home(home))
+    )
 
 
 def _one_segment(found: dict[str, Any], name: str) -> Any:
@@ -648,7 +664,7 @@ def segments_list(
     from api.exports import load_run_tables
     from audiences.segments import evaluate_segment
 
-    _, found = _segment_context(config, segments)
+    _, found = _segment_context(config, segments, home)
     ws = Workspace.open(resolve_home(home))
     tables = load_run_tables(ws) if ws.current_run_id() else None
     rows = []
@@ -702,7 +718,7 @@ def segments_preview(
     from audiences.destinations import DESTINATIONS, destination
     from consent.ledger import Ledger
 
-    (loaded, policy), found = _segment_context(config, segments)
+    (loaded, policy), found = _segment_context(config, segments, home)
     segment = _one_segment(found, name)
     other = _one_segment(found, overlap) if overlap else None
     overrides = loaded.destinations if loaded else {}
@@ -771,7 +787,7 @@ def segments_export(
     from api.exports import export_segment
     from api.storage import database_url, open_store
 
-    (loaded, policy), found = _segment_context(config, segments)
+    (loaded, policy), found = _segment_context(config, segments, home)
     segment = _one_segment(found, name)
     ws = Workspace.open(resolve_home(home))
     engine = open_store(database_url(home=ws.home))
@@ -808,6 +824,120 @@ def segments_export(
         {"exports": [{k: v for k, v in r.items() if k != "consent_lineage"} for r in results]},
         as_json=as_json,
         lines=lines,
+    )
+
+
+keys_app = typer.Typer(help="API keys for the HTTP API (stored hashed).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Argument(help="Who or what the key is for, e.g. crm-sync.")],
+    scopes: Annotated[
+        list[str],
+        typer.Option("--scope", "-s", help="read, export, consent:write or admin (repeatable)."),
+    ],
+    home: HomeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create an API key; its secret is printed this once and only its hash is stored."""
+    from api.keys import KeyStore
+    from api.storage import database_url, open_store
+
+    ws = Workspace.open(resolve_home(home))
+    engine = open_store(database_url(home=ws.home))
+    try:
+        created = KeyStore(engine).create(name=name, scopes=scopes)
+    finally:
+        engine.dispose()
+    _emit(
+        {**created.key.as_dict(), "token": created.token},
+        as_json=as_json,
+        lines=[
+            f"key {created.key.key_id} ({escape(name)}): {', '.join(created.key.scopes)}",
+            created.token,
+            "store it now: it is not shown again",
+        ],
+    )
+
+
+@keys_app.command("list")
+def keys_list(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
+    """Every API key (never its secret), revoked ones included."""
+    from api.keys import KeyStore
+    from api.storage import database_url, open_store
+
+    ws = Workspace.open(resolve_home(home))
+    engine = open_store(database_url(home=ws.home))
+    try:
+        keys = KeyStore(engine).list()
+    finally:
+        engine.dispose()
+    _emit(
+        {"keys": [k.as_dict() for k in keys]},
+        as_json=as_json,
+        lines=[
+            f"{k.key_id}  {escape(k.name):<24} {','.join(k.scopes):<28} "
+            f"{'revoked ' + k.revoked_at.isoformat() if k.revoked_at else 'active'}"
+            for k in keys
+        ]
+        or ["no keys yet: `tether keys create NAME --scope read`"],
+    )
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (from `tether keys list`).")],
+    home: HomeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Revoke an API key: it stops working at the next request."""
+    from api.keys import KeyStore
+    from api.storage import database_url, open_store
+
+    ws = Workspace.open(resolve_home(home))
+    engine = open_store(database_url(home=ws.home))
+    try:
+        key = KeyStore(engine).revoke(key_id)
+    finally:
+        engine.dispose()
+    if key is None:
+        raise typer.BadParameter(f"no key {key_id!r}; `tether keys list` shows them")
+    _emit(key.as_dict(), as_json=as_json, lines=[f"key {key.key_id} revoked"])
+
+
+@app.command()
+def serve(
+    config: OptionalConfigOpt = None,
+    home: HomeOpt = None,
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="Processes (each loads the current run).")
+    ] = 1,
+) -> None:
+    """Serve the HTTP API (uvicorn) on the workspace; it follows each newly published run."""
+    import os
+
+    import uvicorn
+
+    ws = Workspace.open(resolve_home(home))
+    os.environ["TETHER_HOME"] = str(ws.home.resolve())
+    if config is not None:
+        load_config(config)  # refuse a bad file before binding the port
+        os.environ["TETHER_CONFIG"] = str(config.resolve())
+    logger.info("serving %s on %s:%d", ws.home, host, port)
+    uvicorn.run(
+        "api.server:app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,  # paths may hold emails: api.app logs route templates instead
+        log_level=logging.getLevelName(logging.getLogger().level).lower(),
+        loop="uvloop",
+        http="httptools",
     )
 
 

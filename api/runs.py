@@ -76,6 +76,17 @@ class RunRegistry:
             ).all()
         return [r[0] for r in rows]
 
+    def get(self, run_id: str) -> dict[str, Any] | None:
+        with self._engine.connect() as connection:
+            row = connection.execute(select(runs).where(runs.c.run_id == run_id)).first()
+        return None if row is None else dict(row._asdict())
+
+    def count(self) -> int:
+        from sqlalchemy import func
+
+        with self._engine.connect() as connection:
+            return int(connection.execute(select(func.count()).select_from(runs)).scalar_one())
+
     def list(self, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
         with self._engine.connect() as connection:
             rows = connection.execute(

@@ -18,9 +18,26 @@ from resolver.errors import ConfigError
 from resolver.options import IDENTIFIER_KINDS, LinkingOptions
 from resolver.sources import SourceConfig, SourceKind
 
-__all__ = ["EXAMPLE_CONFIG", "TetherConfig", "load_config", "resolve_home"]
+__all__ = [
+    "EXAMPLE_CONFIG",
+    "ApiOptions",
+    "ApiSettings",
+    "TetherConfig",
+    "load_config",
+    "resolve_home",
+]
 
 DEFAULT_HOME = Path("tether-data")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ApiOptions:
+    """``[api]`` in ``tether.toml``: limits of the HTTP API."""
+
+    max_body_bytes: int = 1_048_576
+    """Requests with a larger body are refused with 413 (1 MiB: 1,000 consent events fit)."""
+    reload_seconds: float = 1.0
+    """How often the server looks for a newly published run (and changed segments)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -35,6 +52,25 @@ class TetherConfig:
     """Directory of segment definitions (``[audiences] segments``)."""
     destinations: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Destination name -> overrides (``min_size``, ``purposes``) from ``[destinations.NAME]``."""
+    api: ApiOptions = field(default_factory=ApiOptions)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ApiSettings:
+    """What ``create_app`` builds the HTTP API from (``tether serve`` fills it in)."""
+
+    home: Path
+    """The workspace (``--home`` > ``TETHER_HOME`` > ``./tether-data``)."""
+    database_url: str
+    """The operational store (``TETHER_DATABASE_URL`` or SQLite in the workspace)."""
+    config: TetherConfig | None = None
+    """Consent policy, segments directory, destinations and linking options; defaults without."""
+    watch: bool = True
+    """Reload the current run in the background when a new one is published."""
+
+    @property
+    def api(self) -> ApiOptions:
+        return self.config.api if self.config is not None else ApiOptions()
 
 
 def resolve_home(flag: Path | None) -> Path:
@@ -74,7 +110,9 @@ def load_config(path: Path) -> TetherConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}", path=str(path)) from exc
     problems: list[str] = []
-    unknown = sorted(set(raw) - {"sources", "linking", "consent", "audiences", "destinations"})
+    unknown = sorted(
+        set(raw) - {"sources", "linking", "consent", "audiences", "destinations", "api"}
+    )
     if unknown:
         problems.append(f"unknown top-level key(s) {', '.join(unknown)}")
     sources = _sources(raw.get("sources"), base=path.parent, problems=problems)
@@ -82,6 +120,7 @@ def load_config(path: Path) -> TetherConfig:
     consent = _consent(raw.get("consent", {}), problems=problems)
     segments = _segments_dir(raw.get("audiences", {}), base=path.parent, problems=problems)
     destinations = _destinations(raw.get("destinations", {}), consent=consent, problems=problems)
+    api = _api(raw.get("api", {}), problems=problems)
     if problems:
         raise ConfigError(
             f"config file {path}: " + "; ".join(problems), path=str(path), problems=problems
@@ -94,7 +133,24 @@ def load_config(path: Path) -> TetherConfig:
         consent=consent,
         segments=segments,
         destinations=destinations,
+        api=api,
     )
+
+
+def _api(raw: Any, *, problems: list[str]) -> ApiOptions:
+    if not isinstance(raw, dict) or set(raw) - {"max_body_bytes", "reload_seconds"}:
+        problems.append("[api] takes max_body_bytes and reload_seconds")
+        return ApiOptions()
+    defaults = ApiOptions()
+    size = raw.get("max_body_bytes", defaults.max_body_bytes)
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1024:
+        problems.append("api.max_body_bytes must be a whole number of bytes, at least 1024")
+        size = defaults.max_body_bytes
+    seconds = raw.get("reload_seconds", defaults.reload_seconds)
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
+        problems.append("api.reload_seconds must be a positive number of seconds")
+        seconds = defaults.reload_seconds
+    return ApiOptions(max_body_bytes=size, reload_seconds=float(seconds))
 
 
 def _segments_dir(raw: Any, *, base: Path, problems: list[str]) -> Path | None:
@@ -311,4 +367,9 @@ purposes = ["ad_targeting"]
 
 [destinations.csv_internal]      # the unhashed call list for the CRM
 purposes = ["messaging_marketing"]
+
+# The HTTP API (`tether serve`): keys are made with `tether keys create`.
+[api]
+max_body_bytes = 1048576          # larger request bodies are refused with 413
+reload_seconds = 1.0              # how often the server looks for a newly published run
 """

@@ -3,6 +3,8 @@
 TetherError
 └── AudienceError                code="audience_error"       (also ValueError)
     ├── SegmentInvalid           code="segment_invalid"
+    ├── SegmentConflict          code="segment_conflict"
+    ├── SegmentNotFound          code="segment_not_found"    (also LookupError)
     └── AudienceTooSmall         code="audience_too_small"
 """
 
@@ -10,7 +12,13 @@ from __future__ import annotations
 
 from resolver.errors import TetherError
 
-__all__ = ["AudienceError", "AudienceTooSmall", "SegmentInvalid"]
+__all__ = [
+    "AudienceError",
+    "AudienceTooSmall",
+    "SegmentConflict",
+    "SegmentInvalid",
+    "SegmentNotFound",
+]
 
 
 class AudienceError(TetherError, ValueError):
@@ -29,3 +37,15 @@ class AudienceTooSmall(AudienceError):
     """The consent-eligible audience is below the destination's minimum size."""
 
     code = "audience_too_small"
+
+
+class SegmentConflict(AudienceError):
+    """A segment of that name exists already, or a file defines it (read-only over HTTP)."""
+
+    code = "segment_conflict"
+
+
+class SegmentNotFound(AudienceError, LookupError):
+    """No segment of that name is defined."""
+
+    code = "segment_not_found"

@@ -92,6 +92,36 @@ class ExportHistory:
             row = connection.execute(query).first()
         return None if row is None else dict(row._asdict())
 
+    def page(
+        self,
+        *,
+        segment: str | None = None,
+        destination: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """A page of exports, newest first, and how many there are in all."""
+        from sqlalchemy import func
+
+        where = []
+        if segment is not None:
+            where.append(exports.c.segment == segment)
+        if destination is not None:
+            where.append(exports.c.destination == destination)
+        query = (
+            select(exports)
+            .where(*where)
+            .order_by(exports.c.created_at.desc(), exports.c.export_id)
+            .limit(limit)
+            .offset(offset)
+        )
+        with self._engine.connect() as connection:
+            rows = [dict(r._asdict()) for r in connection.execute(query).all()]
+            total = connection.execute(
+                select(func.count()).select_from(exports).where(*where)
+            ).scalar_one()
+        return rows, int(total)
+
     def members(self, export_id: str) -> pd.DataFrame:
         """``person_id`` and the recorded removal keys of an export's members."""
         with self._engine.connect() as connection:

@@ -140,6 +140,10 @@ class Ledger:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
     def append(self, events: Iterable[ConsentEvent], *, batch_size: int = 1000) -> AppendResult:
         """Store events not stored yet; events whose id is already there are skipped."""
         rows = [_row(event) for event in events]

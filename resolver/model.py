@@ -28,6 +28,7 @@ from resolver.errors import ModelError
 from resolver.options import LinkingOptions
 
 __all__ = [
+    "BLOCKING_KEYS",
     "MODEL_COLUMNS",
     "TrainedModel",
     "blocking_rules",
@@ -144,21 +145,26 @@ def _location_comparison() -> cl.CustomComparison:
     )
 
 
+#: Columns of each prediction blocking rule; also the real-time candidate keys
+#: (``resolver.identify``), so a query meets the candidates a batch run would.
+BLOCKING_KEYS: tuple[tuple[str, ...], ...] = (
+    ("last_latin", "dob"),
+    ("first_latin", "dob"),
+    ("last_latin", "postcode"),
+    ("first_latin", "last_latin", "city"),
+    ("first_skeleton", "last_skeleton", "dob"),
+    ("dob", "postcode"),
+    ("national_id",),
+)
+
+
 def blocking_rules() -> list[Any]:
     """Prediction blocking: each rule keeps comparisons near-linear in records.
 
     No rule on a first+last name pair alone: common names make that block grow
     quadratically with the data (splink5-notes §4.2).
     """
-    return [
-        block_on("last_latin", "dob"),
-        block_on("first_latin", "dob"),
-        block_on("last_latin", "postcode"),
-        block_on("first_latin", "last_latin", "city"),
-        block_on("first_skeleton", "last_skeleton", "dob"),
-        block_on("dob", "postcode"),
-        block_on("national_id"),
-    ]
+    return [block_on(*columns) for columns in BLOCKING_KEYS]
 
 
 def model_settings() -> SettingsCreator:

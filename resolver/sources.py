@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,7 @@ __all__ = [
     "SourceCounts",
     "SourceKind",
     "ingest_sources",
+    "normalize_record",
     "read_source",
 ]
 
@@ -356,6 +358,62 @@ def ingest_sources(
         quarantine=quarantine,
         counts=counts,
     )
+
+
+def normalize_record(fields: Mapping[str, object], *, default_region: str) -> dict[str, object]:
+    """One person's fields normalised exactly as ingest normalises a CRM row.
+
+    For the real-time identify call, where the frame path of ingest costs
+    about 100 ms for a single row: the same scalar normalisers in the same
+    order, without pandas (a property test pins both paths equal). The
+    request's email, phone, names, date of birth, postcode and city become
+    the touchpoint columns the model and the exact index use (``email``,
+    ``email_folded``, ``phone``, ``first_latin``, ``dob``...). Unknown keys
+    are ignored; values that do not normalise become ``None``.
+    """
+
+    def text(key: str) -> str | None:
+        value = fields.get(key)
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return None
+        stripped = str(value).strip()
+        return stripped or None
+
+    country = text("country")
+    country = country.upper() if country else None
+    region = country if country and len(country) == 2 else default_region
+    email = normalize_email(text("email")) if text("email") else None
+    phone_raw = text("phone")
+    out: dict[str, object] = {
+        "country": country,
+        "email": email,
+        "email_folded": fold_email(email) if email is not None else None,
+        "phone": normalize_phone(phone_raw, region=region) if phone_raw else None,
+    }
+    for part in ("first", "last"):
+        raw = text(f"{part}_name")
+        name = normalize_name(raw) if raw else None
+        latin = (transliterate_name(name) or None) if name is not None else None
+        out[f"{part}_name"] = name
+        out[f"{part}_latin"] = latin
+        out[f"{part}_skeleton"] = name_skeleton(latin) if latin is not None else None
+        out[f"{part}_translit"] = is_transliterated(name) if name is not None else None
+    first_latin = out["first_latin"]
+    out["first_forms"] = list(name_forms(first_latin)) if isinstance(first_latin, str) else None
+    dob = text("date_of_birth")
+    out["dob"] = normalize_date(dob, country=region) if dob else None
+    postcode = text("postcode")
+    out["postcode"] = normalize_postcode(postcode, country=region) if postcode else None
+    for column in ("city", "address"):
+        raw = text(column)
+        cleaned = normalize_name(raw) if raw else None
+        out[column] = (transliterate_name(cleaned) or None) if cleaned is not None else None
+    national = text("national_id")
+    national = re.sub(r"[^0-9A-Z]", "", national.upper()) if national else None
+    out["national_id"] = national or None
+    ad_id = text("ad_id")
+    out["ad_id"] = ad_id.lower() if ad_id else None
+    return out
 
 
 # --- validation ---------------------------------------------------------------------------

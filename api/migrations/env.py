@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from alembic import context
 
+import api.keys  # noqa: F401
 import api.runs  # noqa: F401
+import audiences.definitions  # noqa: F401
 import audiences.history  # noqa: F401  (registers its tables on the shared metadata)
 import consent.erasure  # noqa: F401
 from consent.ledger import metadata

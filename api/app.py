@@ -1,0 +1,239 @@
+"""The HTTP API: ``create_app(settings)`` builds a FastAPI app; nothing happens at import.
+
+Every endpoint lives under ``/v1`` (``api/routes/``) and needs an API key
+with the right scope, except ``/v1/health``. Errors are always
+``{"error": {"code", "message", "details"}}`` (``api/errors.py`` maps each
+``TetherError`` class to its status); an unexpected exception is logged by
+type and answered 500 with no trace. Access logs name the route template
+(``/v1/consents/{subject_type}/{subject_id}``), never the path itself,
+because a path may hold an email address.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.deps import State
+from api.errors import PayloadTooLarge, http_status_for
+from api.keys import KeyStore
+from api.realtime import CurrentRun
+from api.schemas import ErrorResponse
+from api.settings import ApiSettings
+from api.storage import open_store
+from api.workspace import Workspace
+from consent.ledger import Ledger
+from resolver.errors import TetherError
+
+__all__ = ["create_app"]
+
+logger = logging.getLogger(__name__)
+access = logging.getLogger("tether.access")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": text}
+    for status, text in (
+        (401, "No key, or an unknown, wrong or revoked one"),
+        (403, "The key lacks the scope"),
+        (413, "The request body is too large"),
+        (422, "The request is invalid"),
+        (503, "No run has been published yet"),
+    )
+}
+
+
+def _operation_id(route: APIRoute) -> str:
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+def create_app(settings: ApiSettings) -> FastAPI:
+    """The Tether HTTP API on ``settings``' workspace and store."""
+    from api.routes import consents, exports, health, identify, persons, runs, segments
+
+    store = open_store(settings.database_url)
+    workspace = Workspace.open(settings.home)
+    linking = settings.config.linking if settings.config is not None else None
+    current = CurrentRun(
+        workspace=workspace,
+        store=store,
+        segments_dir=settings.config.segments if settings.config is not None else None,
+        threshold=linking.threshold if linking is not None else 0.9,
+        default_region=linking.default_region if linking is not None else "GB",
+        interval=settings.api.reload_seconds,
+    )
+    state = State(
+        settings=settings,
+        workspace=workspace,
+        store=store,
+        keys=KeyStore(store),
+        ledger=Ledger(store),
+        current=current,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.watch:
+            current.refresh()
+            current.start()
+        try:
+            yield
+        finally:
+            current.stop()
+            store.dispose()
+
+    app = FastAPI(
+        title="Tether",
+        version="0.1.0",
+        summary="Identity resolution and consent-gated retargeting audiences.",
+        description=(
+            "Every endpoint but `/v1/health` needs an API key (`tether keys create`), sent as "
+            "`Authorization: Bearer <key>` or `X-API-Key: <key>`, with the scope the endpoint "
+            'names. Errors are `{"error": {"code", "message", "details"}}`.'
+        ),
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+        responses=ERROR_RESPONSES,
+    )
+    app.state.tether = state
+    for module in (health, identify, persons, consents, segments, exports, runs):
+        app.include_router(module.router, prefix="/v1")
+
+    @app.exception_handler(TetherError)
+    async def _tether_error(request: Request, exc: TetherError) -> JSONResponse:
+        status = http_status_for(exc)
+        if status >= 500:
+            logger.error("request failed: %s (%s)", exc.code, type(exc).__name__)
+        return _error(status, exc.code, exc.message, exc.details())
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # pydantic's errors carry the offending input: keep only where and what.
+        problems = [
+            {"loc": [str(part) for part in e.get("loc", ())], "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        where = ", ".join(".".join(p["loc"]) for p in problems[:5])
+        return _error(
+            422, "request_invalid", f"the request is invalid at {where}", {"problems": problems}
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
+        code = codes.get(exc.status_code, "http_error")
+        message = "no such endpoint" if exc.status_code == 404 else str(exc.detail)
+        return _error(
+            exc.status_code, code, message, {}, headers=dict(exc.headers) if exc.headers else None
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        logger.error("unexpected %s on %s", type(exc).__name__, _route(request.scope))
+        return _error(500, "internal_error", "internal error; the server log has its type", {})
+
+    app.add_middleware(_Edge, max_body_bytes=settings.api.max_body_bytes)
+    return app
+
+
+def _error(
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any],
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = {"error": {"code": code, "message": message, "details": details}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _route(scope: Scope) -> str:
+    route = scope.get("route")
+    return str(getattr(route, "path", "(no route)"))
+
+
+class _Edge:
+    """Body size limit and a PII-free access log, as plain ASGI (no per-request task)."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = {"code": 500}
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            await _send_json(send, 413, "request_too_large", self._too_large())
+            self._log(scope, 413, started)
+            return
+        seen = 0
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body_bytes:
+                    raise PayloadTooLarge(self._too_large(), limit=self.max_body_bytes)
+            return message
+
+        async def logged_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, logged_send)
+        finally:
+            self._log(scope, status["code"], started)
+
+    def _too_large(self) -> str:
+        return f"the request body is larger than {self.max_body_bytes:,} bytes"
+
+    @staticmethod
+    def _log(scope: Scope, status: int, started: float) -> None:
+        if access.isEnabledFor(logging.INFO):
+            state = scope.get("state") or {}
+            access.info(
+                "%s %s %d %.1fms key=%s",
+                scope.get("method"),
+                _route(scope),
+                status,
+                (time.perf_counter() - started) * 1000,
+                state.get("key_id", "-"),
+            )
+
+
+async def _send_json(send: Send, status: int, code: str, message: str) -> None:
+    import json
+
+    body = json.dumps({"error": {"code": code, "message": message, "details": {}}}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

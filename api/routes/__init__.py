@@ -1,0 +1,1 @@
+"""The ``/v1`` routers, one module per resource: HTTP glue only, the work is in the domain."""

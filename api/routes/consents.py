@@ -1,0 +1,155 @@
+"""``/v1/consents``: append consent events, read effective consent, decode TC and GPP strings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+
+from api.deps import ConsentWriteKey, ReadKey, StateDep
+from api.lookup import PersonMatch, consent_of_person, consent_of_subject
+from api.schemas import (
+    ConsentEventsCreate,
+    ConsentStatePublic,
+    ConsentWritePublic,
+    DecisionPublic,
+    DecodePublic,
+    DecodeRequest,
+    LookupType,
+)
+from consent.effective import Decision
+from consent.erasure import erasure_subject
+from consent.errors import SubjectNotFound
+from consent.gpp import decode_gpp_string
+from consent.ledger import ConsentEvent
+from consent.tcf import decode_tc_string, tcf22_violations
+
+router = APIRouter(tags=["consents"])
+
+
+@router.post("/consents", response_model=ConsentWritePublic, status_code=201)
+def write_consents(
+    body: ConsentEventsCreate, state: StateDep, key: ConsentWriteKey
+) -> ConsentWritePublic:
+    """Append up to 1,000 consent events; an ``event_id`` already stored is skipped (idempotent).
+
+    Events without an ``event_id`` get one derived from their content, so a
+    retried request never stores an event twice.
+    """
+    events = [
+        ConsentEvent(
+            subject_type=e.subject_type,
+            subject_id=e.subject_id,
+            purpose=e.purpose,
+            status=e.status,
+            recorded_at=_aware(e.recorded_at),
+            expires_at=_aware(e.expires_at) if e.expires_at else None,
+            source=e.source or f"api:{key.key_id}",
+            evidence=dict(e.evidence),
+            event_id=e.event_id,
+        )
+        for e in body.events
+    ]
+    result = state.ledger.append(events)
+    return ConsentWritePublic(
+        received=result.received,
+        inserted=result.inserted,
+        duplicates=result.duplicates,
+        event_ids=[event.id for event in events],
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _public(decisions: dict[str, Decision]) -> dict[str, DecisionPublic]:
+    return {
+        purpose: DecisionPublic(
+            allowed=d.allowed, status=d.status, reason=d.reason, event_ids=list(d.event_ids)
+        )
+        for purpose, d in decisions.items()
+    }
+
+
+@router.get("/consents/{subject_type}/{subject_id}", response_model=ConsentStatePublic)
+def read_consent(
+    subject_type: LookupType,
+    subject_id: Annotated[str, Path(min_length=1, max_length=256)],
+    state: StateDep,
+    key: ReadKey,
+    as_of: Annotated[
+        datetime | None, Query(description="Judge at this time (default: now).")
+    ] = None,
+) -> ConsentStatePublic:
+    """Effective consent of a subject (and of the person it is linked into), or of a person.
+
+    ``subject_type`` ``person`` takes a person id (merged ids followed);
+    ``email`` takes the SHA-256 subject id or the address itself.
+    """
+    moment = _aware(as_of) if as_of else datetime.now(UTC)
+    view = state.current.peek() or _maybe_current(state)
+    kind, stored = erasure_subject(subject_type=subject_type, subject_id=subject_id)
+    subject = None
+    person_id = None
+    if kind == "person":
+        if view is None:
+            raise SubjectNotFound("no run is published yet: no person is known", subject_type=kind)
+        resolved = view.resolve(stored)
+        if resolved is None or resolved[0] not in view.rows_of:
+            raise SubjectNotFound(
+                f"person {stored} is not in the current run", subject_type=kind, run_id=view.run_id
+            )
+        person_id = resolved[0]
+    else:
+        subject = _public(
+            consent_of_subject(
+                ledger=state.ledger,
+                subject_type=kind,
+                subject_id=stored,
+                as_of=moment,
+                policy=state.policy,
+            )
+        )
+        if view is not None:
+            person_id = view.person_of_subject(kind, stored)
+    person = None
+    if person_id is not None and view is not None:
+        match = PersonMatch(
+            person_id=person_id, run_id=view.run_id, records=view.person_records(person_id)
+        )
+        person = _public(
+            consent_of_person(ledger=state.ledger, match=match, as_of=moment, policy=state.policy)
+        )
+    return ConsentStatePublic(
+        subject_type=kind,
+        subject_id=stored,
+        as_of=moment,
+        person_id=person_id,
+        run_id=view.run_id if view is not None else None,
+        subject=subject,
+        person=person,
+    )
+
+
+def _maybe_current(state: StateDep) -> Any:
+    try:
+        return state.current.get()
+    except Exception:  # noqa: BLE001 - no run yet: a subject's own consent is still answered
+        return None
+
+
+@router.post("/consents/decode", response_model=DecodePublic)
+def decode(body: DecodeRequest, state: StateDep, key: ReadKey) -> DecodePublic:
+    """Decode an IAB TCF v2 TC string (with the TCF 2.2 rules) or a GPP string, strictly."""
+    text = body.string.strip()
+    if text.startswith("D"):  # a GPP header starts with type 3: "D"
+        return DecodePublic(kind="gpp", decoded=decode_gpp_string(text).as_dict())
+    tc = decode_tc_string(text)
+    return DecodePublic(
+        kind="tcf",
+        decoded=tc.as_dict(),
+        tcf22_violations=tcf22_violations(tc),
+        warnings=tc.warnings,
+    )

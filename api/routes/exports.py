@@ -1,0 +1,144 @@
+"""``/v1/exports``: export a segment of the current run to a destination, read it, download it.
+
+An export is written synchronously (the 1 M-person benchmark takes seconds,
+``bench/RESULTS.md``) into the current run's directory, exactly as ``tether
+segments export`` writes it, with its deltas against the last published
+export and its manifest; exporting the same run, segment and destination
+again returns the export already written. Files download streamed.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path as FilePath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response
+from fastapi.responses import FileResponse
+
+from api.deps import ExportKey, Page, ReadKey, StateDep
+from api.errors import NotFound
+from api.exports import export_segment
+from api.schemas import ExportCreate, ExportPublic, ExportsPublic
+from audiences.errors import SegmentNotFound
+from audiences.history import ExportHistory
+
+router = APIRouter(tags=["exports"])
+
+ExportId = Annotated[
+    str, Path(pattern=r"^ex_[0-9a-f]{24}$", examples=["ex_0123456789abcdef01234567"])
+]
+_MEDIA = {".csv": "text/csv", ".jsonl": "application/x-ndjson", ".json": "application/json"}
+
+
+def _files(directory: FilePath) -> list[str]:
+    if not directory.is_dir():
+        return []
+    return sorted(p.name for p in directory.iterdir() if p.is_file() and p.suffix in _MEDIA)
+
+
+def _public(row: dict[str, Any]) -> ExportPublic:
+    directory = FilePath(row["directory"])
+    manifest_path = directory / "manifest.json"
+    counts = {"exported": row["exported"], "added": row["added"], "removed": row["removed"]}
+    if manifest_path.exists():
+        counts = {**json.loads(manifest_path.read_text()).get("counts", {}), **counts}
+    created = row["created_at"]
+    return ExportPublic(
+        export_id=row["export_id"],
+        status="completed",
+        segment=row["segment"],
+        destination=row["destination"],
+        run_id=row["run_id"],
+        created_at=created if created.tzinfo else created.replace(tzinfo=UTC),
+        counts={k: int(v) for k, v in counts.items() if isinstance(v, int)},
+        files=_files(directory),
+        manifest_sha256=row["manifest_sha256"],
+    )
+
+
+@router.post("/exports", response_model=ExportPublic, status_code=201)
+def create_export(
+    body: ExportCreate, state: StateDep, key: ExportKey, response: Response
+) -> ExportPublic:
+    """Export a segment of the current run: files, payload batches, add/remove deltas, manifest.
+
+    Only persons with every purpose the destination needs, judged now from
+    the ledger, are exported. 201 when written, 200 when this run's export
+    already exists; an audience below the destination's minimum is refused (422).
+    """
+    segments = state.current.segments()
+    if body.segment not in segments:
+        raise SegmentNotFound(f"no segment `{body.segment}`", segment=body.segment)
+    config = state.settings.config
+    overrides = dict(config.destinations.get(body.destination, {})) if config else {}
+    if body.min_size is not None:
+        overrides["min_size"] = body.min_size
+    result, created = export_segment(
+        workspace=state.workspace,
+        store=state.store,
+        segment=segments[body.segment],
+        destination_name=body.destination,
+        policy=state.policy,
+        overrides=overrides,
+        as_of=datetime.now(UTC),
+    )
+    if not created:
+        response.status_code = 200
+    row = ExportHistory(state.store).get(result.export_id)
+    assert row is not None
+    return _public(row)
+
+
+@router.get("/exports", response_model=ExportsPublic)
+def list_exports(
+    state: StateDep,
+    key: ReadKey,
+    page: Page,
+    segment: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]{0,63}$")] = None,
+    destination: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+) -> ExportsPublic:
+    """Export history, newest first."""
+    rows, total = ExportHistory(state.store).page(
+        segment=segment, destination=destination, limit=page.limit, offset=page.offset
+    )
+    return ExportsPublic(
+        data=[_public(r) for r in rows], count=total, limit=page.limit, offset=page.offset
+    )
+
+
+def _export(state: StateDep, export_id: str) -> dict[str, Any]:
+    row = ExportHistory(state.store).get(export_id)
+    if row is None:
+        raise NotFound(f"no export {export_id}", export_id=export_id)
+    return row
+
+
+@router.get("/exports/{export_id}", response_model=ExportPublic)
+def get_export(export_id: ExportId, state: StateDep, key: ReadKey) -> ExportPublic:
+    """One export: status, counts, files and the manifest's hash."""
+    return _public(_export(state, export_id))
+
+
+@router.get(
+    "/exports/{export_id}/files/{name}",
+    response_class=FileResponse,
+    responses={200: {"content": {t: {} for t in _MEDIA.values()}, "description": "The file."}},
+)
+def download(
+    export_id: ExportId,
+    name: Annotated[str, Path(pattern=r"^[a-z0-9_]{1,64}\.(csv|jsonl|json)$")],
+    state: StateDep,
+    key: ExportKey,
+) -> FileResponse:
+    """Download one file of an export (``upload.csv``, ``add.csv``, ``payload_add.jsonl``...), streamed."""
+    row = _export(state, export_id)
+    directory = FilePath(row["directory"])
+    if name not in _files(directory):
+        raise NotFound(f"export {export_id} has no file {name}", export_id=export_id, file=name)
+    return FileResponse(
+        directory / name,
+        media_type=_MEDIA[FilePath(name).suffix],
+        filename=f"{row['segment']}-{row['destination']}-{name}",
+    )

@@ -1,0 +1,177 @@
+"""``/v1/segments``: list, create, read, replace, delete and preview segment definitions.
+
+Segments defined by files (``[audiences] segments``) are listed and
+previewed like the others but are read-only here: they change by review,
+like code. Segments created here live in the operational store; the next
+nightly run evaluates and exports both.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+
+from api.deps import ExportKey, Page, ReadKey, StateDep
+from api.exports import consent_now, load_run_tables, preview_segment
+from api.schemas import SegmentCreate, SegmentPreview, SegmentPublic, SegmentsPublic
+from audiences.definitions import STORE_SOURCE, SegmentStore
+from audiences.destinations import DESTINATIONS, destination
+from audiences.errors import AudienceError, SegmentConflict, SegmentNotFound
+from audiences.segments import Segment, compile_segment, parse_segment
+
+router = APIRouter(tags=["segments"])
+
+SegmentName = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+
+
+def _public(segment: Segment, *, state: StateDep, version: int | None = None) -> SegmentPublic:
+    view = state.current.peek()
+    return SegmentPublic(
+        name=segment.name,
+        description=segment.description,
+        rule=dict(segment.rule),
+        holdout=segment.holdout,
+        destinations=list(segment.destinations),
+        origin="store" if segment.source == STORE_SOURCE else "file",
+        version=version,
+        size=view.segment_sizes.get(segment.name) if view is not None else None,
+    )
+
+
+def _all(state: StateDep) -> dict[str, Segment]:
+    return state.current.segments()
+
+
+def _versions(state: StateDep) -> dict[str, int]:
+    return {s.name: v for s, v, _ in SegmentStore(state.store).list()}
+
+
+@router.get("/segments", response_model=SegmentsPublic)
+def list_segments(state: StateDep, key: ReadKey, page: Page) -> SegmentsPublic:
+    """Every segment (files and store) by name, with its size in the current run."""
+    found = _all(state)
+    versions = _versions(state)
+    names = sorted(found)
+    chosen = names[page.offset : page.offset + page.limit]
+    return SegmentsPublic(
+        data=[_public(found[n], state=state, version=versions.get(n)) for n in chosen],
+        count=len(names),
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+def _check(segment: Segment, state: StateDep) -> None:
+    """Refuse unknown features, wrong types, bad windows and unknown destinations now."""
+    unknown = [d for d in segment.destinations if d not in DESTINATIONS]
+    if unknown:
+        raise AudienceError(
+            f"segment `{segment.name}`: unknown destination(s) {', '.join(unknown)}; "
+            f"known: {', '.join(DESTINATIONS)}",
+            segment=segment.name,
+        )
+    view = state.current.peek()
+    if view is not None:
+        compile_segment(segment, features=view.features.iloc[0:0], as_of=datetime.now(UTC))
+
+
+@router.post("/segments", response_model=SegmentPublic, status_code=201)
+def create_segment(body: SegmentCreate, state: StateDep, key: ExportKey) -> SegmentPublic:
+    """Create a segment; its rule is checked against the current run's features first."""
+    definition = body.model_dump()
+    segment = parse_segment(definition, source=STORE_SOURCE)
+    existing = _all(state).get(segment.name)
+    if existing is not None and existing.source != STORE_SOURCE:
+        raise SegmentConflict(
+            f"segment `{segment.name}` is defined by a file; choose another name",
+            segment=segment.name,
+        )
+    _check(segment, state)
+    created = SegmentStore(state.store).create(definition)
+    return _public(created, state=state, version=1)
+
+
+@router.get("/segments/{name}", response_model=SegmentPublic)
+def get_segment(name: SegmentName, state: StateDep, key: ReadKey) -> SegmentPublic:
+    """One segment's definition and size."""
+    segment = _one(state, name)
+    return _public(segment, state=state, version=_versions(state).get(name))
+
+
+def _one(state: StateDep, name: str) -> Segment:
+    found = _all(state)
+    if name not in found:
+        raise SegmentNotFound(f"no segment `{name}`", segment=name)
+    return found[name]
+
+
+def _writable(state: StateDep, name: str) -> None:
+    segment = _one(state, name)
+    if segment.source != STORE_SOURCE:
+        raise SegmentConflict(
+            f"segment `{name}` is defined by the file {segment.source}; edit the file instead",
+            segment=name,
+        )
+
+
+@router.put("/segments/{name}", response_model=SegmentPublic)
+def replace_segment(
+    name: SegmentName, body: SegmentCreate, state: StateDep, key: ExportKey
+) -> SegmentPublic:
+    """Replace a stored segment's definition (its name stays); the version goes up by one."""
+    _writable(state, name)
+    definition = body.model_dump()
+    _check(parse_segment(definition, source=STORE_SOURCE), state)
+    segment, version = SegmentStore(state.store).replace(name, definition)
+    return _public(segment, state=state, version=version)
+
+
+@router.delete("/segments/{name}", status_code=204)
+def delete_segment(name: SegmentName, state: StateDep, key: ExportKey) -> Response:
+    """Delete a stored segment; exports already written stay in their runs."""
+    _writable(state, name)
+    SegmentStore(state.store).delete(name)
+    return Response(status_code=204)
+
+
+@router.get("/segments/{name}/preview", response_model=SegmentPreview)
+def preview(
+    name: SegmentName,
+    state: StateDep,
+    key: ReadKey,
+    overlap: Annotated[
+        str | None, Query(pattern=r"^[a-z][a-z0-9_]{0,63}$", description="Another segment.")
+    ] = None,
+    person: Annotated[
+        str | None,
+        Query(
+            max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="Why this person is (not) in."
+        ),
+    ] = None,
+    destination_names: Annotated[
+        list[str] | None,
+        Query(alias="destination", max_length=16, description="Repeatable; default: all."),
+    ] = None,
+) -> SegmentPreview:
+    """Size, identifier coverage, overlap and the consent-eligible size per destination."""
+    segment = _one(state, name)
+    other = _one(state, overlap) if overlap else None
+    overrides = state.settings.config.destinations if state.settings.config else {}
+    names = destination_names or list(DESTINATIONS)
+    dests = [destination(n, **overrides.get(n, {})) for n in names]
+    tables = load_run_tables(state.workspace)
+    consent = consent_now(
+        tables=tables, ledger=state.ledger, as_of=datetime.now(UTC), policy=state.policy
+    )
+    return SegmentPreview.model_validate(
+        preview_segment(
+            segment=segment,
+            tables=tables,
+            consent=consent,
+            destinations=dests,
+            overlap_with=other,
+            person_id=person,
+        )
+    )

@@ -1,0 +1,313 @@
+"""Request and response models of the HTTP API (pydantic), named after the template's ladder.
+
+``XCreate`` / ``XUpdate`` are inputs, ``XPublic`` an output and ``XsPublic``
+a page of them (``data``, ``count``, ``limit``, ``offset``). Every string a
+client sends has a length limit; every model refuses unknown fields, so a
+misspelt key is an error instead of being ignored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SubjectTypeName = Literal["customer", "cookie", "device", "contact", "email"]
+LookupType = Literal["customer", "cookie", "device", "contact", "email", "person"]
+ConsentStatusName = Literal["granted", "denied", "withdrawn"]
+
+Text = Field(default=None, min_length=1, max_length=256)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(examples=["segment_invalid"])
+    message: str = Field(examples=["segment `x`: rule.all[0] uses unknown feature `age`"])
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ErrorResponse(BaseModel):
+    """Every error: ``{"error": {"code", "message", "details"}}``."""
+
+    error: ErrorBody
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    database: Literal["ok", "unavailable"]
+    run_id: str | None = Field(description="The run identify and persons answer from.")
+    loaded_at: datetime | None = None
+    persons: int | None = None
+    segments: int | None = None
+
+
+class IdentifyRequest(Strict):
+    """Who is this? Exact ids are tried first, then the model on the person fields."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"cookie_id": "ck_4f1a9c"},
+                {"first_name": "Jane", "last_name": "Doe", "date_of_birth": "1984-03-12",
+                 "postcode": "SW1A 1AA"},
+            ]
+        },
+    )  # fmt: skip
+
+    cookie_id: str | None = Text
+    device_id: str | None = Text
+    customer_id: str | None = Text
+    ad_id: str | None = Text
+    email: str | None = Text
+    phone: str | None = Text
+    first_name: str | None = Text
+    last_name: str | None = Text
+    date_of_birth: str | None = Text
+    postcode: str | None = Text
+    city: str | None = Text
+    address: str | None = Text
+    country: str | None = Field(default=None, min_length=2, max_length=2, examples=["GB"])
+    national_id: str | None = Text
+
+
+class IdentifyResponse(BaseModel):
+    run_id: str
+    person_id: str | None = Field(description="None when no person matches well enough.")
+    match_probability: float = Field(ge=0, le=1)
+    method: str = Field(
+        description="exact:<identifier>, model or none", examples=["exact:cookie_id"]
+    )
+    candidates: int = Field(ge=0, description="Records the model scored.")
+    segments: list[str]
+    may_target: bool = Field(description="ad_targeting is effective for the person now.")
+    consent: dict[str, bool] = Field(description="Purpose -> allowed now.")
+    reason: str | None = Field(default=None, description="Why nothing was matched, if so.")
+
+
+class RecordPublic(BaseModel):
+    source: str
+    record_key: str
+    kind: str
+    subject_type: str
+    subject_id: str
+
+
+class DecisionPublic(BaseModel):
+    allowed: bool
+    status: str
+    reason: str
+    event_ids: list[str]
+
+
+class PersonPublic(BaseModel):
+    person_id: str
+    requested_id: str
+    merged: bool = Field(description="The requested id was merged into person_id.")
+    run_id: str
+    records: list[RecordPublic]
+    segments: list[str]
+    consent: dict[str, DecisionPublic]
+
+
+class ErasurePublic(BaseModel):
+    erasure_id: str
+    requested_at: datetime
+    subject_type: str
+    subject_id: str
+    person_id: str | None
+    run_id: str | None
+    records: int
+    subjects: int
+    identifiers: int
+    requested_by: str
+
+
+class ConsentEventCreate(Strict):
+    subject_type: SubjectTypeName
+    subject_id: str = Field(min_length=1, max_length=256)
+    purpose: str = Field(
+        min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$", examples=["ad_targeting"]
+    )
+    status: ConsentStatusName
+    recorded_at: datetime = Field(description="With a time zone, e.g. 2026-11-01T10:00:00Z.")
+    expires_at: datetime | None = None
+    source: str | None = Field(default=None, max_length=64, examples=["cmp"])
+    evidence: dict[str, str | int | float | bool | None] = Field(
+        default_factory=dict,
+        max_length=32,
+        description="Form or CMP version, TC string, IP hash: never raw personal data.",
+    )
+    event_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="Idempotency key: the same event_id is stored once.",
+    )
+
+
+class ConsentEventsCreate(Strict):
+    events: list[ConsentEventCreate] = Field(min_length=1, max_length=1000)
+
+
+class ConsentWritePublic(BaseModel):
+    received: int
+    inserted: int
+    duplicates: int
+    event_ids: list[str]
+
+
+class ConsentStatePublic(BaseModel):
+    subject_type: str
+    subject_id: str
+    as_of: datetime
+    person_id: str | None = Field(description="The person the subject is linked into, if any.")
+    run_id: str | None
+    subject: dict[str, DecisionPublic] | None = Field(
+        description="The subject's own consent (None when asked for a person)."
+    )
+    person: dict[str, DecisionPublic] | None = Field(
+        description="The person's effective consent across every linked subject."
+    )
+
+
+class DecodeRequest(Strict):
+    string: str = Field(
+        min_length=1,
+        max_length=20000,
+        description="An IAB TCF v2 TC string or a GPP string.",
+        examples=["CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA"],
+    )
+
+
+class DecodePublic(BaseModel):
+    kind: Literal["tcf", "gpp"]
+    decoded: dict[str, Any]
+    tcf22_violations: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+
+
+class SegmentCreate(Strict):
+    """A segment definition: the same document as a segment file (docs/audiences.md)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "mortgage_readers",
+                    "description": "Read about mortgages this week",
+                    "rule": {"event": {"type": "page_view", "category": "mortgage",
+                                       "within_days": 7}},
+                    "destinations": ["google_customer_match"],
+                }
+            ]
+        },
+    )  # fmt: skip
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    description: str = Field(default="", max_length=1000)
+    rule: dict[str, Any]
+    holdout: float = Field(default=0.0, ge=0, lt=1)
+    destinations: list[str] = Field(default_factory=list, max_length=16)
+
+
+class SegmentPublic(BaseModel):
+    name: str
+    description: str
+    rule: dict[str, Any]
+    holdout: float
+    destinations: list[str]
+    origin: Literal["file", "store"]
+    version: int | None = Field(description="Stored segments: bumped by every update.")
+    size: int | None = Field(description="Persons in the segment in the current run.")
+
+
+class SegmentsPublic(BaseModel):
+    data: list[SegmentPublic]
+    count: int
+    limit: int
+    offset: int
+
+
+class PreviewDestination(BaseModel):
+    purposes: list[str]
+    eligible: int
+    held_out: int
+    refused_consent: int
+    unmatchable: int
+    min_size: int
+    exportable: bool
+
+
+class PreviewPerson(BaseModel):
+    person_id: str
+    in_segment: bool
+    held_out: bool
+    destinations: dict[str, dict[str, Any]]
+
+
+class PreviewOverlap(BaseModel):
+    segment: str
+    size: int
+    both: int
+
+
+class SegmentPreview(BaseModel):
+    segment: str
+    run_id: str
+    as_of: datetime
+    size: int
+    coverage: dict[str, int]
+    holdout: float
+    destinations: dict[str, PreviewDestination]
+    overlap: PreviewOverlap | None = None
+    person: PreviewPerson | None = None
+
+
+class ExportCreate(Strict):
+    segment: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    destination: str = Field(min_length=1, max_length=64, examples=["google_customer_match"])
+    min_size: int | None = Field(
+        default=None, ge=1, le=10_000_000, description="Override the destination's minimum."
+    )
+
+
+class ExportPublic(BaseModel):
+    export_id: str
+    status: Literal["completed"]
+    segment: str
+    destination: str
+    run_id: str
+    created_at: datetime
+    counts: dict[str, int]
+    files: list[str] = Field(description="Names to download from /v1/exports/{id}/files/{name}.")
+    manifest_sha256: str
+
+
+class ExportsPublic(BaseModel):
+    data: list[ExportPublic]
+    count: int
+    limit: int
+    offset: int
+
+
+class RunPublic(BaseModel):
+    run_id: str
+    status: str
+    current: bool
+    started_at: datetime
+    finished_at: datetime | None
+    failed_step: str | None
+    summary: dict[str, Any] | None
+
+
+class RunsPublic(BaseModel):
+    data: list[RunPublic]
+    count: int
+    limit: int
+    offset: int
