@@ -24,7 +24,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.deps import State
-from api.errors import PayloadTooLarge, http_status_for
+from api.errors import http_status_for
 from api.keys import KeyStore
 from api.realtime import CurrentRun
 from api.schemas import ErrorResponse
@@ -184,16 +184,30 @@ class _Edge:
             await _send_json(send, 413, "request_too_large", self._too_large())
             self._log(scope, 413, started)
             return
-        seen = 0
+        if declared is None and scope.get("method") in ("POST", "PUT", "PATCH"):
+            # No length declared (chunked): read it here, up to the limit, then replay it.
+            body = bytearray()
+            more = True
+            while more:
+                message = await receive()
+                if message["type"] != "http.request":
+                    break
+                body += message.get("body", b"")
+                more = bool(message.get("more_body"))
+                if len(body) > self.max_body_bytes:
+                    await _send_json(send, 413, "request_too_large", self._too_large())
+                    self._log(scope, 413, started)
+                    return
+            replayed = False
 
-        async def limited_receive() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_body_bytes:
-                    raise PayloadTooLarge(self._too_large(), limit=self.max_body_bytes)
-            return message
+            async def replay() -> Message:
+                nonlocal replayed
+                if replayed:
+                    return await receive()
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+            receive = replay
 
         async def logged_send(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -201,7 +215,7 @@ class _Edge:
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, logged_send)
+            await self.app(scope, receive, logged_send)
         finally:
             self._log(scope, status["code"], started)
 

@@ -195,6 +195,7 @@ def _run(
             appended = ledger.append(
                 [*(events_from_frame(imported) if imported is not None else []), *signals.events]
             )
+            judged_at = datetime.now(UTC)  # the ledger as read now is what the run knows
             states = subject_states(ledger.events(as_of=as_of), as_of=as_of)
             may_link = linking_allowed(records=tp, states=states, policy=policy)
             progress.finish("consent", rows=len(states))
@@ -303,6 +304,7 @@ def _run(
                 linking=result.stats,
                 consent={
                     "as_of": as_of.isoformat(),
+                    "judged_at": judged_at.isoformat(),
                     "events_received": appended.received,
                     "events_new": appended.inserted,
                     "sessions_with_tc_string": signals.sessions_with_tc_string,

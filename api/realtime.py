@@ -56,8 +56,8 @@ class RunView:
     run_dir: Path
     as_of: datetime
     """When the run judged consent and counted segment windows."""
-    started_at: datetime
-    """When the run began: ledger events ingested since then are news to it."""
+    judged_at: datetime
+    """When the run read the ledger: events ingested since then are news to it."""
     index: IdentityIndex
     records: pd.DataFrame
     """Graph columns plus the normalised email, one row per record."""
@@ -101,7 +101,7 @@ class RunView:
     ) -> dict[str, dict[str, Any]]:
         """The person's consent per purpose: the run's, or judged again if the ledger has news."""
         subjects = self.subjects[self.subjects["person_id"] == person_id]
-        if not _ledger_has_news(ledger, subjects=subjects, since=self.started_at):
+        if not _ledger_has_news(ledger, subjects=subjects, since=self.judged_at):
             return {p: dict(v) for p, v in self.consent.get(person_id, {}).items()}
         match = PersonMatch(
             person_id=person_id, run_id=self.run_id, records=self.person_records(person_id)
@@ -356,7 +356,9 @@ class CurrentRun:
             subjects["person_id"], subjects["subject_type"], subjects["subject_id"], strict=True
         ):
             subject_person.setdefault((kind, key), person)
-        run_started = _run_started(run_id)
+        # Runs before judged_at was recorded: their start is a safe (early) bound.
+        judged = report["consent"].get("judged_at")
+        judged_at = datetime.fromisoformat(judged) if judged else _run_started(run_id)
         logger.info(
             "loaded run %s in %.2f s: %d records, %d segments",
             run_id,
@@ -368,7 +370,7 @@ class CurrentRun:
             run_id=run_id,
             run_dir=run_dir,
             as_of=as_of,
-            started_at=run_started,
+            judged_at=judged_at,
             index=index,
             records=records,
             rows_of=rows_of,

@@ -45,6 +45,8 @@ logger = logging.getLogger(__name__)
 
 #: Exact identifiers, in the order they are tried.
 EXACT_KEYS: tuple[str, ...] = ("customer_id", "cookie_id", "device_id", "ad_id", "email", "phone")
+#: The source kind whose records own an identifier: their person is the answer.
+OWNER_KINDS = {"customer_id": "customers", "device_id": "devices"}
 #: Person fields a query may carry (SPEC §3 names), normalised like a CRM row.
 PERSON_FIELDS: tuple[str, ...] = (
     "email",
@@ -107,12 +109,14 @@ class IdentityIndex:
         # candidate keys too, so a query with a typo in its name still meets them.
         for columns in (*BLOCKING_KEYS, ("email_folded",), ("phone",)):
             keyed = self._rows[list(columns)].dropna()
+            # .indices are positions within ``keyed``: map them back to rows of the index
+            positions = keyed.index.to_numpy()
             groups = keyed.groupby(list(columns), sort=False).indices
             self._blocks.append(
                 (
                     columns,
                     {
-                        (k if isinstance(k, tuple) else (k,)): np.asarray(v)
+                        (k if isinstance(k, tuple) else (k,)): positions[np.asarray(v)]
                         for k, v in groups.items()
                     },
                 )
@@ -137,16 +141,21 @@ class IdentityIndex:
         """Index a run: ``graph`` and ``touchpoints`` are row-aligned (as a run writes them)."""
         person = graph["person_id"].astype(str).to_numpy()
         exact: dict[str, dict[str, str | None]] = {}
+        kind = touchpoints["kind"].to_numpy() if "kind" in touchpoints.columns else None
         for key in EXACT_KEYS:
             values = touchpoints[key] if key in touchpoints.columns else graph.get(key)
             if values is None:
                 continue
-            frame = pd.DataFrame({"value": values.to_numpy(), "person_id": person}).dropna()
-            frame["value"] = frame["value"].astype(str)
-            persons = frame.drop_duplicates().groupby("value")["person_id"]
-            first, count = persons.first().to_dict(), persons.nunique().to_dict()
-            # None marks an ambiguous value: it belongs to several persons.
-            exact[key] = {str(v): (str(p) if count[v] == 1 else None) for v, p in first.items()}
+            frame = pd.DataFrame({"value": values.to_numpy(), "person_id": person})
+            owner = OWNER_KINDS.get(key)
+            if owner is not None and kind is not None:
+                # The record that owns an id (the CRM row of a customer id) names its
+                # person, even where a session logged in as that customer stayed apart
+                # (the linking gate, a shared device).
+                owned = _unique_persons(frame[kind == owner])
+                exact[key] = {**_unique_persons(frame[kind != owner]), **owned}
+            else:
+                exact[key] = _unique_persons(frame)
         evidence = touchpoints[["first_latin", "last_latin", "dob", "postcode", "national_id"]]
         has_evidence = evidence.notna().any(axis=1).to_numpy()
         rows = touchpoints.loc[has_evidence, list(MODEL_COLUMNS)].assign(
@@ -329,6 +338,15 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float) and np.isnan(value):
         return None
     return value
+
+
+def _unique_persons(frame: pd.DataFrame) -> dict[str, str | None]:
+    """Value -> its one person; ``None`` for a value that several persons hold (ambiguous)."""
+    frame = frame.dropna()
+    persons = frame.assign(value=frame["value"].astype(str)).drop_duplicates()
+    grouped = persons.groupby("value")["person_id"]
+    first, count = grouped.first().to_dict(), grouped.nunique().to_dict()
+    return {str(v): (str(p) if count[v] == 1 else None) for v, p in first.items()}
 
 
 def _tf_columns(settings: Mapping[str, Any]) -> tuple[str, ...]:
