@@ -89,7 +89,7 @@ def test_missing_wrong_and_unscoped_keys_are_refused(client: TestClient, headers
         assert_error(_call(client, method, path, {"X-API-Key": "tth_nothing"}), 401, "unauthorized")
         lacking = [s for s in SCOPES if s not in (scope, "admin")][0]
         error = assert_error(_call(client, method, path, headers(lacking)), 403, "forbidden")
-        assert error["details"]["scope"] == scope  # type: ignore[index]
+        assert error["details"]["scope"] == scope
         # the right scope (or admin) gets past authentication: any answer but 401/403
         for allowed in (scope, "admin"):
             assert _call(client, method, path, headers(allowed)).status_code not in (401, 403)
