@@ -48,8 +48,11 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse, "description": text}
     for status, text in (
+        (400, "The request body cannot be read (not JSON, not UTF-8)"),
         (401, "No key, or an unknown, wrong or revoked one"),
         (403, "The key lacks the scope"),
+        (404, "The person, segment, export or run does not exist"),
+        (409, "It conflicts with what exists (a segment name, a file-defined segment)"),
         (413, "The request body is too large"),
         (422, "The request is invalid"),
         (503, "No run has been published yet"),
@@ -134,7 +137,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
+        codes = {404: "not_found", 405: "method_not_allowed", 400: "body_invalid"}
         code = codes.get(exc.status_code, "http_error")
         message = "no such endpoint" if exc.status_code == 404 else str(exc.detail)
         return _error(

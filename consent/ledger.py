@@ -52,6 +52,9 @@ STATUSES: frozenset[str] = frozenset({"granted", "denied", "withdrawn"})
 
 metadata = MetaData()
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 12, 31, tzinfo=UTC)
+
 consent_events = Table(
     "consent_events",
     metadata,
@@ -96,6 +99,11 @@ class ConsentEvent:
             problems.append("purpose must be a name like ad_targeting")
         if self.recorded_at.tzinfo is None:
             problems.append("recorded_at needs a time zone")
+        for name, moment in (("recorded_at", self.recorded_at), ("expires_at", self.expires_at)):
+            # Consent is a record of the computer age; pandas (and the effective-consent
+            # arithmetic) hold times from 1677 to 2262 only.
+            if moment is not None and not EARLIEST.year <= moment.year <= LATEST.year:
+                problems.append(f"{name} must be between {EARLIEST.year} and {LATEST.year}")
         if problems:
             raise ConsentEventInvalid(
                 f"consent event {self.event_id or '(no id)'}: " + "; ".join(problems),
