@@ -14,7 +14,8 @@ PACKAGES = ("resolver", "consent", "audiences", "api")
 
 
 def _all_subclasses(cls: type) -> set[type]:
-    found = set()
+    found: set[type] = set()
+    sub: type
     for sub in cls.__subclasses__():
         found |= {sub} | _all_subclasses(sub)
     return found
