@@ -27,6 +27,36 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
     yield
 
 
+API_PERSONS = 600
+
+
+@pytest.fixture(scope="session")
+def api_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo world linked and published once (nightly with the example segments)."""
+    from api.cli import write_demo_audiences
+    from api.nightly import run_link
+    from api.settings import load_config
+    from api.workspace import Workspace
+    from audiences.segments import load_segments
+    from resolver import write_demo_world
+    from resolver.demo_world import WORLD_NOW
+
+    root = tmp_path_factory.mktemp("api-world")
+    data = root / "home" / "demo"
+    write_demo_world(data, persons=API_PERSONS, seed=5)
+    config_path = write_demo_audiences(data)
+    config = load_config(config_path)
+    assert config.segments is not None
+    run_link(
+        config=config,
+        workspace=Workspace.open(root / "home"),
+        retrain=True,
+        as_of=WORLD_NOW,
+        segments=load_segments(config.segments),
+    )
+    return root / "home"
+
+
 def make_demo_dir(directory: Path, *, persons: int, seed: int) -> Path:
     """Write a demo world and the tether.toml that reads it into ``directory``."""
     from resolver import write_demo_world

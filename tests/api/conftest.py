@@ -13,34 +13,6 @@ from api.app import create_app
 from api.keys import KeyStore
 from api.settings import ApiSettings, TetherConfig, load_config
 from api.storage import open_store
-from api.workspace import Workspace
-
-PERSONS = 600
-
-
-@pytest.fixture(scope="session")
-def api_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A demo world linked and published once (nightly with the example segments)."""
-    from api.cli import write_demo_audiences
-    from api.nightly import run_link
-    from audiences.segments import load_segments
-    from resolver import write_demo_world
-    from resolver.demo_world import WORLD_NOW
-
-    root = tmp_path_factory.mktemp("api-world")
-    data = root / "home" / "demo"
-    write_demo_world(data, persons=PERSONS, seed=5)
-    config_path = write_demo_audiences(data)
-    config = load_config(config_path)
-    assert config.segments is not None
-    run_link(
-        config=config,
-        workspace=Workspace.open(root / "home"),
-        retrain=True,
-        as_of=WORLD_NOW,
-        segments=load_segments(config.segments),
-    )
-    return root / "home"
 
 
 @pytest.fixture
