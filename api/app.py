@@ -114,7 +114,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     )
     app.state.tether = state
     for module in (health, identify, persons, consents, segments, exports, runs):
-        app.include_router(module.router, prefix="/v1")
+        app.include_router(module.router)
 
     @app.exception_handler(TetherError)
     async def _tether_error(request: Request, exc: TetherError) -> JSONResponse:

@@ -25,7 +25,7 @@ from consent.gpp import decode_gpp_string
 from consent.ledger import ConsentEvent
 from consent.tcf import decode_tc_string, tcf22_violations
 
-router = APIRouter(tags=["consents"])
+router = APIRouter(prefix="/v1", tags=["consents"])
 
 
 @router.post("/consents", response_model=ConsentWritePublic, status_code=201)

@@ -24,7 +24,7 @@ from api.schemas import ExportCreate, ExportPublic, ExportsPublic
 from audiences.errors import SegmentNotFound
 from audiences.history import ExportHistory
 
-router = APIRouter(tags=["exports"])
+router = APIRouter(prefix="/v1", tags=["exports"])
 
 ExportId = Annotated[
     str, Path(pattern=r"^ex_[0-9a-f]{24}$", examples=["ex_0123456789abcdef01234567"])

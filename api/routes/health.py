@@ -8,7 +8,7 @@ from sqlalchemy import text
 from api.deps import StateDep
 from api.schemas import Health
 
-router = APIRouter(tags=["health"])
+router = APIRouter(prefix="/v1", tags=["health"])
 
 
 @router.get("/health", response_model=Health)

@@ -13,7 +13,7 @@ from api.schemas import IdentifyRequest, IdentifyResponse
 from resolver.errors import InputError
 from resolver.identify import PERSON_FIELDS, IdentifyMatch
 
-router = APIRouter(tags=["identify"])
+router = APIRouter(prefix="/v1", tags=["identify"])
 
 _ANONYMOUS = (("cookie_id", "cookie"), ("device_id", "device"))
 

@@ -13,7 +13,7 @@ from api.realtime import RunView
 from api.schemas import DecisionPublic, ErasurePublic, PersonPublic, RecordPublic
 from consent.erasure import ErasureStore
 
-router = APIRouter(tags=["persons"])
+router = APIRouter(prefix="/v1", tags=["persons"])
 
 PersonId = Annotated[
     str,

@@ -14,7 +14,7 @@ from api.errors import NotFound
 from api.runs import RunRegistry
 from api.schemas import RunPublic, RunsPublic
 
-router = APIRouter(tags=["runs"])
+router = APIRouter(prefix="/v1", tags=["runs"])
 
 RunId = Annotated[
     str, Path(pattern=r"^[0-9]{8}T[0-9]{6}-[0-9a-f]{6}$", examples=["20261201T020000-a1b2c3"])

@@ -21,7 +21,7 @@ from audiences.destinations import DESTINATIONS, destination
 from audiences.errors import AudienceError, SegmentConflict, SegmentNotFound
 from audiences.segments import Segment, compile_segment, parse_segment
 
-router = APIRouter(tags=["segments"])
+router = APIRouter(prefix="/v1", tags=["segments"])
 
 SegmentName = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 
