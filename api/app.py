@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.deps import State
 from api.errors import http_status_for
-from api.keys import KeyStore
+from api.keys import KeyCache, KeyStore
 from api.realtime import CurrentRun
 from api.schemas import ErrorResponse
 from api.settings import ApiSettings
@@ -83,7 +83,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         settings=settings,
         workspace=workspace,
         store=store,
-        keys=KeyStore(store),
+        keys=KeyCache(KeyStore(store), ttl=settings.api.reload_seconds),
         ledger=Ledger(store),
         current=current,
     )

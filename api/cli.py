@@ -938,6 +938,7 @@ def serve(
         log_level=logging.getLevelName(logging.getLogger().level).lower(),
         loop="uvloop",
         http="httptools",
+        timeout_keep_alive=75,  # clients and load balancers keep connections longer than 5 s
     )
 
 

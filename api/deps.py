@@ -2,8 +2,9 @@
 
 A route's signature shows the scope it needs (``key: ExportKey``). A key is
 sent as ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``; it is
-checked against its stored hash (``api.keys``) on every request, so a
-revoked key stops working at once.
+checked against its stored hash (``api.keys.KeyCache``: the keys table in
+memory, re-read every second), so a revoked key stops working within a
+second.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy import Engine
 
 from api.errors import Forbidden, Unauthorized
-from api.keys import ApiKey, KeyStore
+from api.keys import ApiKey, KeyCache
 from api.realtime import CurrentRun
 from api.settings import ApiSettings
 from api.workspace import Workspace
@@ -41,7 +42,7 @@ class State:
     settings: ApiSettings
     workspace: Workspace
     store: Engine
-    keys: KeyStore
+    keys: KeyCache
     ledger: Ledger
     current: CurrentRun
 
@@ -51,7 +52,7 @@ class State:
         return config.consent if config is not None else DEFAULT_POLICY
 
 
-def _state(request: Request) -> State:
+async def _state(request: Request) -> State:
     state: State = request.app.state.tether
     return state
 
@@ -66,7 +67,8 @@ class _RequireScope:
     def __init__(self, scope: str) -> None:
         self.scope = scope
 
-    def __call__(
+    # async: no I/O here (keys are cached), so no thread-pool hop per request
+    async def __call__(
         self,
         request: Request,
         state: StateDep,

@@ -14,6 +14,8 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
@@ -23,7 +25,7 @@ from sqlalchemy import JSON, Column, DateTime, Engine, String, Table, func, sele
 from consent.ledger import metadata
 from resolver.errors import InputError
 
-__all__ = ["SCOPES", "ApiKey", "KeyStore", "NewKey", "Scope", "api_keys"]
+__all__ = ["SCOPES", "ApiKey", "KeyCache", "KeyStore", "NewKey", "Scope", "api_keys"]
 
 Scope = Literal["read", "export", "consent:write", "admin"]
 SCOPES: tuple[str, ...] = get_args(Scope)
@@ -140,6 +142,12 @@ class KeyStore:
             row = connection.execute(select(api_keys).where(api_keys.c.key_id == key_id)).first()
         return None if row is None else _key(row._asdict())
 
+    def digests(self) -> dict[str, tuple[str, ApiKey]]:
+        """Key id -> (the secret's SHA-256, the key), for ``KeyCache``."""
+        with self._engine.connect() as connection:
+            rows = connection.execute(select(api_keys)).all()
+        return {r.key_id: (r.secret_sha256, _key(r._asdict())) for r in rows}
+
     def verify(self, token: str) -> ApiKey | None:
         """The live key a token belongs to, or ``None`` (unknown, wrong secret, revoked)."""
         match = _TOKEN.match(token)
@@ -153,6 +161,48 @@ class KeyStore:
         if not hmac.compare_digest(stored, _digest(secret)) or row is None:
             return None
         key = _key(row._asdict())
+        return key if key.revoked_at is None else None
+
+
+class KeyCache:
+    """The keys table held in memory and re-read every ``ttl`` seconds, for the HTTP API.
+
+    A database round trip per request would cost more than the request
+    itself (``bench/RESULTS.md``); the table is small. A key created or
+    revoked elsewhere (``tether keys``) takes effect within ``ttl``; an
+    unknown key id makes the cache re-read at once (at most every
+    ``ttl / 10``), so a fresh key works on its first request.
+    """
+
+    def __init__(self, store: KeyStore, *, ttl: float = 1.0) -> None:
+        self._store = store
+        self._ttl = ttl
+        self._keys: dict[str, tuple[str, ApiKey]] = {}
+        self._loaded = -float("inf")
+        self._lock = threading.Lock()
+
+    def _refresh(self, *, min_age: float) -> None:
+        now = time.monotonic()
+        if now - self._loaded < min_age:
+            return
+        with self._lock:
+            if time.monotonic() - self._loaded < min_age:
+                return
+            self._keys = self._store.digests()
+            self._loaded = time.monotonic()
+
+    def verify(self, token: str) -> ApiKey | None:
+        """As ``KeyStore.verify``, from memory: constant-time comparison of the secret's hash."""
+        match = _TOKEN.match(token)
+        if match is None:
+            return None
+        key_id, secret = match.groups()
+        self._refresh(min_age=self._ttl)
+        if key_id not in self._keys:
+            self._refresh(min_age=self._ttl / 10)
+        stored, key = self._keys.get(key_id, ("0" * 64, None))
+        if not hmac.compare_digest(stored, _digest(secret)) or key is None:
+            return None
         return key if key.revoked_at is None else None
 
 

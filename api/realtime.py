@@ -17,11 +17,12 @@ started, the person's consent is judged again from the ledger, now.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +30,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy import Engine, func, select
 
 from api.lookup import PersonMatch, consent_of_person
 from api.workspace import Workspace
@@ -73,6 +74,8 @@ class RunView:
     activity: pd.DataFrame
     subject_person: Mapping[tuple[str, str], str]
     """``(subject_type, subject_id)`` -> the person it is linked into."""
+    subjects_of: Mapping[str, tuple[tuple[str, str], ...]]
+    """Person id -> its consent subjects ``(subject_type, subject_id)``."""
     segment_names: tuple[str, ...] = ()
     segment_sizes: Mapping[str, int] = field(default_factory=dict)
     erased: frozenset[str] = frozenset()
@@ -96,12 +99,25 @@ class RunView:
             return self.records.iloc[0:0]
         return self.records.iloc[rows]
 
+    def has_news(self, person_id: str, *, news: Collection[tuple[str, str]]) -> bool:
+        """Whether a subject of the person has ledger events the run has not judged."""
+        return any(subject in news for subject in self.subjects_of.get(person_id, ()))
+
     def person_consent(
-        self, person_id: str, *, ledger: Ledger, policy: ConsentPolicy
+        self,
+        person_id: str,
+        *,
+        ledger: Ledger,
+        policy: ConsentPolicy,
+        news: Collection[tuple[str, str]] = frozenset(),
     ) -> dict[str, dict[str, Any]]:
-        """The person's consent per purpose: the run's, or judged again if the ledger has news."""
-        subjects = self.subjects[self.subjects["person_id"] == person_id]
-        if not _ledger_has_news(ledger, subjects=subjects, since=self.judged_at):
+        """The person's consent per purpose: the run's, or judged again if the ledger has news.
+
+        ``news`` holds the subjects with ledger events ingested since the run
+        read the ledger (``CurrentRun.news``); only their persons are judged
+        again, now, from the ledger.
+        """
+        if not self.has_news(person_id, news=news):
             return {p: dict(v) for p, v in self.consent.get(person_id, {}).items()}
         match = PersonMatch(
             person_id=person_id, run_id=self.run_id, records=self.person_records(person_id)
@@ -118,22 +134,6 @@ class RunView:
             }
             for purpose, d in decisions.items()
         }
-
-
-def _ledger_has_news(ledger: Ledger, *, subjects: pd.DataFrame, since: datetime) -> bool:
-    if subjects.empty:
-        return False
-    pairs = [
-        and_(consent_events.c.subject_type == t, consent_events.c.subject_id == i)
-        for t, i in zip(subjects["subject_type"], subjects["subject_id"], strict=True)
-    ]
-    query = (
-        select(consent_events.c.event_id)
-        .where(or_(*pairs), consent_events.c.ingested_at >= since.astimezone(UTC))
-        .limit(1)
-    )
-    with ledger.engine.connect() as connection:
-        return connection.execute(query).first() is not None
 
 
 class CurrentRun:
@@ -162,6 +162,39 @@ class CurrentRun:
         self._thread: threading.Thread | None = None
         self.reloads = 0
         self.failures = 0
+        self._news: set[tuple[str, str]] = set()
+        self._news_seen: datetime | None = None
+        self._news_lock = threading.Lock()
+
+    @property
+    def news(self) -> Collection[tuple[str, str]]:
+        """Subjects with ledger events ingested since the served run read the ledger.
+
+        The live set, for membership tests only (``in`` is atomic under the GIL;
+        copying it per request would cost more than the lookup).
+        """
+        return self._news
+
+    def note_news(self, subjects: Iterable[tuple[str, str]]) -> None:
+        """Events this process just appended: their persons are judged again at once."""
+        with self._news_lock:
+            self._news.update(subjects)
+
+    def _poll_news(self, *, since: datetime, reset: bool = False) -> None:
+        """Add the subjects of events ingested after ``since`` (by any process)."""
+        with self._news_lock:
+            start = since if reset or self._news_seen is None else max(since, self._news_seen)
+        query = select(
+            consent_events.c.subject_type, consent_events.c.subject_id, consent_events.c.ingested_at
+        ).where(consent_events.c.ingested_at > start.astimezone(UTC))
+        with self._store.connect() as connection:
+            rows = connection.execute(query).all()
+        latest = max((_utc(r[2]) for r in rows), default=start)
+        with self._news_lock:
+            if reset:
+                self._news.clear()
+            self._news.update((str(r[0]), str(r[1])) for r in rows)
+            self._news_seen = latest
 
     def get(self) -> RunView:
         """The view of the current run; ``NoCurrentRunError`` before the first run."""
@@ -186,6 +219,7 @@ class CurrentRun:
             erased = self._erased_fingerprint()
             seen = (run_id, segments, erased)
             if seen == self._seen and not force and self._view is not None:
+                self._poll_news(since=self._view.judged_at)
                 return False
             if run_id is None:
                 self._seen = seen
@@ -201,9 +235,14 @@ class CurrentRun:
                 self.failures += 1
                 logger.exception("could not load run %s; keeping the previous one", run_id)
                 return False
+            self._poll_news(since=view.judged_at, reset=view.run_id != getattr(old, "run_id", None))
             self._view = view
             self._seen = seen
             self.reloads += 1
+            # A view holds millions of small objects that never change: keep them out of
+            # the cyclic GC, whose full passes over them would stall requests for tens of ms.
+            gc.collect()
+            gc.freeze()
             logger.info("serving run %s (%d persons)", view.run_id, len(view.rows_of))
             return True
 
@@ -352,10 +391,12 @@ class CurrentRun:
         activity = pd.read_parquet(run_dir / "person_activity.parquet")
         names, sizes, segments_of = self._memberships(features, activity, as_of)
         subject_person: dict[tuple[str, str], str] = {}
+        subjects_of: dict[str, list[tuple[str, str]]] = {}
         for person, kind, key in zip(
             subjects["person_id"], subjects["subject_type"], subjects["subject_id"], strict=True
         ):
             subject_person.setdefault((kind, key), person)
+            subjects_of.setdefault(person, []).append((kind, key))
         # Runs before judged_at was recorded: their start is a safe (early) bound.
         judged = report["consent"].get("judged_at")
         judged_at = datetime.fromisoformat(judged) if judged else _run_started(run_id)
@@ -381,10 +422,15 @@ class CurrentRun:
             features=features,
             activity=activity,
             subject_person=subject_person,
+            subjects_of={k: tuple(v) for k, v in subjects_of.items()},
             segment_names=names,
             segment_sizes=sizes,
             erased=self._erased(run_id),
         )
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _run_started(run_id: str) -> datetime:

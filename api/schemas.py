@@ -151,6 +151,28 @@ class ConsentEventCreate(Strict):
 
 
 class ConsentEventsCreate(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "events": [
+                        {
+                            "subject_type": "customer",
+                            "subject_id": "C0000000042",
+                            "purpose": "ad_targeting",
+                            "status": "withdrawn",
+                            "recorded_at": "2026-11-30T09:00:00Z",
+                            "source": "crm",
+                            "evidence": {"form": "preferences-v3"},
+                            "event_id": "crm-pref-000917",
+                        }
+                    ]
+                }
+            ]
+        },
+    )
+
     events: list[ConsentEventCreate] = Field(min_length=1, max_length=1000)
 
 
@@ -176,6 +198,13 @@ class ConsentStatePublic(BaseModel):
 
 
 class DecodeRequest(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"string": "CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA"}]
+        },
+    )
+
     string: str = Field(
         min_length=1,
         max_length=20000,
@@ -270,6 +299,15 @@ class SegmentPreview(BaseModel):
 
 
 class ExportCreate(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"segment": "mortgage_readers_for_ads", "destination": "google_customer_match"}
+            ]
+        },
+    )
+
     segment: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
     destination: str = Field(min_length=1, max_length=64, examples=["google_customer_match"])
     min_size: int | None = Field(

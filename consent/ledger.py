@@ -69,6 +69,7 @@ consent_events = Table(
     Column("evidence", Text, nullable=True),
     Column("ingested_at", DateTime(timezone=True), nullable=False),
     Index("ix_consent_events_subject", "subject_type", "subject_id", "purpose", "recorded_at"),
+    Index("ix_consent_events_ingested", "ingested_at"),
 )
 
 

@@ -45,6 +45,8 @@ logger = logging.getLogger(__name__)
 
 #: Exact identifiers, in the order they are tried.
 EXACT_KEYS: tuple[str, ...] = ("customer_id", "cookie_id", "device_id", "ad_id", "email", "phone")
+#: Identifiers of the subject itself: they find a gated (unlinked) record's own person.
+GATED_KEYS = frozenset({"cookie_id", "device_id"})
 #: The source kind whose records own an identifier: their person is the answer.
 OWNER_KINDS = {"customer_id": "customers", "device_id": "devices"}
 #: Person fields a query may carry (SPEC §3 names), normalised like a CRM row.
@@ -141,21 +143,28 @@ class IdentityIndex:
         """Index a run: ``graph`` and ``touchpoints`` are row-aligned (as a run writes them)."""
         person = graph["person_id"].astype(str).to_numpy()
         exact: dict[str, dict[str, str | None]] = {}
+        n = len(touchpoints)
         kind = touchpoints["kind"].to_numpy() if "kind" in touchpoints.columns else None
+        # Records the linking gate held apart are their own anonymous persons on purpose:
+        # a cookie or device finds them, but an email or phone they carry names the
+        # person of the linked records that carry it (the CRM customer, say).
+        linked = graph["may_link"].to_numpy(dtype=bool) if "may_link" in graph else np.ones(n, bool)
         for key in EXACT_KEYS:
             values = touchpoints[key] if key in touchpoints.columns else graph.get(key)
             if values is None:
                 continue
             frame = pd.DataFrame({"value": values.to_numpy(), "person_id": person})
+            # Later tiers win: (gated records) < (linked records) < (the id's owner).
+            tiers = [np.ones(n, bool)] if key in GATED_KEYS else [~linked, linked]
             owner = OWNER_KINDS.get(key)
             if owner is not None and kind is not None:
                 # The record that owns an id (the CRM row of a customer id) names its
-                # person, even where a session logged in as that customer stayed apart
-                # (the linking gate, a shared device).
-                owned = _unique_persons(frame[kind == owner])
-                exact[key] = {**_unique_persons(frame[kind != owner]), **owned}
-            else:
-                exact[key] = _unique_persons(frame)
+                # person, even where a session logged in as that customer stayed apart.
+                tiers.append(kind == owner)
+            table: dict[str, str | None] = {}
+            for tier in tiers:
+                table.update(_unique_persons(frame[tier]))
+            exact[key] = table
         evidence = touchpoints[["first_latin", "last_latin", "dob", "postcode", "national_id"]]
         has_evidence = evidence.notna().any(axis=1).to_numpy()
         rows = touchpoints.loc[has_evidence, list(MODEL_COLUMNS)].assign(

@@ -52,6 +52,7 @@ def write_consents(
         for e in body.events
     ]
     result = state.ledger.append(events)
+    state.current.note_news((e.subject_type, e.subject_id) for e in events)
     return ConsentWritePublic(
         received=result.received,
         inserted=result.inserted,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import ReadKey, StateDep
 from api.lookup import consent_of_subject
@@ -19,29 +20,34 @@ _ANONYMOUS = (("cookie_id", "cookie"), ("device_id", "device"))
 
 
 @router.post("/identify", response_model=IdentifyResponse)
-def identify(body: IdentifyRequest, state: StateDep, key: ReadKey) -> IdentifyResponse:
+async def identify(body: IdentifyRequest, state: StateDep, key: ReadKey) -> IdentifyResponse:
     """Exact identifiers first (an index of the current run), then the trained Splink model.
 
     The model is used only for person fields, and not at all when the
     request's cookie or device has no ``identity_linking`` consent: such a
     visitor is never linked to a known person (SPEC §5).
     """
+    # Async: an exact lookup is microseconds of work, answered on the event loop
+    # (a thread-pool hop would cost more, and queue behind the GIL under load);
+    # anything that reads the store or runs the model goes to a worker thread.
     query = body.model_dump(exclude_none=True)
     if not query:
         raise InputError("send at least one identifier or person field", fields=[])
-    view = state.current.get()
+    loaded = state.current.peek()
+    view = loaded if loaded is not None else await run_in_threadpool(state.current.get)
     match = _unerased(view, view.index.identify(query, use_model=False))
     reason = None
     if match.person_id is None and any(query.get(f) for f in PERSON_FIELDS):
         refused = [
             subject_type
             for field, subject_type in _ANONYMOUS
-            if query.get(field) and not _may_link(state, subject_type, str(query[field]))
+            if query.get(field)
+            and not await run_in_threadpool(_may_link, state, subject_type, str(query[field]))
         ]
         if refused:
             reason = f"the {refused[0]} has no identity_linking consent: it is not linked"
         else:
-            match = _unerased(view, view.index.identify(query))
+            match = _unerased(view, await run_in_threadpool(view.index.identify, query))
     if match.person_id is None:
         if reason is None:
             reason = (
@@ -60,7 +66,15 @@ def identify(body: IdentifyRequest, state: StateDep, key: ReadKey) -> IdentifyRe
             consent={},
             reason=reason,
         )
-    consent = view.person_consent(match.person_id, ledger=state.ledger, policy=state.policy)
+    person_id = match.person_id
+    if view.has_news(person_id, news=state.current.news):
+        consent = await run_in_threadpool(
+            lambda: view.person_consent(
+                person_id, ledger=state.ledger, policy=state.policy, news=state.current.news
+            )
+        )
+    else:  # the run's judgement, from memory
+        consent = view.person_consent(person_id, ledger=state.ledger, policy=state.policy)
     allowed = {purpose: bool(d["allowed"]) for purpose, d in consent.items()}
     return IdentifyResponse(
         run_id=view.run_id,

@@ -38,7 +38,9 @@ def get_person(person_id: PersonId, state: StateDep, key: ReadKey) -> PersonPubl
     view = state.current.get()
     current = _current_id(view, person_id)
     records = view.person_records(current)
-    consent = view.person_consent(current, ledger=state.ledger, policy=state.policy)
+    consent = view.person_consent(
+        current, ledger=state.ledger, policy=state.policy, news=state.current.news
+    )
     return PersonPublic(
         person_id=current,
         requested_id=person_id,

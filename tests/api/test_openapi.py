@@ -132,3 +132,10 @@ def test_the_document_describes_every_operation(app_schema: Any) -> None:
         assert op.get("description"), op["operationId"]
         assert "422" in op["responses"] and "401" in op["responses"], op["operationId"]
     assert set(document["components"]["securitySchemes"]) == {"HTTPBearer", "APIKeyHeader"}
+    # every request body comes with an example a reader can paste
+    schemas = document["components"]["schemas"]
+    for op in operations:
+        body = op.get("requestBody")
+        if body:
+            ref = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+            assert schemas[ref].get("examples"), ref

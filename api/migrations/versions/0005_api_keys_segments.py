@@ -1,4 +1,5 @@
-"""API keys (stored hashed) and segment definitions written through the API.
+"""API keys (stored hashed), segment definitions written through the API, and an index
+on the ledger's ingestion time (the API follows new consent events by it).
 
 Revision ID: 0005
 Revises: 0004
@@ -14,6 +15,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_index("ix_consent_events_ingested", "consent_events", ["ingested_at"])
     op.create_table(
         "api_keys",
         sa.Column("key_id", sa.String(32), primary_key=True),
@@ -36,3 +38,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("segment_definitions")
     op.drop_table("api_keys")
+    op.drop_index("ix_consent_events_ingested", table_name="consent_events")
