@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -827,6 +829,20 @@ def segments_export(
     )
 
 
+@contextmanager
+def _key_store(home: Path | None) -> Iterator[Any]:
+    """The workspace's operational store as a ``KeyStore``, disposed afterwards."""
+    from api.keys import KeyStore
+    from api.storage import database_url, open_store
+
+    ws = Workspace.open(resolve_home(home))
+    engine = open_store(database_url(home=ws.home))
+    try:
+        yield KeyStore(engine)
+    finally:
+        engine.dispose()
+
+
 keys_app = typer.Typer(help="API keys for the HTTP API (stored hashed).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
@@ -842,15 +858,8 @@ def keys_create(
     as_json: JsonOpt = False,
 ) -> None:
     """Create an API key; its secret is printed this once and only its hash is stored."""
-    from api.keys import KeyStore
-    from api.storage import database_url, open_store
-
-    ws = Workspace.open(resolve_home(home))
-    engine = open_store(database_url(home=ws.home))
-    try:
-        created = KeyStore(engine).create(name=name, scopes=scopes)
-    finally:
-        engine.dispose()
+    with _key_store(home) as keys:
+        created = keys.create(name=name, scopes=scopes)
     _emit(
         {**created.key.as_dict(), "token": created.token},
         as_json=as_json,
@@ -865,15 +874,8 @@ def keys_create(
 @keys_app.command("list")
 def keys_list(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     """Every API key (never its secret), revoked ones included."""
-    from api.keys import KeyStore
-    from api.storage import database_url, open_store
-
-    ws = Workspace.open(resolve_home(home))
-    engine = open_store(database_url(home=ws.home))
-    try:
-        keys = KeyStore(engine).list()
-    finally:
-        engine.dispose()
+    with _key_store(home) as store:
+        keys = store.list()
     _emit(
         {"keys": [k.as_dict() for k in keys]},
         as_json=as_json,
@@ -892,16 +894,9 @@ def keys_revoke(
     home: HomeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Revoke an API key: it stops working at the next request."""
-    from api.keys import KeyStore
-    from api.storage import database_url, open_store
-
-    ws = Workspace.open(resolve_home(home))
-    engine = open_store(database_url(home=ws.home))
-    try:
-        key = KeyStore(engine).revoke(key_id)
-    finally:
-        engine.dispose()
+    """Revoke an API key: a running server refuses it within a second."""
+    with _key_store(home) as keys:
+        key = keys.revoke(key_id)
     if key is None:
         raise typer.BadParameter(f"no key {key_id!r}; `tether keys list` shows them")
     _emit(key.as_dict(), as_json=as_json, lines=[f"key {key.key_id} revoked"])

@@ -284,7 +284,7 @@ def run(scenario: str, *, home: Path, seconds: float, rate: float, seed: int) ->
     measured = len(latencies)
 
     def pct(q: float) -> float:
-        return latencies[min(measured - 1, int(q * measured))] * 1000
+        return float(latencies[min(measured - 1, int(q * measured))]) * 1000
 
     summary = {
         "scenario": scenario,
