@@ -142,6 +142,12 @@ class KeyStore:
             row = connection.execute(select(api_keys).where(api_keys.c.key_id == key_id)).first()
         return None if row is None else _key(row._asdict())
 
+    def digest(self, key_id: str) -> tuple[str, ApiKey] | None:
+        """One key's (secret's SHA-256, key), or ``None``."""
+        with self._engine.connect() as connection:
+            row = connection.execute(select(api_keys).where(api_keys.c.key_id == key_id)).first()
+        return None if row is None else (row.secret_sha256, _key(row._asdict()))
+
     def digests(self) -> dict[str, tuple[str, ApiKey]]:
         """Key id -> (the secret's SHA-256, the key), for ``KeyCache``."""
         with self._engine.connect() as connection:
@@ -168,10 +174,10 @@ class KeyCache:
     """The keys table held in memory and re-read every ``ttl`` seconds, for the HTTP API.
 
     A database round trip per request would cost more than the request
-    itself (``bench/RESULTS.md``); the table is small. A key created or
-    revoked elsewhere (``tether keys``) takes effect within ``ttl``; an
-    unknown key id makes the cache re-read at once (at most every
-    ``ttl / 10``), so a fresh key works on its first request.
+    itself (``bench/RESULTS.md``); the table is small. A key revoked
+    elsewhere (``tether keys revoke``) stops working within ``ttl``; a key id
+    not in memory is looked up by its primary key, so a fresh key works on
+    its first request.
     """
 
     def __init__(self, store: KeyStore, *, ttl: float = 1.0) -> None:
@@ -198,9 +204,12 @@ class KeyCache:
             return None
         key_id, secret = match.groups()
         self._refresh(min_age=self._ttl)
-        if key_id not in self._keys:
-            self._refresh(min_age=self._ttl / 10)
-        stored, key = self._keys.get(key_id, ("0" * 64, None))
+        found = self._keys.get(key_id)
+        if found is None:  # a key made since the last read: look it up by its id alone
+            found = self._store.digest(key_id)
+            if found is not None:
+                self._keys = {**self._keys, key_id: found}
+        stored, key = found if found is not None else ("0" * 64, None)
         if not hmac.compare_digest(stored, _digest(secret)) or key is None:
             return None
         return key if key.revoked_at is None else None

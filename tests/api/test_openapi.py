@@ -105,7 +105,7 @@ def test_the_api_keeps_its_openapi_contract(
 
             @given(case=strategy)
             @settings(
-                max_examples=30,
+                max_examples=15,
                 deadline=None,
                 suppress_health_check=list(HealthCheck),
                 derandomize=True,

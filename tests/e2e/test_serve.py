@@ -39,6 +39,11 @@ def test_serve_over_http(api_world: Path, tmp_path: Path) -> None:
                home=home).stdout
     )  # fmt: skip
     auth = {"Authorization": f"Bearer {created['token']}"}
+    listed = json.loads(tether("keys", "list", "--json", home=home).stdout)["keys"]
+    assert [k["key_id"] for k in listed] == [created["key_id"]] and "token" not in listed[0]
+    assert created["token"].startswith("tth_") and created["scopes"] == ["read", "consent:write"]
+    bad = tether("keys", "create", "x", "-s", "write", home=home, check=False)
+    assert bad.returncode == 2 and "write" in bad.stderr
     port = _free_port()
     log = (tmp_path / "serve.log").open("w")
     server = subprocess.Popen(
@@ -113,16 +118,3 @@ def test_serve_over_http(api_world: Path, tmp_path: Path) -> None:
     assert code in (0, -signal.SIGTERM) and "Application shutdown complete" in text
     assert "POST /v1/identify 200" in text  # the access log names route templates
     assert email not in text and "Traceback" not in text
-
-
-def test_keys_cli_lists_and_refuses_bad_scopes(tmp_path: Path) -> None:
-    home = tmp_path / "ws"
-    made = json.loads(tether("keys", "create", "ops", "-s", "admin", "--json", home=home).stdout)
-    assert made["token"].startswith("tth_") and made["scopes"] == ["admin"]
-    listed = json.loads(tether("keys", "list", "--json", home=home).stdout)["keys"]
-    assert [k["key_id"] for k in listed] == [made["key_id"]]
-    assert "token" not in listed[0]
-    bad = tether("keys", "create", "x", "-s", "write", home=home, check=False)
-    assert bad.returncode == 2 and "write" in bad.stderr
-    missing = tether("keys", "revoke", "nope", home=home, check=False)
-    assert missing.returncode == 2
