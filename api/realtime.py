@@ -261,10 +261,15 @@ class CurrentRun:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop the watcher and release the served view's DuckDB connection (at shutdown)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        view, self._view = self._view, None
+        if view is not None:
+            view.index.close()
+        gc.unfreeze()
 
     def _watch(self) -> None:
         while not self._stop.wait(self._interval):

@@ -187,6 +187,12 @@ class IdentityIndex:
             default_region=default_region,
         )
 
+    def close(self) -> None:
+        """Release the model scorer's DuckDB connection (the index answers exact ids still)."""
+        if self._scorer is not None:
+            self._scorer.close()
+            self._scorer = None
+
     @property
     def size(self) -> dict[str, int]:
         """Indexed values per identifier and the model's candidate rows."""
@@ -322,6 +328,10 @@ class _Scorer:
         self._con.execute(f"PREPARE score AS SELECT unique_id_r, match_probability FROM ({sql})")
         self._insert = f"INSERT INTO query_record VALUES ({', '.join('?' for _ in self._columns)})"
         self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()
 
     def score(self, query: Mapping[str, Any], candidates: np.ndarray) -> list[tuple[int, float]]:
         """``unique_id_r`` and ``match_probability`` of the query against each candidate."""

@@ -64,6 +64,7 @@ def app_schema(openapi_home: Path) -> Iterator[Any]:
         )
     )
     yield schemathesis.openapi.from_asgi("/openapi.json", app)
+    app.state.tether.current.stop()
 
 
 # schemathesis' pytest loader (from_fixture) does not run under pytest 9, so each

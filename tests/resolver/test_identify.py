@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +92,7 @@ def test_normalize_record_equals_ingest(
 
 
 @pytest.fixture(scope="module")
-def index_and_model(api_world: Path) -> tuple[IdentityIndex, Any, pd.DataFrame]:
+def index_and_model(api_world: Path) -> Iterator[tuple[IdentityIndex, Any, pd.DataFrame]]:
     run = api_world / "current"
     graph = pd.read_parquet(run / "identity_graph.parquet")
     touch = pd.read_parquet(run / "touchpoints.parquet")
@@ -100,7 +101,8 @@ def index_and_model(api_world: Path) -> tuple[IdentityIndex, Any, pd.DataFrame]:
         run_id="r", graph=graph, touchpoints=touch, model=model, threshold=0.9,
         default_region="GB",
     )  # fmt: skip
-    return index, model, touch
+    yield index, model, touch
+    index.close()
 
 
 def test_the_prepared_scorer_gives_splinks_probabilities(
