@@ -22,7 +22,7 @@ from typing import Any, Literal, get_args
 
 from sqlalchemy import JSON, Column, DateTime, Engine, String, Table, func, select, update
 
-from consent.ledger import metadata
+from consent.ledger import metadata, stored_utc
 from resolver.errors import InputError
 
 __all__ = ["SCOPES", "ApiKey", "KeyCache", "KeyStore", "NewKey", "Scope", "api_keys"]
@@ -160,14 +160,7 @@ class KeyStore:
         if match is None:
             return None
         key_id, secret = match.groups()
-        with self._engine.connect() as connection:
-            row = connection.execute(select(api_keys).where(api_keys.c.key_id == key_id)).first()
-        # Compare even when the id is unknown, so timing does not tell ids apart.
-        stored = row._asdict()["secret_sha256"] if row is not None else "0" * 64
-        if not hmac.compare_digest(stored, _digest(secret)) or row is None:
-            return None
-        key = _key(row._asdict())
-        return key if key.revoked_at is None else None
+        return _check(self.digest(key_id), secret)
 
 
 class KeyCache:
@@ -209,24 +202,24 @@ class KeyCache:
             found = self._store.digest(key_id)
             if found is not None:
                 self._keys = {**self._keys, key_id: found}
-        stored, key = found if found is not None else ("0" * 64, None)
-        if not hmac.compare_digest(stored, _digest(secret)) or key is None:
-            return None
-        return key if key.revoked_at is None else None
+        return _check(found, secret)
+
+
+def _check(found: tuple[str, ApiKey] | None, secret: str) -> ApiKey | None:
+    """The key if ``secret`` hashes to its stored digest and it is not revoked."""
+    # Compare even when the id is unknown, so timing does not tell ids apart.
+    stored, key = found if found is not None else ("0" * 64, None)
+    if not hmac.compare_digest(stored, _digest(secret)) or key is None:
+        return None
+    return key if key.revoked_at is None else None
 
 
 def _key(row: dict[str, Any]) -> ApiKey:
-    def utc(moment: datetime | None) -> datetime | None:
-        if moment is None:
-            return None
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-    created = utc(row["created_at"])
-    assert created is not None
+    revoked = row["revoked_at"]
     return ApiKey(
         key_id=row["key_id"],
         name=row["name"],
         scopes=tuple(row["scopes"]),
-        created_at=created,
-        revoked_at=utc(row["revoked_at"]),
+        created_at=stored_utc(row["created_at"]),
+        revoked_at=stored_utc(revoked) if revoked is not None else None,
     )

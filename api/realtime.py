@@ -38,7 +38,7 @@ from audiences.definitions import SegmentStore, all_segments, segment_definition
 from audiences.segments import Segment, evaluate_segment, load_segments
 from consent.effective import person_subjects
 from consent.erasure import erasures
-from consent.ledger import Ledger, consent_events
+from consent.ledger import Ledger, consent_events, stored_utc
 from consent.purposes import ConsentPolicy
 from resolver import TrainedModel, load_model, resolve_person_id
 from resolver.errors import ModelError, NoCurrentRunError
@@ -64,7 +64,6 @@ class RunView:
     """Graph columns plus the normalised email, one row per record."""
     rows_of: Mapping[str, np.ndarray]
     """Person id -> positions of its records in ``records``."""
-    subjects: pd.DataFrame
     segments_of: Mapping[str, tuple[str, ...]]
     """Person id -> names of the segments the person is in."""
     consent: Mapping[str, Mapping[str, dict[str, Any]]]
@@ -189,7 +188,7 @@ class CurrentRun:
         ).where(consent_events.c.ingested_at > start.astimezone(UTC))
         with self._store.connect() as connection:
             rows = connection.execute(query).all()
-        latest = max((_utc(r[2]) for r in rows), default=start)
+        latest = max((stored_utc(r[2]) for r in rows), default=start)
         with self._news_lock:
             if reset:
                 self._news.clear()
@@ -291,9 +290,7 @@ class CurrentRun:
                     erasures.c.person_id.is_not(None)
                 )
             ).all()
-        return frozenset(
-            str(pid) for pid, at in rows if (at if at.tzinfo else at.replace(tzinfo=UTC)) >= started
-        )
+        return frozenset(str(pid) for pid, at in rows if stored_utc(at) >= started)
 
     def _with_segments(self, view: RunView) -> RunView:
         names, sizes, segments_of = self._memberships(view.features, view.activity, view.as_of)
@@ -420,7 +417,6 @@ class CurrentRun:
             index=index,
             records=records,
             rows_of=rows_of,
-            subjects=subjects,
             segments_of=segments_of,
             consent=consent,
             registry=pd.read_parquet(run_dir / "person_registry.parquet"),
@@ -432,10 +428,6 @@ class CurrentRun:
             segment_sizes=sizes,
             erased=self._erased(run_id),
         )
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _run_started(run_id: str) -> datetime:

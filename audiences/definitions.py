@@ -18,7 +18,7 @@ from sqlalchemy import JSON, Column, DateTime, Engine, Integer, String, Table, d
 
 from audiences.errors import SegmentConflict, SegmentNotFound
 from audiences.segments import Segment, parse_segment
-from consent.ledger import metadata
+from consent.ledger import metadata, stored_utc
 
 __all__ = ["STORE_SOURCE", "SegmentStore", "all_segments", "segment_definitions"]
 
@@ -48,7 +48,9 @@ class SegmentStore:
             rows = connection.execute(
                 select(segment_definitions).order_by(segment_definitions.c.name)
             ).all()
-        return [(self._segment(r.definition), int(r.version), _utc(r.updated_at)) for r in rows]
+        return [
+            (self._segment(r.definition), int(r.version), stored_utc(r.updated_at)) for r in rows
+        ]
 
     def get(self, name: str) -> tuple[Segment, int, datetime] | None:
         with self._engine.connect() as connection:
@@ -57,7 +59,7 @@ class SegmentStore:
             ).first()
         if row is None:
             return None
-        return self._segment(row.definition), int(row.version), _utc(row.updated_at)
+        return self._segment(row.definition), int(row.version), stored_utc(row.updated_at)
 
     def create(self, definition: Mapping[str, Any]) -> Segment:
         """Store a new segment (parsed first: a bad definition is refused with its rule path)."""
@@ -132,7 +134,3 @@ def all_segments(*, files: Mapping[str, Segment], store: SegmentStore) -> dict[s
             )
         merged[segment.name] = segment
     return merged
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

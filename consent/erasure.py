@@ -39,7 +39,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from consent.effective import email_subject_id
 from consent.errors import ConsentError
-from consent.ledger import SUBJECT_TYPES, metadata
+from consent.ledger import SUBJECT_TYPES, metadata, stored_utc
 from resolver.normalize import normalize_email
 from resolver.suppression import Suppression, hash_identifier, record_identifiers
 
@@ -211,11 +211,6 @@ class ErasureStore:
         with self._engine.connect() as connection:
             rows = connection.execute(select(erasures).order_by(erasures.c.requested_at)).all()
         return [
-            ErasureReceipt(**{**row._asdict(), "requested_at": _utc(row.requested_at)})
+            ErasureReceipt(**{**row._asdict(), "requested_at": stored_utc(row.requested_at)})
             for row in rows
         ]
-
-
-def _utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -43,6 +43,7 @@ __all__ = [
     "consent_events",
     "event_id_for",
     "metadata",
+    "stored_utc",
 ]
 
 SubjectType = Literal["customer", "cookie", "device", "contact", "email"]
@@ -71,6 +72,12 @@ consent_events = Table(
     Index("ix_consent_events_subject", "subject_type", "subject_id", "purpose", "recorded_at"),
     Index("ix_consent_events_ingested", "ingested_at"),
 )
+
+
+def stored_utc(moment: datetime) -> datetime:
+    """A time read back from the store, as UTC: SQLite hands back naive datetimes, and every
+    time Tether stores is UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -23,6 +23,7 @@ from api.exports import export_segment
 from api.schemas import ExportCreate, ExportPublic, ExportsPublic
 from audiences.errors import SegmentNotFound
 from audiences.history import ExportHistory
+from consent.ledger import stored_utc
 
 router = APIRouter(prefix="/v1", tags=["exports"])
 
@@ -44,14 +45,13 @@ def _public(row: dict[str, Any]) -> ExportPublic:
     counts = {"exported": row["exported"], "added": row["added"], "removed": row["removed"]}
     if manifest_path.exists():
         counts = {**json.loads(manifest_path.read_text()).get("counts", {}), **counts}
-    created = row["created_at"]
     return ExportPublic(
         export_id=row["export_id"],
         status="completed",
         segment=row["segment"],
         destination=row["destination"],
         run_id=row["run_id"],
-        created_at=created if created.tzinfo else created.replace(tzinfo=UTC),
+        created_at=stored_utc(row["created_at"]),
         counts={k: int(v) for k, v in counts.items() if isinstance(v, int)},
         files=_files(directory),
         manifest_sha256=row["manifest_sha256"],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
@@ -13,6 +12,7 @@ from api.deps import Page, ReadKey, StateDep
 from api.errors import NotFound
 from api.runs import RunRegistry
 from api.schemas import RunPublic, RunsPublic
+from consent.ledger import stored_utc
 
 router = APIRouter(prefix="/v1", tags=["runs"])
 
@@ -21,21 +21,14 @@ RunId = Annotated[
 ]
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _public(row: dict[str, Any], *, current: str | None) -> RunPublic:
-    started = _utc(row["started_at"])
-    assert started is not None
+    finished = row["finished_at"]
     return RunPublic(
         run_id=row["run_id"],
         status=row["status"],
         current=row["run_id"] == current,
-        started_at=started,
-        finished_at=_utc(row["finished_at"]),
+        started_at=stored_utc(row["started_at"]),
+        finished_at=stored_utc(finished) if finished is not None else None,
         failed_step=row["failed_step"],
         summary=row["summary"],
     )
