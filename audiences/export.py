@@ -118,7 +118,9 @@ def plan_export(
             for start, part in zip(starts, np.split(values, starts[1:]), strict=True)
         }
     people = identifiers[identifiers["person_id"].astype(str).isin(set(kept))]
-    rows = destination.rows(people)
+    # Sorted by person id: whatever order the members and identifiers arrive in,
+    # the same inputs write byte-identical files (members, upload, add, remove).
+    rows = destination.rows(people).sort_values("person_id", kind="stable").reset_index(drop=True)
     limit = destination.min_size if min_size is None else min_size
     plan = ExportPlan(
         segment=segment,
@@ -191,12 +193,16 @@ def write_export(
     tmp = directory.with_name(directory.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    rows = plan.rows
+    rows = plan.rows.sort_values("person_id", kind="stable").reset_index(drop=True)
     current_ids = set(rows["person_id"])
     before = previous if previous is not None else pd.DataFrame({"person_id": pd.Series(dtype=str)})
     before_ids = set(before["person_id"].astype(str))
     added = rows[~rows["person_id"].isin(before_ids)]
-    removed = before[~before["person_id"].astype(str).isin(current_ids)]
+    removed = (
+        before[~before["person_id"].astype(str).isin(current_ids)]
+        .sort_values("person_id", kind="stable")
+        .reset_index(drop=True)
+    )
     keys = removal_keys(destination)
     for column in keys:
         if column not in removed:

@@ -78,9 +78,9 @@ def _real_path_values(home: Path) -> dict[str, str]:
 
     run = (home / "current").resolve()
     graph = pd.read_parquet(run / "identity_graph.parquet")
-    cookie = graph.loc[graph["subject_type"] == "cookie", "subject_id"].iloc[0]
+    cookie = graph.loc[graph["subject_type"] == "cookie", "subject_id"].min()
     return {
-        "person_id": str(graph["person_id"].iloc[0]),
+        "person_id": str(graph["person_id"].min()),
         "subject_type": "cookie",
         "subject_id": str(cookie),
         "name": "mortgage_readers_for_ads",

@@ -161,7 +161,7 @@ def test_identify_reports_segments_and_targeting(
     allowed = consent[(consent["purpose"] == "ad_targeting") & consent["allowed"]]["person_id"]
     rec = records(api_home)
     customers = rec[(rec["kind"] == "customers") & rec["person_id"].isin(set(allowed))]
-    row = customers.iloc[0]
+    row = customers.sort_values("customer_id").iloc[0]
     body = client.post(
         "/v1/identify", json={"customer_id": row["customer_id"]}, headers=headers("read")
     ).json()
@@ -186,8 +186,9 @@ def test_identify_refuses_an_empty_or_unknown_body(client: TestClient, headers: 
 def test_person_follows_merged_ids(client: TestClient, api_home: Path, headers: Headers) -> None:
     run = (api_home / "current").resolve()
     registry = pd.read_parquet(run / "person_registry.parquet")
-    target = str(registry.iloc[0]["person_id"])
-    merged = registry.iloc[[0]].assign(person_id="oldid123", status="merged", merged_into=target)
+    first = registry.sort_values("person_id").iloc[[0]]
+    target = str(first["person_id"].iloc[0])
+    merged = first.assign(person_id="oldid123", status="merged", merged_into=target)
     pd.concat([registry, merged]).to_parquet(run / "person_registry.parquet", index=False)
     with make_app_client(api_home, None) as fresh:
         body = fresh.get("/v1/persons/oldid123", headers=headers("read")).json()
@@ -201,7 +202,7 @@ def test_erasure_over_http(client: TestClient, api_home: Path, headers: Headers)
     from consent.erasure import ErasureStore
 
     rec = records(api_home)
-    customer = rec[rec["kind"] == "customers"].iloc[5]
+    customer = rec[rec["kind"] == "customers"].sort_values("customer_id").iloc[5]
     person = str(customer["person_id"])
     cookies = rec.loc[(rec["person_id"] == person), "cookie_id"].dropna()
     assert_error(client.delete(f"/v1/persons/{person}", headers=headers("read")), 403, "forbidden")
@@ -229,7 +230,7 @@ def test_consent_writes_are_idempotent_and_read_back(
     client: TestClient, api_home: Path, headers: Headers
 ) -> None:
     rec = records(api_home)
-    customer = rec[rec["kind"] == "customers"].iloc[2]
+    customer = rec[rec["kind"] == "customers"].sort_values("customer_id").iloc[2]
     event = {
         "subject_type": "customer",
         "subject_id": customer["customer_id"],

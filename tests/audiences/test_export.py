@@ -170,3 +170,30 @@ def test_nobody_eligible_is_an_empty_plan_not_a_crash() -> None:
         consent=nobody, identifiers=IDENTIFIERS,
     )  # fmt: skip
     assert plan.exported == 0 and plan.lineage == {} and plan.refused_consent == 4
+
+
+@pytest.mark.parametrize("name", ["google_customer_match", "csv_internal"])
+def test_the_same_inputs_in_any_order_write_byte_identical_files(name: str, tmp_path: Path) -> None:
+    """Members, upload, add and remove are sorted by person id, so a rerun is byte-identical."""
+    dest = destination(name, min_size=1)
+    previous = pd.DataFrame(
+        {"person_id": ["p9", "p0", "p1"], **{k: ["x9", "x0", "x1"] for k in removal_keys(dest)}}
+    )
+    written = []
+    for attempt, order in enumerate(([0, 1, 2, 3], [3, 1, 0, 2], [2, 3, 1, 0])):
+        shuffled = IDENTIFIERS.iloc[order].reset_index(drop=True)
+        plan = plan_export(
+            segment="s", members=shuffled["person_id"].iloc[::-1], destination=dest,
+            consent=ALL_ALLOWED.sample(frac=1, random_state=attempt), identifiers=shuffled,
+        )  # fmt: skip
+        result = write_export(
+            plan=plan, destination=dest, run_id="r1", export_id="ex1",
+            previous=previous.sample(frac=1, random_state=attempt),
+            directory=tmp_path / str(attempt), holdout=0.0, as_of=WHEN, created_at=WHEN,
+        )  # fmt: skip
+        written.append({p.name: p.read_bytes() for p in sorted(result.directory.iterdir())})
+    assert written[0] == written[1] == written[2]
+    members = pd.read_parquet(tmp_path / "0" / "members.parquet")
+    assert members["person_id"].tolist() == sorted(members["person_id"])
+    removed = pd.read_csv(tmp_path / "0" / "remove.csv")
+    assert removed["person_id"].tolist() == ["p0", "p9"]

@@ -60,16 +60,31 @@ def test_example_segments_export_to_google_and_meta_with_consent_only(demo_home:
     assert again[0]["created"] is False
 
 
+def same(left: Any, right: Any) -> bool:
+    """Equal, where a missing value (None, NaN, NA) equals only another missing value."""
+    if pd.isna(left) or pd.isna(right):
+        return bool(pd.isna(left) and pd.isna(right))
+    return bool(left == right)
+
+
 def test_a_withdrawal_or_an_erasure_then_a_new_run_puts_the_person_in_remove(
     demo_home: Path, tmp_path: Path
 ):
     config = demo_home / "demo" / "tether.toml"
     first = export(demo_home, config, "engaged_whatsapp_readers", ADS[0])[0]
     members = pd.read_parquet(Path(first["directory"]) / "members.parquet")
+    assert members["person_id"].is_monotonic_increasing, "members are written sorted"
+    # Chosen by id, not by position, and each sent with an email, so that the
+    # removal has something to carry.
+    with_email = members[members["Email"].notna()]["person_id"].sort_values().tolist()
+    person, erased = with_email[0], with_email[1]
     run_dir = (demo_home / "current").resolve()
     graph = pd.read_parquet(run_dir / "identity_graph.parquet")
-    person = members["person_id"].iloc[0]
-    subject = graph[graph["person_id"] == person].iloc[0]
+    subject = (
+        graph[(graph["person_id"] == person) & graph["subject_id"].notna()]
+        .sort_values(["source", "record_key"])
+        .iloc[0]
+    )
     # just before the demo's snapshot time: after every grant the world recorded
     withdrawn_at = WORLD_NOW - timedelta(seconds=1)
     events = tmp_path / "withdrawal.csv"
@@ -87,21 +102,24 @@ def test_a_withdrawal_or_an_erasure_then_a_new_run_puts_the_person_in_remove(
         ]
     ).to_csv(events, index=False)
     tether("consent", "import", str(events), home=demo_home)
-    erased = members["person_id"].iloc[1]
     tether("erase", "person", erased, home=demo_home)
     tether("link", "-c", str(config), "--as-of", WORLD_NOW.isoformat(), "--json", home=demo_home)
     second = export(demo_home, config, "engaged_whatsapp_readers", ADS[0])[0]
     assert second["created"] is True and second["run_id"] != first["run_id"]
     directory = Path(second["directory"])
-    removed = pd.read_csv(directory / "remove.csv")
+    removed = pd.read_csv(directory / "remove.csv", dtype=str)
+    assert removed["person_id"].is_monotonic_increasing, "remove.csv is written sorted"
     assert {person, erased} <= set(removed["person_id"])
     kept = set(pd.read_parquet(directory / "members.parquet")["person_id"])
     assert person not in kept and erased not in kept
-    # the removal carries the identifiers sent last time, so the platform can find them
-    sent = members.set_index("person_id").loc[person]
-    row = removed.set_index("person_id").loc[person]
-    assert row["Email"] == sent["Email"] or pd.isna(sent["Email"])
-    gone = removed.set_index("person_id").loc[erased]
-    assert gone["Email"] == members.set_index("person_id").loc[erased, "Email"]
+    # each removal carries exactly the identifiers sent last time, so the platform
+    # can find them (an erased person's identifiers are gone from the new run)
+    keys = [c for c in removed.columns if c != "person_id"]
+    assert "Email" in keys
+    sent = members.set_index("person_id")
+    for pid in (person, erased):
+        row = removed.set_index("person_id").loc[pid]
+        for key in keys:
+            assert same(row[key], sent.loc[pid, key]), (pid, key)
     # nobody else changed: same inputs, same time, same ids, same consent
     assert second["counts"]["removed"] == 2 and second["counts"]["added"] == 0

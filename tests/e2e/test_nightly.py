@@ -96,6 +96,17 @@ def test_nightly_runs_everything_and_reruns_idempotently(world: Path, tmp_path: 
     assert outcome(home) == before, "same inputs: same ids, same memberships"
     for export in (e for e in second["exports"] if "counts" in e):
         assert export["counts"]["added"] == 0 and export["counts"]["removed"] == 0, export
+    # ... and byte-identical export files (rows sorted by person id)
+    exported = sorted((run_dir / "exports").rglob("upload.csv"))
+    assert exported
+    again = Path(second["run_dir"]) / "exports"
+    for upload in exported:
+        folder = upload.parent.relative_to(run_dir / "exports")
+        for name in ("members.parquet", "upload.csv", "remove.csv"):
+            assert (again / folder / name).read_bytes() == (upload.parent / name).read_bytes(), (
+                folder,
+                name,
+            )
 
     report = tether("report", home=home).stdout.strip()
     assert report.endswith("report.html") and Path(report).exists()

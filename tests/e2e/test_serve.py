@@ -67,7 +67,7 @@ def test_serve_over_http(api_world: Path, tmp_path: Path) -> None:
             touch = pd.read_parquet(home / "current" / "touchpoints.parquet")
             graph = pd.read_parquet(home / "current" / "identity_graph.parquet")
             cookies = touch["cookie_id"].dropna().unique()[:20].tolist()
-            email = touch["email"].dropna().iloc[0]
+            email = touch["email"].dropna().min()
 
             body = http.post("/v1/identify", json={"cookie_id": cookies[0]}, headers=auth).json()
             assert body["method"] == "exact:cookie_id"
