@@ -1,0 +1,266 @@
+"""A second, harder synthetic world, written independently of Tether's resolver.
+
+The demo world (``resolver.demo_world``) was written by the people who tuned
+the resolver, so scores on it are optimistic. This generator models the data
+of Tether's first users (Israeli and Russian-speaking businesses, plus UK and
+US customers) from how such data really looks, to measure linking quality
+and scale on data Tether was not tuned on:
+
+* heavy-tailed name frequencies per locale (the top surname ~1 %, the top
+  forename a few %), so "same name, different person" is common at scale;
+* names in Hebrew, Cyrillic, Arabic and Latin script with competing
+  transliterations, nicknames (Sasha, Yossi, Bill), initials, swapped
+  fields, double and maiden surnames;
+* coarse and missing postcodes, cities in many spellings, people
+  concentrated in a few big cities;
+* CRM duplicates (1-5 extra rows for a minority) and a second,
+  duplicate-free customer source (``loyalty``) with its own id space;
+* mostly anonymous web sessions with cookie churn, shared household,
+  office and carrier IPs; app installs with zeroed ad ids; messaging
+  contacts on WhatsApp, Viber, Telegram and Messenger;
+* national phone formats (IL, RU, UA, GB, US), changed and recycled numbers;
+* labelled hard cases that must never be merged (``hard_cases``).
+
+About 12 linked touchpoints per person. Large worlds are generated and
+written chunk by chunk (bounded memory); the same seed gives byte-identical
+files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from api.worlds.harder.cases import HARD_CASES, hard_case_people, instances_for
+from api.worlds.harder.people import Factory
+from api.worlds.harder.sources import COLUMNS, build_chunk
+from resolver.demo_world import WORLD_NOW, DemoWorld
+
+__all__ = [
+    "HARDER_LINKED_SOURCES",
+    "HARD_CASES",
+    "HARDER_SOURCE_FILES",
+    "generate_harder_world",
+    "harder_config_toml",
+    "iter_harder_world_chunks",
+    "write_harder_world",
+]
+
+#: Source name -> (kind, file stem). ``harder_config_toml`` maps each to its file.
+HARDER_SOURCE_FILES: dict[str, tuple[str, str]] = {
+    "crm": ("customers", "crm"),
+    "loyalty": ("customers", "loyalty"),
+    "web": ("sessions", "web_sessions"),
+    "app": ("devices", "app_devices"),
+    "messaging": ("contacts", "messaging"),
+    "events": ("events", "events"),
+    "interactions": ("interactions", "interactions"),
+    "consents": ("consents", "consents"),
+}
+#: The sources whose records take part in linking (and are labelled).
+HARDER_LINKED_SOURCES = ("crm", "loyalty", "web", "app", "messaging")
+
+Format = Literal["csv", "parquet"]
+
+
+def iter_harder_world_chunks(
+    *, persons: int, seed: int, chunk_persons: int = 50_000
+) -> Iterator[DemoWorld]:
+    """Generate the world in chunks of persons; each chunk is seeded and self-contained.
+
+    Person, customer, device, session and contact ids, emails and phone
+    numbers are unique across chunks (except where a hard case shares them
+    on purpose). The hard cases are in the first chunk; placeholder values
+    sprinkled over CRM rows of every chunk add to ``placeholder_identifiers``.
+    """
+    yield from _chunks(persons=persons, seed=seed, chunk_persons=chunk_persons, activity=True)
+
+
+def _chunks(*, persons: int, seed: int, chunk_persons: int, activity: bool) -> Iterator[DemoWorld]:
+    if persons < 1:
+        raise ValueError("persons must be at least 1")
+    if chunk_persons < 1:
+        raise ValueError("chunk_persons must be at least 1")
+    used_emails: set[str] = set()
+    used_handles: set[str] = set()
+    start = 0
+    chunk = 0
+    while start < persons:
+        size = min(chunk_persons, persons - start)
+        factory = Factory(seed=seed, chunk=chunk, used_emails=used_emails)
+        people = []
+        cases: dict[str, list[str]] = {}
+        shared = []
+        if chunk == 0:
+            hard = hard_case_people(factory, first_gid=0, instances=instances_for(persons, size))
+            people, shared = hard.people, hard.shared_devices
+            cases = {case: ids for case, ids in hard.cases.items() if ids}
+        people += factory.population(start + len(people), size - len(people))
+        built = build_chunk(
+            people,
+            seed=seed,
+            chunk=chunk,
+            now=WORLD_NOW,
+            used_handles=used_handles,
+            shared_devices=shared,
+            activity=activity,
+        )
+        sprinkled = [
+            t
+            for t in dict.fromkeys(built.placeholder_people)
+            if t not in cases.get("placeholder_identifiers", [])
+        ]
+        if sprinkled:
+            cases["placeholder_identifiers"] = cases.get("placeholder_identifiers", []) + sprinkled
+        yield DemoWorld(tables=built.tables, labels=built.labels, hard_cases=cases)
+        start += size
+        chunk += 1
+
+
+def generate_harder_world(*, persons: int = 3000, seed: int = 42) -> DemoWorld:
+    """Generate a whole harder world in memory (one chunk).
+
+    Examples:
+        >>> world = generate_harder_world(persons=200, seed=1)
+        >>> sorted(world.tables)[:4]
+        ['app', 'consents', 'crm', 'events']
+        >>> sorted(world.hard_cases) == sorted(HARD_CASES)
+        True
+    """
+    (world,) = _chunks(persons=persons, seed=seed, chunk_persons=max(persons, 1), activity=True)
+    return world
+
+
+def write_harder_world(
+    directory: Path,
+    *,
+    persons: int = 3000,
+    seed: int = 42,
+    fmt: Format = "csv",
+    chunk_persons: int = 50_000,
+    activity: bool = True,
+) -> dict[str, Any]:
+    """Write the world's sources, labels and hard cases into ``directory``.
+
+    A world that fits one chunk is written as one file per source; larger
+    worlds as a directory of ``part-NNNNN`` files per source (ingest reads
+    both). ``labels.csv`` is always one file; ``hard_cases.csv`` has one row
+    per (case, true id). With ``activity=False`` only the linked sources are
+    written.
+
+    Returns rows per source (and labels), the number of linked records
+    (touchpoints), the hard cases and a fingerprint of the written files.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    chunked = persons > chunk_persons
+    sources = [s for s in HARDER_SOURCE_FILES if activity or s in HARDER_LINKED_SOURCES]
+    counts = dict.fromkeys([*sources, "labels"], 0)
+    hard_cases: dict[str, list[str]] = {}
+    labels_path = directory / "labels.csv"
+    labels_path.unlink(missing_ok=True)
+    for number, world in enumerate(
+        _chunks(persons=persons, seed=seed, chunk_persons=chunk_persons, activity=activity)
+    ):
+        for case, ids in world.hard_cases.items():
+            hard_cases.setdefault(case, []).extend(ids)
+        for source in sources:
+            frame = world.tables[source]
+            _write(
+                frame,
+                COLUMNS[source],
+                directory,
+                HARDER_SOURCE_FILES[source][1],
+                fmt,
+                number if chunked else None,
+            )
+            counts[source] += len(frame)
+        _append_labels(world.labels, labels_path, header=number == 0)
+        counts["labels"] += len(world.labels)
+    (directory / "hard_cases.csv").write_text(
+        "case,true_id\n"
+        + "".join(f"{case},{tid}\n" for case, ids in sorted(hard_cases.items()) for tid in ids)
+    )
+    return {
+        "rows": counts,
+        "touchpoints": sum(counts[s] for s in HARDER_LINKED_SOURCES),
+        "hard_cases": hard_cases,
+        "fingerprint": _fingerprint(directory),
+    }
+
+
+def _table(frame: pd.DataFrame, columns: list[str]) -> pa.Table:
+    schema = pa.schema([(c, pa.string()) for c in columns])
+    return pa.Table.from_pandas(frame[columns], schema=schema, preserve_index=False)
+
+
+def _write(
+    frame: pd.DataFrame, columns: list[str], directory: Path, stem: str, fmt: str, part: int | None
+) -> None:
+    if part is None:
+        path = directory / f"{stem}.{fmt}"
+    else:
+        (directory / stem).mkdir(exist_ok=True)
+        path = directory / stem / f"part-{part:05d}.{fmt}"
+    table = _table(frame, columns)
+    if fmt == "csv":
+        pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
+    else:
+        pq.write_table(table, path)
+
+
+def _append_labels(labels: pd.DataFrame, path: Path, *, header: bool) -> None:
+    with path.open("a", encoding="utf-8", newline="") as out:
+        labels.to_csv(out, index=False, header=header)
+
+
+def _fingerprint(directory: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(directory.rglob("*")):
+        if path.is_file() and path.name != "tether.toml":
+            digest.update(str(path.relative_to(directory)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def harder_config_toml(
+    *, data_dir: str, fmt: Format = "csv", chunked: bool = False, activity: bool = True
+) -> str:
+    """The ``tether.toml`` that reads a written harder world (paths relative to the toml).
+
+    With ``activity=False`` only the linked sources are configured and, as
+    there is no consent source, identity linking is allowed by default.
+
+    Examples:
+        >>> print(harder_config_toml(data_dir="data", activity=False).splitlines()[3:6])
+        ['[sources.crm]', 'kind = "customers"', 'path = "data/crm.csv"']
+    """
+    lines = [
+        "# Tether configuration for the generated harder world (api.worlds.harder).",
+        "# Each [sources.NAME] is one input; NAME is the `source` downstream.",
+        "",
+    ]
+    for name, (kind, stem) in HARDER_SOURCE_FILES.items():
+        if not activity and name not in HARDER_LINKED_SOURCES:
+            continue
+        path = f"{data_dir}/{stem}" + ("" if chunked else f".{fmt}")
+        lines += [f"[sources.{name}]", f'kind = "{kind}"', f'path = "{path}"', ""]
+    lines += [
+        "[linking]",
+        "threshold = 0.9          # match probability at which records cluster",
+        'default_region = "IL"    # for phone numbers written without a country code',
+        "",
+    ]
+    if not activity:
+        lines += [
+            "[consent.defaults]",
+            "identity_linking = true  # no consent source here: link every record",
+            "",
+        ]
+    return "\n".join(lines)

@@ -82,7 +82,7 @@ class Pool:
     def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """``n`` name indices drawn by frequency."""
         index = np.searchsorted(self._cumulative, rng.random(n) * self._cumulative[-1], "right")
-        return np.minimum(index, len(self.names) - 1)
+        return np.asarray(np.minimum(index, len(self.names) - 1), dtype=np.int64)
 
     def form(self, index: int, *, female: bool) -> Name:
         """The name at ``index``; a surname's feminine form for women where it has one."""
@@ -100,23 +100,27 @@ class LocalePools:
     surnames: Pool
 
 
-def zipf_mandelbrot(n: int, top_share: float, exponent: float = 1.0) -> np.ndarray:
-    """Probabilities ``p_k ~ 1 / (k + q) ** exponent`` with ``q`` solved so ``p_1 = top_share``.
+def zipf_mandelbrot(n: int, top_share: float, *, q: float = 4.0) -> np.ndarray:
+    """Name probabilities: a steep Zipf-Mandelbrot head over a flat tail, top name at ``top_share``.
+
+    ``p_k = m / (k + q) / H + (1 - m) / n`` with the mixing weight ``m``
+    solved so that the top name has ``top_share``. Real surname lists have a
+    steep head (Smith, then Jones at ~80 %) and a tail of many thousands of
+    rare names; with a few hundred names per pool, the flat part stands in
+    for that tail (every name stays reasonably rare).
 
     Examples:
         >>> p = zipf_mandelbrot(500, 0.012)
-        >>> round(float(p[0]), 4), round(float(p.sum()), 6), bool(p[0] > p[1] > p[-1])
+        >>> round(float(p[0]), 4), round(float(p.sum()), 6), bool(p[0] > p[5] > p[100] >= p[-1])
         (0.012, 1.0, True)
     """
     ranks = np.arange(1, n + 1, dtype=np.float64)
-    lo, hi = 0.0, 10_000.0
-    for _ in range(100):
-        q = (lo + hi) / 2
-        w = 1.0 / (ranks + q) ** exponent
-        share = w[0] / w.sum()
-        lo, hi = (q, hi) if share > top_share else (lo, q)
-    w = 1.0 / (ranks + (lo + hi) / 2) ** exponent
-    return np.asarray(w / w.sum(), dtype=np.float64)
+    head = 1.0 / (ranks + q)
+    head /= head.sum()
+    uniform = 1.0 / n
+    mix = min(1.0, max(0.0, (top_share - uniform) / (head[0] - uniform)))
+    p = mix * head + (1.0 - mix) * uniform
+    return np.asarray(p / p.sum(), dtype=np.float64)
 
 
 # --- Hebrew (Jewish Israeli) ---------------------------------------------------------------
@@ -1668,7 +1672,9 @@ def _ukrainian_forenames(block: str) -> list[Name]:
                 native=uk,
                 hebrew=cyrillic_hebrew(uk),
                 alt_native=ru,
-                short=tuple(_short_from_cyrillic(s, ukrainian=True) for s in shorts.split(",") if s),
+                short=tuple(
+                    _short_from_cyrillic(s, ukrainian=True) for s in shorts.split(",") if s
+                ),
             )
         )
     return out
@@ -1694,7 +1700,9 @@ def feminine_surname(cyr: str) -> str:
     return cyr
 
 
-def _cyrillic_surnames(words: list[str], *, ukrainian: bool = False) -> tuple[list[Name], list[Name]]:
+def _cyrillic_surnames(
+    words: list[str], *, ukrainian: bool = False
+) -> tuple[list[Name], list[Name]]:
     masc: list[Name] = []
     fem: list[Name] = []
     seen: set[str] = set()

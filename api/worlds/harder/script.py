@@ -71,7 +71,11 @@ def cyrillic_latin(text: str, scheme: str = "popular") -> str:
         word_start = not prev.isalpha()
         word_end = not nxt.isalpha()
         piece = table.get(ch, ch)
-        if ch in "ея" and scheme in ("popular", "bgn") and (word_start or prev in _VOWELS or prev in _SOFT):
+        if (
+            ch in "ея"
+            and scheme in ("popular", "bgn")
+            and (word_start or prev in _VOWELS or prev in _SOFT)
+        ):
             # Yelena / Vasilyev / Natalya: iotated after a vowel, a soft sign or at word start.
             piece = "ye" if ch == "е" else "ya"
             if ch == "е" and word_start and scheme == "popular":
