@@ -73,17 +73,25 @@ Format = Literal["csv", "parquet"]
 def iter_harder_world_chunks(
     *, persons: int, seed: int, chunk_persons: int = 50_000
 ) -> Iterator[DemoWorld]:
-    """Generate the world in chunks of persons; each chunk is seeded and self-contained.
+    """Generate the world in chunks of persons; each chunk is seeded by ``(seed, chunk)``.
 
-    Person, customer, device, session and contact ids, emails and phone
-    numbers are unique across chunks (except where a hard case shares them
-    on purpose). The hard cases are in the first chunk; placeholder values
-    sprinkled over CRM rows of every chunk add to ``placeholder_identifiers``.
+    Ids, phone numbers, IP addresses and cookies are keyed bijections of
+    global serial numbers, so chunks need no shared state for them; the only
+    state carried from chunk to chunk is the set of emails and Telegram
+    usernames already handed out (people pick their own, so uniqueness has
+    to be checked). Memory is bounded by ``chunk_persons``.
+
+    The hard cases are in the first chunk; placeholder values sprinkled over
+    CRM rows of every chunk add to that chunk's ``placeholder_identifiers``.
+    Note that ``DemoWorld.touchpoint_count`` counts the demo's linked sources
+    only; this world's linked sources are ``HARDER_LINKED_SOURCES`` (with
+    ``loyalty``).
     """
     yield from _chunks(persons=persons, seed=seed, chunk_persons=chunk_persons, activity=True)
 
 
 def _chunks(*, persons: int, seed: int, chunk_persons: int, activity: bool) -> Iterator[DemoWorld]:
+    """Chunks of the world; ``activity=False`` skips events, interactions and consents."""
     if persons < 1:
         raise ValueError("persons must be at least 1")
     if chunk_persons < 1:
@@ -196,6 +204,7 @@ def write_harder_world(
 
 
 def _table(frame: pd.DataFrame, columns: list[str]) -> pa.Table:
+    """``frame`` as an Arrow table of strings in the canonical column order."""
     schema = pa.schema([(c, pa.string()) for c in columns])
     return pa.Table.from_pandas(frame[columns], schema=schema, preserve_index=False)
 
@@ -203,6 +212,7 @@ def _table(frame: pd.DataFrame, columns: list[str]) -> pa.Table:
 def _write(
     frame: pd.DataFrame, columns: list[str], directory: Path, stem: str, fmt: str, part: int | None
 ) -> None:
+    """Write one source of one chunk: ``stem.fmt``, or ``stem/part-NNNNN.fmt`` when chunked."""
     if part is None:
         path = directory / f"{stem}.{fmt}"
     else:
@@ -216,11 +226,13 @@ def _write(
 
 
 def _append_labels(labels: pd.DataFrame, path: Path, *, header: bool) -> None:
+    """Append one chunk's labels to the single ``labels.csv``."""
     with path.open("a", encoding="utf-8", newline="") as out:
         labels.to_csv(out, index=False, header=header)
 
 
 def _fingerprint(directory: Path) -> str:
+    """A short digest of every written file (names and bytes), for determinism checks."""
     digest = hashlib.sha256()
     for path in sorted(directory.rglob("*")):
         if path.is_file() and path.name != "tether.toml":

@@ -81,17 +81,22 @@ def hard_case_people(factory: Factory, *, first_gid: int, instances: int) -> Har
 
 
 class _Maker:
+    """Makes the people of each case with the factory, numbering them from ``first_gid``."""
+
     def __init__(self, factory: Factory, first_gid: int, out: HardCases) -> None:
+        """Keep the factory, the next free person index and the result being built."""
         self.f = factory
         self.gid = first_gid
         self.out = out
 
     def take(self, n: int = 1) -> int:
+        """Reserve ``n`` consecutive global person indices."""
         gid = self.gid
         self.gid += n
         return gid
 
     def add(self, case: str, *people: Person) -> None:
+        """Record ``people`` as one instance of ``case`` (all of them customers)."""
         for p in people:
             p.customer = True
             p.roles.add(case)
@@ -99,20 +104,24 @@ class _Maker:
         self.out.cases[case].extend(p.true_id for p in people)
 
     def age(self, lo: int, hi: int) -> int:
+        """An age in ``lo..hi`` years."""
         return lo + self.f.rnd.randrange(hi - lo + 1)
 
     def couple(self, locale: str) -> list[Person]:
+        """A married couple at a new home (one household, one surname unless she kept hers)."""
         gid = self.take(2)
         home = self.f.household(gid, locale)
         return self.f.couple(gid, locale, home, self.age(28, 60))
 
     def family_tablet(self, locale: str) -> None:
+        """Spouses, both online customers; the first owns the tablet, the second logs in on it."""
         owner, other = self.couple(locale)
         owner.online = other.online = True
         self.out.shared_devices.append((owner, other))
         self.add("family_tablet", owner, other)
 
     def twins(self, locale: str) -> None:
+        """Twins: one surname, date of birth, home and IP; two different first names."""
         gid = self.take(2)
         home = self.f.household(gid, locale)
         age = self.age(19, 45)
@@ -180,6 +189,7 @@ class _Maker:
         self.add("placeholder_identifiers", *people)
 
     def father_son(self, locale: str) -> None:
+        """John Smith Sr and Jr: same name and address, a generation apart."""
         gid = self.take(2)
         home = self.f.household(gid, locale)
         father_age = self.age(52, 78)
@@ -191,10 +201,12 @@ class _Maker:
         self.add("father_son_same_name", father, son)
 
     def first_index(self, p: Person) -> int:
+        """Index of ``p``'s first name in the male forename pool of their locale."""
         pool = locale_pools(p.locale).male
         return next(i for i, name in enumerate(pool.names) if name is p.first)
 
     def shared_email(self, locale: str) -> None:
+        """Spouses who share one family address (cohenfamily@...), each a customer."""
         first, second = self.couple(locale)
         rnd = self.f.rnd
         husband = first if not first.female else second

@@ -40,6 +40,7 @@ _M32 = (0x9E3779B1, 0x85EBCA77, 0xC2B2AE3D, 0x27D4EB2F)
 
 
 def _mix_int(x: int, bits: int, salt: int) -> int:
+    """Four rounds of multiply / xor-shift / add on ``bits`` bits: a keyed bijection."""
     mask = (1 << bits) - 1
     half = max(1, bits // 2)
     for round_, mult in enumerate(_M32):
@@ -50,6 +51,7 @@ def _mix_int(x: int, bits: int, salt: int) -> int:
 
 
 def _mix_array(x: np.ndarray, bits: int, salt: int) -> np.ndarray:
+    """``_mix_int`` on a ``uint64`` array (same values)."""
     mask = np.uint64((1 << bits) - 1)
     half = np.uint64(max(1, bits // 2))
     y = x.astype(np.uint64)
@@ -143,6 +145,7 @@ def _clock() -> np.ndarray:
 
 @cache
 def _millis() -> tuple[np.ndarray, np.ndarray]:
+    """``.mmmZ`` suffixes for every millisecond, and the plain ``Z``."""
     return (
         np.array([f".{ms:03d}Z" for ms in range(1000)], dtype=object),
         np.array(["Z"], dtype=object),

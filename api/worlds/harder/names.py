@@ -77,6 +77,7 @@ class Pool:
     _cumulative: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        """Cache the cumulative probabilities for drawing."""
         object.__setattr__(self, "_cumulative", np.cumsum(self.probabilities))
 
     def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -1577,10 +1578,12 @@ ley ton ford well wood by field ham worth more stone bridge cott dale ridge hurs
 
 
 def _lines(block: str) -> list[str]:
+    """Non-empty, stripped lines of a data block."""
     return [line.strip() for line in block.strip().splitlines() if line.strip()]
 
 
 def _hebrew_names(block: str, *, surnames: bool) -> list[Name]:
+    """Parse ``native|Latin,Latin|dim:Latin/Latin;...`` lines."""
     out: list[Name] = []
     for line in _lines(block):
         parts = line.split("|")
@@ -1599,6 +1602,7 @@ def _hebrew_names(block: str, *, surnames: bool) -> list[Name]:
 
 
 def _arab_names(block: str) -> list[Name]:
+    """Parse ``Hebrew|Arabic|Latin,Latin|dim-he:dim-ar:Latin/Latin`` lines."""
     out: list[Name] = []
     for line in _lines(block):
         parts = line.split("|")
@@ -1622,6 +1626,7 @@ def _arab_names(block: str) -> list[Name]:
 
 
 def _short_from_cyrillic(cyr: str, *, ukrainian: bool = False) -> Short:
+    """A diminutive given in Cyrillic, with its Latin and Hebrew forms."""
     return Short(
         latin=cyrillic_latin_forms(cyr, ukrainian=ukrainian),
         native=cyr,
@@ -1630,6 +1635,7 @@ def _short_from_cyrillic(cyr: str, *, ukrainian: bool = False) -> Short:
 
 
 def _russian_forenames(block: str) -> list[Name]:
+    """Parse ``Cyrillic|extra Latin|diminutives`` lines; Latin forms come from the schemes."""
     out: list[Name] = []
     seen: set[str] = set()
     for line in _lines(block):
@@ -1652,6 +1658,7 @@ def _russian_forenames(block: str) -> list[Name]:
 
 
 def _ukrainian_forenames(block: str) -> list[Name]:
+    """Parse ``Ukrainian=Russian|extra Latin|diminutives``: both forms are in use."""
     out: list[Name] = []
     seen: set[str] = set()
     for line in _lines(block):
@@ -1703,6 +1710,7 @@ def feminine_surname(cyr: str) -> str:
 def _cyrillic_surnames(
     words: list[str], *, ukrainian: bool = False
 ) -> tuple[list[Name], list[Name]]:
+    """Masculine and feminine surname forms (aligned), with every Latin spelling."""
     masc: list[Name] = []
     fem: list[Name] = []
     seen: set[str] = set()
@@ -1720,6 +1728,7 @@ def _cyrillic_surnames(
 
 
 def _english_names(block: str) -> list[Name]:
+    """Parse ``Spelling/Alternative|nick,nick`` lines."""
     out: list[Name] = []
     for line in _lines(block):
         spellings, nicks = line.split("|")
@@ -1735,6 +1744,7 @@ def _english_names(block: str) -> list[Name]:
 
 
 def _english_surnames(block: str, *, tail: bool) -> list[Name]:
+    """English surnames, plus a tail of rare place-like compounds (Ashworth, Whitcombe)."""
     words = list(dict.fromkeys(block.split()))
     names = [Name(key=w.lower(), latin=(w,)) for w in words]
     if tail:
@@ -1748,6 +1758,7 @@ def _english_surnames(block: str, *, tail: bool) -> list[Name]:
 
 
 def _hebrew_surnames() -> list[Name]:
+    """Hebrew surnames, plus a tail of Ashkenazi compounds (Goldberg, Rosenthal)."""
     names = _hebrew_names(_HE_SURNAMES, surnames=True)
     known = {n.key for n in names}
     for p_lat, p_heb, p_alt in _HE_PREFIXES:
@@ -1762,6 +1773,7 @@ def _hebrew_surnames() -> list[Name]:
 
 
 def _arab_surnames() -> list[Name]:
+    """Arab family names, plus ``Abu X`` names."""
     names = _arab_names(_AR_SURNAMES)
     known = {n.key for n in names}
     for forename in _arab_names(_AR_MALE)[:40]:
@@ -1774,6 +1786,7 @@ def _arab_surnames() -> list[Name]:
 
 
 def _russian_surname_words(*, jewish_first: bool) -> list[str]:
+    """Russian surnames in frequency order, Jewish surnames interleaved for Russian-speaking Israelis."""
     general = _RU_SURNAMES.split()
     jewish = _RU_JEWISH_SURNAMES.split()
     if jewish_first:
@@ -1792,6 +1805,7 @@ def _russian_surname_words(*, jewish_first: bool) -> list[str]:
 
 
 def _pool(names: list[Name], top_share: float, feminine: list[Name] | None = None) -> Pool:
+    """A pool of ``names`` whose top name has ``top_share``."""
     return Pool(
         names=tuple(names),
         probabilities=zipf_mandelbrot(len(names), top_share),

@@ -22,6 +22,7 @@ class FastRandom(random.Random):
     """
 
     def _randbelow(self, n: int) -> int:
+        """An index below ``n`` from one uniform draw."""
         return int(self.random() * n)
 
 

@@ -123,6 +123,7 @@ T = TypeVar("T")
 
 @cache
 def _cumulative(weights: tuple[float, ...]) -> tuple[float, ...]:
+    """Cumulative weights (cached per weight tuple)."""
     return tuple(itertools.accumulate(weights))
 
 
@@ -134,16 +135,19 @@ def pick(rnd: random.Random, items: Sequence[T], weights: tuple[float, ...]) -> 
 
 @cache
 def _split(options: tuple[tuple[str, float], ...]) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """Names and weights of ``(name, weight)`` options (cached)."""
     return tuple(o for o, _ in options), tuple(w for _, w in options)
 
 
 @cache
 def _cities(country: str) -> tuple[City, ...]:
+    """``places.cities`` cached (it is called for every household)."""
     return cities(country)
 
 
 @cache
 def _city_weights(locale: str) -> tuple[float, ...]:
+    """``places.city_weights`` as a cached tuple."""
     return tuple(city_weights(locale).tolist())
 
 
@@ -240,6 +244,7 @@ def _lead_is_valid(country: str, lead: str, rest: int) -> bool:
 
 @cache
 def _valid_leads(country: str, candidates: tuple[str, ...], rest: int) -> tuple[str, ...]:
+    """The candidate leads that are valid in the numbering plan (cached)."""
     return tuple(lead for lead in candidates if _lead_is_valid(country, lead, rest))
 
 
@@ -301,6 +306,7 @@ class Household:
 
     @property
     def city(self) -> City:
+        """The household's city."""
         return _cities(self.country)[self.city_index]
 
 
@@ -357,6 +363,7 @@ class Person:
     """``P`` and the global person index (set from ``gid``)."""
 
     def __post_init__(self) -> None:
+        """Derive the true id from the global index."""
         self.true_id = f"P{self.gid:08d}"
 
 
@@ -364,6 +371,7 @@ class Factory:
     """Makes households and people for one chunk (seeded), keeping emails unique across chunks."""
 
     def __init__(self, *, seed: int, chunk: int, used_emails: set[str]) -> None:
+        """Seed the chunk's generators; ``used_emails`` is shared by all chunks of a world."""
         self.rng = np.random.default_rng([seed, chunk, 7])
         self.rnd: random.Random = FastRandom(seed * 1_000_003 + chunk * 7919 + 1)
         self.chunk = chunk
@@ -384,12 +392,15 @@ class Factory:
         return buffer.pop()
 
     def _age(self, lo: int = 18, hi: int = 88) -> int:
+        """An adult age, skewed young like a customer base (gamma tail to the 80s)."""
         return int(min(hi, max(lo, lo + self.rnd.gammavariate(2.4, 9.5))))
 
     def _dob(self, age: int) -> date:
+        """A date of birth for someone ``age`` years old on the reference day."""
         return REFERENCE_DAY - timedelta(days=age * 365 + self.rnd.randrange(365))
 
     def _spelling(self, name: Name) -> int:
+        """The index of the Latin spelling a person uses (the common one most often)."""
         n = len(name.latin)
         weights = [0.62, 0.2, 0.09, 0.05, 0.03, *([0.01] * max(0, n - 5))][:n]
         return pick(self.rnd, range(n), tuple(weights))
@@ -516,6 +527,7 @@ class Factory:
         p.interests = (rnd.randrange(7), rnd.randrange(7))
 
     def rng_lognormal(self, mu: float, sigma: float) -> float:
+        """A log-normal draw (heavy-tailed activity counts)."""
         return float(self.rnd.lognormvariate(mu, sigma))
 
     def office(self, p: Person) -> int:
@@ -526,6 +538,7 @@ class Factory:
     # -- emails ------------------------------------------------------------------------------
 
     def _latin_parts(self, p: Person) -> tuple[str, str, str]:
+        """ASCII first name, surname and nickname for email local parts."""
         first = _ascii(p.first.latin[p.spelling[0]])
         last = _ascii(p.last.latin[min(p.spelling[1], len(p.last.latin) - 1)])
         short = _ascii(p.first.short[p.nickname].latin[0]) if p.nickname >= 0 else first
@@ -577,6 +590,7 @@ class Factory:
         return email
 
     def work_email(self, p: Person) -> str:
+        """A work address at one of the country's employers (unique)."""
         first, last, _ = self._latin_parts(p)
         domain = self.rnd.choice(_WORK_DOMAINS[p.country])
         local = self.rnd.choice((f"{first}.{last}", f"{first[0]}{last}", f"{first}{last[0]}"))
@@ -681,6 +695,7 @@ class Factory:
 
 
 def _ascii(text: str) -> str:
+    """Lower-case ASCII letters and digits only (for email local parts)."""
     return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
@@ -688,6 +703,7 @@ _GB_INWARD = "ABDEFGHJLNPQRSTUWXYZ"
 
 
 def _postcode(country: str, city: City, rnd: random.Random) -> str:
+    """A full postcode in the city's range, in the country's format."""
     prefix = rnd.choice(city.postcode_prefixes)
     if country == "IL":
         return prefix + f"{rnd.randrange(10**5):05d}"
@@ -735,6 +751,7 @@ def row_script(p: Person, context: str, rnd: random.Random) -> str:
 
 
 def _in_script(name: Name | Short, script: str, spelling: int, rnd: random.Random) -> str:
+    """The name in the requested script, or a Latin spelling (mostly the person's own)."""
     if script == "native" and name.native:
         return name.native
     if script == "hebrew" and name.hebrew:
@@ -857,14 +874,17 @@ def city_text(home: Household, rnd: random.Random, *, script: str) -> str:
 
 
 def _is_hebrew(text: str) -> bool:
+    """Whether ``text`` has Hebrew letters."""
     return any("\u0590" <= ch <= "\u05ff" for ch in text)
 
 
 def _is_arabic(text: str) -> bool:
+    """Whether ``text`` has Arabic letters."""
     return any("\u0600" <= ch <= "\u06ff" for ch in text)
 
 
 def _is_cyrillic(text: str) -> bool:
+    """Whether ``text`` has Cyrillic letters."""
     return any("\u0400" <= ch <= "\u04ff" for ch in text)
 
 

@@ -200,10 +200,12 @@ lakewood|Lakewood|NJ|087|732,848|us:1
 
 
 def _weights(text: str) -> dict[str, float]:
+    """Parse ``locale:weight,...``."""
     return {k: float(v) for k, v in (item.split(":") for item in text.split(",") if item)}
 
 
 def _parse_il() -> list[tuple[City, dict[str, float]]]:
+    """Israeli cities: Latin and native spellings given by hand."""
     out = []
     for line in _IL.strip().splitlines():
         parts = line.split("|")
@@ -223,6 +225,7 @@ def _parse_il() -> list[tuple[City, dict[str, float]]]:
 
 
 def _parse_cyrillic(block: str, country: str) -> list[tuple[City, dict[str, float]]]:
+    """Russian / Ukrainian cities: Latin spellings derived from the Cyrillic ones."""
     out = []
     for line in block.strip().splitlines():
         key, latin, native, prefixes, area, weights = line.split("|")
@@ -245,6 +248,7 @@ def _parse_cyrillic(block: str, country: str) -> list[tuple[City, dict[str, floa
 
 
 def _parse_latin(block: str, country: str) -> list[tuple[City, dict[str, float]]]:
+    """UK / US cities."""
     out = []
     for line in block.strip().splitlines():
         if country == "US":
@@ -267,6 +271,7 @@ def _parse_latin(block: str, country: str) -> list[tuple[City, dict[str, float]]
 
 @cache
 def _all_cities() -> dict[str, list[tuple[City, dict[str, float]]]]:
+    """Every country's cities with their weights per locale (parsed once)."""
     return {
         "IL": _parse_il(),
         "RU": _parse_cyrillic(_RU, "RU"),

@@ -178,6 +178,7 @@ _UA = np.array(_user_agents(), dtype=object)
 
 
 def _ua_index(kind: np.ndarray, model: np.ndarray, version: np.ndarray) -> np.ndarray:
+    """Row of ``_UA`` for a browser kind, device model and version."""
     return np.asarray((kind * len(_MODELS) + model) * _VERSIONS + version, dtype=np.int64)
 
 
@@ -192,6 +193,7 @@ def _ip_text(values: np.ndarray) -> np.ndarray:
 
 
 def _block_address(index: np.ndarray, blocks: tuple[tuple[int, int], ...]) -> np.ndarray:
+    """The address at ``index`` within a list of /16 blocks, as an integer."""
     firsts = np.array([(a << 24) | (b << 16) for a, b in blocks], dtype=np.int64)
     return np.asarray(firsts[index >> 16] | (index & 0xFFFF), dtype=np.int64)
 
@@ -212,6 +214,7 @@ class _Builder:
         used_handles: set[str],
         shared_devices: list[tuple[Person, Person]],
     ) -> None:
+        """Chunk state: the generators, labels and the ids that other sources refer to."""
         self.people = people
         self.chunk = chunk
         self.rnd: random.Random = FastRandom(seed * 7_368_787 + chunk * 104_729 + 3)
@@ -226,6 +229,7 @@ class _Builder:
         """gid -> (device id, iOS, first seen) of each install."""
         self.placeholder_people: list[str] = []
         self.device_first_seen: dict[str, int] = {}
+        self.device_owner: dict[str, Person] = {}
         self.country_code = {"IL": 0, "RU": 1, "UA": 2, "GB": 3, "US": 4}
         self.countries = ("IL", "RU", "UA", "GB", "US")
 
@@ -249,9 +253,11 @@ class _Builder:
         return out
 
     def label(self, source: str, key: str, p: Person) -> None:
+        """Record that ``key`` of ``source`` belongs to ``p``."""
         self.labels.append((source, key, p.true_id))
 
     def customer_id_for_login(self, p: Person) -> str | None:
+        """The customer id a person logs in with (mostly the first one, sometimes a duplicate)."""
         ids = self.crm_ids.get(p.gid)
         if not ids:
             return None
@@ -265,6 +271,7 @@ class _Builder:
     )  # fmt: skip
 
     def crm(self) -> pd.DataFrame:
+        """CRM rows: one per customer plus duplicates; ids are 8-digit numbers."""
         rnd = self.rnd
         rows: list[list[str | None]] = []
         created: list[int] = []
@@ -291,6 +298,7 @@ class _Builder:
         return pd.DataFrame(rows, columns=COLUMNS["crm"], dtype=object)
 
     def crm_row(self, p: Person, cid: str, *, duplicate: bool, script: str) -> list[str | None]:
+        """One CRM row; a duplicate varies one to three things (nickname, typo, old email, move, ...)."""
         rnd = self.rnd
         var: set[str] = set()
         if duplicate:
@@ -380,6 +388,7 @@ class _Builder:
     # -- loyalty -----------------------------------------------------------------------------
 
     def loyalty(self) -> pd.DataFrame:
+        """The acquired loyalty programme: at most one row per person, mostly Latin upper case."""
         rnd = self.rnd
         rows: list[list[str | None]] = []
         created: list[int] = []
@@ -397,11 +406,11 @@ class _Builder:
             if script == "latin" and rnd.random() < 0.45:
                 first, last = first.upper(), last.upper()  # the card system is upper case
             email = None
-            if rnd.random() < 0.65:
+            if rnd.random() < 0.35:  # "sometimes": the programme rarely had an email
                 email = p.old_email if p.old_email and rnd.random() < 0.45 else p.email
             phone = p.old_phone if p.old_phone is not None and rnd.random() < 0.5 else p.phone
             phone_text = None
-            if phone is not None and rnd.random() < 0.7:
+            if phone is not None and rnd.random() < 0.45:
                 phone_text = phone.written(rnd, style="e164" if rnd.random() < 0.4 else "form")
             rows.append([
                 lid,
@@ -427,6 +436,7 @@ class _Builder:
     # -- app devices -------------------------------------------------------------------------
 
     def app(self) -> pd.DataFrame:
+        """App installs: iOS / Android ids, zeroed or missing ad ids, reinstalls, some logged in."""
         rnd = self.rnd
         plan: list[tuple[Person, int, bool, bool]] = []  # person, serial, iOS, reinstall
         owners = {owner.gid for owner, _ in self.shared_devices}
@@ -468,6 +478,7 @@ class _Builder:
             t1 = min(self.start + self.span - 60, t0 + int(rnd.expovariate(1 / 40) * _DAY))
             self.devices.setdefault(p.gid, []).append((device_id, ios, t0))
             self.device_first_seen[device_id] = t0
+            self.device_owner[device_id] = p
             customer = None
             if p.online and rnd.random() < 0.6:
                 customer = self.customer_id_for_login(p)
@@ -689,6 +700,7 @@ class _Builder:
         return frame, facts
 
     def session_ips(self, owner: np.ndarray, kind: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Session addresses: dynamic home IP per household, office, carrier NAT or elsewhere."""
         rng = self.rng
         total = len(owner)
         people = self.people
@@ -751,6 +763,7 @@ class _Builder:
     def carrier_v6(
         self, owner: np.ndarray, kind: np.ndarray, rng: np.random.Generator
     ) -> np.ndarray:
+        """Mobile sessions that came over the carrier's IPv6 (a fresh address each time)."""
         device_class = np.array([b[1] for b in _BROWSERS], dtype=np.int64)[kind]
         return np.asarray((device_class == 1) & (rng.random(len(owner)) < 0.12), dtype=bool)
 
@@ -899,6 +912,7 @@ class _Builder:
         return pd.DataFrame(rows, columns=COLUMNS["messaging"], dtype=object), facts
 
     def contact_row(self, p: Person, channel: str, phone: Phone | None) -> list[str | None]:
+        """One messaging contact: what each channel exposes (phone, handle, display name)."""
         rnd = self.rnd
         phone_text = None
         handle = None
@@ -971,6 +985,7 @@ class _Builder:
         facts: dict[str, np.ndarray],
         contacts: list[tuple[str, str, int, Person]],
     ) -> pd.DataFrame:
+        """Page views (and form submissions, purchases) per session; messages per contact."""
         rng = self.rng
         total = len(web)
         views = rng.geometric(0.45, total)
@@ -1065,6 +1080,7 @@ class _Builder:
         return pd.concat([web_events, msg], ignore_index=True)
 
     def interactions(self) -> pd.DataFrame:
+        """CRM interactions: calls, advisor meetings, purchases, complaints."""
         rnd = self.rnd
         kinds = ("advisor_meeting", "call", "purchase", "branch_visit", "complaint", "email")
         outcomes = {
@@ -1105,18 +1121,16 @@ class _Builder:
         rnd = self.rnd
         # A person's attitude colours all their answers: accept all, choose, or refuse.
         attitude = {p.gid: pick(rnd, (0, 1, 2), (55, 30, 15)) for p in self.people}
-        person_of = {p.true_id: p for p in self.people}
-        label_of = {(s, k): person_of[t] for s, k, t in self.labels}
+        owner_of = {cid: p for p in self.people for cid in self.crm_ids.get(p.gid, ())}
         subjects: list[tuple[str, str, int, Person, str, tuple[str, ...], float]] = []
         # Customers (CRM forms): most answer identity linking.
         for cid in crm["customer_id"].tolist():
-            p = label_of[("crm", cid)]
+            p = owner_of[cid]
             subjects.append(("customer", cid, self.when(0.0, 0.9), p, rnd.choice(("crm", "branch", "online_banking")),
                              PURPOSES, 0.88))  # fmt: skip
         # Devices (the app's prompt).
         for did in app["device_id"].tolist():
-            p = label_of[("app", did)]
-            t = self.device_first_seen[did]
+            p, t = self.device_owner[did], self.device_first_seen[did]
             subjects.append(
                 ("device", did, t, p, "app", ("identity_linking", "analytics", "ad_targeting"), 0.8)
             )
@@ -1169,6 +1183,7 @@ class _Builder:
         subjects: list[tuple[str, str, int, Person, str, tuple[str, ...], float]],
         attitude: dict[int, int],
     ) -> list[tuple[object, ...]]:
+        """Consent rows for CRM, app and messaging subjects: answered or not, per purpose."""
         rnd = self.rnd
         rows: list[tuple[object, ...]] = []
         end = self.start + self.span - 60
@@ -1200,6 +1215,7 @@ class _Builder:
     def cookie_consents(
         self, web: pd.DataFrame, facts: dict[str, np.ndarray], attitude: dict[int, int]
     ) -> pd.DataFrame:
+        """Cookie banner answers, one decision per purpose (vectorised: cookies are most subjects)."""
         rng = self.rng
         is_cookie = facts["cookie"] >= 0
         subject = facts["subject"][is_cookie]
@@ -1236,11 +1252,13 @@ class _Builder:
 
 
 def _parse_ip(text: str) -> int:
+    """A dotted quad as an integer."""
     a, b, c, d = (int(x) for x in text.split("."))
     return (a << 24) | (b << 16) | (c << 8) | d
 
 
 def _slug(text: str) -> str:
+    """Lower-case ASCII letters and digits (Telegram usernames)."""
     return "".join(ch for ch in text.lower() if ch.isascii() and ch.isalnum())
 
 
