@@ -513,7 +513,7 @@ class Factory:
         p.loyalty = rnd.random() < (0.34 if p.customer else 0.12)
         p.online = p.customer and rnd.random() < 0.62
         if rnd.random() < 0.9:
-            p.sessions = max(1, min(400, round(self.rng_lognormal(1.8, 1.0))))
+            p.sessions = max(1, min(400, round(self.rng_lognormal(1.84, 1.0))))
         p.browsers = pick(rnd, (1, 2, 3), (45, 40, 15))
         p.devices = pick(rnd, (0, 1, 2, 3), (52, 38, 8, 2))
         if rnd.random() < 0.7:

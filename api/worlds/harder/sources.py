@@ -923,8 +923,6 @@ class _Builder:
             handle = self.telegram_handle(p) if rnd.random() < 0.85 else None
             if phone is not None and (handle is None or rnd.random() < 0.3):
                 phone_text = phone.e164 if rnd.random() < 0.6 else phone.intl_digits
-        elif channel == "messenger" and p.email and rnd.random() < 0.06:
-            email = p.email
         written_channel = channel if rnd.random() < 0.95 else {"whatsapp": "WhatsApp", "telegram": "Telegram",
                                                                "viber": "Viber", "messenger": "Messenger"}[channel]  # fmt: skip
         customer = None
