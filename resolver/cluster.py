@@ -5,15 +5,25 @@ then emails and phones, then model links by falling probability). A union
 that would break a rule is refused and the edge keeps the rule's name:
 
 * ``identifier_limit``: the person would hold more than ``max_customer_ids``
-  distinct customer ids. Because strong edges come first, the refused edge
+  distinct customers. Because strong edges come first, the refused edge
   is the weakest link of the would-be cluster: this *is* the split of an
-  over-merged cluster at its weakest links (SPEC §4);
+  over-merged cluster at its weakest links (SPEC §4). Customer rows joined
+  *directly* (a model link at the threshold between two CRM rows, or an
+  email or phone they share with agreeing names) are one customer written
+  twice: they count once, so a CRM's duplicate rows merge whatever their
+  number, while a merge *through* cookies, devices or web forms still may
+  not join more than the limit;
 * ``consent``: a record without ``identity_linking`` consent may only be
   with records of its own subject (SPEC §5, gate at linking);
 * ``conflict``: the two clusters' dates of birth, or their first names, are
-  wholly incompatible (``resolver.compare``): twins share a surname, a
-  birthday and an address, but not a first name; two James Smiths of one
-  city do not share a birthday.
+  wholly incompatible (``resolver.compare``; a first name written in the
+  other's last-name field is compatible) *and* both clusters hold contact
+  identifiers (emails, phones) none of which they share: twins share a
+  surname, a birthday and an address, but not a first name or a personal
+  email; two James Smiths of one city do not share a birthday. Without
+  contact identifiers on both sides the names and dates are only evidence,
+  weighed by the model: data whose duplicates replace whole values (FEBRL)
+  is not vetoed.
 
 This is Kruskal's algorithm with cannot-link constraints; it is
 deterministic (ties broken by record ids) and runs in near-linear time.
@@ -43,6 +53,10 @@ class ClusterResult:
     """Per edge (aligned with the input edges): ``accepted`` or a refusal reason."""
 
 
+#: Edges that join two customer rows *directly*; such rows count as one customer.
+DIRECT_RULES = frozenset({"splink", "email", "phone", "customer_id"})
+
+
 def cluster_records(
     *,
     n_records: int,
@@ -52,7 +66,10 @@ def cluster_records(
     may_link: np.ndarray,
     max_customer_ids: int,
     first_names: pd.Series | None = None,
+    last_names: pd.Series | None = None,
     dobs: pd.Series | None = None,
+    contacts: pd.Series | None = None,
+    customer_record: np.ndarray | None = None,
 ) -> ClusterResult:
     """Cluster records along ``edges`` without breaking the guard-rails.
 
@@ -63,9 +80,16 @@ def cluster_records(
         customer: per record, an integer code of its customer id, or -1.
         subject: per record, an integer code of its consent subject.
         may_link: per record, whether its subject allows identity linking.
-        max_customer_ids: the identifier limit per person.
-        first_names: per record, its Latin first name or missing (the guard).
+        max_customer_ids: the identifier limit per person (distinct customers).
+        first_names: per record, its normalised first name or missing (the guard).
+        last_names: per record, its normalised last name (a first name written
+            in the other's last-name field is compatible).
         dobs: per record, its ISO date of birth or missing (the guard).
+        contacts: per record, its contact identifier (email or phone) or missing;
+            a list of them is accepted too. The guard vetoes only between
+            clusters that both hold some and share none. ``None``: always veto.
+        customer_record: per record, whether it is a customer (CRM) row; such
+            rows joined by a ``DIRECT_RULES`` edge count as one customer.
     """
     decisions = edges["reason"].astype(object).copy()
     candidate = decisions.isna().to_numpy()
@@ -82,6 +106,20 @@ def cluster_records(
     lefts = sub["left"].to_numpy(dtype=np.int64)[order].tolist()
     rights = sub["right"].to_numpy(dtype=np.int64)[order].tolist()
     positions = idx[order].tolist()
+    rules = (
+        sub["rule"].to_numpy(dtype=object)[order].tolist()
+        if "rule" in sub
+        else [None] * len(positions)
+    )
+    is_customer = customer_record.astype(bool).tolist() if customer_record is not None else None
+    codes = customer.astype(np.int64).tolist()
+    group = list(range(int(customer.max()) + 1 if len(customer) else 0))
+
+    def gfind(x: int) -> int:
+        while group[x] != x:
+            group[x] = group[group[x]]
+            x = group[x]
+        return x
 
     parent = list(range(n_records))
     size = [1] * n_records
@@ -94,6 +132,8 @@ def cluster_records(
         "first_name": _value_sets(first_names),
         "dob": _value_sets(dobs),
     }
+    surnames = _value_sets(last_names)
+    contact_sets = _value_sets(contacts) if contacts is not None else None
     result = np.empty(len(edges), dtype=object)
     result[:] = decisions.to_numpy()
 
@@ -103,7 +143,7 @@ def cluster_records(
             x = parent[x]
         return x
 
-    for left, right, pos in zip(lefts, rights, positions, strict=True):
+    for left, right, pos, rule in zip(lefts, rights, positions, rules, strict=True):
         ra, rb = find(left), find(right)
         if ra == rb:
             result[pos] = ACCEPTED
@@ -115,12 +155,26 @@ def cluster_records(
             continue
         ca, cb = customers.get(ra), customers.get(rb)
         merged_customers = (ca | cb) if ca and cb else (ca or cb)
-        if ca and cb and merged_customers and len(merged_customers) > max_customer_ids:
-            result[pos] = "identifier_limit"
-            continue
-        if _conflicting(profile, ra, rb):
+        direct = (
+            is_customer is not None
+            and rule in DIRECT_RULES
+            and is_customer[left]
+            and is_customer[right]
+            and codes[left] >= 0
+            and codes[right] >= 0
+        )
+        if ca and cb and merged_customers:
+            distinct = {gfind(c) for c in merged_customers}
+            if direct and gfind(codes[left]) != gfind(codes[right]):
+                distinct.discard(gfind(codes[left]))  # the two rows count as one customer
+            if len(distinct) > max_customer_ids:
+                result[pos] = "identifier_limit"
+                continue
+        if _conflicting(profile, surnames, ra, rb) and _contacts_disjoint(contact_sets, ra, rb):
             result[pos] = "conflict"
             continue
+        if direct:
+            group[gfind(codes[right])] = gfind(codes[left])
         if size[ra] < size[rb]:
             ra, rb = rb, ra
         parent[rb] = ra
@@ -128,7 +182,7 @@ def cluster_records(
         customers.pop(rb, None)
         if merged_customers:
             customers[ra] = merged_customers
-        for sets in profile.values():
+        for sets in (*profile.values(), surnames, *([contact_sets] if contact_sets else [])):
             moved = sets.pop(rb, None)
             if moved:
                 kept = sets.setdefault(ra, set())
@@ -152,15 +206,37 @@ _MAX_PROFILE_VALUES = 12
 
 
 def _value_sets(values: pd.Series | None) -> dict[int, set[str]]:
+    """Per record position, its value(s) as a set; lists give several values."""
     if values is None:
         return {}
-    present = values.dropna()
-    return {int(i): {str(v)} for i, v in zip(present.index, present.tolist(), strict=True)}
+    out: dict[int, set[str]] = {}
+    for i, v in enumerate(values.tolist()):
+        if isinstance(v, list | tuple | np.ndarray):
+            found = {str(x) for x in v if isinstance(x, str)}
+            if found:
+                out[i] = found
+        elif isinstance(v, str):
+            out[i] = {v}
+    return out
 
 
-def _conflicting(profile: dict[str, dict[int, set[str]]], ra: int, rb: int) -> bool:
+def _conflicting(
+    profile: dict[str, dict[int, set[str]]], surnames: dict[int, set[str]], ra: int, rb: int
+) -> bool:
     for kind, sets in profile.items():
         a, b = sets.get(ra), sets.get(rb)
-        if a and b and not sets_compatible(a, b, kind=kind):
-            return True
+        if not (a and b) or sets_compatible(a, b, kind=kind):
+            continue
+        # A first name in the other's last-name field (FEBRL swaps them; so do forms).
+        if kind == "first_name" and (a & surnames.get(rb, set()) or b & surnames.get(ra, set())):
+            continue
+        return True
     return False
+
+
+def _contacts_disjoint(contacts: dict[int, set[str]] | None, ra: int, rb: int) -> bool:
+    """True when both clusters hold contact identifiers and share none (or no contacts given)."""
+    if contacts is None:
+        return True
+    a, b = contacts.get(ra), contacts.get(rb)
+    return bool(a and b and not a & b)

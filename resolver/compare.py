@@ -1,56 +1,72 @@
 """Can two values belong to one person? The rules behind the ``conflict`` guard.
 
 A person has one date of birth and one first name, written many ways:
-nicknames (Bill, William), typos, transliterations (David, דוד), initials.
-Two values are *compatible* when one of those variations explains them.
-A cluster whose first names, or whose dates of birth, are wholly
-incompatible with another's is not merged with it (``resolver.cluster``);
-the same rules veto shared-email and shared-phone edges (``resolver.edges``).
+nicknames and diminutives (Bill, William; Sasha, Aleksandr; Yossi, Yosef),
+typos, transliterations (David, דוד; Дмитрий, Dmitry), initials. Two values
+are *compatible* when one of those variations explains them. A cluster whose
+first names, or whose dates of birth, are wholly incompatible with another's
+is not merged with it (``resolver.cluster``); the same rules veto
+shared-email and shared-phone edges (``resolver.edges``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 
-from resolver.normalize import name_forms, name_skeleton
+from resolver.normalize import (
+    GROUP_PREFIX,
+    is_transliterated,
+    name_forms,
+    name_skeleton,
+    transliterate_name,
+)
 
-__all__ = ["dobs_compatible", "first_names_compatible", "mark_script", "sets_compatible"]
+__all__ = ["dobs_compatible", "first_names_compatible", "sets_compatible"]
 
 #: Jaro-Winkler similarity at which two first names are typos of each other
 #: (Splink's NameComparison uses 0.92 and 0.88; "itai"/"tali" is 0.83).
 NAME_SIMILARITY = 0.88
-#: Prefix of a first name transliterated from another script (see ``mark_script``).
-TRANSLITERATED = "~"
 
 
-def mark_script(latin: str, *, transliterated: bool) -> str:
-    """The form the guard compares: Latin name, prefixed when it came from another script."""
-    return f"{TRANSLITERATED}{latin}" if transliterated else latin
-
-
+@lru_cache(maxsize=200_000)
 def first_names_compatible(a: str, b: str) -> bool:
-    """First names (as ``mark_script`` gives them) that may be the same person's.
+    """Normalised first names (any script) that may be the same person's.
 
-    A shared consonant skeleton counts only when one side was transliterated.
+    Compatible: equal, one the prefix (or initial) of the other, forms of
+    one name (nicknames, diminutives, spelling variants:
+    ``resolver.normalize.name_forms``), a typo (Jaro-Winkler of the Latin
+    forms >= 0.88) unless both are known names of different groups (Misha
+    and Masha are two names, not a typo), or, when one side is written in
+    another script, the same consonant skeleton.
 
     Examples:
-        >>> first_names_compatible("bill", "william"), first_names_compatible("david", "~dvd")
+        >>> first_names_compatible("bill", "william"), first_names_compatible("david", "דוד")
         (True, True)
         >>> first_names_compatible("barbara", "carly"), first_names_compatible("jens uwe", "jonas")
         (False, False)
     """
-    across_scripts = a.startswith(TRANSLITERATED) or b.startswith(TRANSLITERATED)
-    a, b = a.lstrip(TRANSLITERATED), b.lstrip(TRANSLITERATED)
-    if a == b or a.startswith(b) or b.startswith(a):
+    if a == b:
         return True
-    if JaroWinkler.similarity(a, b) >= NAME_SIMILARITY:
+    la, lb = transliterate_name(a), transliterate_name(b)
+    if not la or not lb:
+        return True  # nothing comparable: no evidence of a conflict
+    if la == lb or la.startswith(lb) or lb.startswith(la):
         return True
-    ska, skb = name_skeleton(a), name_skeleton(b)
-    if across_scripts and ska and ska == skb and (len(ska) >= 2 or a[:1] == b[:1]):
+    forms_a, forms_b = set(name_forms(a)), set(name_forms(b))
+    if forms_a & forms_b:
         return True
-    return bool(set(name_forms(a)) & set(name_forms(b)))
+    groups_a = {f for f in forms_a if f.startswith(GROUP_PREFIX)}
+    groups_b = {f for f in forms_b if f.startswith(GROUP_PREFIX)}
+    if groups_a and groups_b:
+        return False  # two known, different names (misha, masha): not a typo of each other
+    if JaroWinkler.similarity(la, lb) >= NAME_SIMILARITY:
+        return True
+    across_scripts = is_transliterated(a) or is_transliterated(b)
+    ska, skb = name_skeleton(la), name_skeleton(lb)
+    return bool(across_scripts and ska and ska == skb and (len(ska) >= 2 or la[:1] == lb[:1]))
 
 
 def dobs_compatible(a: str, b: str) -> bool:

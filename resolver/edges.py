@@ -182,9 +182,8 @@ def _person_identifier_edges(con: duckdb.DuckDBPyConnection, kind: str) -> pd.Da
         WITH j AS (SELECT value, reason FROM junk_values WHERE kind = '{kind}'),
         g AS (
             SELECT t.record_id, t.{column} AS value, j.reason AS junk, t.dob,
-                   -- the guard's form of a name: marked when it came from another script
-                   CASE WHEN t.first_translit THEN '~' || t.first_latin ELSE t.first_latin END
-                       AS first_latin,
+                   -- the guard compares names as written (any script): resolver.compare
+                   coalesce(t.first_name, t.first_latin) AS first_latin,
                    (t.first_latin IS NOT NULL OR t.dob IS NOT NULL) AS has_person
             FROM tp t LEFT JOIN j ON t.{column} = j.value
             WHERE t.{column} IS NOT NULL

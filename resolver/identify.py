@@ -9,10 +9,12 @@ touchpoints, then answers queries in memory:
    placeholder) answers nothing: it is ambiguous, and the next step decides;
 2. **the trained Splink model** for a query that carries only person fields:
    candidates are the run's records that share a prediction blocking key
-   with the query (``resolver.model.BLOCKING_KEYS``, the same keys the batch
-   blocks on), and Splink scores query × candidates with the saved model
+   with the query (``resolver.blocking.BLOCKING_RULES``, the same keys the
+   batch blocks on, rarest first up to ``MAX_CANDIDATES``), and Splink
+   scores query × candidates with the saved model
    (``splink.internals.realtime.compare_records``, Splink's own real-time
-   scorer, with the SQL cached). The best candidate at or above the linking
+   scorer, with the SQL cached); a calibration saved with the model maps the
+   score as the batch maps it. The best candidate at or above the linking
    threshold is the person.
 
 Nothing here writes; an index never changes after it is built, so callers
@@ -35,8 +37,9 @@ import pyarrow as pa
 from splink import DuckDBAPI
 from splink.internals.realtime import compare_records
 
+from resolver.blocking import BLOCKING_RULES
 from resolver.errors import ModelError
-from resolver.model import BLOCKING_KEYS, MODEL_COLUMNS, TrainedModel
+from resolver.model import MODEL_COLUMNS, TrainedModel
 from resolver.sources import normalize_record
 
 __all__ = ["EXACT_KEYS", "IdentifyMatch", "IdentityIndex", "PERSON_FIELDS"]
@@ -109,7 +112,7 @@ class IdentityIndex:
         self._blocks: list[tuple[tuple[str, ...], dict[tuple[Any, ...], np.ndarray]]] = []
         # The batch links shared emails and phones deterministically; here they are
         # candidate keys too, so a query with a typo in its name still meets them.
-        for columns in (*BLOCKING_KEYS, ("email_folded",), ("phone",)):
+        for columns in BLOCKING_RULES:
             keyed = self._rows[list(columns)].dropna()
             # .indices are positions within ``keyed``: map them back to rows of the index
             positions = keyed.index.to_numpy()
@@ -170,7 +173,8 @@ class IdentityIndex:
         rows = touchpoints.loc[has_evidence, list(MODEL_COLUMNS)].assign(
             person_id=person[has_evidence]
         )
-        signature = [c for c in MODEL_COLUMNS if c != "first_forms"] + ["person_id"]
+        signature = [c for c in MODEL_COLUMNS if c not in ("first_forms", "first_canon")]
+        signature.append("person_id")
         rows = rows.loc[~rows[signature].astype(str).duplicated()].reset_index(drop=True)
         logger.info(
             "identity index for run %s: %d exact keys, %d model rows",
@@ -267,6 +271,9 @@ class IdentityIndex:
         scored = self._scorer.score(query, candidates)
         # the highest probability wins; ties go to the lowest record (deterministic)
         best_id, probability = max(scored, key=lambda pair: (pair[1], -pair[0]))
+        assert self._model is not None
+        if self._model.calibration is not None:
+            probability = float(self._model.calibration.apply(np.array([probability]))[0])
         person_id = str(self._person[int(best_id)])
         return IdentifyMatch(
             person_id=person_id if probability >= self._threshold else None,

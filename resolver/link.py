@@ -26,12 +26,11 @@ import numpy as np
 import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
-from splink import DuckDBAPI, Linker
 
+from resolver.blocking import BlockingPlan, plan_blocking
 from resolver.cluster import ACCEPTED, ClusterResult, cluster_records
-from resolver.compare import TRANSLITERATED
 from resolver.edges import EDGE_COLUMNS, RANKS, deterministic_edges
-from resolver.model import MODEL_COLUMNS, TrainedModel, train_model
+from resolver.model import MODEL_COLUMNS, TrainedModel, present_columns, train_model
 from resolver.options import LinkingOptions
 from resolver.progress import NULL_PROGRESS, Progress
 from resolver.stitch import STITCH_RULE, stitch_edges
@@ -40,8 +39,11 @@ __all__ = ["LinkResult", "link_touchpoints", "prepare_linking", "train_on_touchp
 
 logger = logging.getLogger(__name__)
 
-#: Predictions below this probability are not kept (they can be re-scored on demand).
+#: Model edges below this probability are not clustering candidates (``links.parquet``).
 PREDICTION_FLOOR = 0.5
+#: Scores kept in ``predictions.parquet``: low enough for ``tether evaluate`` to
+#: sweep thresholds and for clerical review to sample below the threshold.
+SCORE_FLOOR = 0.01
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -85,8 +87,8 @@ def prepare_linking(
         """
         WITH base AS (
             SELECT t.record_id, f.fragment, t.first_latin, t.last_latin, t.first_skeleton,
-                   t.last_skeleton, t.first_translit, t.last_translit, t.first_forms, t.dob,
-                   t.postcode, t.city, t.address,
+                   t.last_skeleton, t.first_translit, t.last_translit, t.first_forms,
+                   t.first_canon, t.dob, t.gender, t.postcode, t.city, t.address,
                    t.national_id,
                    CASE WHEN je.value IS NULL THEN t.email_folded END AS email_folded,
                    CASE WHEN jp.value IS NULL THEN t.phone END AS phone
@@ -102,12 +104,13 @@ def prepare_linking(
         SELECT min(record_id) AS unique_id, any_value(fragment) AS fragment,
                first_latin, last_latin, any_value(first_skeleton) AS first_skeleton,
                any_value(last_skeleton) AS last_skeleton, any_value(first_forms) AS first_forms,
+               any_value(first_canon) AS first_canon,
                coalesce(bool_or(first_translit), false) AS first_translit,
                coalesce(bool_or(last_translit), false) AS last_translit,
-               dob, postcode, city, address, email_folded, phone, national_id
+               dob, gender, postcode, city, address, email_folded, phone, national_id
         FROM base
-        GROUP BY fragment, first_latin, last_latin, dob, postcode, city, address, email_folded,
-                 phone, national_id
+        GROUP BY fragment, first_latin, last_latin, dob, gender, postcode, city, address,
+                 email_folded, phone, national_id
         ORDER BY unique_id
         """
     ).df()
@@ -123,7 +126,7 @@ def train_on_touchpoints(
     progress.start("train")
     con = duckdb.connect()
     prepared = prepare_linking(touchpoints, options=options, con=con)
-    model = train_model(prepared.model_input[["unique_id", *MODEL_COLUMNS]], options=options)
+    model = train_model(prepared.model_input, options=options)
     progress.finish("train", rows=len(prepared.model_input))
     return model
 
@@ -158,27 +161,25 @@ def link_touchpoints(
 
     started = time.perf_counter()
     progress.start("link:predict", total=len(prepared.model_input))
-    predictions = _predict(
-        prepared.model_input, model=model, floor=min(PREDICTION_FLOOR, options.threshold)
-    )
-    frag = prepared.fragment
-    if len(predictions):
-        same = frag[predictions["left"].to_numpy()] == frag[predictions["right"].to_numpy()]
-        predictions = predictions[~same].reset_index(drop=True)
+    result = predict_pairs(prepared.model_input, model=model, options=options, floor=SCORE_FLOOR)
+    predictions = result.predictions
     timings["predict"] = time.perf_counter() - started
     progress.finish("link:predict", rows=len(predictions))
+    edge_floor = min(PREDICTION_FLOOR, options.threshold)
+    candidates = predictions[predictions["probability"] >= edge_floor].reset_index(drop=True)
 
     started = time.perf_counter()
     progress.start("link:cluster", total=n)
     model_edges = pd.DataFrame(
         {
-            "left": predictions["left"],
-            "right": predictions["right"],
+            "left": candidates["left"],
+            "right": candidates["right"],
             "rule": "splink",
             "rank": RANKS["splink"],
-            "probability": predictions["probability"],
+            "probability": candidates["probability"],
             "reason": [
-                None if p >= options.threshold else "threshold" for p in predictions["probability"]
+                None if p >= options.threshold else "threshold"
+                for p in candidates["probability"].tolist()
             ],
         }
     )
@@ -188,10 +189,14 @@ def link_touchpoints(
         touchpoints["subject_type"].astype(str) + ":" + touchpoints["subject_id"].astype(str)
     )[0]
     flags = np.ones(n, dtype=bool) if may_link is None else np.asarray(may_link, dtype=bool)
-    guard_names = _guard_names(touchpoints) if "first_name" in options.conflict_guard else None
-    guard_dobs = (
-        touchpoints["dob"].reset_index(drop=True) if "dob" in options.conflict_guard else None
+    guard = options.conflict_guard
+    guard_names = (
+        touchpoints["first_name"].reset_index(drop=True) if "first_name" in guard else None
     )
+    guard_dobs = touchpoints["dob"].reset_index(drop=True) if "dob" in guard else None
+    surnames = touchpoints["last_name"].reset_index(drop=True) if guard_names is not None else None
+    contacts = _contacts(touchpoints, junk=prepared.junk) if guard else None
+    customer_record = (touchpoints["kind"] == "customers").to_numpy()
 
     def cluster(all_edges: pd.DataFrame) -> ClusterResult:
         return cluster_records(
@@ -202,7 +207,10 @@ def link_touchpoints(
             may_link=flags,
             max_customer_ids=options.max_customer_ids,
             first_names=guard_names,
+            last_names=surnames,
             dobs=guard_dobs,
+            contacts=contacts,
+            customer_record=customer_record,
         )
 
     clustered = cluster(edges)
@@ -232,6 +240,7 @@ def link_touchpoints(
             ((edges["rule"] == STITCH_RULE) & (edges["decision"] == ACCEPTED)).sum()
         ),
         "clusters": int(len(np.unique(clustered.labels))),
+        "blocking": _blocking_stats(result, rows=len(prepared.model_input)),
         "seconds": {k: round(v, 3) for k, v in timings.items()},
     }
     logger.info(
@@ -249,12 +258,33 @@ def link_touchpoints(
     )
 
 
-def _guard_names(touchpoints: pd.DataFrame) -> pd.Series:
-    """First names as the conflict guard compares them (``compare.mark_script``)."""
-    latin = touchpoints["first_latin"].reset_index(drop=True)
-    translit = touchpoints["first_translit"].reset_index(drop=True).eq(True)
-    marked = latin.where(~translit | latin.isna(), TRANSLITERATED + latin.astype(str))
-    return marked
+def _blocking_stats(result: Scored, *, rows: int) -> dict[str, Any]:
+    """Comparisons per rule and per record, and the values capped as oversized blocks."""
+    if result.plan is None:
+        return {"comparisons": 0, "comparisons_per_record": 0.0, "rules": []}
+    plan = result.plan.as_dict()
+    for rule in plan["rules"]:
+        rule["scored"] = result.scored.get(rule["name"], 0)
+    total = sum(result.scored.values())
+    return {
+        **plan,
+        "comparisons": total,
+        "comparisons_per_record": round(total / rows, 3) if rows else 0.0,
+    }
+
+
+def _contacts(touchpoints: pd.DataFrame, *, junk: pd.DataFrame) -> pd.Series:
+    """Per record, its email and phone as the guard's contact identifiers (junk values left out)."""
+    email = touchpoints["email_folded"].reset_index(drop=True)
+    phone = touchpoints["phone"].reset_index(drop=True)
+    if len(junk):
+        email = email.where(~email.isin(set(junk.loc[junk["kind"] == "email", "value"])))
+        phone = phone.where(~phone.isin(set(junk.loc[junk["kind"] == "phone", "value"])))
+    values = [
+        [v for v in (e, p) if isinstance(v, str)] or None
+        for e, p in zip(email.tolist(), phone.tolist(), strict=True)
+    ]
+    return pd.Series(values, dtype=object)
 
 
 def _components(n: int, left: pd.Series, right: pd.Series) -> np.ndarray:
@@ -266,28 +296,89 @@ def _components(n: int, left: pd.Series, right: pd.Series) -> np.ndarray:
     return np.asarray(labels, dtype=np.int64)
 
 
-def _predict(model_input: pd.DataFrame, *, model: TrainedModel, floor: float) -> pd.DataFrame:
-    """Score the blocked pairs of the model input with the trained model."""
-    empty = pd.DataFrame(
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Scored:
+    """What prediction produced: kept scores, the blocking plan, comparisons per rule."""
+
+    predictions: pd.DataFrame
+    plan: BlockingPlan | None
+    scored: dict[str, int]
+    """Rule name -> pairs it scored (after removing pairs found by an earlier rule)."""
+
+
+def _empty_predictions() -> pd.DataFrame:
+    return pd.DataFrame(
         {"left": pd.Series(dtype=np.int64), "right": pd.Series(dtype=np.int64),
-         "probability": pd.Series(dtype=float), "match_weight": pd.Series(dtype=float)}
+         "probability": pd.Series(dtype=float), "model_probability": pd.Series(dtype=float),
+         "match_weight": pd.Series(dtype=float), "rule": pd.Series(dtype=object)}
     )  # fmt: skip
+
+
+def predict_pairs(
+    model_input: pd.DataFrame, *, model: TrainedModel, options: LinkingOptions, floor: float
+) -> Scored:
+    """Score the blocked pairs of the model input; keep those at or above ``floor``.
+
+    Blocking is planned on this input (``resolver.blocking``): rules from the
+    columns present, oversized blocks capped. Every blocked pair is scored;
+    the counts per rule come from Splink's ``match_key``. A calibration saved
+    with the model maps Splink's probability to ``probability``; Splink's own
+    is kept as ``model_probability``.
+    """
+    from splink import DuckDBAPI, Linker
+
     if len(model_input) < 2:
-        return empty
+        return Scored(predictions=_empty_predictions(), plan=None, scored={})
+    present = present_columns(model_input) & set(_model_columns(model))
     db_api = DuckDBAPI()
-    sdf = db_api.register(
-        model_input[["unique_id", *MODEL_COLUMNS]], dataset_display_name="touchpoints"
+    con = db_api.duckdb_con
+    con.register("model_input_raw", model_input)
+    keyed, plan = plan_blocking(
+        con, table="model_input_raw", present=present, max_block_size=options.max_block_size
     )
+    con.unregister("model_input_raw")
+    if not plan.rules:
+        return Scored(predictions=_empty_predictions(), plan=plan, scored={})
+    columns = ["unique_id", "fragment", *MODEL_COLUMNS, *(r.key for r in plan.rules)]
+    sdf = db_api.register(keyed[columns], dataset_display_name="touchpoints")
     settings = dict(model.settings)
+    settings["blocking_rules_to_generate_predictions"] = [r.splink_rule for r in plan.rules]
     linker = Linker(sdf, settings, log_level=None)
-    scored = linker.inference.predict(threshold_match_probability=floor)
-    frame: pd.DataFrame = (
-        scored.as_duckdbpyrelation()
-        .select(
-            "unique_id_l AS left, unique_id_r AS right, match_probability AS probability, match_weight"
-        )
-        .df()
+    scored = linker.inference.predict()
+    table = scored.physical_name
+    counts = dict(con.sql(f"SELECT match_key, count(*) FROM {table} GROUP BY 1").fetchall())
+    by_rule = {rule.name: int(counts.get(str(n), 0)) for n, rule in enumerate(plan.rules)}
+    frame: pd.DataFrame = con.sql(
+        f"""
+        SELECT unique_id_l AS left, unique_id_r AS right, match_probability AS model_probability,
+               match_weight, CAST(match_key AS INTEGER) AS rule_index
+        FROM {table} WHERE match_probability >= {float(floor)!r}
+        ORDER BY 1, 2
+        """
+    ).df()
+    scored.drop_table_from_database_and_remove_from_cache()
+    names = np.array([r.name for r in plan.rules], dtype=object)
+    frame["rule"] = (
+        names[frame.pop("rule_index").to_numpy()] if len(frame) else pd.Series(dtype=object)
     )
-    if frame.empty:
-        return empty
-    return frame.sort_values(["left", "right"], kind="stable").reset_index(drop=True)
+    raw = frame["model_probability"].to_numpy(dtype=float)
+    frame["probability"] = model.calibration.apply(raw) if model.calibration is not None else raw
+    predictions = frame[
+        ["left", "right", "probability", "model_probability", "match_weight", "rule"]
+    ]
+    return Scored(predictions=predictions.reset_index(drop=True), plan=plan, scored=by_rule)
+
+
+def _model_columns(model: TrainedModel) -> set[str]:
+    """Input columns the model's comparisons read (blocking needs them present)."""
+    reads: set[str] = set()
+    for comparison in model.settings["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            sql = str(level.get("sql_condition", ""))
+            reads |= {c for c in MODEL_COLUMNS if f"{c}_l" in sql}
+    # Blocking may use derived name keys the comparisons do not read directly.
+    if "first_latin" in reads:
+        reads |= {"first_canon", "first_skeleton"}
+    if "last_latin" in reads:
+        reads.add("last_skeleton")
+    return reads

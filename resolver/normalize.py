@@ -26,6 +26,7 @@ from nicknames import NickNamer
 __all__ = [
     "fold_email",
     "is_transliterated",
+    "canonical_form",
     "name_forms",
     "name_skeleton",
     "normalize_date",
@@ -227,22 +228,60 @@ def name_skeleton(latin: str) -> str:
 _NICKNAMER = NickNamer()
 
 
-@lru_cache(maxsize=100_000)
-def name_forms(latin_first_name: str) -> tuple[str, ...]:
-    """The first name with every canonical name it is a nickname of, sorted.
+#: Prefix of a multilingual name-group id among a name's forms (``resolver.given_names``).
+GROUP_PREFIX = "~"
 
-    Two first names are nickname-equivalent when their forms intersect
-    (``bill`` and ``william`` share ``william``). The table is the
-    hand-curated ``nicknames`` package (English names).
+
+@lru_cache(maxsize=200_000)
+def name_forms(first_name: str) -> tuple[str, ...]:
+    """Forms of a normalised first name (any script), sorted: what nickname equivalence compares.
+
+    The forms are the name's Latin transliteration, the English canonical
+    names it is a nickname of (the hand-curated ``nicknames`` package: bill ->
+    william) and, prefixed with ``~``, the multilingual given-name groups it
+    belongs to in its own script or transliterated (``resolver.given_names``:
+    Sasha, Саша and Aleksandr; Yossi, יוסי and Yosef). Two first names are
+    forms of one name when their forms intersect.
 
     Examples:
         >>> "william" in name_forms("bill")
         True
+        >>> bool(set(name_forms("yossi")) & set(name_forms("יוסף")))
+        True
     """
-    first = latin_first_name.split(" ", 1)[0]
+    first = first_name.split(" ", 1)[0]
     if not first:
         return ()
-    return tuple(sorted({first} | set(_NICKNAMER.canonicals_of(first))))
+    latin = transliterate_name(first).split(" ", 1)[0]
+    forms: set[str] = set()
+    if latin:
+        forms.add(latin)
+        forms.update(_NICKNAMER.canonicals_of(latin))
+    groups = _groups(first) | (_groups(latin) if latin else frozenset())
+    forms.update(GROUP_PREFIX + g for g in groups)
+    return tuple(sorted(forms))
+
+
+def _groups(name: str) -> frozenset[str]:
+    from resolver.given_names import name_groups
+
+    return name_groups(name=name)
+
+
+def canonical_form(forms: tuple[str, ...] | list[str] | None) -> str | None:
+    """One blocking key for a first name's forms: its first group, else its first form.
+
+    Forms of one name share it in the common case (Yossi and Yosef: ``~yosef``),
+    so records that write a name differently still meet in a block.
+
+    Examples:
+        >>> canonical_form(name_forms("yossi")) == canonical_form(name_forms("yosef"))
+        True
+    """
+    if not forms:
+        return None
+    grouped = [f for f in forms if f.startswith(GROUP_PREFIX)]
+    return min(grouped) if grouped else min(forms)
 
 
 _DATE_FORMATS_ISO = ("%Y-%m-%d", "%Y%m%d", "%Y/%m/%d", "%Y.%m.%d")

@@ -54,6 +54,11 @@ class LinkingOptions:
     Keeps twins (same surname, birthday, address) and same-name neighbours
     apart. Turn it off for data whose errors replace whole values, such as
     FEBRL, where a national id tells the duplicates apart instead."""
+    max_block_size: int = 300
+    """Blocking cap: a value shared by more records than this (a common surname,
+    a city-level postcode) is not blocked on in that rule; more selective rules
+    cover its records (``resolver.blocking``). Comparisons per record stay below
+    rules × (max_block_size − 1) / 2 whatever the data."""
     em_max_pairs: float = 5e6
     """Pairs sampled per EM training session."""
     u_max_pairs: float = 2e6
@@ -70,6 +75,8 @@ class LinkingOptions:
             problems.append("linking.threshold must be between 0 and 1 (exclusive)")
         if self.max_customer_ids < 1:
             problems.append("linking.max_customer_ids must be at least 1")
+        if self.max_block_size < 2:
+            problems.append("linking.max_block_size must be at least 2")
         if self.max_persons_per_ip < 1:
             problems.append("linking.max_persons_per_ip must be at least 1")
         if self.max_customers_per_device < 1:

@@ -28,6 +28,7 @@ import pandas as pd
 
 from resolver.errors import InputError, SourceSchemaError
 from resolver.normalize import (
+    canonical_form,
     fold_email,
     is_transliterated,
     name_forms,
@@ -135,7 +136,7 @@ TOUCHPOINT_COLUMNS: tuple[str, ...] = (
     "email", "email_folded", "phone",
     "first_name", "last_name", "first_latin", "last_latin", "first_skeleton", "last_skeleton",
     "first_translit", "last_translit",
-    "first_forms", "dob", "gender", "address", "postcode", "city", "country", "national_id",
+    "first_forms", "first_canon", "dob", "gender", "address", "postcode", "city", "country", "national_id",
     "tc_string", "gpc", "attributes",
 )  # fmt: skip
 
@@ -398,8 +399,13 @@ def normalize_record(fields: Mapping[str, object], *, default_region: str) -> di
         out[f"{part}_latin"] = latin
         out[f"{part}_skeleton"] = name_skeleton(latin) if latin is not None else None
         out[f"{part}_translit"] = is_transliterated(name) if name is not None else None
-    first_latin = out["first_latin"]
-    out["first_forms"] = list(name_forms(first_latin)) if isinstance(first_latin, str) else None
+    first_name = out["first_name"]
+    forms = name_forms(first_name) if isinstance(first_name, str) else None
+    out["first_forms"] = list(forms) if forms else None
+    out["first_canon"] = canonical_form(forms) if forms else None
+    gender = text("gender")
+    gender = gender.upper()[:1] if gender else None
+    out["gender"] = gender if gender in ("M", "F", "X") else None
     dob = text("date_of_birth")
     out["dob"] = normalize_date(dob, country=region) if dob else None
     postcode = text("postcode")
@@ -575,7 +581,8 @@ def _touchpoints(
     out["last_skeleton"] = _map_unique(out["last_latin"], name_skeleton)
     out["first_translit"] = _map_unique(out["first_name"], is_transliterated)
     out["last_translit"] = _map_unique(out["last_name"], is_transliterated)
-    out["first_forms"] = _map_unique(out["first_latin"], lambda v: list(name_forms(v)))
+    out["first_forms"] = _map_unique(out["first_name"], lambda v: list(name_forms(v)) or None)
+    out["first_canon"] = _map_unique(out["first_name"], lambda v: canonical_form(name_forms(v)))
     out["dob"] = _map_pairs(get("date_of_birth"), region, lambda d, r: normalize_date(d, country=r))
     gender = get("gender").str.upper().str[:1]
     out["gender"] = _keep(gender, gender.isin(["M", "F", "X"]))

@@ -241,3 +241,95 @@ def test_conflicting_dates_of_birth_are_not_merged_transitively():
     )  # fmt: skip
     assert result.labels.tolist() == [0, 1, 0]
     assert result.decisions.tolist() == ["accepted", "conflict"]
+
+
+def _model_edges(pairs: list[tuple[int, int, float]], rule: str = "splink") -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "left": [a for a, _, _ in pairs],
+            "right": [b for _, b, _ in pairs],
+            "rule": rule,
+            "rank": 3,
+            "probability": [p for _, _, p in pairs],
+            "reason": None,
+        }
+    )
+
+
+def test_crm_duplicate_rows_linked_directly_merge_whatever_their_number():
+    """Five CRM rows of one customer (FEBRL3) merge under the default limit of 2."""
+    edges = _model_edges([(0, 1, 0.99), (1, 2, 0.98), (2, 3, 0.97), (3, 4, 0.96)])
+    result = cluster_records(
+        n_records=5, edges=edges, customer=np.arange(5), subject=np.arange(5),
+        may_link=np.ones(5, bool), max_customer_ids=2, customer_record=np.ones(5, bool),
+    )  # fmt: skip
+    assert result.labels.tolist() == [0, 0, 0, 0, 0]
+    assert set(result.decisions) == {"accepted"}
+
+
+def test_customers_joined_through_other_records_still_meet_the_limit():
+    """Three customers each linked only to one web form (record 3): the third is refused."""
+    edges = _model_edges([(0, 3, 0.99), (1, 3, 0.98), (2, 3, 0.97)])
+    result = cluster_records(
+        n_records=4, edges=edges, customer=np.array([0, 1, 2, -1]), subject=np.arange(4),
+        may_link=np.ones(4, bool), max_customer_ids=2,
+        customer_record=np.array([True, True, True, False]),
+    )  # fmt: skip
+    assert result.decisions.tolist() == ["accepted", "accepted", "identifier_limit"]
+    assert result.labels.tolist() == [0, 0, 2, 0]
+
+
+def test_conflict_needs_contact_identifiers_that_disagree():
+    """Twins (own emails) stay apart; a corrupted duplicate without contacts is the model's call."""
+    names = pd.Series(["benjamin", "joshua"])
+    twins = cluster_records(
+        n_records=2, edges=_model_edges([(0, 1, 0.999)]), customer=np.array([0, 1]),
+        subject=np.arange(2), may_link=np.ones(2, bool), max_customer_ids=2,
+        first_names=names, contacts=pd.Series([["e:ben@x.com"], ["e:josh@x.com"]]),
+        customer_record=np.ones(2, bool),
+    )  # fmt: skip
+    assert twins.decisions.tolist() == ["conflict"]
+    duplicate = cluster_records(
+        n_records=2, edges=_model_edges([(0, 1, 0.999)]), customer=np.array([0, 1]),
+        subject=np.arange(2), may_link=np.ones(2, bool), max_customer_ids=2,
+        first_names=names, contacts=pd.Series([None, None]), customer_record=np.ones(2, bool),
+    )  # fmt: skip
+    assert duplicate.decisions.tolist() == ["accepted"]
+    shared = cluster_records(
+        n_records=2, edges=_model_edges([(0, 1, 0.999)]), customer=np.array([0, 1]),
+        subject=np.arange(2), may_link=np.ones(2, bool), max_customer_ids=2,
+        first_names=names, contacts=pd.Series([["p:+1"], ["p:+1", "e:x@y.z"]]),
+        customer_record=np.ones(2, bool),
+    )  # fmt: skip
+    assert shared.decisions.tolist() == ["accepted"]
+
+
+def test_names_written_in_each_others_field_are_not_a_conflict():
+    result = cluster_records(
+        n_records=2, edges=_model_edges([(0, 1, 0.99)]), customer=np.array([0, 1]),
+        subject=np.arange(2), may_link=np.ones(2, bool), max_customer_ids=2,
+        first_names=pd.Series(["joselyn", "dakin"]), last_names=pd.Series(["dakin", "joselyn"]),
+        contacts=pd.Series([["e:a@x.com"], ["e:b@x.com"]]), customer_record=np.ones(2, bool),
+    )  # fmt: skip
+    assert result.decisions.tolist() == ["accepted"]
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [("yossi", "yosef"), ("yossi", "יוסף"), ("sasha", "александр"), ("dima", "dmitry"),
+     ("дима", "dmitriy"), ("avi", "avraham"), ("katya", "екатерина"), ("bill", "william"),
+     ("a", "aleksandr")],
+)  # fmt: skip
+def test_diminutives_and_initials_are_the_same_first_name(a, b):
+    from resolver.compare import first_names_compatible
+
+    assert first_names_compatible(a, b)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"), [("misha", "masha"), ("sasha", "pasha"), ("barbara", "carly"), ("yossi", "yoni")]
+)
+def test_different_names_stay_different(a, b):
+    from resolver.compare import first_names_compatible
+
+    assert not first_names_compatible(a, b)

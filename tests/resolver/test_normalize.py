@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from resolver.normalize import (
+    canonical_form,
     fold_email,
     name_forms,
     name_skeleton,
@@ -119,6 +120,16 @@ def test_skeleton_bridges_scripts(latin, native):
 def test_nickname_forms():
     assert set(name_forms("bill")) & set(name_forms("william"))
     assert not set(name_forms("barbara")) & set(name_forms("carly"))
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [("yossi", "yosef"), ("יוסי", "yosef"), ("sasha", "aleksandr"), ("саша", "alexander"),
+     ("dima", "дмитрий"), ("avi", "avraham"), ("misha", "mikhail")],
+)  # fmt: skip
+def test_diminutives_across_languages_and_scripts(a, b):
+    assert set(name_forms(a)) & set(name_forms(b))
+    assert canonical_form(name_forms(a)) is not None
 
 
 @pytest.mark.parametrize(
