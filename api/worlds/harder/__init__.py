@@ -227,8 +227,11 @@ def _write(
 
 def _append_labels(labels: pd.DataFrame, path: Path, *, header: bool) -> None:
     """Append one chunk's labels to the single ``labels.csv``."""
-    with path.open("a", encoding="utf-8", newline="") as out:
-        labels.to_csv(out, index=False, header=header)
+    table = _table(labels, ["source", "record_key", "true_id"])
+    with path.open("ab") as out:
+        pacsv.write_csv(
+            table, out, pacsv.WriteOptions(include_header=header, quoting_style="needed")
+        )
 
 
 def _fingerprint(directory: Path) -> str:

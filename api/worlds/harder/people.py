@@ -33,7 +33,7 @@ from typing import TypeVar
 import numpy as np
 import phonenumbers
 
-from api.worlds.harder.ids import permute_int
+from api.worlds.harder.ids import permute, permute_int
 from api.worlds.harder.names import Name, Short, locale_pools
 from api.worlds.harder.noise import FastRandom, case_variant, typo
 from api.worlds.harder.places import (
@@ -256,14 +256,28 @@ def _number(country: str, candidates: tuple[str, ...], rest: int, serial: int, s
     return f"{leads[lead]}{sub:0{rest}d}"
 
 
+def _numbers(
+    country: str, candidates: tuple[str, ...], rest: int, serials: list[int], salt: int
+) -> list[str]:
+    """``_number`` for many serials at once (the same numbers, computed with numpy)."""
+    leads = _valid_leads(country, candidates, rest)
+    space = len(leads) * 10**rest
+    values = permute(np.array(serials, dtype=np.int64) % space, space, salt).tolist()
+    return [f"{leads[v // 10**rest]}{v % 10**rest:0{rest}d}" for v in values]
+
+
+def _mobile_plan(country: str, city: City | None) -> tuple[tuple[str, ...], int]:
+    """Candidate leads and trailing digits of mobile numbers (US: the city's area codes)."""
+    if country == "US":
+        areas = city.area_codes if city is not None else ("212",)
+        return tuple(f"{area}{d}" for area in areas for d in "23456789"), 6
+    return _MOBILE_PLAN[country]
+
+
 def mobile_number(country: str, serial: int, rnd: random.Random, city: City | None = None) -> Phone:
     """A valid mobile number, unique for each ``serial`` within its country (and US city)."""
     del rnd  # the number is a function of the serial alone
-    if country == "US":
-        areas = city.area_codes if city is not None else ("212",)
-        candidates = tuple(f"{area}{d}" for area in areas for d in "23456789")
-        return Phone("US", _number("US", candidates, 6, serial, _PHONE_SALT["US"]))
-    candidates, rest = _MOBILE_PLAN[country]
+    candidates, rest = _mobile_plan(country, city)
     return Phone(country, _number(country, candidates, rest, serial, _PHONE_SALT[country]))
 
 
@@ -377,6 +391,8 @@ class Factory:
         self.chunk = chunk
         self.used_emails = used_emails
         self._draws: dict[tuple[str, str], list[int]] = {}
+        self._pending: list[tuple[Person, str, str, int, City | None]] | None = None
+        """Mobile numbers to compute in one batch (during ``population``), else ``None``."""
 
     # -- drawing -----------------------------------------------------------------------------
 
@@ -492,17 +508,40 @@ class Factory:
         """Mobile number (some changed it), emails (some have an old or a work one)."""
         rnd = self.rnd
         city = p.household.city
-        p.phone = mobile_number(p.country, p.gid * 4, rnd, city)
+        self.number_for(p, "phone", p.country, p.gid * 4, city)
         if rnd.random() < 0.12:
-            p.old_phone = mobile_number(p.country, p.gid * 4 + 1, rnd, city)
+            self.number_for(p, "old_phone", p.country, p.gid * 4 + 1, city)
         if p.locale == "ru_il" and rnd.random() < 0.08:
-            p.foreign_phone = mobile_number("RU", p.gid * 4 + 2, rnd)
+            self.number_for(p, "foreign_phone", "RU", p.gid * 4 + 2, None)
         if rnd.random() < 0.94:
             p.email = self.unique_email(p, fresh=True)
         if rnd.random() < 0.18:
             p.old_email = self.unique_email(p, fresh=False)
         if rnd.random() < 0.12:
             p.work_email = self.work_email(p)
+
+    def number_for(
+        self, p: Person, attribute: str, country: str, serial: int, city: City | None
+    ) -> None:
+        """Give ``p`` a mobile number now, or queue it for the batch of ``population``."""
+        if self._pending is not None:
+            self._pending.append((p, attribute, country, serial, city))
+        else:
+            setattr(p, attribute, mobile_number(country, serial, self.rnd, city))
+
+    def assign_numbers(self) -> None:
+        """Compute the queued mobile numbers, grouped by numbering plan (numpy, not per number)."""
+        groups: dict[tuple[str, tuple[str, ...], int], list[tuple[Person, str, int]]] = {}
+        for p, attribute, country, serial, city in self._pending or ():
+            candidates, rest = _mobile_plan(country, city)
+            groups.setdefault((country, candidates, rest), []).append((p, attribute, serial))
+        for (country, candidates, rest), items in groups.items():
+            numbers = _numbers(
+                country, candidates, rest, [s for _, _, s in items], _PHONE_SALT[country]
+            )
+            for (p, attribute, _), number in zip(items, numbers, strict=True):
+                setattr(p, attribute, Phone(country, number))
+        self._pending = None
 
     def plan(self, p: Person, age: int) -> None:
         """What the person does in the window: customer, duplicates, sessions, apps, messaging."""
@@ -611,12 +650,14 @@ class Factory:
         shares = tuple(LOCALE_SHARES.values())
         gid = first_gid
         end = first_gid + count
+        self._pending = []
         while gid < end:
             locale = pick(self.rnd, locales, shares)
             size = pick(self.rnd, (1, 2, 3, 4, 5), _HOUSEHOLD_SIZES[locale])
             members = self.family(gid, locale, min(size, end - gid))
             people.extend(members)
             gid += len(members)
+        self.assign_numbers()
         return people
 
     def family(self, gid: int, locale: str, size: int) -> list[Person]:

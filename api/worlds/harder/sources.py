@@ -1293,6 +1293,6 @@ def build_chunk(
         tables[name] = (
             tables[name].sort_values(KEY_COLUMN[name], kind="stable").reset_index(drop=True)
         )
-    labels = pd.DataFrame(b.labels, columns=["source", "record_key", "true_id"])
-    labels = labels.sort_values(["source", "record_key"], kind="stable").reset_index(drop=True)
+    # Labels in source order (crm, loyalty, app, web, messaging), each in creation order.
+    labels = pd.DataFrame(b.labels, columns=["source", "record_key", "true_id"], dtype=object)
     return ChunkTables(tables=tables, labels=labels, placeholder_people=b.placeholder_people)
