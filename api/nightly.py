@@ -214,6 +214,9 @@ def _run(
                 tp, model=model, options=config.linking, may_link=may_link, progress=progress
             )
             result.predictions.to_parquet(out / "predictions.parquet", index=False)
+            (out / "linking.json").write_text(
+                json.dumps(asdict(config.linking), indent=1, sort_keys=True, default=list)
+            )
             build_links_table(tp, result).to_parquet(out / "links.parquet", index=False)
             result.junk.to_parquet(out / "blocked_identifiers.parquet", index=False)
             seconds["link"] = time.perf_counter() - started

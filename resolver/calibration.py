@@ -9,10 +9,10 @@ scikit-learn, either isotonic regression (monotone, no shape assumed: the
 default when there are enough labels) or logistic regression on the logit
 (Platt scaling: two parameters, steadier on few labels).
 
-The fit holds back a share of the labels and reports the Brier score and
-the reliability table (predicted against observed, per probability bin)
-before and after on them, so the improvement is measured on pairs the fit
-never saw. A calibration is saved beside the model (``model/calibration.json``)
+Every label is held out once (stratified cross-validation) and the Brier
+score and the reliability table (predicted against observed, per
+probability bin) before and after are computed on those held-out
+predictions, so the improvement is measured on pairs a fit never saw. A calibration is saved beside the model (``model/calibration.json``)
 and applied by the batch and by real-time identify alike
 (``Calibration.apply``, numpy only: scikit-learn is needed to fit, not to use).
 """
@@ -102,9 +102,17 @@ class Calibration:
 
 
 def reliability(
-    probability: np.ndarray, label: np.ndarray, *, bins: int = 10
+    probability: np.ndarray,
+    label: np.ndarray,
+    *,
+    calibrated: np.ndarray | None = None,
+    bins: int = 10,
 ) -> list[dict[str, Any]]:
-    """Per probability bin: pairs, mean predicted probability, observed share of matches."""
+    """Per probability bin: pairs, mean predicted probability, observed share of matches.
+
+    With ``calibrated`` (the same pairs' calibrated probabilities), each row
+    also gives their mean calibrated probability, binned by ``probability``.
+    """
     edges = np.linspace(0.0, 1.0, bins + 1)
     which = np.clip(np.digitize(probability, edges[1:-1]), 0, bins - 1)
     rows = []
@@ -112,14 +120,15 @@ def reliability(
         mask = which == b
         if not mask.any():
             continue
-        rows.append(
-            {
-                "bin": f"{edges[b]:.1f}-{edges[b + 1]:.1f}",
-                "pairs": int(mask.sum()),
-                "predicted": round(float(probability[mask].mean()), 4),
-                "observed": round(float(label[mask].mean()), 4),
-            }
-        )
+        row: dict[str, Any] = {
+            "bin": f"{edges[b]:.1f}-{edges[b + 1]:.1f}",
+            "pairs": int(mask.sum()),
+            "predicted": round(float(probability[mask].mean()), 4),
+            "observed": round(float(label[mask].mean()), 4),
+        }
+        if calibrated is not None:
+            row["calibrated"] = round(float(calibrated[mask].mean()), 4)
+        rows.append(row)
     return rows
 
 
@@ -127,35 +136,69 @@ def _brier(probability: np.ndarray, label: np.ndarray) -> float:
     return float(np.mean((probability - label) ** 2))
 
 
+def _fit(method: Method, p: np.ndarray, y: np.ndarray) -> Calibration:
+    from sklearn.isotonic import IsotonicRegression
+    from sklearn.linear_model import LogisticRegression
+
+    if method == "isotonic":
+        iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+        iso.fit(p, y)
+        return Calibration(
+            method="isotonic",
+            x=tuple(float(v) for v in np.asarray(iso.X_thresholds_, dtype=float)),
+            y=tuple(float(v) for v in np.asarray(iso.y_thresholds_, dtype=float)),
+        )
+    lr = LogisticRegression(C=1e6)  # almost no penalty: two parameters (Platt scaling)
+    lr.fit(_logit(p).reshape(-1, 1), y)
+    return Calibration(
+        method="logistic", coef=float(lr.coef_[0][0]), intercept=float(lr.intercept_[0])
+    )
+
+
+def _out_of_fold(
+    method: Method, p: np.ndarray, y: np.ndarray, *, folds: int, seed: int
+) -> np.ndarray:
+    """Each label's calibrated probability from a fit that never saw it (stratified k-fold)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    out = np.empty(len(p), dtype=float)
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for fit_rows, test_rows in splitter.split(p.reshape(-1, 1), y):
+        out[test_rows] = _fit(method, p[fit_rows], y[fit_rows]).apply(p[test_rows])
+    return out
+
+
 def fit_calibration(
     *,
     probability: np.ndarray,
     label: np.ndarray,
     method: Method | None = None,
-    holdout: float = 0.3,
+    folds: int = 5,
     seed: int = 1,
     model_fingerprint: str = "",
     source: str = "labels",
 ) -> Calibration:
-    """Fit a calibration on labelled pairs and measure it on held-out ones.
+    """Fit a calibration on labelled pairs, measured on labels each fit never saw.
+
+    Every label is held out once (stratified ``folds``-fold cross-validation):
+    the Brier score and the reliability table before and after are computed
+    on those out-of-fold predictions. Without ``method``, the method with the
+    lower held-out Brier score is chosen; the calibration returned is then
+    fitted on every label. ``report["improves"]`` says whether it beat the
+    uncalibrated probability on the held-out labels.
 
     Args:
         probability: Splink's match probability of each labelled pair.
         label: 1 for "same person", 0 for "different persons".
-        method: ``isotonic`` or ``logistic``; by default isotonic from 200
-            labels on, logistic below (a step function overfits few points).
-        holdout: share of the labels kept out of the fit to measure it.
-        seed: the split is stratified and seeded: the same labels, the same fit.
+        method: ``isotonic`` or ``logistic``; by default the better held-out.
+        folds: cross-validation folds.
+        seed: the folds are seeded: the same labels, the same fit.
         model_fingerprint: the model whose scores these are.
         source: the labels file, named in errors.
 
     Raises:
-        LabelsError: too few labels, or only one class.
+        LabelsError: too few labels, or too few of one class.
     """
-    from sklearn.isotonic import IsotonicRegression
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import train_test_split
-
     p = np.asarray(probability, dtype=float)
     y = np.asarray(label, dtype=int)
     positives, negatives = int(y.sum()), int(len(y) - y.sum())
@@ -169,49 +212,32 @@ def fit_calibration(
             positives=positives,
             negatives=negatives,
         )
-    chosen: Method = method or ("isotonic" if len(y) >= 200 else "logistic")
-    p_fit, p_test, y_fit, y_test = train_test_split(
-        p, y, test_size=holdout, random_state=seed, stratify=y
-    )
-    if chosen == "isotonic":
-        iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
-        iso.fit(p_fit, y_fit)
-        knots_x = np.asarray(iso.X_thresholds_, dtype=float)
-        knots_y = np.asarray(iso.y_thresholds_, dtype=float)
-        calibration = Calibration(
-            method="isotonic",
-            x=tuple(float(v) for v in knots_x),
-            y=tuple(float(v) for v in knots_y),
-            model_fingerprint=model_fingerprint,
-        )
-    else:
-        lr = LogisticRegression(C=1e6)  # almost no penalty: two parameters, Platt scaling
-        lr.fit(_logit(p_fit).reshape(-1, 1), y_fit)
-        calibration = Calibration(
-            method="logistic",
-            coef=float(lr.coef_[0][0]),
-            intercept=float(lr.intercept_[0]),
-            model_fingerprint=model_fingerprint,
-        )
-    after = calibration.apply(p_test)
+    candidates: tuple[Method, ...] = (method,) if method else ("logistic", "isotonic")
+    held_out = {m: _out_of_fold(m, p, y, folds=folds, seed=seed) for m in candidates}
+    briers = {m: _brier(v, y.astype(float)) for m, v in held_out.items()}
+    chosen = min(candidates, key=lambda m: briers[m])
+    before = _brier(p, y.astype(float))
     report = {
         "labels": len(y),
-        "fitted_on": len(y_fit),
-        "held_out": len(y_test),
         "same_person": positives,
-        "brier_before": round(_brier(p_test, y_test.astype(float)), 5),
-        "brier_after": round(_brier(after, y_test.astype(float)), 5),
-        "reliability_before": reliability(p_test, y_test),
-        "reliability_after": reliability(after, y_test),
+        "folds": folds,
+        "method": chosen,
+        "brier_before": round(before, 5),
+        "brier_after": round(briers[chosen], 5),
+        "brier_by_method": {m: round(b, 5) for m, b in briers.items()},
+        "improves": briers[chosen] < before,
+        "reliability": reliability(p, y, calibrated=held_out[chosen]),
+        "reliability_after": reliability(held_out[chosen], y),
     }
-    if not math.isfinite(float(str(report["brier_after"]))):  # pragma: no cover - defensive
+    final = _fit(chosen, p, y)
+    if not math.isfinite(briers[chosen]):  # pragma: no cover - defensive
         raise ModelError("the calibration fit diverged")
     return Calibration(
-        method=calibration.method,
-        x=calibration.x,
-        y=calibration.y,
-        coef=calibration.coef,
-        intercept=calibration.intercept,
+        method=final.method,
+        x=final.x,
+        y=final.y,
+        coef=final.coef,
+        intercept=final.intercept,
         model_fingerprint=model_fingerprint,
         report=report,
     )

@@ -35,7 +35,15 @@ from resolver.options import LinkingOptions
 from resolver.progress import NULL_PROGRESS, Progress
 from resolver.stitch import STITCH_RULE, stitch_edges
 
-__all__ = ["LinkResult", "link_touchpoints", "prepare_linking", "train_on_touchpoints"]
+__all__ = [
+    "Clustered",
+    "LinkResult",
+    "cluster_linked",
+    "link_touchpoints",
+    "predict_pairs",
+    "prepare_linking",
+    "train_on_touchpoints",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -165,64 +173,18 @@ def link_touchpoints(
     predictions = result.predictions
     timings["predict"] = time.perf_counter() - started
     progress.finish("link:predict", rows=len(predictions))
-    edge_floor = min(PREDICTION_FLOOR, options.threshold)
-    candidates = predictions[predictions["probability"] >= edge_floor].reset_index(drop=True)
 
     started = time.perf_counter()
     progress.start("link:cluster", total=n)
-    model_edges = pd.DataFrame(
-        {
-            "left": candidates["left"],
-            "right": candidates["right"],
-            "rule": "splink",
-            "rank": RANKS["splink"],
-            "probability": candidates["probability"],
-            "reason": [
-                None if p >= options.threshold else "threshold"
-                for p in candidates["probability"].tolist()
-            ],
-        }
+    clustered = cluster_linked(
+        touchpoints,
+        deterministic=prepared.edges,
+        predictions=predictions,
+        junk=prepared.junk,
+        options=options,
+        may_link=may_link,
     )
-    edges = pd.concat([prepared.edges, model_edges], ignore_index=True)[EDGE_COLUMNS]
-    customer = pd.factorize(touchpoints["customer_id"], use_na_sentinel=True)[0]
-    subject = pd.factorize(
-        touchpoints["subject_type"].astype(str) + ":" + touchpoints["subject_id"].astype(str)
-    )[0]
-    flags = np.ones(n, dtype=bool) if may_link is None else np.asarray(may_link, dtype=bool)
-    guard = options.conflict_guard
-    guard_names = (
-        touchpoints["first_name"].reset_index(drop=True) if "first_name" in guard else None
-    )
-    guard_dobs = touchpoints["dob"].reset_index(drop=True) if "dob" in guard else None
-    surnames = touchpoints["last_name"].reset_index(drop=True) if guard_names is not None else None
-    contacts = _contacts(touchpoints, junk=prepared.junk) if guard else None
-    customer_record = (touchpoints["kind"] == "customers").to_numpy()
-
-    def cluster(all_edges: pd.DataFrame) -> ClusterResult:
-        return cluster_records(
-            n_records=n,
-            edges=all_edges,
-            customer=customer,
-            subject=subject,
-            may_link=flags,
-            max_customer_ids=options.max_customer_ids,
-            first_names=guard_names,
-            last_names=surnames,
-            dobs=guard_dobs,
-            contacts=contacts,
-            customer_record=customer_record,
-        )
-
-    clustered = cluster(edges)
-    if options.stitch_browsers:
-        # Second pass: anonymous clusters join the one person sharing their browser.
-        stitched = stitch_edges(
-            touchpoints, cluster=clustered.labels, max_persons_per_ip=options.max_persons_per_ip
-        )
-        if len(stitched):
-            edges = pd.concat([edges, stitched[EDGE_COLUMNS]], ignore_index=True)
-            clustered = cluster(edges)
-    edges["decision"] = clustered.decisions
+    edges = clustered.edges
     timings["cluster"] = time.perf_counter() - started
     progress.finish("link:cluster", rows=n)
 
@@ -231,7 +193,7 @@ def link_touchpoints(
         "records": n,
         "model_input_rows": len(prepared.model_input),
         "deterministic_edges": len(prepared.edges),
-        "model_edges": len(model_edges),
+        "model_edges": int((edges["rule"] == "splink").sum()),
         "edges_by_decision": {str(k): int(v) for k, v in decisions.items()},
         "identifier_limit_splits": int((edges["decision"] == "identifier_limit").sum()),
         "consent_refusals": int((edges["decision"] == "consent").sum()),
@@ -256,6 +218,86 @@ def link_touchpoints(
         junk=prepared.junk,
         stats=stats,
     )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Clustered:
+    """Cluster labels and every edge with its decision."""
+
+    labels: np.ndarray
+    edges: pd.DataFrame
+
+
+def cluster_linked(
+    touchpoints: pd.DataFrame,
+    *,
+    deterministic: pd.DataFrame,
+    predictions: pd.DataFrame,
+    junk: pd.DataFrame,
+    options: LinkingOptions,
+    may_link: np.ndarray | None = None,
+) -> Clustered:
+    """Cluster records on identifier edges and model scores at ``options.threshold``.
+
+    The guard-railed union (``resolver.cluster``), then browser stitching and
+    the union again with the stitched edges last. ``tether evaluate`` calls it
+    at other thresholds on a run's stored scores to sweep them.
+    """
+    n = len(touchpoints)
+    edge_floor = min(PREDICTION_FLOOR, options.threshold)
+    candidates = predictions[predictions["probability"] >= edge_floor]
+    model_edges = pd.DataFrame(
+        {
+            "left": candidates["left"].to_numpy(np.int64),
+            "right": candidates["right"].to_numpy(np.int64),
+            "rule": "splink",
+            "rank": RANKS["splink"],
+            "probability": candidates["probability"].to_numpy(float),
+            "reason": [
+                None if p >= options.threshold else "threshold"
+                for p in candidates["probability"].tolist()
+            ],
+        }
+    )
+    edges = pd.concat([deterministic, model_edges], ignore_index=True)[EDGE_COLUMNS]
+    customer = pd.factorize(touchpoints["customer_id"], use_na_sentinel=True)[0]
+    subject = pd.factorize(
+        touchpoints["subject_type"].astype(str) + ":" + touchpoints["subject_id"].astype(str)
+    )[0]
+    flags = np.ones(n, dtype=bool) if may_link is None else np.asarray(may_link, dtype=bool)
+    guard = options.conflict_guard
+    names = touchpoints["first_name"].reset_index(drop=True) if "first_name" in guard else None
+    dobs = touchpoints["dob"].reset_index(drop=True) if "dob" in guard else None
+    surnames = touchpoints["last_name"].reset_index(drop=True) if names is not None else None
+    contacts = _contacts(touchpoints, junk=junk) if guard else None
+    customer_record = (touchpoints["kind"] == "customers").to_numpy()
+
+    def cluster(all_edges: pd.DataFrame) -> ClusterResult:
+        return cluster_records(
+            n_records=n,
+            edges=all_edges,
+            customer=customer,
+            subject=subject,
+            may_link=flags,
+            max_customer_ids=options.max_customer_ids,
+            first_names=names,
+            last_names=surnames,
+            dobs=dobs,
+            contacts=contacts,
+            customer_record=customer_record,
+        )
+
+    clustered = cluster(edges)
+    if options.stitch_browsers:
+        # Second pass: anonymous clusters join the one person sharing their browser.
+        stitched = stitch_edges(
+            touchpoints, cluster=clustered.labels, max_persons_per_ip=options.max_persons_per_ip
+        )
+        if len(stitched):
+            edges = pd.concat([edges, stitched[EDGE_COLUMNS]], ignore_index=True)
+            clustered = cluster(edges)
+    edges["decision"] = clustered.decisions
+    return Clustered(labels=clustered.labels, edges=edges)
 
 
 def _blocking_stats(result: Scored, *, rows: int) -> dict[str, Any]:
