@@ -192,10 +192,17 @@ def test_sigkill_at_any_point_leaves_the_previous_run_current(world: Path, tmp_p
     for after_line, delay in points:
         killed, _ = _kill_when(world, home, after_line=after_line, delay=delay)
         kills += killed
+        now = (home / "current").resolve()
         if not killed:  # it finished first: a complete run became current, as it should
-            assert (home / "current").resolve() != current
-            current = (home / "current").resolve()
-        # the previous current run is untouched and readable
+            assert now != current
+            current = now
+        elif now != current:
+            # The signal landed after the run had switched `current` (the last step)
+            # but before the process exited: what is current must be the whole run.
+            assert not now.name.endswith(".partial"), (after_line, delay)
+            assert (now / "report.html").exists() and (now / "report.json").exists()
+            current = now
+        # the current run is untouched and readable: never a partial one
         assert (home / "current").resolve() == current, (after_line, delay)
         pd.read_parquet(current / "identity_graph.parquet")
         json.loads((current / "report.json").read_text())
