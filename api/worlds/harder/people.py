@@ -45,6 +45,7 @@ from api.worlds.harder.places import (
     kind_latin,
     streets,
 )
+from resolver.demo_world import WORLD_NOW
 
 __all__ = [
     "CALLING_CODE",
@@ -66,7 +67,8 @@ __all__ = [
 LOCALE_SHARES = {"he": 0.34, "ar": 0.08, "ru_il": 0.13, "ru": 0.12, "ua": 0.05, "gb": 0.15, "us": 0.13}  # fmt: skip
 _COUNTRY_INDEX = {"IL": 0, "RU": 1, "UA": 2, "GB": 3, "US": 4}
 CALLING_CODE = {"IL": "972", "RU": "7", "UA": "380", "GB": "44", "US": "1"}
-REFERENCE_DAY = date(2026, 11, 1)
+#: Ages are counted on the world's clock (``resolver.demo_world.WORLD_NOW``).
+REFERENCE_DAY = WORLD_NOW.date()
 
 _HOUSEHOLD_SIZES = {
     "he": (0.28, 0.32, 0.18, 0.14, 0.08), "ar": (0.12, 0.20, 0.20, 0.25, 0.23),
@@ -971,8 +973,3 @@ def address_text(home: Household, rnd: random.Random, *, script: str) -> str:
         return f"Flat {flat}, {n} {street.latin}" if flat else f"{n} {street.latin}"
     apt = rnd.choice((f" Apt {flat}", f" #{flat}", f" Apt. {flat}B")) if flat else ""
     return f"{n} {street.latin}{apt}"
-
-
-def is_placeholder_capable(p: Person) -> bool:
-    """Adults who can hold customer accounts (used by the hard cases)."""
-    return (REFERENCE_DAY - p.dob).days >= 21 * 365

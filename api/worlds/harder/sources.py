@@ -916,7 +916,6 @@ class _Builder:
         rnd = self.rnd
         phone_text = None
         handle = None
-        email = None
         if channel in ("whatsapp", "viber") and phone is not None:
             phone_text = phone.intl_digits
         elif channel == "telegram":
@@ -928,7 +927,8 @@ class _Builder:
         customer = None
         if rnd.random() < 0.15:
             customer = self.crm_ids.get(p.gid, [None])[0]
-        return [None, written_channel, phone_text, handle, self.display_name(p), email, customer]
+        # No email: messaging platforms expose a phone, a handle or a display name only.
+        return [None, written_channel, phone_text, handle, self.display_name(p), None, customer]
 
     def display_name(self, p: Person) -> str | None:
         """What the person calls themselves on the app: any script, nickname, emoji, or nothing useful."""
