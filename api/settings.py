@@ -86,6 +86,7 @@ _LINKING_KEYS = {
     "default_region": str,
     "max_customer_ids": int,
     "max_customers_per_device": int,
+    "max_devices_per_ad_id": int,
     "max_customers_per_value": dict,
     "blocklist": dict,
     "conflict_guard": list,

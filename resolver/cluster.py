@@ -17,8 +17,8 @@ that would break a rule is refused and the edge keeps the rule's name:
   with records of its own subject (SPEC §5, gate at linking);
 * ``conflict``: the two clusters' dates of birth, or their first names, are
   wholly incompatible (``resolver.compare``; a first name written in the
-  other's last-name field is compatible) *and* both clusters hold contact
-  identifiers (emails, phones) none of which they share: twins share a
+  other's last-name field, and the other way round, is compatible) *and*
+  both clusters hold contact identifiers (emails, phones) none of which they share: twins share a
   surname, a birthday and an address, but not a first name or a personal
   email; two James Smiths of one city do not share a birthday. Without
   contact identifiers on both sides the names and dates are only evidence,
@@ -83,7 +83,7 @@ def cluster_records(
         max_customer_ids: the identifier limit per person (distinct customers).
         first_names: per record, its normalised first name or missing (the guard).
         last_names: per record, its normalised last name (a first name written
-            in the other's last-name field is compatible).
+            in the other's last-name field, and the other way round, is compatible).
         dobs: per record, its ISO date of birth or missing (the guard).
         contacts: per record, its contact identifier (email or phone) or missing;
             a list of them is accepted too. The guard vetoes only between
@@ -227,8 +227,8 @@ def _conflicting(
         a, b = sets.get(ra), sets.get(rb)
         if not (a and b) or sets_compatible(a, b, kind=kind):
             continue
-        # A first name in the other's last-name field (FEBRL swaps them; so do forms).
-        if kind == "first_name" and (a & surnames.get(rb, set()) or b & surnames.get(ra, set())):
+        # First and last name swapped, both ways round (FEBRL swaps them; so do forms).
+        if kind == "first_name" and a & surnames.get(rb, set()) and b & surnames.get(ra, set()):
             continue
         return True
     return False

@@ -8,6 +8,10 @@ guard-rails before it links anything:
 * **blocklist**: configured values are never linked on (``blocked_value:list``);
 * **junk detection**: an email or phone tying together more distinct customers
   than ``max_customers_per_value`` is a placeholder (``blocked_value:auto``);
+  so is an advertising id seen on more than ``max_devices_per_ad_id`` app
+  installs (iOS and Android report all zeros when the user limits ad
+  tracking, on every such device), and the platforms' documented null ad id
+  is never linked on (``blocked_value:known``);
 * **shared devices**: a cookie, device or ad id logged into more than
   ``max_customers_per_device`` customers is shared; its logged-in records go
   with their own customer and its anonymous records stay together on their
@@ -51,6 +55,11 @@ RANKS = {
     "phone": 2,
     "splink": 3,
 }
+#: Values the platforms document as "no value": never an identity.
+KNOWN_PLACEHOLDERS: dict[str, tuple[str, ...]] = {
+    # Apple's IDFA and Google's advertising id when the user limits ad tracking.
+    "ad_id": ("00000000-0000-0000-0000-000000000000",),
+}
 _VALUE_COLUMN = {
     "customer_id": "customer_id",
     "cookie_id": "cookie_id",
@@ -90,10 +99,22 @@ def junk_values(con: duckdb.DuckDBPyConnection, *, options: LinkingOptions) -> p
             GROUP BY {column} HAVING count(DISTINCT customer_id) > {int(limit)}
             """
         )
+    parts.append(
+        f"""
+        SELECT 'ad_id' AS kind, ad_id AS value, 'blocked_value:auto' AS reason,
+               count(DISTINCT customer_id) AS customers
+        FROM tp WHERE ad_id IS NOT NULL
+        GROUP BY ad_id HAVING count(DISTINCT device_id) > {int(options.max_devices_per_ad_id)}
+        """
+    )
     auto = _frame(con.sql(" UNION ALL ".join(parts)))
     listed = [
-        {"kind": kind, "value": value, "reason": "blocked_value:list", "customers": 0}
-        for kind, values in options.blocklist.items()
+        {"kind": kind, "value": value, "reason": reason, "customers": 0}
+        for reason, table in (
+            ("blocked_value:list", options.blocklist),
+            ("blocked_value:known", KNOWN_PLACEHOLDERS),
+        )
+        for kind, values in table.items()
         for value in values
     ]
     frame = pd.concat([pd.DataFrame(listed, columns=auto.columns), auto], ignore_index=True)

@@ -126,11 +126,12 @@ def _name_comparison(
             )
         )
     levels += [
-        # First and last name written in each other's field (FEBRL swaps them;
-        # a form's "name" box gets the surname first in many countries).
+        # First and last name written in each other's fields (FEBRL swaps them;
+        # a form's "name" box gets the surname first in many countries). Both
+        # ways round: one name that is also a surname (Shireen, Rayan) is no swap.
         cll.CustomLevel(
-            f"{column}_l = {other}_r OR {other}_l = {column}_r",
-            label_for_charts="Written in the other name field",
+            f"{column}_l = {other}_r AND {other}_l = {column}_r",
+            label_for_charts="First and last name swapped",
         ),
         # The skeleton bridges scripts only: between two Latin-script names it
         # is no evidence (jens uwe / jonas share "jns").
@@ -260,7 +261,20 @@ def _comparisons(present: frozenset[str]) -> list[Any]:
     if "postcode" in present or "city" in present:
         built.append(_location_comparison())
     if "address" in present:
-        built.append(cl.JaroWinklerAtThresholds("address", [0.9, 0.7]))
+        # Term-frequency adjusted: "po box" or "london road" is shared by thousands.
+        built.append(
+            cl.CustomComparison(
+                comparison_levels=[
+                    cll.NullLevel("address"),
+                    cll.ExactMatchLevel("address").configure(tf_adjustment_column="address"),
+                    cll.JaroWinklerLevel("address", 0.9),
+                    cll.JaroWinklerLevel("address", 0.7),
+                    cll.ElseLevel(),
+                ],
+                output_column_name="address",
+                comparison_description="address: exact (tf), Jaro-Winkler 0.9, 0.7",
+            )
+        )
     if "email_folded" in present:
         built.append(
             _identifier_comparison(

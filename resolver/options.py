@@ -40,6 +40,10 @@ class LinkingOptions:
     """A cookie, device or advertising id logged into more customers than this is
     shared (a family tablet): its logged-in records go with their own customer,
     its anonymous records stay together, apart from every customer."""
+    max_devices_per_ad_id: int = 3
+    """An advertising id seen on more app installs than this is a placeholder
+    (a limited-ad-tracking id of all zeros, a test id) and is not linked on; one
+    device keeps its id across a few reinstalls."""
     blocklist: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Identifier kind -> values never linked on (normalised: lower-case email, E.164 phone)."""
     stitch_browsers: bool = True
@@ -79,6 +83,8 @@ class LinkingOptions:
             problems.append("linking.max_block_size must be at least 2")
         if self.max_persons_per_ip < 1:
             problems.append("linking.max_persons_per_ip must be at least 1")
+        if self.max_devices_per_ad_id < 1:
+            problems.append("linking.max_devices_per_ad_id must be at least 1")
         if self.max_customers_per_device < 1:
             problems.append("linking.max_customers_per_device must be at least 1")
         for kind, limit in self.max_customers_per_value.items():

@@ -333,3 +333,19 @@ def test_different_names_stay_different(a, b):
     from resolver.compare import first_names_compatible
 
     assert not first_names_compatible(a, b)
+
+
+def test_placeholder_and_widely_shared_ad_ids_do_not_link():
+    zero = "00000000-0000-0000-0000-000000000000"
+    tp = _touchpoints(
+        [{"ad_id": zero, "device_id": "d1"}, {"ad_id": zero, "device_id": "d2"}]
+        + [{"ad_id": "shared-test-id", "device_id": f"x{i}"} for i in range(5)]
+        + [{"ad_id": "mine", "device_id": "a"}, {"ad_id": "mine", "device_id": "b"}]
+    )
+    edges = _edges(tp)
+    refused = edges[edges["rule"] == "ad_id"]
+    assert set(refused.loc[refused["reason"].notna(), "reason"]) == {
+        "blocked_value:known", "blocked_value:auto",
+    }  # fmt: skip
+    accepted = refused[refused["reason"].isna()]
+    assert set(zip(accepted["left"], accepted["right"], strict=True)) == {(7, 8)}
