@@ -35,7 +35,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import duckdb
-import pandas as pd
 
 __all__ = ["BLOCKING_RULES", "BlockingPlan", "BlockingRule", "candidate_rules", "plan_blocking"]
 
@@ -128,8 +127,9 @@ def plan_blocking(
     table: str,
     present: frozenset[str],
     max_block_size: int,
-) -> tuple[pd.DataFrame, BlockingPlan]:
-    """Measure every candidate rule on ``table`` and add its capped key column.
+    into: str,
+) -> BlockingPlan:
+    """Measure every candidate rule on ``table``; write it with its capped keys to ``into``.
 
     Args:
         con: a DuckDB connection where ``table`` (the model input, with
@@ -137,48 +137,59 @@ def plan_blocking(
         present: the model columns the data has.
         max_block_size: records per block beyond which a value is not
             blocked on in that rule.
+        into: the name of the table created (replaced) in ``con``: the model
+            input plus one ``_block_<n>`` key column per kept rule. It stays in
+            DuckDB: Splink reads it there, no copy goes through pandas.
 
     Returns:
-        The model input with one ``_block_<n>`` column per rule, and the plan.
+        The plan: the rules kept (those that block at least one pair) and their counts.
     """
     rules = candidate_rules(present)
-    measured = []
-    selects = []
+    # One pass to hash each rule's key (null when a column is missing), then one
+    # GROUP BY per rule on the hash: no window functions over the whole table.
+    hashes = [
+        f"CASE WHEN {' AND '.join(f'{c} IS NOT NULL' for c in rule.columns)} "
+        f"THEN hash({', '.join(rule.columns)}) END AS {rule.key}"
+        for rule in rules
+    ]
+    con.execute(
+        f"CREATE OR REPLACE TABLE {into} AS "
+        f"SELECT * {', ' if hashes else ''}{', '.join(hashes)} FROM {table} ORDER BY unique_id"
+    )
+    kept: list[BlockingRule] = []
     for rule in rules:
-        cols = ", ".join(rule.columns)
-        not_null = " AND ".join(f"{c} IS NOT NULL" for c in rule.columns)
         sizes = con.sql(
             f"""
+            CREATE OR REPLACE TEMP TABLE _block_sizes AS
+            SELECT {rule.key} AS k, count(*) AS n FROM {into}
+            WHERE {rule.key} IS NOT NULL GROUP BY 1;
             SELECT count(*) FILTER (WHERE n > 1 AND n <= {max_block_size}) AS blocks,
                    coalesce(sum(n * (n - 1) // 2) FILTER (WHERE n <= {max_block_size}), 0) AS pairs,
                    count(*) FILTER (WHERE n > {max_block_size}) AS capped,
                    coalesce(sum(n) FILTER (WHERE n > {max_block_size}), 0) AS capped_records,
                    coalesce(max(n) FILTER (WHERE n > {max_block_size}), 0) AS largest
-            FROM (SELECT count(*) AS n FROM {table} WHERE {not_null} GROUP BY {cols})
+            FROM _block_sizes
             """
         ).fetchall()[0]
-        measured.append(
-            BlockingRule(
-                name=rule.name,
-                columns=rule.columns,
-                key=rule.key,
-                blocks=int(sizes[0]),
-                comparisons=int(sizes[1]),
-                capped_values=int(sizes[2]),
-                capped_records=int(sizes[3]),
-                largest_capped=int(sizes[4]),
+        measured = BlockingRule(
+            name=rule.name,
+            columns=rule.columns,
+            key=rule.key,
+            blocks=int(sizes[0]),
+            comparisons=int(sizes[1]),
+            capped_values=int(sizes[2]),
+            capped_records=int(sizes[3]),
+            largest_capped=int(sizes[4]),
+        )
+        if measured.blocks == 0:  # blocks nothing (every value unique or capped): dropped
+            con.execute(f"ALTER TABLE {into} DROP COLUMN {rule.key}")
+            continue
+        if measured.capped_values:
+            con.execute(
+                f"UPDATE {into} SET {rule.key} = NULL WHERE {rule.key} IN "
+                f"(SELECT k FROM _block_sizes WHERE n > {max_block_size})"
             )
-        )
-        selects.append(
-            f"CASE WHEN {not_null} AND count(*) OVER (PARTITION BY {cols}) <= {max_block_size} "
-            f"THEN hash({cols}) END AS {rule.key}"
-        )
-    # A rule that blocks nothing (every value unique or capped) is dropped.
-    kept = [r for r in measured if r.blocks > 0]
-    keep_keys = {r.key for r in kept}
-    columns = [s for s, r in zip(selects, measured, strict=True) if r.key in keep_keys]
-    frame: pd.DataFrame = con.sql(
-        f"SELECT * {', ' if columns else ''}{', '.join(columns)} FROM {table} ORDER BY unique_id"
-    ).df()
-    plan = BlockingPlan(rules=tuple(kept), max_block_size=max_block_size, records=len(frame))
-    return frame, plan
+        kept.append(measured)
+    con.execute("DROP TABLE IF EXISTS _block_sizes")
+    records = int(con.sql(f"SELECT count(*) FROM {into}").fetchall()[0][0])
+    return BlockingPlan(rules=tuple(kept), max_block_size=max_block_size, records=records)

@@ -54,6 +54,15 @@ PREDICTION_FLOOR = 0.5
 SCORE_FLOOR = 0.01
 
 
+#: Touchpoint columns linking reads (deterministic edges and the model input).
+_LINK_COLUMNS = (
+    "record_id", "kind", "customer_id", "cookie_id", "device_id", "ad_id", "email_folded",
+    "phone", "first_name", "last_name", "first_latin", "last_latin", "first_skeleton",
+    "last_skeleton", "first_translit", "last_translit", "first_forms", "first_canon", "dob",
+    "gender", "postcode", "city", "address", "national_id",
+)  # fmt: skip
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class PreparedLinking:
     """Deterministic part of linking, shared by training and linking."""
@@ -83,7 +92,11 @@ def prepare_linking(
     touchpoints: pd.DataFrame, *, options: LinkingOptions, con: duckdb.DuckDBPyConnection
 ) -> PreparedLinking:
     """Deterministic edges, fragments and the model input."""
-    con.register("tp", touchpoints)
+    # One copy into DuckDB's own storage: a registered pandas frame of Python
+    # strings is converted again on every scan, and linking scans it a dozen times.
+    con.register("tp_frame", touchpoints[[c for c in _LINK_COLUMNS if c in touchpoints.columns]])
+    con.execute("CREATE OR REPLACE TABLE tp AS SELECT * FROM tp_frame")
+    con.unregister("tp_frame")
     edges, junk = deterministic_edges(con, options=options)
     accepted = edges[edges["reason"].isna()]
     fragment = _components(len(touchpoints), accepted["left"], accepted["right"])
@@ -374,17 +387,25 @@ def predict_pairs(
     present = present_columns(model_input) & set(_model_columns(model))
     db_api = DuckDBAPI()
     con = db_api.duckdb_con
-    con.register("model_input_raw", model_input)
-    keyed, plan = plan_blocking(
-        con, table="model_input_raw", present=present, max_block_size=options.max_block_size
+    columns = ["unique_id", "fragment", *MODEL_COLUMNS]
+    con.register("model_input_raw", model_input[columns])
+    plan = plan_blocking(
+        con,
+        table="model_input_raw",
+        present=present,
+        max_block_size=options.max_block_size,
+        into="model_input_keyed",
     )
     con.unregister("model_input_raw")
     if not plan.rules:
         return Scored(predictions=_empty_predictions(), plan=plan, scored={})
-    columns = ["unique_id", "fragment", *MODEL_COLUMNS, *(r.key for r in plan.rules)]
-    sdf = db_api.register(keyed[columns], dataset_display_name="touchpoints")
+    sdf = db_api.register("model_input_keyed")
     settings = dict(model.settings)
     settings["blocking_rules_to_generate_predictions"] = [r.splink_rule for r in plan.rules]
+    # A lean prediction table: ids, weight, probability and the rule (the waterfall
+    # columns are for explanations, ``resolver.explain``, not for the batch).
+    settings["retain_intermediate_calculation_columns"] = False
+    settings["retain_matching_columns"] = False
     linker = Linker(sdf, settings, log_level=None)
     scored = linker.inference.predict()
     table = scored.physical_name

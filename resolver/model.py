@@ -414,6 +414,11 @@ def training_sessions(
     return sessions
 
 
+#: Training stops once every comparison has been estimated by this many sessions
+#: (the median of two or more sessions; one bad session is dropped, not averaged in).
+SESSIONS_PER_COMPARISON = 2
+
+
 def train_model(model_input: pd.DataFrame, *, options: LinkingOptions) -> TrainedModel:
     """Train the model unsupervised on the model input table.
 
@@ -460,6 +465,8 @@ def train_model(model_input: pd.DataFrame, *, options: LinkingOptions) -> Traine
     kept: list[str] = []
     dropped: list[dict[str, str]] = []
     for session in training_sessions(present, comparisons):
+        if all(len(v) >= SESSIONS_PER_COMPARISON for v in trained.values()):
+            break  # every comparison has its estimates: more sessions only cost time
         name = "+".join(session.columns)
         session_linker = Linker(sdf, json.loads(json.dumps(base)), log_level=None)
         try:

@@ -58,14 +58,14 @@ class LinkingOptions:
     Keeps twins (same surname, birthday, address) and same-name neighbours
     apart. Turn it off for data whose errors replace whole values, such as
     FEBRL, where a national id tells the duplicates apart instead."""
-    max_block_size: int = 300
+    max_block_size: int = 50
     """Blocking cap: a value shared by more records than this (a common surname,
     a city-level postcode) is not blocked on in that rule; more selective rules
     cover its records (``resolver.blocking``). Comparisons per record stay below
     rules × (max_block_size − 1) / 2 whatever the data."""
-    em_max_pairs: float = 5e6
+    em_max_pairs: float = 1e6
     """Pairs sampled per EM training session."""
-    u_max_pairs: float = 2e6
+    u_max_pairs: float = 1e6
     """Random pairs sampled to estimate u probabilities."""
     seed: int = 1
     """Seed of the training samples: the same data and seed give the same model."""

@@ -25,7 +25,10 @@ def _frame(rows: list[tuple[str | None, ...]]) -> pd.DataFrame:
 def _plan(frame: pd.DataFrame, cap: int):
     con = duckdb.connect()
     con.register("mi", frame)
-    return plan_blocking(con, table="mi", present=frozenset(COLUMNS), max_block_size=cap)
+    plan = plan_blocking(
+        con, table="mi", present=frozenset(COLUMNS), max_block_size=cap, into="keyed"
+    )
+    return con.sql("SELECT * FROM keyed ORDER BY unique_id").df(), plan
 
 
 def test_only_rules_on_present_columns():
