@@ -36,12 +36,17 @@ events when refused, the live grants when allowed, none for a default.
 
 from __future__ import annotations
 
+import gc
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from consent.purposes import DEFAULT_POLICY, ConsentPolicy
 
@@ -107,36 +112,90 @@ def subject_states(events: pd.DataFrame, *, as_of: datetime) -> pd.DataFrame:
         as_of: the moment to judge at (time zone aware).
 
     Returns:
-        ``STATE_COLUMNS``; ``live`` is false for a lapsed grant (its ``status``
-        is then ``expired``).
+        ``STATE_COLUMNS``, ordered by subject and purpose; ``live`` is false
+        for a lapsed grant (its ``status`` is then ``expired``).
+
+    The nightly batch judges the whole ledger (millions of events): rows are
+    ordered on integer codes (``_order_codes``) and picked by position, never
+    sorted or joined on their strings.
     """
     if events.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in STATE_COLUMNS})
     moment = _utc(as_of)
     recorded = pd.to_datetime(events["recorded_at"], utc=True)
-    seen = events.loc[recorded <= moment].copy()
-    seen["recorded_at"] = recorded[recorded <= moment]
+    in_time = (recorded <= moment).to_numpy()
+    kept = [c for c in (*STATE_COLUMNS, "source") if c in events and c != "live"]
+    seen = events.loc[in_time, kept]  # only the columns returned: a ledger has more
+    seen["recorded_at"] = recorded[in_time]
     seen["expires_at"] = pd.to_datetime(seen["expires_at"], utc=True)
-    seen["_severity"] = seen["status"].map(_SEVERITY).fillna(3).astype(int)
-    seen = seen.sort_values(
-        ["subject_type", "subject_id", "purpose", "recorded_at", "_severity", "event_id"],
-        kind="stable",
-    )
-    key = ["subject_type", "subject_id", "purpose"]
-    latest = seen.drop_duplicates(key, keep="last")
+    severity = seen["status"].map(_SEVERITY).fillna(3).astype(np.int64).to_numpy()
+    # one code per (subject_type, subject_id, purpose), in the order of the strings
+    group = np.zeros(len(seen), dtype=np.int64)
+    for column in ("subject_type", "subject_id", "purpose"):
+        codes, size = _order_codes(seen[column])
+        group = group * size + codes
+    stamp = _instants(seen["recorded_at"])
+    order = np.lexsort((severity, stamp, group))
+    # the event id breaks what is left of a tie; ties are rare, so only they are ranked
+    g, t, v = group[order], stamp[order], severity[order]
+    same = (g[1:] == g[:-1]) & (t[1:] == t[:-1]) & (v[1:] == v[:-1])
+    tied = np.r_[same, False][: len(g)] | np.r_[False, same][: len(g)]
+    if tied.any():
+        rank = np.zeros(len(seen), dtype=np.int64)
+        rows = order[tied]
+        rank[rows] = _order_codes(seen["event_id"].iloc[rows])[0]
+        order = np.lexsort((rank, severity, stamp, group))
+    latest = order[_last_of_runs(group[order])]
+    pick = latest
     if "source" in seen:
-        sticky = seen[seen["source"].isin(STICKY_SOURCES) & (seen["_severity"] > 0)]
-        sticky = sticky.drop_duplicates(key, keep="last")
-        granted = latest[latest["status"] == "granted"]
-        lifted = granted.merge(sticky[key], on=key, how="inner")
+        signal = (seen["source"].isin(STICKY_SOURCES).to_numpy() & (severity > 0))[order]
+        sticky = order[signal]
+        sticky = sticky[_last_of_runs(group[sticky])]
+        granted = latest[(seen["status"].to_numpy()[latest] == "granted")]
+        lifted = group[granted][np.isin(group[granted], group[sticky])]
         if len(lifted):
-            keep = ~latest.set_index(key).index.isin(lifted.set_index(key).index)
-            latest = pd.concat([latest[keep], sticky.merge(lifted[key], on=key)])
-    latest = latest.copy()
-    lapsed = (latest["status"] == "granted") & (latest["expires_at"] <= moment).fillna(False)
-    latest.loc[lapsed, "status"] = "expired"
-    latest["live"] = ~lapsed
-    return latest[STATE_COLUMNS].reset_index(drop=True)
+            pick = np.r_[
+                latest[~np.isin(group[latest], lifted)], sticky[np.isin(group[sticky], lifted)]
+            ]
+    out = seen.take(pick)
+    lapsed = (out["status"] == "granted") & (out["expires_at"] <= moment).fillna(False)
+    out.loc[lapsed, "status"] = "expired"
+    out["live"] = ~lapsed
+    return out[STATE_COLUMNS].reset_index(drop=True)
+
+
+def _last_of_runs(keys: np.ndarray) -> np.ndarray:
+    """Where each run of equal adjacent ``keys`` ends (a sorted column's last row per key)."""
+    ends: np.ndarray = np.r_[keys[1:] != keys[:-1], True][: len(keys)]
+    return ends
+
+
+def _order_codes(values: pd.Series) -> tuple[np.ndarray, int]:
+    """Dense ranks of ``values`` (missing values last), and how many ranks there are.
+
+    Equal values share a code and codes follow the values' order, as a sort
+    on them would: only the distinct values are sorted, as UTF-8 bytes by
+    Arrow when they are all text (the same order as Python's), else by Python.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    distinct = np.asarray(uniques, dtype=object)
+    try:
+        order = pc.sort_indices(pa.array(distinct, type=pa.string())).to_numpy()
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
+        order = np.argsort(distinct, kind="stable")
+    rank = np.empty(len(distinct), dtype=np.int64)
+    rank[order] = np.arange(len(distinct))
+    missing = codes < 0
+    codes = np.where(missing, len(distinct), rank[np.maximum(codes, 0)] if len(rank) else 0)
+    return codes.astype(np.int64), len(distinct) + int(missing.any())
+
+
+def _instants(stamps: pd.Series) -> np.ndarray:
+    """Time zone aware timestamps as int64 nanoseconds (NaT: the largest, sorted last)."""
+    values = stamps.dt.tz_convert(UTC).dt.tz_localize(None).to_numpy("datetime64[ns]")
+    out: np.ndarray = values.view(np.int64).copy()
+    out[np.isnat(values)] = np.iinfo(np.int64).max
+    return out
 
 
 def subject_consent(
@@ -218,19 +277,34 @@ def linking_allowed(
     """
     live = states[(states["purpose"] == purpose) & states["live"].astype(bool)]
     granted = live.assign(ok=live["status"] == "granted")[["subject_type", "subject_id", "ok"]]
-    keyed = (
-        records[["subject_type", "subject_id"]]
-        .astype(str)
-        .merge(
-            granted.astype({"subject_type": str, "subject_id": str}),
-            on=["subject_type", "subject_id"],
-            how="left",
-        )
-    )
-    allowed = keyed["ok"].astype(object).where(keyed["ok"].notna(), policy.default(purpose))
-    flags = allowed.astype(bool).to_numpy()
+    granted = granted.astype({"subject_type": str, "subject_id": str})
+    subjects = records[["subject_type", "subject_id"]].astype(str)
+    # subjects as integer codes shared by both sides, then one hash lookup per record
+    rec_key, state_key = _joint_codes(subjects, granted, ["subject_type", "subject_id"])
+    answered = pd.Index(state_key)
+    if answered.has_duplicates:  # not a ``subject_states`` table: join as a merge would
+        keyed = subjects.merge(granted, on=["subject_type", "subject_id"], how="left")
+        allowed = keyed["ok"].astype(object).where(keyed["ok"].notna(), policy.default(purpose))
+        flags = allowed.astype(bool).to_numpy()
+    else:
+        where = answered.get_indexer(pd.Index(rec_key))
+        ok = granted["ok"].to_numpy(dtype=bool)
+        flags = np.where(where >= 0, ok[np.maximum(where, 0)] if len(ok) else False, False)
+        flags[where < 0] = bool(policy.default(purpose))
     flags[(records["kind"] == "customers").to_numpy()] = True
     return flags
+
+
+def _joint_codes(
+    left: pd.DataFrame, right: pd.DataFrame, columns: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """One int64 code per row of each frame over ``columns``: equal rows, equal codes."""
+    joint = np.zeros(len(left) + len(right), dtype=np.int64)
+    for column in columns:
+        both = np.concatenate([left[column].to_numpy(object), right[column].to_numpy(object)])
+        codes, uniques = pd.factorize(both, use_na_sentinel=False)
+        joint = joint * max(len(uniques), 1) + codes.astype(np.int64)
+    return joint[: len(left)], joint[len(left) :]
 
 
 def email_subject_id(email: str) -> str:
@@ -249,33 +323,40 @@ def person_subjects(*, records: pd.DataFrame) -> pd.DataFrame:
         records: per record ``person_id, subject_type, subject_id`` and, when
             known, ``customer_id`` (a logged-in session names its customer)
             and ``email`` (normalised; its hash is an ``email`` subject).
+
+    Returns:
+        Each (person, subject) once, as text, in the order first met: the
+        records' own subjects, then their customers, then their email hashes.
     """
-    parts = [records[["person_id", "subject_type", "subject_id"]]]
+    persons = [records["person_id"].to_numpy(object)]
+    types = [records["subject_type"].to_numpy(object)]
+    ids = [records["subject_id"].to_numpy(object)]
     if "customer_id" in records:
-        known = records.dropna(subset=["customer_id"])
-        parts.append(
-            pd.DataFrame(
-                {
-                    "person_id": known["person_id"],
-                    "subject_type": "customer",
-                    "subject_id": known["customer_id"],
-                }
-            )
-        )
+        known = records["customer_id"].notna().to_numpy()
+        persons.append(records["person_id"].to_numpy(object)[known])
+        types.append(np.full(int(known.sum()), "customer", dtype=object))
+        ids.append(records["customer_id"].to_numpy(object)[known])
     if "email" in records:
-        mailed = records.dropna(subset=["email"])
-        hashes = {e: email_subject_id(e) for e in mailed["email"].unique()}
-        parts.append(
-            pd.DataFrame(
-                {
-                    "person_id": mailed["person_id"],
-                    "subject_type": "email",
-                    "subject_id": mailed["email"].map(hashes),
-                }
-            )
-        )
-    subjects = pd.concat(parts, ignore_index=True).astype(str)
-    return subjects.drop_duplicates().reset_index(drop=True)
+        mailed = records["email"].notna().to_numpy()
+        codes, emails = pd.factorize(records["email"].to_numpy(object)[mailed])
+        hashes = np.array([email_subject_id(e) for e in emails], dtype=object)
+        persons.append(records["person_id"].to_numpy(object)[mailed])
+        types.append(np.full(int(mailed.sum()), "email", dtype=object))
+        ids.append(hashes[codes] if len(hashes) else np.empty(0, dtype=object))
+    subjects = pd.DataFrame(
+        {
+            "person_id": np.concatenate(persons),
+            "subject_type": np.concatenate(types),
+            "subject_id": np.concatenate(ids),
+        }
+    ).astype(str)
+    # each (person, subject) once: first occurrences, found on integer codes
+    key = np.zeros(len(subjects), dtype=np.int64)
+    for column in ("person_id", "subject_type", "subject_id"):
+        codes, uniques = pd.factorize(subjects[column])
+        key = key * max(len(uniques), 1) + codes
+    first = ~pd.Index(key).duplicated(keep="first")
+    return subjects[first].reset_index(drop=True)
 
 
 def person_consent(
@@ -295,85 +376,131 @@ def person_consent(
 
     Returns:
         One row per person and purpose of the policy: ``person_id, purpose,
-        allowed, status, reason, event_ids`` (a list), ``as_of``.
+        allowed, status, reason, event_ids`` (a list, sorted), ``as_of``;
+        persons in the order of ``subjects``, purposes in the policy's.
+
+    Each (person, purpose) is a cell of that grid, numbered; every rule is an
+    array operation over the (person, subject state) pairs keyed by cell, so a
+    run with a million persons takes seconds.
     """
+    purposes = list(policy.purposes)
     persons = pd.Index(subjects["person_id"].unique(), name="person_id")
-    rows = subjects.merge(
-        states.astype({"subject_type": str, "subject_id": str}),
-        on=["subject_type", "subject_id"],
-        how="inner",
-    )
-    rows = rows[rows["purpose"].isin(policy.purposes)]
-    live = rows[rows["live"].astype(bool)]
-    customer_grant = (
-        live[(live["subject_type"] == "customer") & (live["status"] == "granted")]
-        .groupby(["person_id", "purpose"])["recorded_at"]
-        .max()
-        .rename("customer_grant_at")
-    )
-    live = live.join(customer_grant, on=["person_id", "purpose"])
-    negative = live["status"].isin(["denied", "withdrawn"])
-    overridden = negative & (live["recorded_at"] < live["customer_grant_at"]).fillna(False)
-    blocking = live[negative & ~overridden]
-    grants = live[live["status"] == "granted"]
-    lapsed = rows[~rows["live"].astype(bool)]
+    person_codes = persons.get_indexer(pd.Index(subjects["person_id"]))
+    grid = pd.MultiIndex.from_product([persons, purposes], names=["person_id", "purpose"])
+    n_cells = len(persons) * len(purposes)
 
-    def ids(frame: pd.DataFrame) -> pd.Series:
-        return frame.groupby(["person_id", "purpose"])["event_id"].agg(lambda s: sorted(set(s)))
-
-    blocked_ids = ids(blocking)
-    withdrawn = blocking.groupby(["person_id", "purpose"])["status"].agg(
-        lambda s: "withdrawn" if (s == "withdrawn").any() else "denied"
+    # (person, state) pairs: a subject's states joined to every person holding it
+    states = states.astype({"subject_type": str, "subject_id": str})
+    subject_key, state_key = _joint_codes(subjects, states, ["subject_type", "subject_id"])
+    purpose_of_state = pd.Index(purposes).get_indexer(pd.Index(states["purpose"]))
+    has_person = subjects["person_id"].notna().to_numpy()  # a missing person has no rows
+    pairs = pd.DataFrame({"k": subject_key[has_person], "person": person_codes[has_person]}).merge(
+        pd.DataFrame({"k": state_key, "state": np.arange(len(states))})[purpose_of_state >= 0],
+        on="k",
     )
-    granted_ids = ids(grants)
-    override_count = overridden.groupby([live["person_id"], live["purpose"]]).sum()
-    lapsed_ids = ids(lapsed)
+    state = pairs["state"].to_numpy(np.int64)
+    cell = pairs["person"].to_numpy(np.int64) * len(purposes) + purpose_of_state[state]
+    live = states["live"].astype(bool).to_numpy()[state]
+    status = states["status"].to_numpy(object)[state]
+    event = states["event_id"].to_numpy(object)[state]
+    granted = live & (status == "granted")
+    negative = live & ((status == "denied") | (status == "withdrawn"))
+    overridden = np.zeros(len(state), dtype=bool)
+    if len(state):
+        # rule 3: the customer's latest live grant overrides refusals recorded before it
+        stamp = _instants(states["recorded_at"])[state]
+        dated = stamp != np.iinfo(np.int64).max  # no time: never overrides, never overridden
+        customer = granted & dated & (states["subject_type"].to_numpy(object)[state] == "customer")
+        last_grant = np.full(n_cells, np.iinfo(np.int64).min, dtype=np.int64)
+        np.maximum.at(last_grant, cell[customer], stamp[customer])
+        overridden = negative & dated & (stamp < last_grant[cell])
+    blocking = negative & ~overridden
+    is_blocked = np.bincount(cell[blocking], minlength=n_cells) > 0
+    is_granted = ~is_blocked & (np.bincount(cell[granted], minlength=n_cells) > 0)
+    is_lapsed = ~is_blocked & ~is_granted & (np.bincount(cell[~live], minlength=n_cells) > 0)
+    withdrawn = np.bincount(cell[blocking & (status == "withdrawn")], minlength=n_cells) > 0
+    overrides = np.bincount(cell[overridden], minlength=n_cells) > 0
 
-    grid = pd.MultiIndex.from_product(
-        [persons, list(policy.purposes)], names=["person_id", "purpose"]
-    )
     out = pd.DataFrame(index=grid)
-    out["blocked"] = blocked_ids.reindex(grid)
-    out["granted"] = granted_ids.reindex(grid)
-    out["lapsed"] = lapsed_ids.reindex(grid)
-    out["block_status"] = withdrawn.reindex(grid)
-    out["overrides"] = override_count.reindex(grid).fillna(0).astype(int)
-    default = np.array([policy.default(p) for p in grid.get_level_values("purpose")])
-
-    is_blocked = out["blocked"].notna().to_numpy()
-    is_granted = ~is_blocked & out["granted"].notna().to_numpy()
-    is_lapsed = ~is_blocked & ~is_granted & out["lapsed"].notna().to_numpy()
+    default = (
+        np.tile(np.array([policy.default(p) for p in purposes]), len(persons))
+        if n_cells
+        else np.array([])
+    )
     out["allowed"] = np.where(is_blocked, False, np.where(is_granted, True, default))
-    out["status"] = np.select(
-        [is_blocked, is_granted, is_lapsed],
-        [out["block_status"].astype(object), "granted", "expired"],
-        default="default",
+    status_of_cell = np.full(n_cells, "default", dtype=object)
+    status_of_cell[is_lapsed] = "expired"
+    status_of_cell[is_granted] = "granted"
+    status_of_cell[is_blocked] = "denied"
+    status_of_cell[is_blocked & withdrawn] = "withdrawn"
+    out["status"] = status_of_cell
+    # the events behind each answer: the blocking ones, else the live grants, else the lapsed
+    shown = blocking | (granted & is_granted[cell]) | (~live & is_lapsed[cell])
+    out["event_ids"] = _id_lists(n_cells, cell[shown], event[shown])
+    reason = np.select(
+        [is_blocked, is_granted & overrides, is_granted, is_lapsed],
+        [1, 2, 3, 4],
+        default=0,
     )
-    empty: list[str] = []
-    out["event_ids"] = [
-        b
-        if isinstance(b, list)
-        else g
-        if isinstance(g, list)
-        else lp
-        if isinstance(lp, list)
-        else empty
-        for b, g, lp in zip(out["blocked"], out["granted"], out["lapsed"], strict=True)
-    ]
-    reasons = np.select(
-        [is_blocked, is_granted & (out["overrides"].to_numpy() > 0), is_granted, is_lapsed],
-        [
-            "refused by a linked subject's latest answer",
-            "the customer's later grant overrides earlier refusals",
-            "granted, no linked subject refuses",
-            "every grant has expired",
-        ],
-        default="no linked subject answered",
+    allowed_by_default = np.zeros(n_cells, dtype=bool) if not n_cells else default.astype(bool)
+    reason = np.where(
+        is_blocked | is_granted, reason, reason + 5 * np.where(allowed_by_default, 1, 2)
     )
-    suffix = np.where(
-        is_blocked | is_granted, "", np.where(default, ": default allow", ": default deny")
-    )
-    out["reason"] = np.char.add(reasons.astype(str), suffix.astype(str))
+    out["reason"] = np.asarray(_REASONS, dtype=object)[reason]
     out["as_of"] = _utc(as_of)
     result = out.reset_index()
     return result[["person_id", "purpose", "allowed", "status", "reason", "event_ids", "as_of"]]
+
+
+_REASON_TEXTS = (
+    "no linked subject answered",
+    "refused by a linked subject's latest answer",
+    "the customer's later grant overrides earlier refusals",
+    "granted, no linked subject refuses",
+    "every grant has expired",
+)
+_REASONS = (
+    *_REASON_TEXTS,
+    *(f"{text}: default allow" for text in _REASON_TEXTS),
+    *(f"{text}: default deny" for text in _REASON_TEXTS),
+)
+"""Reason texts by code: ``code`` as is, ``5 + code`` defaulted to allow, ``10 + code`` to deny."""
+
+
+def _id_lists(n_cells: int, cell: np.ndarray, event: np.ndarray) -> list[list[str]]:
+    """Per cell, the sorted distinct event ids of its rows (``cell`` numbers ``0..n_cells-1``).
+
+    Ids are deduplicated and grouped on hash codes; only the cells holding
+    two ids or more need their ids ranked as text, and only those are.
+    """
+    codes, uniques = pd.factorize(event, use_na_sentinel=False)
+    pair = np.sort(cell.astype(np.int64) * max(len(uniques), 1) + codes)
+    pair = pair[np.r_[True, pair[1:] != pair[:-1]][: len(pair)]]  # (np.unique hashes: slower)
+    cell, code = pair // max(len(uniques), 1), pair % max(len(uniques), 1)
+    shared = np.r_[cell[1:] == cell[:-1], False][: len(cell)]
+    shared |= np.r_[False, shared][: len(cell)]
+    if shared.any():
+        rank = np.zeros(len(cell), dtype=np.int64)
+        rank[shared] = _order_codes(pd.Series(uniques[code[shared]], dtype=object))[0]
+        order = np.lexsort((rank, cell))
+        cell, code = cell[order], code[order]
+    bounds = np.searchsorted(cell, np.arange(n_cells + 1)).tolist()
+    values = np.asarray(uniques, dtype=object)[code].tolist()
+    empty: list[str] = []
+    with _gc_paused():  # a million small lists: the collector would scan them again and again
+        lists = [empty] * n_cells
+        for i in np.flatnonzero(np.diff(bounds)).tolist():
+            lists[i] = values[bounds[i] : bounds[i + 1]]
+    return lists
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection inside (the objects made here hold no cycles)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -143,7 +143,7 @@ def assign_person_ids(
     person_of = dict(zip(clusters.tolist(), person_of_cluster.tolist(), strict=True))
     reg = _update_registry(
         reg,
-        kept=np.unique(best_pids[owner[~unclaimed]]),
+        kept=best_pids[owner[~unclaimed]],
         new_pids=new_pids,
         new_numbers=new_numbers,
         merged_old=merged_old,
