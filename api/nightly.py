@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 from sqlalchemy import Engine
 
@@ -53,6 +54,7 @@ from resolver import (
     train_on_touchpoints,
 )
 from resolver.errors import ModelError
+from resolver.link import PreparedLinking, prepare_linking
 
 __all__ = ["RunFailedError", "RunSummary", "run_link", "train"]
 
@@ -203,7 +205,7 @@ def _run(
 
             step = "model"
             started = time.perf_counter()
-            model, trained_now = _model(
+            model, trained_now, prepared = _model(
                 tp, workspace=workspace, config=config, retrain=retrain, progress=progress
             )
             seconds["model"] = time.perf_counter() - started
@@ -211,7 +213,12 @@ def _run(
             step = "link"
             started = time.perf_counter()
             result = link_touchpoints(
-                tp, model=model, options=config.linking, may_link=may_link, progress=progress
+                tp,
+                model=model,
+                options=config.linking,
+                may_link=may_link,
+                progress=progress,
+                prepared=prepared,
             )
             result.predictions.to_parquet(out / "predictions.parquet", index=False)
             (out / "linking.json").write_text(
@@ -420,12 +427,16 @@ def _model(
     config: TetherConfig,
     retrain: bool,
     progress: Progress,
-) -> tuple[TrainedModel, bool]:
+) -> tuple[TrainedModel, bool, PreparedLinking | None]:
+    """The workspace's model, or a new one; what training prepared, for linking to reuse."""
     if not retrain:
         try:
-            return load_model(workspace.model_path), False
-        except ModelError:
-            logger.info("no model in the workspace yet: training one")
-    model = train_on_touchpoints(tp, options=config.linking, progress=progress)
+            return load_model(workspace.model_path), False, None
+        except ModelError as exc:
+            if workspace.model_path.exists():
+                raise  # a damaged model is an error to fix, never a silent retrain
+            logger.info("no model in the workspace yet: training one (%s)", exc.code)
+    prepared = prepare_linking(tp, options=config.linking, con=duckdb.connect())
+    model = train_on_touchpoints(tp, options=config.linking, progress=progress, prepared=prepared)
     save_model(model, workspace.model_path)
-    return model, True
+    return model, True, prepared

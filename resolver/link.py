@@ -28,7 +28,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from resolver.blocking import BlockingPlan, plan_blocking
-from resolver.cluster import ACCEPTED, ClusterResult, cluster_records
+from resolver.cluster import ACCEPTED, GuardedUnion
 from resolver.edges import EDGE_COLUMNS, RANKS, deterministic_edges
 from resolver.model import MODEL_COLUMNS, TrainedModel, present_columns, train_model
 from resolver.options import LinkingOptions
@@ -38,6 +38,7 @@ from resolver.stitch import STITCH_RULE, stitch_edges
 __all__ = [
     "Clustered",
     "LinkResult",
+    "PreparedLinking",
     "cluster_linked",
     "link_touchpoints",
     "predict_pairs",
@@ -141,12 +142,20 @@ def prepare_linking(
 
 
 def train_on_touchpoints(
-    touchpoints: pd.DataFrame, *, options: LinkingOptions, progress: Progress = NULL_PROGRESS
+    touchpoints: pd.DataFrame,
+    *,
+    options: LinkingOptions,
+    progress: Progress = NULL_PROGRESS,
+    prepared: PreparedLinking | None = None,
 ) -> TrainedModel:
-    """Train the linkage model on a touchpoints table (see ``resolver.model``)."""
+    """Train the linkage model on a touchpoints table (see ``resolver.model``).
+
+    ``prepared`` (``prepare_linking`` of the same touchpoints) saves redoing the
+    deterministic part when the caller links right after.
+    """
     progress.start("train")
-    con = duckdb.connect()
-    prepared = prepare_linking(touchpoints, options=options, con=con)
+    if prepared is None:
+        prepared = prepare_linking(touchpoints, options=options, con=duckdb.connect())
     model = train_model(prepared.model_input, options=options)
     progress.finish("train", rows=len(prepared.model_input))
     return model
@@ -159,6 +168,7 @@ def link_touchpoints(
     options: LinkingOptions,
     may_link: np.ndarray | None = None,
     progress: Progress = NULL_PROGRESS,
+    prepared: PreparedLinking | None = None,
 ) -> LinkResult:
     """Link and cluster touchpoints.
 
@@ -170,13 +180,15 @@ def link_touchpoints(
             linking (SPEC §5); all ``True`` when not given. The resolver does
             not know about consent: the pipeline computes this flag.
         progress: step reporting.
+        prepared: ``prepare_linking`` of these touchpoints, if already done
+            (training did it).
     """
     n = len(touchpoints)
     timings: dict[str, float] = {}
     started = time.perf_counter()
     progress.start("link:deterministic", total=n)
-    con = duckdb.connect()
-    prepared = prepare_linking(touchpoints, options=options, con=con)
+    if prepared is None:
+        prepared = prepare_linking(touchpoints, options=options, con=duckdb.connect())
     timings["deterministic"] = time.perf_counter() - started
     progress.finish("link:deterministic", rows=len(prepared.edges))
 
@@ -285,32 +297,35 @@ def cluster_linked(
     contacts = _contacts(touchpoints, junk=junk) if guard else None
     customer_record = (touchpoints["kind"] == "customers").to_numpy()
 
-    def cluster(all_edges: pd.DataFrame) -> ClusterResult:
-        return cluster_records(
-            n_records=n,
-            edges=all_edges,
-            customer=customer,
-            subject=subject,
-            may_link=flags,
-            max_customer_ids=options.max_customer_ids,
-            first_names=names,
-            last_names=surnames,
-            dobs=dobs,
-            contacts=contacts,
-            customer_record=customer_record,
-        )
-
-    clustered = cluster(edges)
+    union = GuardedUnion(
+        n_records=n,
+        customer=customer,
+        subject=subject,
+        may_link=flags,
+        max_customer_ids=options.max_customer_ids,
+        first_names=names,
+        last_names=surnames,
+        dobs=dobs,
+        contacts=contacts,
+        customer_record=customer_record,
+    )
+    decisions = union.add(edges)
+    labels = union.labels()
     if options.stitch_browsers:
         # Second pass: anonymous clusters join the one person sharing their browser.
+        # Stitched edges are the weakest of all (rank 4): the union goes on from
+        # where it stands, exactly as if every edge had been sorted together.
         stitched = stitch_edges(
-            touchpoints, cluster=clustered.labels, max_persons_per_ip=options.max_persons_per_ip
+            touchpoints, cluster=labels, max_persons_per_ip=options.max_persons_per_ip
         )
         if len(stitched):
-            edges = pd.concat([edges, stitched[EDGE_COLUMNS]], ignore_index=True)
-            clustered = cluster(edges)
-    edges["decision"] = clustered.decisions
-    return Clustered(labels=clustered.labels, edges=edges)
+            stitched = stitched[EDGE_COLUMNS].reset_index(drop=True)
+            extra = union.add(stitched)
+            edges = pd.concat([edges, stitched], ignore_index=True)
+            decisions = pd.concat([decisions, extra], ignore_index=True)
+            labels = union.labels()
+    edges["decision"] = decisions.to_numpy()
+    return Clustered(labels=labels, edges=edges)
 
 
 def _blocking_stats(result: Scored, *, rows: int) -> dict[str, Any]:

@@ -349,3 +349,37 @@ def test_placeholder_and_widely_shared_ad_ids_do_not_link():
     }  # fmt: skip
     accepted = refused[refused["reason"].isna()]
     assert set(zip(accepted["left"], accepted["right"], strict=True)) == {(7, 8)}
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_second_batch_of_weakest_edges_equals_one_pass(seed):
+    """Stitching resumes the union: the same decisions as clustering every edge at once."""
+    from resolver.cluster import GuardedUnion
+
+    rng = random.Random(500 + seed)
+    n = rng.randint(6, 30)
+    customer = np.array([rng.choice([-1, -1, 0, 1, 2]) for _ in range(n)])
+    names = pd.Series([rng.choice([None, "anna", "boris", "carla"]) for _ in range(n)])
+
+    def batch(count: int, rank: int) -> pd.DataFrame:
+        pairs = [(rng.randrange(n), rng.randrange(n)) for _ in range(count)]
+        pairs = [(a, b) for a, b in pairs if a != b] or [(0, 1)]
+        return pd.DataFrame(
+            {
+                "left": [a for a, _ in pairs], "right": [b for _, b in pairs], "rule": "splink",
+                "rank": rank, "probability": [rng.random() for _ in pairs], "reason": None,
+            }
+        )  # fmt: skip
+
+    first, second = batch(2 * n, rng.randint(0, 3)), batch(n, 4)
+    common = {
+        "customer": customer, "subject": np.arange(n), "may_link": np.ones(n, bool),
+        "max_customer_ids": 1, "first_names": names,
+    }  # fmt: skip
+    together = cluster_records(
+        n_records=n, edges=pd.concat([first, second], ignore_index=True), **common
+    )
+    union = GuardedUnion(n_records=n, **common)
+    decisions = pd.concat([union.add(first), union.add(second)], ignore_index=True)
+    assert decisions.tolist() == together.decisions.tolist()
+    assert union.labels().tolist() == together.labels.tolist()
