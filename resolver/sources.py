@@ -521,7 +521,9 @@ def _codes(values: pd.Series) -> tuple[np.ndarray, list[Any]]:
     Arrow's dictionary encoding: one pass in C over a million strings, where a
     pandas ``map`` over a dict builds and probes a hash index in Python objects.
     """
-    array = pa.array(values.astype(object).where(values.notna(), None), from_pandas=True)
+    objects = values.astype(object).to_numpy()
+    objects[~values.notna().to_numpy()] = None
+    array = pa.array(objects, from_pandas=True)
     if pa.types.is_dictionary(array.type):
         encoded = array
     else:
