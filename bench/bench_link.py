@@ -1,22 +1,38 @@
-"""Benchmark: link + cluster at a given number of touchpoints (demo world scaled).
+"""Benchmark: the whole `tether link`, as a user runs it, against the plain-Splink peer.
 
-    .venv/bin/python bench/bench_link.py --touchpoints 100000
-    .venv/bin/python bench/bench_link.py --touchpoints 1000000 --json
+    .venv/bin/python bench/bench_link.py --touchpoints 1000000
+    .venv/bin/python bench/bench_link.py --world demo --touchpoints 100000 --json
+    .venv/bin/python bench/bench_link.py --touchpoints 10000000 --no-peer
 
-Generates (once, cached under bench/data/) a demo world of about the asked
-number of touchpoints as chunked Parquet without activity tables, then times
-ingest, training, linking (deterministic edges, prediction, clustering) and
-person ids in this process, and reports peak RSS of the process (DuckDB and
-Splink run in-process, so this is the whole footprint). It also scores the
-result against the labels and against the exact-identifier baseline.
+Generates (once, cached under ``bench/data/``) a world of about the asked
+number of touchpoints as chunked Parquet: the harder world
+(``api.worlds.harder``: skewed multi-script names, coarse postcodes, CRM
+duplicates, a duplicate-free second customer source) by default, with its
+consents, events and interactions, so that every step of `tether link` runs
+(ingest, consent, training, linking, person ids, person consent, features).
+Then, in the same run and on the same files:
+
+1. ``tether link --config WORLD/tether.toml --retrain --json`` as a subprocess
+   under a fresh workspace: wall time, the child's peak RSS (``wait4``), its
+   per-step seconds, comparisons per record and the values capped as
+   oversized blocks;
+2. the plain-Splink peer (``bench/peer_splink.py``: exact identifiers plus a
+   tutorial PII model) as a subprocess: wall time, peak RSS;
+3. both identity graphs scored against the world's labels with
+   ``resolver.evaluate`` (pairwise precision, recall, F1).
+
+Prints a JSON document (``--json``) or a Markdown table row for
+``bench/RESULTS.md``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
+import os
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -26,110 +42,129 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from api.settings import load_config  # noqa: E402
-from resolver import (  # noqa: E402
-    assign_person_ids,
-    build_identity_graph,
-    evaluate_graph,
-    exact_identifier_components,
-    ingest_sources,
-    link_touchpoints,
-    read_labels,
-    train_on_touchpoints,
-    write_demo_world,
-)
-from resolver.demo_world import demo_config_toml  # noqa: E402
+from resolver import evaluate_graph, read_labels  # noqa: E402
 
-TOUCHPOINTS_PER_PERSON = 12.2  # measured on the default demo world
+TOUCHPOINTS_PER_PERSON = {"harder": 11.8, "demo": 12.2}
+AS_OF = "2026-11-01T00:00:00+00:00"  # the worlds' clock (WORLD_NOW)
 
 
-def peak_rss_gb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+def world(kind: str, touchpoints: int, seed: int) -> Path:
+    """The benchmark world's directory, generated on first use."""
+    persons = max(20, round(touchpoints / TOUCHPOINTS_PER_PERSON[kind]))
+    out = ROOT / "bench" / "data" / f"{kind}-{touchpoints}-{seed}"
+    if (out / "tether.toml").exists():
+        return out
+    started = time.perf_counter()
+    chunk = 20_000
+    if kind == "harder":
+        from api.worlds import harder_config_toml, write_harder_world
 
+        write_harder_world(out, persons=persons, seed=seed, fmt="parquet", chunk_persons=chunk)
+        text = harder_config_toml(data_dir=".", fmt="parquet", chunked=persons > chunk)
+    else:
+        from resolver import write_demo_world
+        from resolver.demo_world import demo_config_toml
 
-def world(touchpoints: int, seed: int) -> Path:
-    persons = max(20, round(touchpoints / TOUCHPOINTS_PER_PERSON))
-    out = ROOT / "bench" / "data" / f"world-{touchpoints}-{seed}"
-    if not (out / "tether.toml").exists():
-        started = time.perf_counter()
-        write_demo_world(
-            out, persons=persons, seed=seed, fmt="parquet", chunk_persons=20_000, activity=False
-        )
-        chunked = persons > 20_000
-        (out / "tether.toml").write_text(
-            demo_config_toml(data_dir=".", fmt="parquet", chunked=chunked, activity=False)
-        )
-        print(
-            f"generated {persons:,} persons in {time.perf_counter() - started:.0f}s",
-            file=sys.stderr,
-        )
+        write_demo_world(out, persons=persons, seed=seed, fmt="parquet", chunk_persons=chunk)
+        text = demo_config_toml(data_dir=".", fmt="parquet", chunked=persons > chunk)
+    (out / "tether.toml").write_text(text)
+    print(
+        f"generated {kind} world: {persons:,} persons in {time.perf_counter() - started:.0f}s",
+        file=sys.stderr,
+    )
     return out
 
 
-def run(touchpoints: int, seed: int) -> dict[str, Any]:
-    data = world(touchpoints, seed)
-    config = load_config(data / "tether.toml")
-    timings: dict[str, float] = {}
-
+def timed(args: list[str], *, env: dict[str, str] | None = None) -> tuple[str, float, float]:
+    """Run a child process: its stdout, wall seconds and peak RSS in GB (``wait4``)."""
     started = time.perf_counter()
-    ingested = ingest_sources(sources=config.sources, default_region=config.linking.default_region)
-    tp = ingested.touchpoints
-    timings["ingest"] = time.perf_counter() - started
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(args, stdout=out, stderr=err, env=env)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        if process.returncode != 0:
+            raise SystemExit(
+                f"{' '.join(args[:4])} failed ({process.returncode}):\n{err.read().decode()[-3000:]}"
+            )
+        return out.read().decode(), seconds, usage.ru_maxrss / 1024**2
 
-    started = time.perf_counter()
-    model = train_on_touchpoints(tp, options=config.linking)
-    timings["train"] = time.perf_counter() - started
 
-    started = time.perf_counter()
-    result = link_touchpoints(tp, model=model, options=config.linking)
-    timings["link"] = time.perf_counter() - started
-
-    started = time.perf_counter()
-    records = tp[["source", "record_key"]].assign(cluster=result.cluster)
-    ids = assign_person_ids(records=records, salt="bench", run_id="bench")
-    graph = build_identity_graph(
-        tp, cluster=result.cluster, person_of_cluster=ids.person_of_cluster
-    )
-    timings["person_ids"] = time.perf_counter() - started
-    peak = peak_rss_gb()
-
-    labels = read_labels(data / "labels.csv")
-    ours = evaluate_graph(graph=graph, labels=labels)
-    baseline_graph = tp[["source", "record_key", "kind"]].assign(
-        person_id=pd.Series(exact_identifier_components(tp)).astype(str)
-    )
-    baseline = evaluate_graph(graph=baseline_graph, labels=labels)
+def run_tether(data: Path, home: Path) -> dict[str, Any]:
+    """`tether link` end to end in a fresh workspace, scored against the labels."""
+    env = {**os.environ, "TETHER_HOME": str(home)}
+    args = [sys.executable, "-m", "api.cli", "link", "-c", str(data / "tether.toml"),
+            "--retrain", "--as-of", AS_OF, "--json"]  # fmt: skip
+    stdout, seconds, rss = timed(args, env=env)
+    summary = json.loads(stdout)
+    graph = pd.read_parquet(Path(summary["run_dir"]) / "identity_graph.parquet")
+    scores = evaluate_graph(graph=graph, labels=read_labels(data / "labels.csv"))
+    blocking = summary["linking"]["blocking"]
     return {
-        "touchpoints": len(tp),
-        "model_input_rows": result.stats["model_input_rows"],
-        "seconds": {k: round(v, 1) for k, v in timings.items()},
-        "link_detail_seconds": result.stats["seconds"],
-        "link_and_cluster_seconds": round(timings["link"], 1),
-        "end_to_end_seconds": round(sum(timings.values()), 1),
-        "peak_rss_gb": round(peak, 2),
-        "persons": int(graph["person_id"].nunique()),
-        "pairwise": {
-            "precision": ours.pairwise_precision,
-            "recall": ours.pairwise_recall,
-            "f1": ours.pairwise_f1,
-        },
-        "baseline_pairwise": {
-            "precision": baseline.pairwise_precision,
-            "recall": baseline.pairwise_recall,
-            "f1": baseline.pairwise_f1,
-        },
-        "customer_false_merges": ours.customer_false_merges,
+        "seconds": round(seconds, 1),
+        "peak_rss_gb": round(rss, 2),
+        "steps": summary["seconds"],
+        "link_detail": summary["linking"]["seconds"],
+        "touchpoints": summary["touchpoints"],
+        "persons": summary["persons"],
+        "model_input_rows": summary["linking"]["model_input_rows"],
+        "comparisons": blocking["comparisons"],
+        "comparisons_per_record": blocking["comparisons_per_record"],
+        "comparison_bound_per_record": blocking.get("comparison_bound_per_record"),
+        "capped_values": blocking.get("capped_values", 0),
+        "precision": scores.pairwise_precision,
+        "recall": scores.pairwise_recall,
+        "f1": scores.pairwise_f1,
+        "customer_false_merges": scores.customer_false_merges,
+    }
+
+
+def run_peer(data: Path) -> dict[str, Any]:
+    """The plain-Splink peer on the same files (``bench/peer_splink.py``)."""
+    args = [sys.executable, str(ROOT / "bench" / "peer_splink.py"),
+            "--config", str(data / "tether.toml"), "--labels", str(data / "labels.csv"), "--json"]  # fmt: skip
+    stdout, seconds, rss = timed(args)
+    result = json.loads(stdout)
+    return {
+        "seconds": round(seconds, 1),
+        "peak_rss_gb": round(rss, 2),
+        "precision": result["pairwise_precision"],
+        "recall": result["pairwise_recall"],
+        "f1": result["pairwise_f1"],
+        "comparisons": result.get("comparisons"),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--world", choices=["harder", "demo"], default="harder")
     parser.add_argument("--touchpoints", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--no-peer", action="store_true", help="Skip the plain-Splink peer.")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    result = run(args.touchpoints, args.seed)
-    print(json.dumps(result, indent=2) if args.json else result)
+    data = world(args.world, args.touchpoints, args.seed)
+    with tempfile.TemporaryDirectory(prefix="tether-bench-") as home:
+        ours = run_tether(data, Path(home))
+    peer = None if args.no_peer else run_peer(data)
+    result = {"world": args.world, "seed": args.seed, "tether": ours, "peer": peer}
+    if args.json:
+        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+        return
+    steps = ", ".join(f"{k} {v:.0f}" for k, v in ours["steps"].items())
+    row = (
+        f"| {ours['touchpoints']:,} | {ours['seconds']} s | {ours['peak_rss_gb']} GB | "
+        f"{ours['precision']:.4f} / {ours['recall']:.4f} / **{ours['f1']:.4f}** | "
+        f"{ours['comparisons_per_record']} | {ours['capped_values']} |"
+    )
+    if peer:
+        row += (
+            f" {peer['seconds']} s | {peer['peak_rss_gb']} GB | "
+            f"{peer['precision']:.4f} / {peer['recall']:.4f} / **{peer['f1']:.4f}** |"
+        )
+    sys.stdout.write(row + "\n" + f"steps (s): {steps}\n")
 
 
 if __name__ == "__main__":
