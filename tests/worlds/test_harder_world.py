@@ -21,7 +21,14 @@ from api.worlds import (
 )
 from api.worlds.harder.cases import HARD_CASES
 from api.worlds.harder.people import Factory
-from api.worlds.harder.sources import KEY_COLUMN, PLACEHOLDER_EMAILS, PLACEHOLDER_PHONES
+from api.worlds.harder.places import HOME_BLOCKS
+from api.worlds.harder.sources import (
+    KEY_COLUMN,
+    PLACEHOLDER_EMAILS,
+    PLACEHOLDER_PHONES,
+    _Builder,
+    build_chunk,
+)
 from resolver.demo_world import WORLD_NOW
 
 PERSONS = 3000
@@ -30,6 +37,12 @@ PERSONS = 3000
 @pytest.fixture(scope="module")
 def world():
     return generate_harder_world(persons=PERSONS, seed=42)
+
+
+@pytest.fixture(scope="module")
+def anonymous_world():
+    """The same people on a site where hardly anyone identifies (``web_regime="anonymous"``)."""
+    return generate_harder_world(persons=PERSONS, seed=42, web_regime="anonymous")
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +66,13 @@ def test_same_seed_same_files_other_seed_differs(tmp_path):
     assert a["rows"] == b["rows"]
     for name in sorted(p.name for p in (tmp_path / "a").iterdir()):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    # The web regime changes the sessions, not the customers.
+    d = write_harder_world(tmp_path / "d", persons=300, seed=7, web_regime="anonymous")
+    assert d["fingerprint"] != a["fingerprint"]
+    for name in ("crm.csv", "loyalty.csv", "app_devices.csv", "hard_cases.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "d" / name).read_bytes(), name
+    with pytest.raises(ValueError, match="web_regime"):
+        write_harder_world(tmp_path / "e", persons=10, seed=7, web_regime="retail")
 
 
 def test_parquet_chunks_are_deterministic_and_laid_out_as_parts(tmp_path):
@@ -167,15 +187,48 @@ def test_every_linked_record_is_labelled_and_keys_are_unique(world):
     assert world.tables["consents"]["event_id"].is_unique
 
 
-def test_about_twelve_touchpoints_per_person_mostly_anonymous_sessions(world):
-    touchpoints = sum(len(world.tables[s]) for s in HARDER_LINKED_SOURCES)
-    assert 10.5 <= touchpoints / PERSONS <= 13.5
-    web = world.tables["web"]
-    assert len(web) / touchpoints > 0.6
-    anonymous = web[["customer_id", "email", "phone", "first_name"]].isna().all(axis=1).mean()
-    assert anonymous > 0.8
-    assert web["customer_id"].notna().mean() > 0.03 and web["email"].notna().any()
-    assert (web["cookie_id"].notna() | web["device_id"].notna()).all()
+def _identified(world) -> dict[str, float]:
+    """How observable the web visitors are: shares of sessions and cookies that identify."""
+    web = world.tables["web"].merge(
+        _labels(world, "web"), left_on="session_id", right_on="record_key"
+    )
+    identifies = web[["customer_id", "email", "phone", "first_name"]].notna().any(axis=1)
+    cookies = web["cookie_id"].notna()
+    by_cookie = web[cookies]["cookie_id"]
+    logs_in = web[cookies]["customer_id"].notna().groupby(by_cookie).transform("any")
+    bankers = web[cookies]["true_id"].isin(set(web.loc[web["customer_id"].notna(), "true_id"]))
+    return {
+        "anonymous_sessions": 1 - identifies.mean(),
+        "logged_in": web["customer_id"].notna().mean(),
+        "cookies": identifies[cookies].groupby(by_cookie).any().mean(),
+        "bankers_on_login_cookie": logs_in[bankers].mean(),
+    }
+
+
+def test_about_twelve_touchpoints_per_person_mostly_web_sessions(world, anonymous_world):
+    for w in (world, anonymous_world):
+        touchpoints = sum(len(w.tables[s]) for s in HARDER_LINKED_SOURCES)
+        assert 10.5 <= touchpoints / PERSONS <= 13.5
+        web = w.tables["web"]
+        assert len(web) / touchpoints > 0.6
+        assert web["customer_id"].notna().mean() > 0.03 and web["email"].notna().any()
+        assert (web["cookie_id"].notna() | web["device_id"].notna()).all()
+
+
+def test_bank_regime_identifies_far_more_cookies_than_the_anonymous_one(world, anonymous_world):
+    bank, anonymous = _identified(world), _identified(anonymous_world)
+    # Anonymous: four sessions in five anonymous, a quarter of cookies ever identify.
+    assert anonymous["anonymous_sessions"] > 0.75 and anonymous["cookies"] < 0.3
+    # Bank: online-banking customers make most visits and log in on most of them.
+    assert bank["cookies"] > 1.6 * anonymous["cookies"]
+    assert bank["logged_in"] > 1.8 * anonymous["logged_in"]
+    assert bank["anonymous_sessions"] < 0.7
+    assert bank["bankers_on_login_cookie"] > 0.75 > anonymous["bankers_on_login_cookie"]
+    # Prospects and customers who do not bank online still browse anonymously.
+    assert bank["anonymous_sessions"] > 0.4
+    # Same people, same customers: the regime changes the web sessions only.
+    for source in ("crm", "loyalty", "app"):
+        pd.testing.assert_frame_equal(world.tables[source], anonymous_world.tables[source])
 
 
 def test_shared_ips_cookie_churn_and_channels(world):
@@ -193,6 +246,44 @@ def test_shared_ips_cookie_churn_and_channels(world):
     assert all(phonenumbers.is_valid_number(phonenumbers.parse("+" + n)) for n in wa.head(200))
     ads = world.tables["app"]["ad_id"]
     assert (ads == "00000000-0000-0000-0000-000000000000").mean() > 0.1
+
+
+def test_bank_regime_keeps_browser_stitching_hard():
+    people = Factory(seed=4, chunk=0, used_emails=set()).population(0, 1500)
+    args = {"seed": 4, "chunk": 0, "now": WORLD_NOW, "used_handles": set(), "shared_devices": []}
+    built = build_chunk(people, **args, activity=False)
+    home_of = {p.true_id: p.household.hid for p in people}
+    web = built.tables["web"].merge(built.labels, left_on="session_id", right_on="record_key")
+    web = web.assign(home=web["true_id"].map(home_of))
+    # A browser keeps its user agent across churned cookies (until the next release) ...
+    cookies = web.groupby(["true_id", "ip", "user_agent"])["cookie_id"].nunique()
+    assert (cookies > 1).sum() > 100
+    # ... but household members on the same phone and browser version share it at home,
+    per_home = web.groupby(["ip", "user_agent", "home"])["true_id"].nunique()
+    assert (per_home > 1).sum() >= 20
+    # and home addresses a household gave up are handed to other households.
+    blocks = {f"{a}.{b}." for country in HOME_BLOCKS.values() for a, b in country}
+    home_ips = web[web["ip"].str.extract(r"^(\d+\.\d+\.)")[0].isin(blocks)]
+    assert (home_ips.groupby("ip")["home"].nunique() > 1).sum() >= 20
+    # Never two households on one address at once; each keeps it for weeks to months.
+    plan = _Builder(people, **args).home_ip_plan()
+    held: dict[int, list[tuple[float, float, int]]] = {}
+    first: dict[int, int] = {}
+    for i, p in enumerate(people):
+        first.setdefault(p.household.hid, i)
+    for hid, i in first.items():
+        shift, period = plan.shift[i], plan.period[i]
+        assert period >= 14
+        for k in range(int((180 + shift) // period) + 1):
+            span = (k * period - shift, (k + 1) * period - shift, hid)
+            held.setdefault(int(plan.serials[plan.offset[i] + k]), []).append(span)
+    shared = 0
+    for spans in held.values():
+        spans.sort()
+        shared += len({h for _, _, h in spans}) > 1
+        for (_, end, a), (start, _, b) in zip(spans, spans[1:], strict=False):
+            assert a == b or start >= end, spans
+    assert shared >= 50
 
 
 def test_timestamps_fall_in_the_window(world):

@@ -365,6 +365,7 @@ class Person:
     online: bool = False
     """Logs in on the web site / app."""
     sessions: int = 0
+    """Planned web sessions (the bank web regime scales them by ``online``; see ``sources``)."""
     browsers: int = 1
     devices: int = 0
     channels: tuple[str, ...] = ()

@@ -9,9 +9,11 @@ country's real shape: Israeli 7-digit codes (and old 5-digit ones), Russian
 Arab towns in Israel mostly have no street names: addresses there are a
 P.O. box or a neighbourhood.
 
-IP space is split into residential blocks per country (households), carrier
-NAT addresses shared by thousands of mobile users, office blocks and public
-Wi-Fi; see ``people`` and ``sources`` for how sessions use them.
+IP space is split into residential blocks per country (households, whose
+dynamic addresses change every few weeks to months and, in the bank web
+regime, are handed on to other households), carrier NAT addresses shared
+by thousands of mobile users, office blocks and public Wi-Fi; see
+``people`` and ``sources`` for how sessions use them.
 """
 
 from __future__ import annotations

@@ -7,12 +7,34 @@
   its own ids (``L1234567``), duplicate-free within itself, mostly Latin
   upper case, linkable to the CRM by person fields and sometimes by email or
   phone (often an old one).
-* ``web``: sessions, mostly anonymous (first-party analytics cookie, IP,
-  user agent). Cookies churn (Safari's ITP caps them at days), browsers
-  update their user agent every few weeks, households share a dynamic home
-  IP, offices and mobile carriers' NAT addresses are shared by many. Some
-  sessions are logged in, some carry a newsletter email or a lead form with
-  name, email, phone and postcode; in-app sessions carry the device id.
+* ``web``: sessions (first-party analytics cookie, IP, user agent). Cookies
+  churn (Safari's ITP caps them at days), browsers update their user agent
+  every few weeks, households share a dynamic home IP, offices and mobile
+  carriers' NAT addresses are shared by many. Some sessions are logged in,
+  some carry a newsletter email or a lead form with name, email, phone and
+  postcode; in-app sessions carry the device id. How many identify depends
+  on the ``WebRegime``:
+
+  - ``bank`` (the default): the site of a bank. Customers who bank online
+    make most of the visits (twice their planned sessions, at most 400;
+    everyone else a quarter of theirs) and log in on 40 % of the sessions of their main
+    browser, so about 85 % of those sessions are on a cookie that logs in
+    at some point; 90 % of them also bank from their other browsers, where
+    they log in on 35 % of sessions; in the app on 90 %. Customers who do
+    not bank online and prospects never log in (newsletter and lead forms
+    only). User agents follow each browser's release calendar (every four
+    to eight weeks, the same release for everyone, installed up to two
+    weeks late), so a browser keeps its user agent across churned cookies
+    and household members on the same phone and browser share it at one
+    home IP. A home IP lasts weeks to months; at a change, three times in
+    ten the ISP hands out an address another household released earlier.
+  - ``anonymous``: the world as first written: any business's site, every
+    person with their planned sessions, logins on half the sessions of 80 %
+    of online customers' main browsers; about 80 % of sessions anonymous and
+    a quarter of cookies ever identify, which caps any linker's recall near
+    0.5. User agents bump every four weeks at each browser's own phase; a
+    household's home IP changes at most three times and is never handed on
+    (within a chunk). Kept to stress browser stitching.
 * ``app``: installs with advertising ids (zeroed on iOS after an App
   Tracking Transparency refusal), reinstalls with a new device id.
 * ``messaging``: WhatsApp and Viber contacts (phone in international
@@ -30,6 +52,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -48,6 +71,7 @@ from api.worlds.harder.ids import (
 )
 from api.worlds.harder.noise import FastRandom, email_typo, spacing
 from api.worlds.harder.people import (
+    Household,
     Person,
     Phone,
     address_text,
@@ -68,7 +92,11 @@ from api.worlds.harder.places import (
     TIMEZONE,
 )
 
-__all__ = ["CATEGORIES", "COLUMNS", "ChunkTables", "build_chunk"]
+__all__ = ["CATEGORIES", "COLUMNS", "ChunkTables", "WebRegime", "build_chunk"]
+
+#: How observable web visitors are: ``bank`` (customers log into online banking; the
+#: default) or ``anonymous`` (hardly anyone identifies); see the module docstring.
+WebRegime = Literal["bank", "anonymous"]
 
 CATEGORIES = ("mortgage", "savings", "cards", "loans", "insurance", "investments", "pensions")
 PURPOSES = (
@@ -153,6 +181,25 @@ _BROWSER_MIX = {
 }  # fmt: skip
 _IOS_SHARE = {"IL": 0.45, "RU": 0.3, "UA": 0.25, "GB": 0.5, "US": 0.55}
 
+# The bank regime (see ``WebRegime``). Release calendars per browser kind (``_BROWSERS``
+# order): Chromium-based browsers and Firefox ship a major version every four weeks, the
+# bank's app every five, Samsung Internet every six, Safari (with iOS / macOS point
+# releases) every eight; a browser installs each release up to two weeks late.
+_RELEASE_DAYS = np.array([28, 28, 28, 28, 56, 28, 56, 28, 42, 56, 35, 35], dtype=np.int64)
+_RELEASE_OFFSET = np.array([3, 5, 17, 3, 30, 11, 30, 3, 20, 30, 8, 15], dtype=np.int64)
+_UPDATE_LAG = 14.0
+#: An online-banking customer banks from their main browser / another browser ...
+_BANK_BROWSER = (1.0, 0.9)
+#: ... and logs in on this share of its sessions (main, other), in the app on most. With
+#: long-lived cookies about 85 % of main-browser sessions are on a cookie that logs in.
+_BANK_LOGIN = (0.4, 0.35)
+_BANK_LOGIN_APP = 0.9
+#: Session volume relative to the plan: online bankers visit more, everyone else less.
+_BANK_VOLUME = (2.0, 0.25)
+_MAX_SESSIONS = 400  # the plan's cap: two visits a day
+#: Share of home-IP changes that hand out an address another household released earlier.
+_REASSIGNED = 0.3
+
 
 def _user_agents() -> list[str]:
     """Every user agent string: browser kind x model x version (index with ``_ua_index``)."""
@@ -198,6 +245,22 @@ def _block_address(index: np.ndarray, blocks: tuple[tuple[int, int], ...]) -> np
     return np.asarray(firsts[index >> 16] | (index & 0xFFFF), dtype=np.int64)
 
 
+@dataclass(slots=True)
+class _HomeIps:
+    """Home address serials per person and IP period (bank regime; see ``home_ip_plan``)."""
+
+    offset: np.ndarray
+    """Per person: where their household's periods start in ``serials``."""
+    shift: np.ndarray
+    period: np.ndarray
+    serials: np.ndarray
+
+    def serial(self, person: np.ndarray, days: np.ndarray) -> np.ndarray:
+        """The home address serial of ``person`` on day ``days`` of the window."""
+        epoch = ((days + self.shift[person]) // self.period[person]).astype(np.int64)
+        return np.asarray(self.serials[self.offset[person] + epoch], dtype=np.int64)
+
+
 # --- the chunk builder ----------------------------------------------------------------------
 
 
@@ -213,12 +276,18 @@ class _Builder:
         now: datetime,
         used_handles: set[str],
         shared_devices: list[tuple[Person, Person]],
+        web_regime: WebRegime = "bank",
     ) -> None:
         """Chunk state: the generators, labels and the ids that other sources refer to."""
+        if web_regime not in ("bank", "anonymous"):
+            raise ValueError(f"web_regime must be 'bank' or 'anonymous', not {web_regime!r}")
+        self.bank = web_regime == "bank"
         self.people = people
         self.chunk = chunk
         self.rnd: random.Random = FastRandom(seed * 7_368_787 + chunk * 104_729 + 3)
         self.rng = np.random.default_rng([seed, chunk, 11])
+        self.bank_rng = np.random.default_rng([seed, chunk, 12])
+        """Draws only the bank regime makes (the anonymous regime never touches it)."""
         self.start = window_start(now)
         self.span = WINDOW_DAYS * _DAY
         self.used_handles = used_handles
@@ -262,6 +331,17 @@ class _Builder:
         if not ids:
             return None
         return ids[0] if len(ids) == 1 or self.rnd.random() < 0.88 else self.rnd.choice(ids[1:])
+
+    def login_ids(self, persons: np.ndarray) -> np.ndarray:
+        """``customer_id_for_login`` for many logins at once (indices into the chunk's people)."""
+        ids = [self.crm_ids.get(p.gid, [None]) for p in self.people]
+        out = np.array([i[0] for i in ids], dtype=object)[persons]
+        duplicates = np.array([len(i) - 1 for i in ids], dtype=np.int64)[persons]
+        u = self.bank_rng.random((len(persons), 2))
+        for row in np.flatnonzero((duplicates > 0) & (u[:, 0] >= 0.88)).tolist():
+            own = ids[persons[row]]
+            out[row] = own[1 + int(u[row, 1] * (len(own) - 1))]
+        return np.asarray(out, dtype=object)
 
     # -- CRM ---------------------------------------------------------------------------------
 
@@ -535,7 +615,7 @@ class _Builder:
         b_vphase: list[float] = []
         p_first_browser: list[int] = []
         p_browsers: list[int] = []
-        sessions = np.array([p.sessions for p in self.people], dtype=np.int64)
+        sessions = self.session_counts()
         for i, p in enumerate(self.people):
             p_first_browser.append(len(b_owner))
             p_browsers.append(p.browsers)
@@ -554,8 +634,12 @@ class _Builder:
                 b_phase.append(rnd.random() * 400.0)
                 b_weight.append((0.6, 0.3, 0.1)[b])
                 b_gpc.append(rnd.random() < (0.25 if browser_kind == 2 else 0.02))
-                b_login.append(p.online and rnd.random() < (0.8 if b == 0 else 0.4))
-                b_vphase.append(rnd.random() * 28.0)
+                if self.bank:  # banks from this browser; installs updates this many days late
+                    b_login.append(p.online and rnd.random() < _BANK_BROWSER[min(b, 1)])
+                    b_vphase.append(rnd.random() * _UPDATE_LAG)
+                else:
+                    b_login.append(p.online and rnd.random() < (0.8 if b == 0 else 0.4))
+                    b_vphase.append(rnd.random() * 28.0)
         first_b = np.array(p_first_browser, dtype=np.int64)
         n_b = np.array(p_browsers, dtype=np.int64)
         kinds = np.array(b_kind, dtype=np.int64)
@@ -597,10 +681,7 @@ class _Builder:
             np.int64
         )
         cookie_first = np.maximum(cookie_first, self.start - 400 * _DAY)
-        # User agent: version advances every four weeks.
-        version = np.minimum(
-            ((days + np.array(b_vphase)[browser]) // 28).astype(np.int64), _VERSIONS - 1
-        )
+        version = self.ua_versions(days, kind, np.array(b_vphase)[browser])
         ua = _UA[_ua_index(kind, np.array(b_model, dtype=np.int64)[browser], version)]
         # IP: home (dynamic, per household), office (weekday working hours), carrier NAT, elsewhere.
         ip = self.session_ips(owner, kind, t)
@@ -629,12 +710,27 @@ class _Builder:
         # Logged in.
         login_browser = np.array(b_login, dtype=bool)[browser]
         online = np.array([p.online for p in self.people], dtype=bool)[owner]
-        logged = np.where(
-            in_app, online & (rng.random(total) < 0.7), login_browser & (rng.random(total) < 0.5)
-        )
+        if self.bank:
+            main = local_b == 0
+            logged = np.where(
+                in_app,
+                online & (rng.random(total) < _BANK_LOGIN_APP),
+                login_browser
+                & (rng.random(total) < np.where(main, _BANK_LOGIN[0], _BANK_LOGIN[1])),
+            )
+        else:
+            logged = np.where(
+                in_app,
+                online & (rng.random(total) < 0.7),
+                login_browser & (rng.random(total) < 0.5),
+            )
         customer_col = np.full(total, None, dtype=object)
-        for row in np.flatnonzero(logged).tolist():
-            customer_col[row] = self.customer_id_for_login(self.people[owner[row]])
+        if self.bank:  # many logins: the same choice as ``customer_id_for_login``, in bulk
+            rows = np.flatnonzero(logged)
+            customer_col[rows] = self.login_ids(owner[rows])
+        else:
+            for row in np.flatnonzero(logged).tolist():
+                customer_col[row] = self.customer_id_for_login(self.people[owner[row]])
 
         empty = np.full(total, None, dtype=object)
         email_col, phone_col, first_col, last_col = (
@@ -699,6 +795,37 @@ class _Builder:
         )
         return frame, facts
 
+    def session_counts(self) -> np.ndarray:
+        """Web sessions per person: the plan's count, or (bank) weighted towards online bankers.
+
+        A bank's site is visited mostly by customers logging into online banking; customers
+        who do not bank online and prospects come for rates and forms a few times.
+        """
+        planned = np.array([p.sessions for p in self.people], dtype=np.int64)
+        if not self.bank:
+            return planned
+        online = np.array([p.online for p in self.people], dtype=bool)
+        scale = np.where(online, _BANK_VOLUME[0], _BANK_VOLUME[1]) * planned
+        whole = np.floor(scale)
+        counts = (whole + (self.bank_rng.random(len(planned)) < scale - whole)).astype(np.int64)
+        counts = np.clip(counts, 1, _MAX_SESSIONS)
+        return np.asarray(np.where(planned > 0, counts, 0), dtype=np.int64)
+
+    def ua_versions(self, days: np.ndarray, kind: np.ndarray, lag: np.ndarray) -> np.ndarray:
+        """The browser version of each session (row of ``_UA`` within a kind and model).
+
+        Anonymous regime: each browser bumps its version every four weeks at its own phase.
+        Bank regime: versions follow each browser kind's release calendar (every four to
+        eight weeks, the same day for everyone) and each browser installs them ``lag``
+        days late, so household members on the same phone and browser share a user agent.
+        """
+        if not self.bank:
+            return np.asarray(np.minimum((days + lag) // 28, _VERSIONS - 1), dtype=np.int64)
+        cadence = _RELEASE_DAYS[kind]
+        offset = _RELEASE_OFFSET[kind]
+        version = (days - lag + _UPDATE_LAG + offset) // cadence
+        return np.asarray(np.clip(version, 0, _VERSIONS - 1), dtype=np.int64)
+
     def session_ips(self, owner: np.ndarray, kind: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Session addresses: dynamic home IP per household, office, carrier NAT or elsewhere."""
         rng = self.rng
@@ -713,6 +840,7 @@ class _Builder:
         mobile = device_class == 1
         days = (t - self.start) / _DAY
         ip_epoch = np.minimum(((days + ip_phase) // period).astype(np.int64), 3)
+        plan = self.home_ip_plan() if self.bank else None
         # Local hour and weekday decide whether a desktop session is at the office.
         local = t.copy()
         for code, name in enumerate(self.countries):
@@ -742,7 +870,10 @@ class _Builder:
                 continue
             blocks = HOME_BLOCKS[name]
             space = len(blocks) << 16
-            home_serial = (hid[rows] * 4 + ip_epoch[rows]) % space
+            if plan is None:
+                home_serial = (hid[rows] * 4 + ip_epoch[rows]) % space
+            else:
+                home_serial = plan.serial(owner[rows], days[rows]) % space
             home = _block_address(
                 permute(home_serial, space, _SALT["home_ip"]).astype(np.int64), blocks
             )
@@ -759,6 +890,56 @@ class _Builder:
             value = np.where(carrier[rows], nat, value)
             out[rows] = np.where(elsewhere[rows], other, value)
         return out
+
+    def home_ip_plan(self) -> _HomeIps:
+        """Bank regime: each household's home address per dynamic-IP period, some reassigned.
+
+        A household's address changes every ``ip_period`` days (weeks to months). At each
+        change the ISP hands out, with probability ``_REASSIGNED``, an address another
+        household of the same country released earlier in the window (never one still in
+        use), else the next of the household's own four address slots (``hid * 4 + k``, the
+        numbering the anonymous regime and the app devices use; a household that used up
+        its four gets a released address).
+        """
+        homes: dict[int, Household] = {}
+        for p in self.people:
+            homes.setdefault(p.household.hid, p.household)
+        index = {hid: k for k, hid in enumerate(homes)}
+        shift = np.array([h.ip_phase % h.ip_period for h in homes.values()])
+        period = np.array([h.ip_period for h in homes.values()])
+        country = np.array([self.country_code[h.country] for h in homes.values()], dtype=np.int64)
+        epochs = ((self.span / _DAY + shift) // period).astype(np.int64) + 1
+        offset = np.concatenate([[0], np.cumsum(epochs)[:-1]]).astype(np.int64)
+        hids = np.array(list(homes), dtype=np.int64)
+        serial = np.repeat(hids * 4, epochs).tolist()  # period 0: the household's first slot
+        # Address changes (period k >= 1 of household i) in time order per country.
+        household = np.repeat(np.arange(len(homes)), epochs - 1)
+        k = np.arange(len(household)) - np.repeat(offset - np.arange(len(homes)), epochs - 1) + 1
+        day = k * period[household] - shift[household]
+        order = np.lexsort((household, day, country[household]))
+        rows = (offset[household] + k)[order].tolist()
+        draws = self.bank_rng.random((len(order), 2)).tolist()
+        pools: list[list[int]] = [[] for _ in self.countries]
+        fresh = [1] * len(homes)
+        for i, c, row, (u, v) in zip(
+            household[order].tolist(), country[household][order].tolist(), rows, draws, strict=True
+        ):
+            pool = pools[c]
+            if pool and (u < _REASSIGNED or fresh[i] >= 4):
+                j = int(v * len(pool))
+                pool[j], pool[-1] = pool[-1], pool[j]
+                serial[row] = pool.pop()
+            else:
+                serial[row] = int(hids[i]) * 4 + fresh[i] % 4
+                fresh[i] += 1
+            pool.append(serial[row - 1])
+        person_home = np.array([index[p.household.hid] for p in self.people], dtype=np.int64)
+        return _HomeIps(
+            offset=offset[person_home],
+            shift=shift[person_home],
+            period=period[person_home],
+            serials=np.array(serial, dtype=np.int64),
+        )
 
     def carrier_v6(
         self, owner: np.ndarray, kind: np.ndarray, rng: np.random.Generator
@@ -1269,6 +1450,7 @@ def build_chunk(
     used_handles: set[str],
     shared_devices: list[tuple[Person, Person]],
     activity: bool = True,
+    web_regime: WebRegime = "bank",
 ) -> ChunkTables:
     """Every source table of one chunk, with labels for the linked ones."""
     b = _Builder(
@@ -1278,6 +1460,7 @@ def build_chunk(
         now=now,
         used_handles=used_handles,
         shared_devices=shared_devices,
+        web_regime=web_regime,
     )
     crm = b.crm()
     loyalty = b.loyalty()
