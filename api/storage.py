@@ -67,4 +67,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=60000")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # temporary tables (the consent ledger's bulk appends) in memory, not in temp files
+    cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()

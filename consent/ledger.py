@@ -1,9 +1,39 @@
 """The consent ledger: append-only, idempotent on ``event_id``, evidence kept.
 
 Events are never updated or deleted in place (an erasure is an event too).
-Appending the same ``event_id`` twice stores it once, so imports and API
-retries are safe. An event without an id gets a deterministic one, a hash of
-what it says, so re-importing a file without ids is idempotent as well.
+Appending an event whose ``event_id`` is already stored with the same
+content is a *duplicate* and stores nothing, so imports and API retries are
+safe; the same id with different content (a withdrawal sent with the id of
+an earlier grant) is a *conflict*: refused, counted and named, never stored
+and never taken for a duplicate. What an event says is fingerprinted in
+``content_hash`` (``content_hash_of``), so telling the two apart is one
+primary-key lookup. An event without an id gets a deterministic one, a hash
+of what it says, so re-importing a file without ids is idempotent as well.
+
+Events are checked where they enter (``ConsentEvent`` for one event,
+``prepare_frame`` for a table of them), and each refusal names its field:
+
+- ``subject_type`` and ``status`` from their fixed sets, ``purpose`` one of
+  the default policy's purposes (``consent.purposes.PURPOSES``);
+- ``recorded_at`` and ``expires_at`` are instants: a time zone is required
+  (``2026-01-01T10:00:00`` is refused, ``...Z`` or ``...+02:00`` is not), an
+  epoch number is not a timestamp, and once in UTC they lie between
+  1970-01-01 and 2200-12-31; ``expires_at`` is not before ``recorded_at``;
+- an ``email`` subject is stored as the SHA-256 of the normalised address
+  (``consent.effective.email_subject_id``), so the ledger never holds a clear
+  address and a consent given for an address finds the person who has it;
+  a 64-hex digest is taken as already hashed;
+- ``evidence`` is a declared set of fields (``EVIDENCE_KEYS``: where and how
+  the consent was collected, never who gave it), stored as JSON text. Plain
+  text (not a JSON object) is read as the ``form`` it was collected on.
+
+Large appends take the bulk path (``Ledger.append_frame``): the rows are
+checked and fingerprinted column by column, then written set-based in one
+transaction per batch: PostgreSQL copies them into a temporary table
+(``COPY``) and inserts what is new with ``ON CONFLICT DO NOTHING``; SQLite
+looks the batch's ids up through a temporary table and inserts the new rows
+with one ``executemany``. ``Ledger.events`` reads back in bulk (PostgreSQL:
+``COPY ... TO STDOUT`` parsed by Arrow).
 
 The ledger takes an SQLAlchemy ``Engine``; which database (SQLite in the
 workspace, PostgreSQL in production) is the caller's business.
@@ -12,13 +42,21 @@ workspace, PostgreSQL in production) is the caller's business.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
-from collections.abc import Iterable, Sequence
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 from sqlalchemy import (
     Column,
     DateTime,
@@ -28,21 +66,28 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
     select,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from consent.errors import ConsentEventInvalid
+from consent.purposes import PURPOSES
+from resolver.normalize import normalize_email
 
 __all__ = [
+    "EVENT_COLUMNS",
+    "EVIDENCE_KEYS",
     "SUBJECT_TYPES",
-    "events_from_frame",
     "AppendResult",
     "ConsentEvent",
     "Ledger",
+    "PreparedEvents",
     "consent_events",
+    "content_hash_of",
     "event_id_for",
+    "events_from_frame",
     "metadata",
+    "prepare_frame",
     "stored_utc",
 ]
 
@@ -50,11 +95,28 @@ SubjectType = Literal["customer", "cookie", "device", "contact", "email"]
 ConsentStatus = Literal["granted", "denied", "withdrawn"]
 SUBJECT_TYPES: frozenset[str] = frozenset({"customer", "cookie", "device", "contact", "email"})
 STATUSES: frozenset[str] = frozenset({"granted", "denied", "withdrawn"})
+EVIDENCE_KEYS: frozenset[str] = frozenset(
+    {
+        "source",
+        "form",
+        "cmp_id",
+        "cmp_version",
+        "tc_string",
+        "gpp_string",
+        "ip_hash",
+        "collected_at",
+        "user_agent_hash",
+    }
+)
+"""What evidence may say: where and how the consent was collected, never who gave it."""
 
 metadata = MetaData()
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(2200, 12, 31, tzinfo=UTC)
+LATEST = datetime(2200, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+# Column widths of the table: longer values are refused before the database sees them.
+_WIDTH = {"subject_id": 256, "event_id": 128, "source": 64}
+_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 
 consent_events = Table(
     "consent_events",
@@ -69,9 +131,40 @@ consent_events = Table(
     Column("source", String(64), nullable=True),
     Column("evidence", Text, nullable=True),
     Column("ingested_at", DateTime(timezone=True), nullable=False),
+    Column("content_hash", String(64), nullable=False),
     Index("ix_consent_events_subject", "subject_type", "subject_id", "purpose", "recorded_at"),
     Index("ix_consent_events_ingested", "ingested_at"),
 )
+
+EVENT_COLUMNS: tuple[str, ...] = (
+    "event_id",
+    "subject_type",
+    "subject_id",
+    "purpose",
+    "status",
+    "recorded_at",
+    "expires_at",
+    "source",
+    "evidence",
+    "ingested_at",
+)
+"""What ``Ledger.events`` returns by default (the stored fingerprint is the ledger's own)."""
+_TIME_COLUMNS = ("recorded_at", "expires_at", "ingested_at")
+# The rows the write path works on: every stored column but ingested_at (one per batch),
+# times as UTC text in SQLAlchemy's SQLite form (which is also the fingerprint's form).
+_PREPARED = (
+    "event_id",
+    "subject_type",
+    "subject_id",
+    "purpose",
+    "status",
+    "recorded_at",
+    "expires_at",
+    "source",
+    "evidence",
+    "content_hash",
+)
+_STAMP = "%Y-%m-%d %H:%M:%S.%f"
 
 
 def stored_utc(moment: datetime) -> datetime:
@@ -80,9 +173,111 @@ def stored_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+# --- checks on one value ------------------------------------------------------------------
+
+
+def _missing(value: object) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _instant(value: object, name: str) -> tuple[datetime | None, str | None]:
+    """``value`` as a UTC datetime, or the reason it is not an instant."""
+    if _missing(value):
+        return None, None
+    if isinstance(value, bool | int | float | np.integer | np.floating):
+        return None, (
+            f"{name}: a number (epoch) is not a timestamp; write ISO 8601 with a time zone, "
+            "e.g. 2026-01-01T10:00:00Z"
+        )
+    if isinstance(value, np.datetime64):
+        return None, f"{name}: needs a time zone (e.g. 2026-01-01T10:00:00Z or +02:00)"
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None, f"{name}: not an ISO 8601 timestamp"
+    elif isinstance(value, datetime):
+        moment = value.to_pydatetime() if isinstance(value, pd.Timestamp) else value
+    elif isinstance(value, date):
+        return None, f"{name}: a date is not an instant; give a time and a time zone"
+    else:
+        return None, f"{name}: not a timestamp"
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        return None, f"{name}: needs a time zone (e.g. 2026-01-01T10:00:00Z or +02:00)"
+    try:
+        utc = moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        utc = None
+    if utc is None or not EARLIEST <= utc <= LATEST:
+        return None, f"{name}: must lie between 1970-01-01 and 2200-12-31 in UTC"
+    return utc, None
+
+
+def _email_subject(value: str) -> tuple[str | None, str | None]:
+    """An ``email`` subject id as stored: the SHA-256 of the normalised address."""
+    if _HEX64.fullmatch(value):
+        return value.lower(), None
+    email = normalize_email(value)
+    if email is None:
+        return None, "subject_id: an email subject is an email address or its SHA-256 (64 hex)"
+    from consent.effective import email_subject_id
+
+    return email_subject_id(email), None
+
+
+def _evidence(value: object) -> tuple[dict[str, Any] | None, str | None]:
+    """Evidence as the declared fields, or why not. Plain text is the form it came from."""
+    if _missing(value):
+        return None, None
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None, None
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError:
+            parsed = None
+        value = parsed if isinstance(parsed, dict) else {"form": text}
+    if not isinstance(value, Mapping):
+        return None, "evidence: must be an object of declared fields"
+    unknown = sorted(str(k) for k in value if k not in EVIDENCE_KEYS)
+    if unknown:
+        return None, (
+            f"evidence: unknown field(s) {', '.join(unknown)}; "
+            f"allowed: {', '.join(sorted(EVIDENCE_KEYS))}"
+        )
+    nested = sorted(
+        str(k) for k, v in value.items() if not (v is None or isinstance(v, str | int | float))
+    )
+    if nested:
+        return None, f"evidence: field(s) {', '.join(nested)} must be text or numbers"
+    return (dict(value) or None), None
+
+
+def _evidence_text(evidence: Mapping[str, Any] | None) -> str | None:
+    return json.dumps(dict(evidence), sort_keys=True) if evidence else None
+
+
+def _too_long(name: str, value: str | None) -> str | None:
+    if value is not None and len(value) > _WIDTH[name]:
+        return f"{name}: longer than {_WIDTH[name]} characters"
+    return None
+
+
+# --- the event ----------------------------------------------------------------------------
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ConsentEvent:
-    """One recorded consent decision of one subject for one purpose."""
+    """One recorded consent decision of one subject for one purpose.
+
+    Checked and normalised when made (see the module docstring): the times
+    become UTC datetimes (ISO 8601 text with a zone is accepted too), an
+    email subject becomes its hash, evidence the declared fields; anything
+    else raises ``ConsentEventInvalid`` naming the fields.
+    """
 
     subject_type: str
     subject_id: str
@@ -91,63 +286,490 @@ class ConsentEvent:
     recorded_at: datetime
     expires_at: datetime | None = None
     source: str | None = None
-    evidence: dict[str, Any] = field(default_factory=dict)
-    """Form or CMP version, TC string, IP hash...: never raw personal data."""
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    """The declared ``EVIDENCE_KEYS``: form or CMP version, TC string, IP hash... never
+    personal data."""
     event_id: str | None = None
 
     def __post_init__(self) -> None:
-        problems = []
+        problems: list[str] = []
+        subject_id = self.subject_id
         if self.subject_type not in SUBJECT_TYPES:
-            problems.append(f"subject_type must be one of {', '.join(sorted(SUBJECT_TYPES))}")
+            problems.append(f"subject_type: must be one of {', '.join(sorted(SUBJECT_TYPES))}")
         if self.status not in STATUSES:
-            problems.append(f"status must be one of {', '.join(sorted(STATUSES))}")
-        if not self.subject_id:
-            problems.append("subject_id is empty")
-        if not self.purpose or not self.purpose.replace("_", "").isalnum():
-            problems.append("purpose must be a name like ad_targeting")
-        if self.recorded_at.tzinfo is None:
-            problems.append("recorded_at needs a time zone")
-        for name, moment in (("recorded_at", self.recorded_at), ("expires_at", self.expires_at)):
-            # Consent is a record of the computer age; pandas (and the effective-consent
-            # arithmetic) hold times from 1677 to 2262 only.
-            if moment is not None and not EARLIEST.year <= moment.year <= LATEST.year:
-                problems.append(f"{name} must be between {EARLIEST.year} and {LATEST.year}")
+            problems.append(f"status: must be one of {', '.join(sorted(STATUSES))}")
+        if not isinstance(subject_id, str) or not subject_id.strip():
+            problems.append("subject_id: empty")
+        elif self.subject_type == "email":
+            hashed, problem = _email_subject(subject_id)
+            problems += [problem] if problem else []
+            subject_id = hashed or subject_id
+        if self.purpose not in PURPOSES:
+            problems.append(f"purpose: unknown purpose; known purposes: {', '.join(PURPOSES)}")
+        recorded, problem = _instant(self.recorded_at, "recorded_at")
+        if problem or recorded is None:
+            problems.append(problem or "recorded_at: missing")
+        expires, problem = _instant(self.expires_at, "expires_at")
+        problems += [problem] if problem else []
+        if recorded is not None and expires is not None and expires < recorded:
+            problems.append("expires_at: before recorded_at")
+        source = self.source if isinstance(self.source, str) and self.source.strip() else None
+        event_id = self.event_id if isinstance(self.event_id, str) and self.event_id else None
+        evidence, problem = _evidence(self.evidence)
+        problems += [problem] if problem else []
+        for name, value in (("subject_id", subject_id), ("source", source), ("event_id", event_id)):
+            long = _too_long(name, value) if isinstance(value, str) else None
+            problems += [long] if long else []
         if problems:
             raise ConsentEventInvalid(
-                f"consent event {self.event_id or '(no id)'}: " + "; ".join(problems),
-                event_id=self.event_id,
+                f"consent event {event_id or '(no id)'}: " + "; ".join(problems),
+                event_id=event_id,
+                field=problems[0].split(":", 1)[0],
+                fields=sorted({p.split(":", 1)[0] for p in problems}),
                 problems=problems,
             )
+        object.__setattr__(self, "subject_id", subject_id)
+        object.__setattr__(self, "recorded_at", recorded)
+        object.__setattr__(self, "expires_at", expires)
+        object.__setattr__(self, "source", source)
+        object.__setattr__(self, "evidence", evidence or {})
+        object.__setattr__(self, "event_id", event_id)
 
     @property
     def id(self) -> str:
         """``event_id`` when given, else a hash of what the event says."""
         return self.event_id or event_id_for(self)
 
+    @property
+    def content_hash(self) -> str:
+        """The fingerprint of what the event decides (``content_hash_of``)."""
+        return content_hash_of(
+            subject_type=self.subject_type,
+            subject_id=self.subject_id,
+            purpose=self.purpose,
+            status=self.status,
+            recorded_at=self.recorded_at,
+            expires_at=self.expires_at,
+            source=self.source,
+        )
 
-def event_id_for(event: ConsentEvent) -> str:
-    """A deterministic id from the event's content (for sources without ids)."""
+
+def _content_id(
+    subject_type: str,
+    subject_id: str,
+    purpose: str,
+    status: str,
+    recorded_at: datetime,
+    expires_at: datetime | None,
+    source: str | None,
+) -> str:
     canonical = json.dumps(
         [
-            event.subject_type,
-            event.subject_id,
-            event.purpose,
-            event.status,
-            event.recorded_at.astimezone(UTC).isoformat(),
-            event.expires_at.astimezone(UTC).isoformat() if event.expires_at else None,
-            event.source,
+            subject_type,
+            subject_id,
+            purpose,
+            status,
+            recorded_at.astimezone(UTC).isoformat(),
+            expires_at.astimezone(UTC).isoformat() if expires_at else None,
+            source,
         ]
     )
     return "ce_" + hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
+def event_id_for(event: ConsentEvent) -> str:
+    """A deterministic id from the event's content (for sources without ids)."""
+    return _content_id(
+        event.subject_type,
+        event.subject_id,
+        event.purpose,
+        event.status,
+        event.recorded_at,
+        event.expires_at,
+        event.source,
+    )
+
+
+def _stamp(moment: datetime) -> str:
+    """A time as the ledger writes it: UTC, microseconds (SQLAlchemy's SQLite form)."""
+    return moment.astimezone(UTC).strftime(_STAMP)
+
+
+def _fingerprint(
+    subject_type: str,
+    subject_id: str,
+    purpose: str,
+    status: str,
+    recorded: str,
+    expires: str | None,
+    source: str | None,
+) -> str:
+    text = f"{subject_type}\x1f{subject_id}\x1f{purpose}\x1f{status}\x1f{recorded}\x1f{expires or ''}\x1f{source or ''}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def content_hash_of(
+    *,
+    subject_type: str,
+    subject_id: str,
+    purpose: str,
+    status: str,
+    recorded_at: datetime,
+    expires_at: datetime | None,
+    source: str | None,
+) -> str:
+    """SHA-256 (hex) of what an event decides: subject, purpose, status, times, source.
+
+    Evidence is not part of it: it says how the decision was collected, not
+    what was decided (and its shape changed once, in migration 0006). Times
+    count to the microsecond, in UTC.
+    """
+    return _fingerprint(
+        subject_type,
+        subject_id,
+        purpose,
+        status,
+        _stamp(recorded_at),
+        _stamp(expires_at) if expires_at is not None else None,
+        source,
+    )
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class AppendResult:
-    """What an append did: ``received = inserted + duplicates``."""
+    """What an append did: ``received = inserted + duplicates + conflicts + invalid``.
+
+    A duplicate is an id already stored (or met earlier in the same append)
+    with the same content: idempotent, nothing stored. A conflict is an id
+    already stored (or met earlier) with different content: refused, not
+    stored, its id in ``conflict_ids``. ``invalid`` rows were refused by the
+    checks (``append_frame(..., on_invalid="skip")``), counted per reason.
+    """
 
     received: int
     inserted: int
     duplicates: int
+    conflicts: int = 0
+    conflict_ids: tuple[str, ...] = ()
+    invalid: int = 0
+    invalid_reasons: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PreparedEvents:
+    """Checked rows ready to write (``prepare_frame``), and what was refused."""
+
+    rows: pd.DataFrame
+    invalid: int = 0
+    invalid_reasons: Mapping[str, int] = field(default_factory=dict)
+
+
+# --- checks on a table of events ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Coded:
+    """A text column as codes into its distinct values (stripped; empty = missing): the
+    checks run once per distinct value, which is what makes them cheap on millions of rows."""
+
+    codes: np.ndarray
+    """Per row, the index into ``values``; -1 (the last entry of ``table``) when missing."""
+    values: list[str | None]
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame, name: str) -> _Coded:
+        if name not in frame.columns:
+            return cls(codes=np.full(len(frame), -1, dtype=np.int64), values=[])
+        codes, uniques = pd.factorize(frame[name].astype(object), use_na_sentinel=True)
+        values = [(u if isinstance(u, str) else str(u)).strip() or None for u in uniques.tolist()]
+        return cls(codes=np.asarray(codes, dtype=np.int64), values=values)
+
+    def column(self) -> np.ndarray:
+        table = np.array([*self.values, None], dtype=object)
+        column: np.ndarray = table[self.codes]
+        return column
+
+    def longer_than(self, width: int) -> np.ndarray:
+        """Per row, whether the value has more than ``width`` characters."""
+        lengths = pc.utf8_length(pa.array([*self.values, None], type=pa.string()))
+        per_value = pc.fill_null(pc.greater(lengths, width), False).to_numpy(zero_copy_only=False)
+        flags: np.ndarray = np.asarray(per_value, dtype=bool)[self.codes]
+        return flags
+
+    def rows(self, test: Any) -> np.ndarray:
+        """Per row, ``test(value)`` (``value`` None when missing)."""
+        per_value = np.array([bool(test(v)) for v in [*self.values, None]], dtype=bool)
+        flags: np.ndarray = per_value[self.codes]
+        return flags
+
+
+def _map_unique(values: pd.Series, fn: Any) -> tuple[pd.Series, pd.Series]:
+    """``fn`` (value -> (result, problem)) applied once per distinct non-missing value."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    answers = [fn(u) for u in uniques]
+    results = np.array([a[0] for a in answers] + [None], dtype=object)
+    problems = np.array([a[1] for a in answers] + [None], dtype=object)
+    index = np.where(codes < 0, len(uniques), codes)
+    return (
+        pd.Series(results[index], index=values.index, dtype=object),
+        pd.Series(problems[index], index=values.index, dtype=object),
+    )
+
+
+def _time_column(frame: pd.DataFrame, name: str) -> tuple[pd.Series, pd.Series]:
+    """Column ``name`` as UTC timestamps (NaT when missing or refused) and per-row problems."""
+    n = len(frame)
+    no_problem = pd.Series(np.full(n, None, dtype=object), index=frame.index)
+    if name not in frame.columns:
+        return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]"), no_problem
+    column = frame[name]
+    present = column.notna()
+    if isinstance(column.dtype, pd.DatetimeTZDtype):
+        utc = column.dt.tz_convert(UTC)
+        problems = no_problem
+    elif pd.api.types.is_datetime64_dtype(column.dtype):
+        problems = no_problem.mask(
+            present, f"{name}: needs a time zone (e.g. 2026-01-01T10:00:00Z or +02:00)"
+        )
+        return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]"), problems
+    elif pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_bool_dtype(column.dtype):
+        problems = no_problem.mask(
+            present,
+            f"{name}: a number (epoch) is not a timestamp; write ISO 8601 with a time zone, "
+            "e.g. 2026-01-01T10:00:00Z",
+        )
+        return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]"), problems
+    else:
+        moments, problems = _map_unique(column.astype(object), lambda v: _instant(v, name))
+        utc = pd.to_datetime(moments, utc=True)
+        return utc, problems
+    outside = present & ((utc < EARLIEST) | (utc > LATEST)).fillna(False)
+    if outside.any():
+        problems = problems.mask(
+            outside, f"{name}: must lie between 1970-01-01 and 2200-12-31 in UTC"
+        )
+        utc = utc.mask(outside)
+    return utc, problems
+
+
+def _stamps(moments: pd.Series) -> np.ndarray:
+    """UTC timestamps as the ledger's text (``_stamp``), formatted once per distinct time."""
+    codes, uniques = pd.factorize(moments, use_na_sentinel=True)
+    if len(uniques):
+        naive = pd.DatetimeIndex(uniques).tz_convert(UTC).tz_localize(None)
+        text = np.datetime_as_string(naive.to_numpy("datetime64[us]"), unit="us")
+        formatted = np.char.replace(text.astype(str), "T", " ").astype(object)
+    else:
+        formatted = np.array([], dtype=object)
+    table = np.array([*formatted.tolist(), None], dtype=object)
+    stamps: np.ndarray = table[np.where(codes < 0, len(uniques), codes)]
+    return stamps
+
+
+def prepare_frame(
+    frame: pd.DataFrame, *, on_invalid: Literal["raise", "skip"] = "raise"
+) -> PreparedEvents:
+    """Check and normalise consent rows (the ``consents`` columns of SPEC §3) column-wise.
+
+    Timestamps may be time zone aware datetimes or ISO 8601 text with a zone;
+    ``evidence`` a mapping, JSON object text, or plain text (the form). Rows
+    that break a rule raise ``ConsentEventInvalid`` (row numbers and fields
+    named, values never) or, with ``on_invalid="skip"``, are left out and
+    counted per reason.
+    """
+    required = ("subject_type", "subject_id", "purpose", "status", "recorded_at")
+    absent = [c for c in required if c not in frame.columns]
+    if absent:
+        raise ConsentEventInvalid(
+            f"consent events: missing column(s) {', '.join(absent)}", fields=absent
+        )
+    frame = frame.reset_index(drop=True)
+    n = len(frame)
+    problem = np.full(n, None, dtype=object)
+
+    def fail(mask: np.ndarray, why: str | np.ndarray) -> None:
+        where = np.asarray(mask, dtype=bool) & (problem == None)  # noqa: E711 (element-wise)
+        if where.any():
+            problem[where] = why[where] if isinstance(why, np.ndarray) else why
+
+    subject_type = _Coded.of(frame, "subject_type")
+    fail(
+        subject_type.rows(lambda v: v not in SUBJECT_TYPES),
+        f"subject_type: must be one of {', '.join(sorted(SUBJECT_TYPES))}",
+    )
+    status = _Coded.of(frame, "status")
+    fail(
+        status.rows(lambda v: v not in STATUSES),
+        f"status: must be one of {', '.join(sorted(STATUSES))}",
+    )
+    purpose = _Coded.of(frame, "purpose")
+    fail(
+        purpose.rows(lambda v: v not in PURPOSES),
+        f"purpose: unknown purpose; known purposes: {', '.join(PURPOSES)}",
+    )
+    coded = {name: _Coded.of(frame, name) for name in ("subject_id", "source", "event_id")}
+    fail(coded["subject_id"].rows(lambda v: v is None), "subject_id: empty")
+    for name, values in coded.items():
+        width = _WIDTH[name]
+        fail(values.longer_than(width), f"{name}: longer than {width} characters")
+    subject_id = coded["subject_id"].column()
+    email = (subject_type.column() == "email") & (subject_id != None)  # noqa: E711
+    if email.any():
+        # an email subject becomes the hash of its normalised address, once per address
+        sid = coded["subject_id"]
+        hashed = np.full(len(sid.values) + 1, None, dtype=object)
+        refused = np.full(len(sid.values) + 1, None, dtype=object)
+        for code in np.unique(sid.codes[email]).tolist():
+            hashed[code], refused[code] = _email_subject(str(sid.values[code]))
+        subject_id[email] = hashed[sid.codes[email]]
+        reasons_here = np.full(n, None, dtype=object)
+        reasons_here[email] = refused[sid.codes[email]]
+        fail(reasons_here != None, reasons_here)  # noqa: E711
+    recorded, recorded_why = _time_column(frame, "recorded_at")
+    fail(recorded_why.notna().to_numpy(), recorded_why.to_numpy())
+    fail(recorded.isna().to_numpy(), "recorded_at: missing")
+    expires, expires_why = _time_column(frame, "expires_at")
+    fail(expires_why.notna().to_numpy(), expires_why.to_numpy())
+    fail((expires < recorded).fillna(False).to_numpy(dtype=bool), "expires_at: before recorded_at")
+    evidence = np.full(n, None, dtype=object)
+    if "evidence" in frame.columns and frame["evidence"].notna().any():
+        given = frame["evidence"].notna().to_numpy()
+        raw = frame["evidence"][given].astype(object)
+        # mappings (unhashable) are compared as their canonical JSON text
+        raw = raw.map(
+            lambda v: json.dumps(dict(v), sort_keys=True) if isinstance(v, Mapping) else v
+        )
+        shapes, reasons_given = _map_unique(raw, _evidence)
+        evidence[given] = shapes.map(_evidence_text, na_action="ignore").to_numpy()
+        reasons_here = np.full(n, None, dtype=object)
+        reasons_here[given] = reasons_given.to_numpy()
+        fail(reasons_here != None, reasons_here)  # noqa: E711
+    invalid = problem != None  # noqa: E711
+    reasons: dict[str, int] = {}
+    if invalid.any():
+        reasons = {str(k): int(v) for k, v in Counter(problem[invalid]).most_common()}
+        if on_invalid == "raise":
+            bad_rows = np.flatnonzero(invalid)
+            shown = "; ".join(f"row {i + 1}: {problem[i]}" for i in bad_rows[:5])
+            more = f" (and {len(bad_rows) - 5} more)" if len(bad_rows) > 5 else ""
+            raise ConsentEventInvalid(
+                f"{len(bad_rows)} invalid consent event(s): {shown}{more}",
+                field=str(problem[bad_rows[0]]).split(":", 1)[0],
+                fields=sorted({str(p).split(":", 1)[0] for p in reasons}),
+                rows=[int(i) + 1 for i in bad_rows[:100]],
+                problems=list(reasons),
+            )
+    keep = ~invalid
+    rows = pd.DataFrame(
+        {
+            "event_id": coded["event_id"].column()[keep],
+            "subject_type": subject_type.column()[keep],
+            "subject_id": subject_id[keep],
+            "purpose": purpose.column()[keep],
+            "status": status.column()[keep],
+            "recorded_at": _stamps(recorded[keep]),
+            "expires_at": _stamps(expires[keep]),
+            "source": coded["source"].column()[keep],
+            "evidence": evidence[keep],
+        }
+    )
+    no_id = rows["event_id"].isna().to_numpy()
+    if no_id.any():
+        kept_recorded = recorded[keep].reset_index(drop=True)
+        kept_expires = expires[keep].reset_index(drop=True)
+        ids = rows["event_id"].to_numpy(dtype=object)
+        for i in np.flatnonzero(no_id).tolist():
+            row = rows.iloc[i]
+            ids[i] = _content_id(
+                str(row["subject_type"]),
+                str(row["subject_id"]),
+                str(row["purpose"]),
+                str(row["status"]),
+                kept_recorded[i].to_pydatetime(),
+                None if pd.isna(kept_expires[i]) else kept_expires[i].to_pydatetime(),
+                None if row["source"] is None else str(row["source"]),
+            )
+        rows["event_id"] = ids
+    rows["content_hash"] = _fingerprints(rows)
+    return PreparedEvents(
+        rows=rows[list(_PREPARED)], invalid=int(invalid.sum()), invalid_reasons=reasons
+    )
+
+
+def _fingerprints(rows: pd.DataFrame) -> list[str]:
+    """``_fingerprint`` of every row, the text joined by Arrow and hashed in one loop."""
+    if rows.empty:
+        return []
+    parts = [
+        pa.array(rows[c].to_numpy(dtype=object), type=pa.string())
+        for c in (
+            "subject_type",
+            "subject_id",
+            "purpose",
+            "status",
+            "recorded_at",
+            "expires_at",
+            "source",
+        )
+    ]
+    joined = pc.binary_join_element_wise(
+        *parts, "\x1f", null_handling="replace", null_replacement=""
+    ).cast(pa.binary())
+    sha256 = hashlib.sha256
+    return [sha256(text).hexdigest() for text in joined.to_pylist()]
+
+
+def _prepared_from_events(events: Sequence[ConsentEvent]) -> pd.DataFrame:
+    rows = pd.DataFrame(
+        [
+            (
+                e.id,
+                e.subject_type,
+                e.subject_id,
+                e.purpose,
+                e.status,
+                _stamp(e.recorded_at),
+                _stamp(e.expires_at) if e.expires_at is not None else None,
+                e.source,
+                _evidence_text(e.evidence),
+            )
+            for e in events
+        ],
+        columns=list(_PREPARED[:-1]),
+        dtype=object,
+    )
+    rows["content_hash"] = _fingerprints(rows) if len(rows) else []
+    return rows
+
+
+def events_from_frame(frame: pd.DataFrame) -> list[ConsentEvent]:
+    """Consent events from ``consents`` rows (``resolver.ingest_sources``), one object each.
+
+    The checks of ``prepare_frame`` apply (``ConsentEventInvalid`` names the
+    row and field). For many rows, ``Ledger.append_frame`` is the fast path.
+    """
+    rows = prepare_frame(frame).rows
+    return [
+        ConsentEvent(
+            subject_type=r["subject_type"],
+            subject_id=r["subject_id"],
+            purpose=r["purpose"],
+            status=r["status"],
+            recorded_at=_from_stamp(r["recorded_at"]),
+            expires_at=_from_stamp(r["expires_at"]) if r["expires_at"] else None,
+            source=r["source"],
+            evidence=json.loads(r["evidence"]) if r["evidence"] else {},
+            event_id=r["event_id"],
+        )
+        for r in rows.to_dict(orient="records")
+    ]
+
+
+def _from_stamp(text: str) -> datetime:
+    return datetime.strptime(text, _STAMP).replace(tzinfo=UTC)
+
+
+# --- the ledger ---------------------------------------------------------------------------
 
 
 class Ledger:
@@ -160,28 +782,175 @@ class Ledger:
     def engine(self) -> Engine:
         return self._engine
 
-    def append(self, events: Iterable[ConsentEvent], *, batch_size: int = 1000) -> AppendResult:
-        """Store events not stored yet; events whose id is already there are skipped."""
-        rows = [_row(event) for event in events]
-        inserted = 0
-        for start in range(0, len(rows), batch_size):
-            batch = rows[start : start + batch_size]
-            with self._engine.begin() as connection:
-                inserted += len(connection.execute(self._insert_new(), batch).all())
-        return AppendResult(received=len(rows), inserted=inserted, duplicates=len(rows) - inserted)
+    def append(self, events: Iterable[ConsentEvent], *, batch_size: int = 100_000) -> AppendResult:
+        """Store events not stored yet; see ``AppendResult`` for what is skipped and why."""
+        return self._append(_prepared_from_events(list(events)), batch_size=batch_size)
 
-    def _insert_new(self) -> Any:
-        """INSERT ... ON CONFLICT (event_id) DO NOTHING RETURNING event_id: counts what is new."""
-        dialect = self._engine.dialect.name
-        if dialect == "postgresql":
-            pg = postgresql.insert(consent_events).on_conflict_do_nothing(
-                index_elements=["event_id"]
-            )
-            return pg.returning(consent_events.c.event_id)
-        if dialect == "sqlite":
-            lite = sqlite.insert(consent_events).on_conflict_do_nothing(index_elements=["event_id"])
-            return lite.returning(consent_events.c.event_id)
-        raise ConsentEventInvalid(f"unsupported database dialect {dialect}")  # pragma: no cover
+    def append_frame(
+        self,
+        frame: pd.DataFrame,
+        *,
+        on_invalid: Literal["raise", "skip"] = "raise",
+        batch_size: int = 100_000,
+    ) -> AppendResult:
+        """Append a table of consent rows (``prepare_frame``): the bulk path.
+
+        With ``on_invalid="raise"`` (the default) one invalid row refuses the
+        whole table before anything is written; with ``"skip"`` the invalid
+        rows are counted in ``invalid``/``invalid_reasons`` and the rest stored.
+        """
+        prepared = prepare_frame(frame, on_invalid=on_invalid)
+        result = self._append(prepared.rows, batch_size=batch_size)
+        return AppendResult(
+            received=result.received + prepared.invalid,
+            inserted=result.inserted,
+            duplicates=result.duplicates,
+            conflicts=result.conflicts,
+            conflict_ids=result.conflict_ids,
+            invalid=prepared.invalid,
+            invalid_reasons=dict(prepared.invalid_reasons),
+        )
+
+    def _append(self, rows: pd.DataFrame, *, batch_size: int) -> AppendResult:
+        received = len(rows)
+        # The same id twice in one append: the first one counts, a later one is a
+        # duplicate when it says the same, else a conflict.
+        again = rows["event_id"].duplicated(keep="first").to_numpy()
+        conflicts: list[str] = []
+        if again.any():
+            first_hash = rows.loc[~again].set_index("event_id")["content_hash"]
+            later = rows.loc[again]
+            differs = (later["event_id"].map(first_hash) != later["content_hash"]).to_numpy()
+            conflicts += later.loc[differs, "event_id"].tolist()
+            rows = rows.loc[~again].reset_index(drop=True)
+        inserted = 0
+        ingested = _stamp(datetime.now(UTC))
+        write = self._write_postgresql if self._dialect == "postgresql" else self._write_sqlite
+        for start in range(0, len(rows), batch_size):
+            new, clashing = write(rows.iloc[start : start + batch_size], ingested)
+            inserted += new
+            conflicts += clashing
+        return AppendResult(
+            received=received,
+            inserted=inserted,
+            duplicates=received - inserted - len(conflicts),
+            conflicts=len(conflicts),
+            conflict_ids=tuple(dict.fromkeys(conflicts)),
+        )
+
+    @property
+    def _dialect(self) -> str:
+        name = self._engine.dialect.name
+        if name not in ("postgresql", "sqlite"):  # pragma: no cover
+            raise ConsentEventInvalid(f"unsupported database dialect {name}")
+        return name
+
+    def _write_sqlite(self, rows: pd.DataFrame, ingested: str) -> tuple[int, list[str]]:
+        """One ``BEGIN IMMEDIATE`` transaction: look the ids up through a temporary table,
+        insert the rows not stored yet with one ``executemany``."""
+        raw = self._engine.raw_connection()
+        try:
+            db: Any = raw.driver_connection
+            isolation = db.isolation_level
+            db.isolation_level = None  # we say when the transaction begins and ends
+            cursor = db.cursor()
+            (cache,) = cursor.execute("PRAGMA cache_size").fetchone()
+            try:
+                cursor.execute("PRAGMA cache_size = -262144")  # 256 MiB while writing
+                cursor.execute("BEGIN IMMEDIATE")
+                cursor.execute(
+                    "CREATE TEMP TABLE IF NOT EXISTS consent_incoming "
+                    "(event_id TEXT NOT NULL, content_hash TEXT NOT NULL)"
+                )
+                cursor.executemany(
+                    "INSERT INTO temp.consent_incoming VALUES (?, ?)",
+                    zip(rows["event_id"].tolist(), rows["content_hash"].tolist(), strict=True),
+                )
+                stored = cursor.execute(
+                    "SELECT i.event_id, c.content_hash = i.content_hash "
+                    "FROM temp.consent_incoming AS i "
+                    "JOIN main.consent_events AS c ON c.event_id = i.event_id"
+                ).fetchall()
+                cursor.execute("DELETE FROM temp.consent_incoming")
+                known = {event_id for event_id, _ in stored}
+                new = rows.loc[~rows["event_id"].isin(known)] if known else rows
+                columns = [*_PREPARED[:-1], "ingested_at", "content_hash"]
+                values = [new[c].tolist() for c in _PREPARED[:-1]]
+                values += [[ingested] * len(new), new["content_hash"].tolist()]
+                cursor.executemany(
+                    f"INSERT INTO main.consent_events ({', '.join(columns)}) "
+                    f"VALUES ({', '.join('?' * len(columns))})",
+                    zip(*values, strict=True),
+                )
+                cursor.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    cursor.execute("ROLLBACK")
+                raise
+            finally:
+                cursor.execute(f"PRAGMA cache_size = {int(cache)}")
+                cursor.close()
+                db.isolation_level = isolation
+        finally:
+            raw.close()
+        return len(new), [event_id for event_id, same in stored if not same]
+
+    def _write_postgresql(self, rows: pd.DataFrame, ingested: str) -> tuple[int, list[str]]:
+        """``COPY`` into a temporary table, ``INSERT ... ON CONFLICT DO NOTHING`` from it, then
+        name the ids whose stored fingerprint differs (concurrent writers included: an id
+        another transaction is inserting waits for it, so its row is seen)."""
+        columns = [*_PREPARED[:-1], "ingested_at", "content_hash"]
+        table = pa.table(
+            {
+                **{c: pa.array(rows[c].tolist(), type=pa.string()) for c in _PREPARED[:-1]},
+                "ingested_at": pa.array([ingested] * len(rows), type=pa.string()),
+                "content_hash": pa.array(rows["content_hash"].tolist(), type=pa.string()),
+            }
+        )
+        buffer = io.BytesIO()
+        pacsv.write_csv(
+            table,
+            buffer,
+            write_options=pacsv.WriteOptions(include_header=False, quoting_style="all_valid"),
+        )
+        listed = ", ".join(columns)
+        raw = self._engine.raw_connection()
+        try:
+            db: Any = raw.driver_connection
+            try:
+                with db.cursor() as cursor:
+                    cursor.execute("SET LOCAL TimeZone = 'UTC'")  # the times are UTC text
+                    cursor.execute(
+                        "CREATE TEMP TABLE consent_incoming "
+                        "(LIKE consent_events INCLUDING DEFAULTS) ON COMMIT DROP"
+                    )
+                    with cursor.copy(
+                        f"COPY consent_incoming ({listed}) FROM STDIN (FORMAT csv)"
+                    ) as copy:
+                        view = buffer.getbuffer()
+                        for start in range(0, len(view), 1 << 20):
+                            copy.write(view[start : start + (1 << 20)])
+                        del view
+                    # in id order: the primary key grows in order, and concurrent writers
+                    # of the same ids take their locks in one order (no deadlock)
+                    cursor.execute(
+                        f"INSERT INTO consent_events ({listed}) SELECT {listed} "
+                        "FROM consent_incoming ORDER BY event_id ON CONFLICT (event_id) DO NOTHING"
+                    )
+                    inserted = cursor.rowcount
+                    cursor.execute(
+                        "SELECT i.event_id FROM consent_incoming AS i "
+                        "JOIN consent_events AS c ON c.event_id = i.event_id "
+                        "WHERE c.content_hash <> i.content_hash"
+                    )
+                    clashing = [r[0] for r in cursor.fetchall()]
+                db.commit()
+            except BaseException:
+                db.rollback()
+                raise
+        finally:
+            raw.close()
+        return int(inserted), clashing
 
     def events(
         self,
@@ -189,78 +958,107 @@ class Ledger:
         subject_type: str | None = None,
         subject_ids: Sequence[str] | None = None,
         as_of: datetime | None = None,
+        columns: Sequence[str] | None = None,
+        ordered: bool = True,
     ) -> pd.DataFrame:
-        """Events (optionally of some subjects, recorded at or before ``as_of``), oldest first."""
-        query = select(consent_events)
+        """Events (optionally of some subjects, recorded at or before ``as_of``).
+
+        ``columns`` (default ``EVENT_COLUMNS``) says which are read: judging
+        needs ``event_id, subject_type, subject_id, purpose, status,
+        recorded_at, expires_at, source``, not the evidence. With ``ordered``
+        the rows come oldest first (then by id); without, in storage order,
+        which spares the database a sort of the whole ledger.
+        """
+        names = list(columns) if columns is not None else list(EVENT_COLUMNS)
+        unknown = sorted(set(names) - {c.name for c in consent_events.columns})
+        if unknown:
+            raise ConsentEventInvalid(
+                f"unknown ledger column(s) {', '.join(unknown)}", fields=unknown
+            )
+        if self._dialect == "postgresql" and subject_ids is None:
+            frame = self._copy_out(names, subject_type=subject_type, as_of=as_of, ordered=ordered)
+        else:
+            query = select(*[consent_events.c[n] for n in names])
+            if subject_type is not None:
+                query = query.where(consent_events.c.subject_type == subject_type)
+            if subject_ids is not None:
+                query = query.where(consent_events.c.subject_id.in_(list(subject_ids)))
+            if as_of is not None:
+                query = query.where(consent_events.c.recorded_at <= as_of.astimezone(UTC))
+            if ordered:
+                query = query.order_by(consent_events.c.recorded_at, consent_events.c.event_id)
+            with self._engine.connect() as connection:
+                result = connection.execute(query)
+                # the DBAPI rows as they are: the times are parsed below, a column at a time
+                rows = result.cursor.fetchall() if result.cursor is not None else []
+            frame = pd.DataFrame.from_records(rows, columns=names)
+            if frame.empty:
+                return frame
+            for name in _TIME_COLUMNS:
+                if name in frame.columns:
+                    frame[name] = pd.to_datetime(
+                        frame[name], utc=True, format="ISO8601", cache=False
+                    )
+        return frame
+
+    def _copy_out(
+        self, names: list[str], *, subject_type: str | None, as_of: datetime | None, ordered: bool
+    ) -> pd.DataFrame:
+        """The whole (or one subject type's) ledger through ``COPY ... TO STDOUT``, read by
+        Arrow; times travel as integer microseconds since the epoch."""
+        selected = [
+            f"(extract(epoch from {n}) * 1000000)::bigint AS {n}" if n in _TIME_COLUMNS else n
+            for n in names
+        ]
+        where: list[str] = []
+        params: list[object] = []
         if subject_type is not None:
-            query = query.where(consent_events.c.subject_type == subject_type)
-        if subject_ids is not None:
-            query = query.where(consent_events.c.subject_id.in_(list(subject_ids)))
+            where.append("subject_type = %s")
+            params.append(subject_type)
         if as_of is not None:
-            query = query.where(consent_events.c.recorded_at <= as_of.astimezone(UTC))
-        query = query.order_by(consent_events.c.recorded_at, consent_events.c.event_id)
-        columns = [c.name for c in consent_events.columns]
-        with self._engine.connect() as connection:
-            frame = pd.DataFrame(connection.execute(query).all(), columns=columns)
-        if frame.empty:
-            return frame
-        for column in ("recorded_at", "expires_at", "ingested_at"):
-            frame[column] = pd.to_datetime(frame[column], utc=True)
+            where.append("recorded_at <= %s")
+            params.append(as_of.astimezone(UTC))
+        sql = f"SELECT {', '.join(selected)} FROM consent_events"
+        sql += f" WHERE {' AND '.join(where)}" if where else ""
+        sql += " ORDER BY recorded_at, event_id" if ordered else ""
+        buffer = io.BytesIO()
+        raw = self._engine.raw_connection()
+        try:
+            db: Any = raw.driver_connection
+            with db.cursor() as cursor:
+                with cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params or None) as copy:
+                    for block in copy:
+                        buffer.write(block)
+            db.rollback()
+        finally:
+            raw.close()
+        types = {n: pa.int64() if n in _TIME_COLUMNS else pa.string() for n in names}
+        if buffer.tell() == 0:
+            return pd.DataFrame({n: pd.Series(dtype=object) for n in names})
+        table = pacsv.read_csv(
+            io.BytesIO(buffer.getbuffer()),
+            read_options=pacsv.ReadOptions(column_names=names),
+            convert_options=pacsv.ConvertOptions(
+                column_types=types,
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+                null_values=[""],
+            ),
+        )
+        arrays = {}
+        for n in names:
+            column = table.column(n)
+            if n in _TIME_COLUMNS:
+                column = column.cast(pa.timestamp("us", tz="UTC"))
+            arrays[n] = column
+        frame: pd.DataFrame = pa.table(arrays).to_pandas()
+        for n in _TIME_COLUMNS:
+            if n in frame.columns:
+                frame[n] = frame[n].astype("datetime64[ns, UTC]")
         return frame
 
     def count(self) -> int:
-        from sqlalchemy import func
-
         with self._engine.connect() as connection:
             return int(
                 connection.execute(select(func.count()).select_from(consent_events)).scalar_one()
             )
-
-
-def events_from_frame(frame: pd.DataFrame) -> list[ConsentEvent]:
-    """Consent events from validated ``consents`` rows (``resolver.ingest_sources``).
-
-    ``evidence`` is kept as given when it is JSON, else as ``{"text": ...}``.
-    """
-    events = []
-    for row in frame.to_dict(orient="records"):
-        evidence_raw = row.get("evidence")
-        evidence: dict[str, Any] = {}
-        if isinstance(evidence_raw, str) and evidence_raw:
-            try:
-                parsed = json.loads(evidence_raw)
-                evidence = parsed if isinstance(parsed, dict) else {"text": evidence_raw}
-            except json.JSONDecodeError:
-                evidence = {"text": evidence_raw}
-        expires = row.get("expires_at")
-        event_id = row.get("event_id")
-        events.append(
-            ConsentEvent(
-                subject_type=str(row["subject_type"]),
-                subject_id=str(row["subject_id"]),
-                purpose=str(row["purpose"]),
-                status=str(row["status"]),
-                recorded_at=pd.Timestamp(row["recorded_at"]).to_pydatetime(),
-                expires_at=None if pd.isna(expires) else pd.Timestamp(expires).to_pydatetime(),
-                source=None if pd.isna(row.get("source")) else str(row["source"]),
-                evidence=evidence,
-                event_id=None if pd.isna(event_id) else str(event_id),
-            )
-        )
-    return events
-
-
-def _row(event: ConsentEvent) -> dict[str, Any]:
-    return {
-        "event_id": event.id,
-        "subject_type": event.subject_type,
-        "subject_id": event.subject_id,
-        "purpose": event.purpose,
-        "status": event.status,
-        # UTC everywhere: SQLite keeps no time zone, so every stored time is UTC.
-        "recorded_at": event.recorded_at.astimezone(UTC),
-        "expires_at": event.expires_at.astimezone(UTC) if event.expires_at else None,
-        "source": event.source,
-        "evidence": json.dumps(event.evidence, sort_keys=True) if event.evidence else None,
-        "ingested_at": datetime.now(UTC),
-    }

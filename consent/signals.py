@@ -15,10 +15,12 @@ observation) at a fraction of the volume.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from consent.gpp import GPPString, decode_gpp_string
@@ -27,6 +29,7 @@ from consent.purposes import DEFAULT_POLICY, TCF_CONSENT_ONLY, ConsentPolicy
 from consent.tcf import TCString, TCStringInvalid, decode_tc_string, tcf22_violations
 
 __all__ = [
+    "SIGNAL_COLUMNS",
     "SignalEvents",
     "events_from_gpc",
     "events_from_gpp_string",
@@ -156,7 +159,7 @@ def events_from_tc_string(
         subject_type=subject_type,
         subject_id=subject_id,
         recorded_at=recorded_at,
-        evidence={**evidence, "seen_in": key or None},
+        evidence={**evidence, "source": key or None},
     )
 
 
@@ -164,13 +167,10 @@ def _read_tc_string(text: str, *, policy: ConsentPolicy) -> tuple[dict[str, str]
     tc = decode_tc_string(text)
     fields = tc.fields
     evidence = {
-        "signal": "tcf",
         "tc_string": text.strip(),
-        "cmpId": fields["cmpId"],
-        "cmpVersion": fields["cmpVersion"],
-        "policyVersion": fields["policyVersion"],
-        "vendorListVersion": fields["vendorListVersion"],
-        "lastUpdated": fields["lastUpdated"],
+        "cmp_id": fields["cmpId"],
+        "cmp_version": fields["cmpVersion"],
+        "collected_at": fields["lastUpdated"],
     }
     return tcf_decisions(tc, policy=policy), evidence
 
@@ -186,7 +186,7 @@ def events_from_gpp_string(
 ) -> list[ConsentEvent]:
     """The denials a GPP string implies for a subject; ``GPPStringInvalid`` if malformed."""
     gpp = decode_gpp_string(text)
-    evidence = {"signal": "gpp", "gpp_string": text.strip(), "sectionIds": gpp.section_ids}
+    evidence = {"gpp_string": text.strip(), "source": key or None}
     return _events(
         gpp_decisions(gpp, policy=policy),
         kind="gpp",
@@ -214,7 +214,7 @@ def events_from_gpc(
         subject_type=subject_type,
         subject_id=subject_id,
         recorded_at=recorded_at,
-        evidence={"signal": "gpc", "seen_in": key or None},
+        evidence={"source": key or None},
     )
 
 
@@ -222,11 +222,49 @@ def events_from_gpc(
 class SignalEvents:
     """The events read from session signals, and what could not be read."""
 
-    events: list[ConsentEvent]
+    frame: pd.DataFrame
+    """One row per event, in the ``consents`` columns (``Ledger.append_frame`` takes it)."""
     sessions_with_tc_string: int
     sessions_with_gpc: int
     invalid_tc_strings: int
     """Sessions whose string was malformed: never a grant, so they add no event."""
+
+    @property
+    def events(self) -> list[ConsentEvent]:
+        """The same events as objects (``frame`` is the fast form)."""
+        return [
+            ConsentEvent(
+                subject_type=r["subject_type"],
+                subject_id=r["subject_id"],
+                purpose=r["purpose"],
+                status=r["status"],
+                recorded_at=r["recorded_at"].to_pydatetime(),
+                source=r["source"],
+                evidence=json.loads(r["evidence"]),
+                event_id=r["event_id"],
+            )
+            for r in self.frame.to_dict(orient="records")
+        ]
+
+
+SIGNAL_COLUMNS = (
+    "subject_type",
+    "subject_id",
+    "purpose",
+    "status",
+    "recorded_at",
+    "expires_at",
+    "source",
+    "evidence",
+    "event_id",
+)
+
+
+def _no_events() -> pd.DataFrame:
+    frame = pd.DataFrame({c: pd.Series(dtype=object) for c in SIGNAL_COLUMNS})
+    for column in ("recorded_at", "expires_at"):
+        frame[column] = pd.Series(dtype="datetime64[ns, UTC]")
+    return frame
 
 
 def _is_true(value: object) -> bool:
@@ -237,26 +275,104 @@ def _is_true(value: object) -> bool:
     return str(value).strip().lower() in {"1", "true", "yes", "y", "t"}
 
 
+def _with_source(evidence: dict[str, Any], keys: pd.Series) -> np.ndarray:
+    """Evidence JSON text per row: ``evidence`` plus each row's session as its ``source``
+    (the JSON of the common part is written once, the key spliced in)."""
+    marker = "\x00session\x00"
+    head, tail = json.dumps({**evidence, "source": marker}, sort_keys=True).split(
+        json.dumps(marker)
+    )
+    return np.array([head + json.dumps(k) + tail for k in keys.tolist()], dtype=object)
+
+
+def _signal_rows(
+    keep: pd.DataFrame,
+    table: pd.DataFrame,
+    *,
+    kind: str,
+    on: str | None,
+) -> pd.DataFrame:
+    """Kept sessions x their decisions (``table``: ``purpose, status, evidence`` per ``on``
+    value, or for every session when ``on`` is None) as event rows."""
+    if on is None:
+        rows = keep.merge(table, how="cross")
+    else:
+        rows = keep.merge(table, left_on=on, right_index=True, how="inner")
+    rows = rows.sort_values(["_order", "purpose"], kind="stable")
+    keys = rows["record_key"].astype(str)
+    subject_type = rows["subject_type"].astype(str)
+    subject_id = rows["subject_id"].astype(str)
+    evidence = np.empty(len(rows), dtype=object)
+    for base, where in rows.groupby("_evidence", sort=False).indices.items():
+        evidence[where] = _with_source(json.loads(str(base)), keys.iloc[np.asarray(where)])
+    return pd.DataFrame(
+        {
+            "subject_type": subject_type.to_numpy(),
+            "subject_id": subject_id.to_numpy(),
+            "purpose": rows["purpose"].to_numpy(),
+            "status": rows["status"].to_numpy(),
+            "recorded_at": pd.to_datetime(rows["ts"], utc=True)
+            .astype("datetime64[ns, UTC]")
+            .to_numpy(),
+            "expires_at": pd.Series(
+                pd.NaT, index=rows.index, dtype="datetime64[ns, UTC]"
+            ).to_numpy(),
+            "source": kind,
+            "evidence": evidence,
+            "event_id": [
+                _event_id(kind, t, i, k, p)
+                for t, i, k, p in zip(
+                    subject_type.tolist(),
+                    subject_id.tolist(),
+                    keys.tolist(),
+                    rows["purpose"].tolist(),
+                    strict=True,
+                )
+            ],
+        }
+    )
+
+
 def session_signal_events(
     touchpoints: pd.DataFrame, *, policy: ConsentPolicy = DEFAULT_POLICY
 ) -> SignalEvents:
     """Events from the ``tc_string`` and ``gpc`` of session touchpoints.
 
     Per subject (cookie, or device without cookie), only the first and the
-    last session of each unbroken run of the same signal are read.
+    last session of each unbroken run of the same signal are read. Only the
+    sessions of subjects that sent a signal are sorted, and the events are
+    built column-wise (``SignalEvents.frame``); each event's evidence names
+    the session it was seen in (``source``: its record key).
     """
     columns = ["record_key", "ts", "subject_type", "subject_id", "tc_string", "gpc"]
     sessions = touchpoints.loc[touchpoints["kind"] == "sessions"]
     if sessions.empty or not {"tc_string", "gpc"} <= set(sessions.columns):
         return SignalEvents(
-            events=[], sessions_with_tc_string=0, sessions_with_gpc=0, invalid_tc_strings=0
+            frame=_no_events(), sessions_with_tc_string=0, sessions_with_gpc=0, invalid_tc_strings=0
         )
-    frame = sessions[columns].dropna(subset=["ts"]).copy()
-    frame["gpc"] = frame["gpc"].map(_is_true)
+    frame = sessions[columns].dropna(subset=["ts"])
+    gpc = frame["gpc"]
+    truth = {v: _is_true(v) for v in gpc.dropna().unique()}  # a few distinct spellings
+    gpc_flag = pd.Series([truth.get(v, False) for v in gpc.tolist()], index=frame.index, dtype=bool)
+    tc_present = frame["tc_string"].notna()
+    signalled = gpc_flag | tc_present
+    sessions_with_tc_string = int(tc_present.sum())
+    sessions_with_gpc = int(gpc_flag.sum())
+    if not signalled.any():
+        return SignalEvents(
+            frame=_no_events(),
+            sessions_with_tc_string=sessions_with_tc_string,
+            sessions_with_gpc=sessions_with_gpc,
+            invalid_tc_strings=0,
+        )
+    # the sessions of subjects with any signal: those without a string still break runs
+    subject = frame["subject_type"].astype(str) + "\x1f" + frame["subject_id"].astype(str)
+    involved = subject.isin(subject[signalled].unique())
+    frame = frame.loc[involved].assign(gpc=gpc_flag[involved])
     frame["tc_string"] = frame["tc_string"].astype(object)
     frame.loc[frame["tc_string"].isna(), "tc_string"] = None
     frame = frame.sort_values(["subject_type", "subject_id", "ts", "record_key"], kind="stable")
-    events: list[ConsentEvent] = []
+    frame["_order"] = np.arange(len(frame))
     readings: dict[str, tuple[dict[str, str], dict[str, Any]] | None] = {}
     for text in frame["tc_string"].dropna().unique():
         try:
@@ -265,48 +381,42 @@ def session_signal_events(
             readings[text] = None  # malformed: never a grant, and no event
     bad = {text for text, reading in readings.items() if reading is None}
     invalid = int(frame["tc_string"].isin(bad).sum())
+    parts = []
     for signal in ("tc_string", "gpc"):
         present = frame[frame["gpc"]] if signal == "gpc" else frame[~frame["tc_string"].isin(bad)]
         if present.empty:
             continue
         value = present[signal].fillna("").astype(str)
-        subject = present["subject_type"] + "\x1f" + present["subject_id"].astype(str)
+        subject = present["subject_type"].astype(str) + "\x1f" + present["subject_id"].astype(str)
         changed = (value != value.shift()) | (subject != subject.shift())
         ends = (value != value.shift(-1)) | (subject != subject.shift(-1))
         keep = present[(changed | ends) & (value != "")]
-        for key, ts, subject_type, subject_id, tc_string in zip(
-            keep["record_key"].astype(str),
-            pd.to_datetime(keep["ts"], utc=True),
-            keep["subject_type"].astype(str),
-            keep["subject_id"].astype(str),
-            keep["tc_string"],
-            strict=True,
-        ):
-            when = ts.to_pydatetime()
-            if signal == "gpc":
-                events += events_from_gpc(
-                    subject_type=subject_type,
-                    subject_id=subject_id,
-                    recorded_at=when,
-                    key=key,
-                    policy=policy,
-                )
-                continue
-            reading = readings[str(tc_string)]
-            assert reading is not None
-            decisions, evidence = reading
-            events += _events(
-                decisions,
-                kind="tcf",
-                key=key,
-                subject_type=subject_type,
-                subject_id=subject_id,
-                recorded_at=when,
-                evidence={**evidence, "seen_in": key},
+        if keep.empty:
+            continue
+        if signal == "gpc":
+            table = pd.DataFrame(
+                {
+                    "purpose": sorted(policy.gpc_purposes),
+                    "status": "denied",
+                    "_evidence": json.dumps({}),
+                }
             )
+            parts.append(_signal_rows(keep, table, kind="gpc", on=None))
+            continue
+        decided = [
+            (text, purpose, status, json.dumps(reading[1], sort_keys=True))
+            for text, reading in readings.items()
+            if reading is not None
+            for purpose, status in sorted(reading[0].items())
+        ]
+        table = pd.DataFrame(
+            decided, columns=["tc_string", "purpose", "status", "_evidence"]
+        ).set_index("tc_string")
+        parts.append(_signal_rows(keep, table, kind="tcf", on="tc_string"))
+    events = pd.concat(parts, ignore_index=True) if parts else _no_events()
     return SignalEvents(
-        events=events,
-        sessions_with_tc_string=int(frame["tc_string"].notna().sum()),
-        sessions_with_gpc=int(frame["gpc"].sum()),
+        frame=events,
+        sessions_with_tc_string=sessions_with_tc_string,
+        sessions_with_gpc=sessions_with_gpc,
         invalid_tc_strings=invalid,
     )

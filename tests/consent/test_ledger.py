@@ -1,14 +1,24 @@
 from __future__ import annotations
 
+import json
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
+import pandas as pd
 import pytest
+from sqlalchemy import column, table
 
 from api.storage import open_store
 from consent.errors import ConsentEventInvalid
-from consent.ledger import ConsentEvent, Ledger
+from consent.ledger import (
+    EVENT_COLUMNS,
+    EVIDENCE_KEYS,
+    ConsentEvent,
+    Ledger,
+    consent_events,
+    prepare_frame,
+)
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -98,3 +108,253 @@ def test_eight_concurrent_writers_store_every_distinct_event_once(store_url, led
     distinct = WRITERS * (PER_WRITER - SHARED) + SHARED
     assert sum(inserted) == distinct  # each writer counted only what it stored
     assert ledger.count() == distinct
+
+
+# --- a reused event_id with different content is a conflict, never a duplicate ----------
+
+
+def test_a_reused_id_with_different_content_is_a_conflict_not_a_duplicate(ledger):
+    grant = _event(1, status="granted", event_id="crm-pref-1")
+    assert ledger.append([grant]).inserted == 1
+    withdrawal = _event(1, status="withdrawn", event_id="crm-pref-1")
+    result = ledger.append([withdrawal, _event(2)])
+    assert (result.received, result.inserted, result.duplicates) == (2, 1, 0)
+    assert (result.conflicts, result.conflict_ids) == (1, ("crm-pref-1",))
+    stored = ledger.events(subject_ids=["c1"])
+    assert stored["status"].tolist() == ["granted"], "the conflicting event is not stored"
+    again = ledger.append([grant])
+    assert (again.inserted, again.duplicates, again.conflicts) == (0, 1, 0), "a true duplicate"
+
+
+def test_conflicts_within_one_append_and_through_the_frame_path(ledger):
+    frame = pd.DataFrame(
+        [
+            _row("a", status="granted"),
+            _row("a", status="granted"),  # the same again: a duplicate
+            _row("a", status="withdrawn"),  # the same id, another status: a conflict
+            _row("b", recorded_at="2026-01-02T00:00:00Z"),
+        ]
+    )
+    result = ledger.append_frame(frame)
+    assert (result.received, result.inserted, result.duplicates, result.conflicts) == (4, 2, 1, 1)
+    assert result.conflict_ids == ("a",)
+    later = ledger.append_frame(pd.DataFrame([_row("b", recorded_at="2026-01-03T00:00:00Z")]))
+    assert (later.inserted, later.duplicates, later.conflict_ids) == (0, 0, ("b",))
+    assert ledger.count() == 2
+
+
+def test_the_fingerprint_is_the_same_whichever_way_an_event_comes_in(ledger):
+    """One event, sent as an object and as a row (times in other zones): a duplicate."""
+    event = _event(7, expires_at=T0 + timedelta(days=30), event_id="x7")
+    assert ledger.append([event]).inserted == 1
+    row = _row(
+        "x7",
+        subject_id="c7",
+        status="granted",
+        recorded_at="2026-01-01T02:07:00+02:00",
+        expires_at=pd.Timestamp("2026-01-30T19:00:00-05:00"),
+        source="cmp",
+    )
+    assert ledger.append_frame(pd.DataFrame([row])).duplicates == 1
+    stored = ledger.events(columns=["event_id", "content_hash"])
+    assert stored["content_hash"].item() == event.content_hash
+    assert prepare_frame(pd.DataFrame([row])).rows["content_hash"].item() == event.content_hash
+
+
+# --- clear-text email subjects are hashed at the boundary -----------------------------------
+
+
+def test_email_subjects_are_stored_hashed_as_effective_consent_looks_them_up(ledger):
+    from consent.effective import email_subject_id
+
+    digest = email_subject_id("jane.doe+news@gmail.com")
+    event = _event(1, subject_type="email", subject_id="  Jane.Doe+news@Gmail.COM ")
+    assert event.subject_id == digest
+    hashed = _event(2, subject_type="email", subject_id=digest)
+    assert hashed.subject_id == digest, "a SHA-256 is taken as already hashed"
+    frame = pd.DataFrame(
+        [_row("f1", subject_type="email", subject_id="MAILTO:jane.doe+news@gmail.com")]
+    )
+    ledger.append([event, hashed])
+    ledger.append_frame(frame)
+    stored = ledger.events(subject_type="email")
+    assert stored["subject_id"].tolist() == [digest] * 3
+    assert not stored["subject_id"].str.contains("@").any()
+    with pytest.raises(ConsentEventInvalid, match="subject_id") as refused:
+        _event(3, subject_type="email", subject_id="not an address")
+    assert refused.value.details()["field"] == "subject_id"
+    assert "not an address" not in refused.value.message, "values are never echoed"
+
+
+# --- validation names the field --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"purpose": "ad_targetting"}, "purpose"),
+        ({"expires_at": T0 - timedelta(days=1)}, "expires_at"),
+        ({"recorded_at": "2026-01-01T10:00:00"}, "recorded_at"),
+        ({"recorded_at": 1767225600}, "recorded_at"),
+        ({"expires_at": 1767225600.0}, "expires_at"),
+        ({"recorded_at": "2200-12-31T23:00:00-05:00"}, "recorded_at"),
+        (
+            {"recorded_at": datetime(1970, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=1)))},
+            "recorded_at",
+        ),
+        ({"evidence": {"form": "v3", "email": "x", "name": "y"}}, "evidence"),
+    ],
+)
+def test_bad_events_are_refused_with_the_field_named(ledger, changes, field):
+    with pytest.raises(ConsentEventInvalid) as refused:
+        _event(1, **changes)
+    assert refused.value.details()["field"] == field
+    # the same through the table path: nothing of the table is stored
+    row = _row("bad", **changes)
+    with pytest.raises(ConsentEventInvalid) as refused_row:
+        ledger.append_frame(pd.DataFrame([_row("ok"), row]))
+    assert refused_row.value.details()["field"] == field
+    assert refused_row.value.details()["rows"] == [2]
+    assert ledger.count() == 0
+
+
+def test_messages_name_the_unknown_evidence_keys_and_skip_mode_counts_refusals(ledger):
+    with pytest.raises(ConsentEventInvalid, match="email, name"):
+        _event(1, evidence={"form": "v3", "email": "x", "name": "y"})
+    frame = pd.DataFrame(
+        [
+            _row("ok"),
+            _row("naive", recorded_at="2026-01-01T10:00:00"),
+            _row("epoch", recorded_at=1767225600),
+            _row("naive2", recorded_at="2026-01-02T10:00:00"),
+        ]
+    )
+    result = ledger.append_frame(frame, on_invalid="skip")
+    assert (result.received, result.inserted, result.invalid) == (4, 1, 3)
+    assert sorted(result.invalid_reasons.values()) == [1, 2]
+    assert all(r.startswith("recorded_at:") for r in result.invalid_reasons)
+
+
+def test_naive_and_epoch_columns_are_refused_whole():
+    naive = pd.DataFrame([_row("a")]).assign(recorded_at=pd.Timestamp("2026-01-01 10:00"))
+    with pytest.raises(ConsentEventInvalid, match="time zone"):
+        prepare_frame(naive)
+    epoch = pd.DataFrame([_row("a")]).assign(recorded_at=1767225600)
+    with pytest.raises(ConsentEventInvalid, match="epoch"):
+        prepare_frame(epoch)
+
+
+# --- evidence is a declared set of fields ---------------------------------------------------
+
+
+def test_evidence_keeps_declared_fields_as_json_and_plain_text_as_the_form(ledger):
+    evidence = {
+        "source": "banner",
+        "form": "prefs-v3",
+        "cmp_id": 279,
+        "cmp_version": 4,
+        "tc_string": "CP...",
+        "gpp_string": "DBAA",
+        "ip_hash": "ab12",
+        "collected_at": "2026-01-01T00:00:00Z",
+        "user_agent_hash": "cd34",
+    }
+    assert set(evidence) == EVIDENCE_KEYS
+    ledger.append([_event(1, evidence=evidence)])
+    ledger.append_frame(
+        pd.DataFrame([_row("t1", evidence="banner-v3"), _row("t2", evidence='{"ip_hash": "ef"}')])
+    )
+    stored = ledger.events().set_index("event_id")["evidence"]
+    assert json.loads(stored["e1"]) == evidence
+    assert json.loads(stored["t1"]) == {"form": "banner-v3"}
+    assert json.loads(stored["t2"]) == {"ip_hash": "ef"}
+    with pytest.raises(ConsentEventInvalid, match="first_name") as refused:
+        ledger.append_frame(pd.DataFrame([_row("t3", evidence='{"first_name": "Jane"}')]))
+    assert refused.value.details()["field"] == "evidence"
+
+
+# --- migration 0006 ---------------------------------------------------------------------------
+
+
+def test_migration_fingerprints_existing_rows_and_hashes_clear_emails(store):
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import insert, text
+
+    from api.storage import MIGRATIONS
+    from consent.effective import email_subject_id
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with store.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0005")
+    old = [
+        {"event_id": "old1", "subject_type": "cookie", "subject_id": "k1", "purpose": "analytics",
+         "status": "granted", "recorded_at": T0, "expires_at": T0 + timedelta(days=9),
+         "source": "cmp", "evidence": '{"text": "banner"}', "ingested_at": T0},
+        {"event_id": "old2", "subject_type": "email", "subject_id": "Jane@Example.com",
+         "purpose": "ad_targeting", "status": "denied", "recorded_at": T0, "expires_at": None,
+         "source": None, "evidence": None, "ingested_at": T0},
+    ]  # fmt: skip
+    columns = [c for c in consent_events.columns if c.name != "content_hash"]
+    legacy = table("consent_events", *[column(c.name, c.type) for c in columns])
+    with store.begin() as connection:
+        connection.execute(insert(legacy), old)
+    with store.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    ledger = Ledger(store)
+    stored = ledger.events(columns=["event_id", "subject_id", "content_hash"]).set_index("event_id")
+    assert stored.at["old2", "subject_id"] == email_subject_id("jane@example.com")
+    # the rows now answer as the new code computes: re-sending them is a duplicate
+    resent = [
+        ConsentEvent(subject_type="cookie", subject_id="k1", purpose="analytics", status="granted",
+                     recorded_at=T0, expires_at=T0 + timedelta(days=9), source="cmp", event_id="old1"),
+        ConsentEvent(subject_type="email", subject_id="jane@example.com", purpose="ad_targeting",
+                     status="denied", recorded_at=T0, event_id="old2"),
+    ]  # fmt: skip
+    assert stored.at["old1", "content_hash"] == resent[0].content_hash
+    result = ledger.append(resent)
+    assert (result.duplicates, result.conflicts) == (2, 0)
+    with store.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM consent_events")).scalar_one() == 2
+
+
+# --- reading back ---------------------------------------------------------------------------
+
+
+def test_read_back_selected_columns_unordered_and_as_of(ledger):
+    rows = [
+        _row(f"r{i}", subject_id=f"k{i % 7}", recorded_at=T0 + timedelta(hours=i))
+        for i in range(50)
+    ]
+    ledger.append_frame(pd.DataFrame(rows))
+    as_of = T0 + timedelta(hours=24, minutes=30)
+    ordered = ledger.events(as_of=as_of)
+    assert ordered["event_id"].tolist() == [f"r{i}" for i in range(25)]
+    assert list(ordered.columns) == list(EVENT_COLUMNS)
+    some = ledger.events(as_of=as_of, columns=["event_id", "recorded_at"], ordered=False)
+    assert list(some.columns) == ["event_id", "recorded_at"]
+    assert sorted(some["event_id"]) == sorted(ordered["event_id"])
+    assert str(some["recorded_at"].dt.tz) == "UTC"
+    times = some.set_index("event_id")["recorded_at"].sort_index()
+    assert times.equals(ordered.set_index("event_id")["recorded_at"].sort_index())
+    cookies = ledger.events(subject_type="cookie", ordered=False)
+    assert len(cookies) == 50 and cookies["expires_at"].isna().all()
+    assert ledger.events(subject_type="email").empty
+
+
+def _row(event_id: str, **changes: object) -> dict[str, object]:
+    """A ``consents`` row as a source file gives it (times as ISO 8601 text)."""
+    return {
+        "subject_type": "cookie",
+        "subject_id": "k1",
+        "purpose": "ad_targeting",
+        "status": "granted",
+        "recorded_at": "2026-01-01T00:00:00Z",
+        "expires_at": None,
+        "source": "cmp",
+        "evidence": None,
+        "event_id": event_id,
+    } | changes

@@ -12,8 +12,12 @@ import pytest
 
 from consent.errors import ConsentPolicyInvalid
 from consent.gpp import decode_gpp_string
+from consent.ledger import EVIDENCE_KEYS
 from consent.purposes import DEFAULT_POLICY, ConsentPolicy, TcfRule, policy_from_dict
 from consent.signals import (
+    SIGNAL_COLUMNS,
+    events_from_gpc,
+    events_from_gpp_string,
     events_from_tc_string,
     gpp_decisions,
     session_signal_events,
@@ -97,8 +101,9 @@ def test_events_carry_evidence_and_stable_ids() -> None:
     )
     assert [e.id for e in first] == [e.id for e in again]
     assert len({e.id for e in first}) == len(first) == 3
-    assert first[0].evidence["cmpId"] == 279 and first[0].evidence["policyVersion"] == 4
+    assert first[0].evidence["cmp_id"] == 279 and first[0].evidence["source"] == "S1"
     assert first[0].evidence["tc_string"] == FULL_22
+    assert set(first[0].evidence) <= EVIDENCE_KEYS
     with pytest.raises(TCStringInvalid):
         events_from_tc_string(
             FULL_22[:40], subject_type="cookie", subject_id="k1", recorded_at=WHEN
@@ -149,7 +154,7 @@ def test_sessions_give_one_event_per_change_and_the_latest_observation() -> None
     read = session_signal_events(touchpoints)
     assert read.invalid_tc_strings == 1
     assert read.sessions_with_gpc == 1 and read.sessions_with_tc_string == 6
-    seen = sorted({(e.evidence["seen_in"], e.source) for e in read.events})
+    seen = sorted({(e.evidence["source"], e.source) for e in read.events})
     # FULL_22 run S1..S3 (first and last), NOTHING at S4, FULL_22 again at S6, GPC at S3.
     assert seen == [
         ("S1", "tcf"),
@@ -162,3 +167,74 @@ def test_sessions_give_one_event_per_change_and_the_latest_observation() -> None
     assert [(e.purpose, e.status) for e in gpc] == [("ad_targeting", "denied")]
     assert session_signal_events(touchpoints).events == read.events, "deterministic"
     assert DEFAULT_POLICY.gpc_purposes == ("ad_targeting",)
+
+
+def _sessions(n: int) -> pd.DataFrame:
+    """``n`` sessions of a few cookies: TC strings that change, GPC now and then."""
+    strings = [FULL_22, FULL_22, NOTHING, FULL_22[:50], None]
+    return pd.DataFrame(
+        {
+            "kind": "sessions",
+            "record_key": [f"S{i:05d}" for i in range(n)],
+            "ts": [pd.Timestamp(WHEN + timedelta(hours=i)) for i in range(n)],
+            "subject_type": "cookie",
+            "subject_id": [f"k{i % 7}" for i in range(n)],
+            "tc_string": [strings[(i // 7) % len(strings)] for i in range(n)],
+            "gpc": [("1", None, "true", False)[i % 4] if i % 5 == 0 else None for i in range(n)],
+        }
+    )
+
+
+def test_the_event_table_holds_the_same_events_as_the_objects(ledger) -> None:
+    read = session_signal_events(_sessions(300))
+    frame = read.frame
+    assert list(frame.columns) == list(SIGNAL_COLUMNS)
+    assert frame["event_id"].is_unique and len(frame) == len(read.events)
+    by_id = {e.id: e for e in read.events}
+    for row in frame.to_dict(orient="records"):
+        event = by_id[row["event_id"]]
+        assert (event.subject_id, event.purpose, event.status, event.source) == (
+            row["subject_id"],
+            row["purpose"],
+            row["status"],
+            row["source"],
+        )
+        assert event.recorded_at == row["recorded_at"].to_pydatetime()
+        assert set(event.evidence) <= EVIDENCE_KEYS
+    # each kept TCF session gives what events_from_tc_string gives for it
+    tcf = [e for e in read.events if e.source == "tcf"]
+    first = tcf[0]
+    text = first.evidence["tc_string"]
+    alone = events_from_tc_string(
+        text,
+        subject_type=first.subject_type,
+        subject_id=first.subject_id,
+        recorded_at=first.recorded_at,
+        key=first.evidence["source"],
+    )
+    assert {e.id: e for e in alone}[first.id] == first
+    # and the table goes into the ledger as it is, twice without a second copy
+    appended = ledger.append_frame(frame)
+    assert (appended.inserted, appended.conflicts, appended.invalid) == (len(frame), 0, 0)
+    again = ledger.append_frame(session_signal_events(_sessions(300)).frame)
+    assert (again.inserted, again.duplicates) == (0, len(frame))
+
+
+def test_gpp_and_gpc_evidence_is_declared() -> None:
+    usnat = next(
+        v["gpp_string"]
+        for v in GPP
+        if not v["expected"].get("error") and (v["expected"].get("usnat") or {}).get("Gpc")
+    )
+    events = events_from_gpp_string(
+        usnat, subject_type="cookie", subject_id="k1", recorded_at=WHEN, key="S9"
+    )
+    assert events and all(e.evidence == {"gpp_string": usnat, "source": "S9"} for e in events)
+    gpc = events_from_gpc(subject_type="cookie", subject_id="k1", recorded_at=WHEN, key="S9")
+    assert [e.evidence for e in gpc] == [{"source": "S9"}]
+
+
+def test_no_sessions_give_an_empty_table() -> None:
+    read = session_signal_events(pd.DataFrame({"kind": ["customers"], "ts": [WHEN]}))
+    assert read.frame.empty and list(read.frame.columns) == list(SIGNAL_COLUMNS)
+    assert read.events == []
