@@ -35,7 +35,8 @@ NAME_SIMILARITY = 0.88
 def first_names_compatible(a: str, b: str) -> bool:
     """Normalised first names (any script) that may be the same person's.
 
-    Compatible: equal, one the prefix (or initial) of the other, forms of
+    Compatible: equal, one the prefix (or initial) of the other in the same
+    script, forms of
     one name (nicknames, diminutives, spelling variants:
     ``resolver.normalize.name_forms``), a typo (Jaro-Winkler of the Latin
     forms >= 0.88) unless both are known names of different groups (Misha
@@ -47,13 +48,20 @@ def first_names_compatible(a: str, b: str) -> bool:
         (True, True)
         >>> first_names_compatible("barbara", "carly"), first_names_compatible("jens uwe", "jonas")
         (False, False)
+        >>> first_names_compatible("r", "robert"), first_names_compatible("r", "ארז")
+        (True, False)
     """
     if a == b:
         return True
     la, lb = transliterate_name(a), transliterate_name(b)
     if not la or not lb:
         return True  # nothing comparable: no evidence of a conflict
-    if la == lb or la.startswith(lb) or lb.startswith(la):
+    across_scripts = is_transliterated(a) or is_transliterated(b)
+    if la == lb:
+        return True
+    # An initial or a shortened name, within one script only: Hebrew drops
+    # vowels, so "ארז" (Erez) transliterates to "rz", which an "R." is not.
+    if not across_scripts and (la.startswith(lb) or lb.startswith(la)):
         return True
     forms_a, forms_b = set(name_forms(a)), set(name_forms(b))
     if forms_a & forms_b:
@@ -64,7 +72,6 @@ def first_names_compatible(a: str, b: str) -> bool:
         return False  # two known, different names (misha, masha): not a typo of each other
     if JaroWinkler.similarity(la, lb) >= NAME_SIMILARITY:
         return True
-    across_scripts = is_transliterated(a) or is_transliterated(b)
     ska, skb = name_skeleton(la), name_skeleton(lb)
     return bool(across_scripts and ska and ska == skb and (len(ska) >= 2 or la[:1] == lb[:1]))
 

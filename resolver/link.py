@@ -27,6 +27,7 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from resolver.ambiguity import AMBIGUOUS, ambiguous_model_edges
 from resolver.blocking import BlockingPlan, plan_blocking
 from resolver.cluster import ACCEPTED, GuardedUnion
 from resolver.edges import EDGE_COLUMNS, RANKS, deterministic_edges
@@ -208,6 +209,7 @@ def link_touchpoints(
         junk=prepared.junk,
         options=options,
         may_link=may_link,
+        fragment=prepared.fragment,
     )
     edges = clustered.edges
     timings["cluster"] = time.perf_counter() - started
@@ -261,12 +263,16 @@ def cluster_linked(
     junk: pd.DataFrame,
     options: LinkingOptions,
     may_link: np.ndarray | None = None,
+    fragment: np.ndarray | None = None,
 ) -> Clustered:
     """Cluster records on identifier edges and model scores at ``options.threshold``.
 
-    The guard-railed union (``resolver.cluster``), then browser stitching and
-    the union again with the stitched edges last. ``tether evaluate`` calls it
-    at other thresholds on a run's stored scores to sweep them.
+    Model links of a record that matches two incompatible people equally well
+    are refused first (``resolver.ambiguity``; needs the deterministic
+    ``fragment`` of each record). Then the guard-railed union
+    (``resolver.cluster``), browser stitching, and the union again with the
+    stitched edges last. ``tether evaluate`` calls it at other thresholds on a
+    run's stored scores to sweep them.
     """
     n = len(touchpoints)
     edge_floor = min(PREDICTION_FLOOR, options.threshold)
@@ -284,15 +290,26 @@ def cluster_linked(
             ],
         }
     )
+    guard = options.conflict_guard
+    names = touchpoints["first_name"].reset_index(drop=True) if "first_name" in guard else None
+    dobs = touchpoints["dob"].reset_index(drop=True) if "dob" in guard else None
+    if fragment is not None and len(model_edges):
+        ambiguous = ambiguous_model_edges(
+            left=model_edges["left"].to_numpy(),
+            right=model_edges["right"].to_numpy(),
+            weight=_weights(candidates),
+            accepted=model_edges["reason"].isna().to_numpy(),
+            fragment=fragment,
+            first_names=names,
+            dobs=dobs,
+        )
+        model_edges.loc[ambiguous, "reason"] = AMBIGUOUS
     edges = pd.concat([deterministic, model_edges], ignore_index=True)[EDGE_COLUMNS]
     customer = pd.factorize(touchpoints["customer_id"], use_na_sentinel=True)[0]
     subject = pd.factorize(
         touchpoints["subject_type"].astype(str) + ":" + touchpoints["subject_id"].astype(str)
     )[0]
     flags = np.ones(n, dtype=bool) if may_link is None else np.asarray(may_link, dtype=bool)
-    guard = options.conflict_guard
-    names = touchpoints["first_name"].reset_index(drop=True) if "first_name" in guard else None
-    dobs = touchpoints["dob"].reset_index(drop=True) if "dob" in guard else None
     surnames = touchpoints["last_name"].reset_index(drop=True) if names is not None else None
     contacts = _contacts(touchpoints, junk=junk) if guard else None
     customer_record = (touchpoints["kind"] == "customers").to_numpy()
@@ -326,6 +343,14 @@ def cluster_linked(
             labels = union.labels()
     edges["decision"] = decisions.to_numpy()
     return Clustered(labels=labels, edges=edges)
+
+
+def _weights(candidates: pd.DataFrame) -> np.ndarray:
+    """Match weights of model edges; from the (calibrated) probability when absent."""
+    if "match_weight" in candidates and "model_probability" not in candidates:
+        return candidates["match_weight"].to_numpy(dtype=float)
+    p = np.clip(candidates["probability"].to_numpy(dtype=float), 1e-12, 1 - 1e-12)
+    return np.asarray(np.log2(p / (1 - p)), dtype=float)
 
 
 def _blocking_stats(result: Scored, *, rows: int) -> dict[str, Any]:

@@ -113,6 +113,7 @@ def sweep_thresholds(
             junk=prepared.junk,
             options=at,
             may_link=may_link,
+            fragment=prepared.fragment,
         )
         graph["person_id"] = clustered.labels.astype(str)
         scores = evaluate_graph(graph=graph, labels=labels)

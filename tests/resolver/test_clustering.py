@@ -383,3 +383,30 @@ def test_a_second_batch_of_weakest_edges_equals_one_pass(seed):
     decisions = pd.concat([union.add(first), union.add(second)], ignore_index=True)
     assert decisions.tolist() == together.decisions.tolist()
     assert union.labels().tolist() == together.labels.tolist()
+
+
+def test_a_record_matching_two_incompatible_people_equally_links_to_neither():
+    """A dob-less "Aleksandr Ivanov" scores 0.99 against two Ivanovs born 1964 and 1980."""
+    from resolver.ambiguity import ambiguous_model_edges
+
+    fragment = np.array([0, 1, 2, 3])
+    names = pd.Series(["aleksandr", "aleksandr", "aleksandr", "boris"])
+    dobs = pd.Series([None, "1964-06-16", "1980-02-01", "1980-02-01"])
+    flags = ambiguous_model_edges(
+        left=np.array([0, 0, 3]), right=np.array([1, 2, 2]), weight=np.array([9.0, 8.5, 9.0]),
+        accepted=np.ones(3, bool), fragment=fragment, first_names=names, dobs=dobs,
+    )  # fmt: skip
+    assert flags.tolist() == [True, True, False]
+    # a clearly stronger link (far more bits) is not a tie: it is kept
+    clear = ambiguous_model_edges(
+        left=np.array([0, 0]), right=np.array([1, 2]), weight=np.array([20.0, 8.0]),
+        accepted=np.ones(2, bool), fragment=fragment, first_names=names, dobs=dobs,
+    )  # fmt: skip
+    assert clear.tolist() == [False, False]
+    # two fragments that could be one person (compatible) are no ambiguity
+    same = ambiguous_model_edges(
+        left=np.array([0, 0]), right=np.array([1, 2]), weight=np.array([9.0, 9.0]),
+        accepted=np.ones(2, bool), fragment=fragment, first_names=names,
+        dobs=pd.Series([None, "1964-06-16", "1964-06-16", None]),
+    )  # fmt: skip
+    assert same.tolist() == [False, False]
