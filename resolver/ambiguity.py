@@ -37,7 +37,8 @@ def _sets(values: pd.Series | None, fragment: np.ndarray) -> dict[int, set[str]]
     if frame.empty:
         return {}
     frame["v"] = frame["v"].astype(str)
-    return {int(f): set(v) for f, v in frame.groupby("f")["v"]}
+    grouped = frame.groupby("f")["v"].agg(set)
+    return {int(f): set(v) for f, v in zip(grouped.index.tolist(), grouped.tolist(), strict=True)}
 
 
 def ambiguous_model_edges(
@@ -98,7 +99,7 @@ def ambiguous_model_edges(
             if clash:
                 break
         if clash:
-            ambiguous_pairs.update((int(record), f) for f in fragments)  # type: ignore[arg-type]
+            ambiguous_pairs.update((int(str(record)), f) for f in fragments)
     if not ambiguous_pairs:
         return out
     hit = ends[
