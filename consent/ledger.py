@@ -76,6 +76,7 @@ from resolver.normalize import normalize_email
 
 __all__ = [
     "EVENT_COLUMNS",
+    "JUDGING_COLUMNS",
     "EVIDENCE_KEYS",
     "SUBJECT_TYPES",
     "AppendResult",
@@ -149,6 +150,17 @@ EVENT_COLUMNS: tuple[str, ...] = (
     "ingested_at",
 )
 """What ``Ledger.events`` returns by default (the stored fingerprint is the ledger's own)."""
+JUDGING_COLUMNS: tuple[str, ...] = (
+    "event_id",
+    "subject_type",
+    "subject_id",
+    "purpose",
+    "status",
+    "recorded_at",
+    "expires_at",
+    "source",
+)
+"""What judging consent reads (``consent.effective.subject_states``): no evidence."""
 _TIME_COLUMNS = ("recorded_at", "expires_at", "ingested_at")
 # The rows the write path works on: every stored column but ingested_at (one per batch),
 # times as UTC text in SQLAlchemy's SQLite form (which is also the fingerprint's form).
@@ -165,6 +177,8 @@ _PREPARED = (
     "content_hash",
 )
 _STAMP = "%Y-%m-%d %H:%M:%S.%f"
+_SMALL = 2000
+"""Appends of at most this many rows skip PostgreSQL's temporary table (the API's case)."""
 
 
 def stored_utc(moment: datetime) -> datetime:
@@ -437,7 +451,7 @@ def content_hash_of(
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class AppendResult:
-    """What an append did: ``received = inserted + duplicates + conflicts + invalid``.
+    """What an append did: ``received = inserted + duplicates + conflicts + invalid + withheld``.
 
     A duplicate is an id already stored (or met earlier in the same append)
     with the same content: idempotent, nothing stored. A conflict is an id
@@ -453,6 +467,8 @@ class AppendResult:
     conflict_ids: tuple[str, ...] = ()
     invalid: int = 0
     invalid_reasons: Mapping[str, int] = field(default_factory=dict)
+    withheld: int = 0
+    """Events not stored because their append was refused as a whole (``all_or_nothing``)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -782,9 +798,24 @@ class Ledger:
     def engine(self) -> Engine:
         return self._engine
 
-    def append(self, events: Iterable[ConsentEvent], *, batch_size: int = 100_000) -> AppendResult:
-        """Store events not stored yet; see ``AppendResult`` for what is skipped and why."""
-        return self._append(_prepared_from_events(list(events)), batch_size=batch_size)
+    def append(
+        self,
+        events: Iterable[ConsentEvent],
+        *,
+        batch_size: int = 100_000,
+        all_or_nothing: bool = False,
+    ) -> AppendResult:
+        """Store events not stored yet; see ``AppendResult`` for what is skipped and why.
+
+        With ``all_or_nothing`` (the HTTP API: a request that conflicts is
+        refused as a whole), one conflict stores none of the events: they are
+        counted in ``withheld``, and the append is one transaction.
+        """
+        return self._append(
+            _prepared_from_events(list(events)),
+            batch_size=batch_size,
+            all_or_nothing=all_or_nothing,
+        )
 
     def append_frame(
         self,
@@ -811,7 +842,9 @@ class Ledger:
             invalid_reasons=dict(prepared.invalid_reasons),
         )
 
-    def _append(self, rows: pd.DataFrame, *, batch_size: int) -> AppendResult:
+    def _append(
+        self, rows: pd.DataFrame, *, batch_size: int, all_or_nothing: bool = False
+    ) -> AppendResult:
         received = len(rows)
         # The same id twice in one append: the first one counts, a later one is a
         # duplicate when it says the same, else a conflict.
@@ -826,10 +859,23 @@ class Ledger:
         inserted = 0
         ingested = _stamp(datetime.now(UTC))
         write = self._write_postgresql if self._dialect == "postgresql" else self._write_sqlite
-        for start in range(0, len(rows), batch_size):
-            new, clashing = write(rows.iloc[start : start + batch_size], ingested)
-            inserted += new
-            conflicts += clashing
+        if all_or_nothing:
+            if not conflicts:
+                inserted, conflicts = write(rows, ingested, all_or_nothing=True)
+            if conflicts:
+                return AppendResult(
+                    received=received,
+                    inserted=0,
+                    duplicates=0,
+                    conflicts=len(conflicts),
+                    conflict_ids=tuple(dict.fromkeys(conflicts)),
+                    withheld=received - len(conflicts),
+                )
+        else:
+            for start in range(0, len(rows), batch_size):
+                new, clashing = write(rows.iloc[start : start + batch_size], ingested)
+                inserted += new
+                conflicts += clashing
         return AppendResult(
             received=received,
             inserted=inserted,
@@ -845,7 +891,9 @@ class Ledger:
             raise ConsentEventInvalid(f"unsupported database dialect {name}")
         return name
 
-    def _write_sqlite(self, rows: pd.DataFrame, ingested: str) -> tuple[int, list[str]]:
+    def _write_sqlite(
+        self, rows: pd.DataFrame, ingested: str, *, all_or_nothing: bool = False
+    ) -> tuple[int, list[str]]:
         """One ``BEGIN IMMEDIATE`` transaction: look the ids up through a temporary table,
         insert the rows not stored yet with one ``executemany``."""
         raw = self._engine.raw_connection()
@@ -872,6 +920,10 @@ class Ledger:
                     "JOIN main.consent_events AS c ON c.event_id = i.event_id"
                 ).fetchall()
                 cursor.execute("DELETE FROM temp.consent_incoming")
+                clashing = [event_id for event_id, same in stored if not same]
+                if all_or_nothing and clashing:
+                    cursor.execute("ROLLBACK")
+                    return 0, clashing
                 known = {event_id for event_id, _ in stored}
                 new = rows.loc[~rows["event_id"].isin(known)] if known else rows
                 columns = [*_PREPARED[:-1], "ingested_at", "content_hash"]
@@ -893,9 +945,59 @@ class Ledger:
                 db.isolation_level = isolation
         finally:
             raw.close()
-        return len(new), [event_id for event_id, same in stored if not same]
+        return len(new), clashing
 
-    def _write_postgresql(self, rows: pd.DataFrame, ingested: str) -> tuple[int, list[str]]:
+    def _write_postgresql(
+        self, rows: pd.DataFrame, ingested: str, *, all_or_nothing: bool = False
+    ) -> tuple[int, list[str]]:
+        if len(rows) <= _SMALL:
+            return self._write_postgresql_small(rows, ingested, all_or_nothing=all_or_nothing)
+        return self._write_postgresql_copy(rows, ingested, all_or_nothing=all_or_nothing)
+
+    def _write_postgresql_small(
+        self, rows: pd.DataFrame, ingested: str, *, all_or_nothing: bool
+    ) -> tuple[int, list[str]]:
+        """An API-sized append: the rows as arrays (``unnest``), no temporary table; the same
+        two statements as the bulk path."""
+        columns = [*_PREPARED[:-1], "ingested_at", "content_hash"]
+        times = {"recorded_at", "expires_at", "ingested_at"}
+        selected = ", ".join(f"({c} || '+00')::timestamptz" if c in times else c for c in columns)
+        arrays = [rows[c].tolist() for c in _PREPARED[:-1]]
+        arrays += [[ingested] * len(rows), rows["content_hash"].tolist()]
+        unnest = ", ".join(["%s::text[]"] * len(columns))
+        raw = self._engine.raw_connection()
+        try:
+            db: Any = raw.driver_connection
+            try:
+                with db.cursor() as cursor:
+                    cursor.execute(
+                        f"INSERT INTO consent_events ({', '.join(columns)}) "
+                        f"SELECT {selected} FROM unnest({unnest}) AS t({', '.join(columns)}) "
+                        "ORDER BY event_id ON CONFLICT (event_id) DO NOTHING",
+                        arrays,
+                    )
+                    inserted = cursor.rowcount
+                    cursor.execute(
+                        "SELECT c.event_id FROM consent_events AS c "
+                        "JOIN unnest(%s::text[], %s::text[]) AS i(event_id, content_hash) "
+                        "ON c.event_id = i.event_id WHERE c.content_hash <> i.content_hash",
+                        [rows["event_id"].tolist(), rows["content_hash"].tolist()],
+                    )
+                    clashing = [r[0] for r in cursor.fetchall()]
+                if all_or_nothing and clashing:
+                    db.rollback()
+                    return 0, clashing
+                db.commit()
+            except BaseException:
+                db.rollback()
+                raise
+        finally:
+            raw.close()
+        return int(inserted), clashing
+
+    def _write_postgresql_copy(
+        self, rows: pd.DataFrame, ingested: str, *, all_or_nothing: bool
+    ) -> tuple[int, list[str]]:
         """``COPY`` into a temporary table, ``INSERT ... ON CONFLICT DO NOTHING`` from it, then
         name the ids whose stored fingerprint differs (concurrent writers included: an id
         another transaction is inserting waits for it, so its row is seen)."""
@@ -944,6 +1046,9 @@ class Ledger:
                         "WHERE c.content_hash <> i.content_hash"
                     )
                     clashing = [r[0] for r in cursor.fetchall()]
+                if all_or_nothing and clashing:
+                    db.rollback()
+                    return 0, clashing
                 db.commit()
             except BaseException:
                 db.rollback()

@@ -23,6 +23,15 @@ from consent.ledger import (
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
+@pytest.fixture(params=["small", "bulk"])
+def write_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways an append is written: API-sized (PostgreSQL: arrays, no temporary table)
+    and bulk (PostgreSQL: COPY into a temporary table); SQLite has one way."""
+    if request.param == "bulk":
+        monkeypatch.setattr("consent.ledger._SMALL", 0)
+    return str(request.param)
+
+
 def _event(i: int, **changes: object) -> ConsentEvent:
     fields: dict[str, object] = {
         "subject_type": "cookie",
@@ -37,7 +46,7 @@ def _event(i: int, **changes: object) -> ConsentEvent:
     return ConsentEvent(**fields)
 
 
-def test_append_is_idempotent_and_keeps_evidence(ledger):
+def test_append_is_idempotent_and_keeps_evidence(ledger, write_path):
     first = ledger.append([_event(i) for i in range(10)])
     again = ledger.append([_event(i) for i in range(5, 15)])
     assert (first.inserted, first.duplicates) == (10, 0)
@@ -83,7 +92,7 @@ def test_invalid_events_are_refused_naming_the_rule(changes, message):
 WRITERS, PER_WRITER, SHARED = 8, 10_000, 1_000
 
 
-def _write(url: str, writer: int) -> int:
+def _write(url: str, writer: int, batch_size: int = 500) -> int:
     """One writer process: 9,000 own events and the 1,000 events every writer sends."""
     engine = open_store(url, migrate=False)
     ledger = Ledger(engine)
@@ -93,18 +102,21 @@ def _write(url: str, writer: int) -> int:
             events.append(_event(i, event_id=f"shared-{i}"))
         else:
             events.append(_event(i, event_id=f"w{writer}-{i}"))
-    inserted = ledger.append(events, batch_size=500).inserted
+    inserted = ledger.append(events, batch_size=batch_size).inserted
     engine.dispose()
     return inserted
 
 
 @pytest.mark.slow
-def test_eight_concurrent_writers_store_every_distinct_event_once(store_url, ledger):
+@pytest.mark.parametrize("batch_size", [500, 5000], ids=["api-sized", "bulk"])
+def test_eight_concurrent_writers_store_every_distinct_event_once(store_url, ledger, batch_size):
     # spawn, not fork: the test process may already run DuckDB threads, and a
     # forked copy of a threaded process can crash.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=WRITERS, mp_context=context) as pool:
-        inserted = list(pool.map(_write, [store_url] * WRITERS, range(WRITERS)))
+        inserted = list(
+            pool.map(_write, [store_url] * WRITERS, range(WRITERS), [batch_size] * WRITERS)
+        )
     distinct = WRITERS * (PER_WRITER - SHARED) + SHARED
     assert sum(inserted) == distinct  # each writer counted only what it stored
     assert ledger.count() == distinct
@@ -113,7 +125,7 @@ def test_eight_concurrent_writers_store_every_distinct_event_once(store_url, led
 # --- a reused event_id with different content is a conflict, never a duplicate ----------
 
 
-def test_a_reused_id_with_different_content_is_a_conflict_not_a_duplicate(ledger):
+def test_a_reused_id_with_different_content_is_a_conflict_not_a_duplicate(ledger, write_path):
     grant = _event(1, status="granted", event_id="crm-pref-1")
     assert ledger.append([grant]).inserted == 1
     withdrawal = _event(1, status="withdrawn", event_id="crm-pref-1")
@@ -126,7 +138,7 @@ def test_a_reused_id_with_different_content_is_a_conflict_not_a_duplicate(ledger
     assert (again.inserted, again.duplicates, again.conflicts) == (0, 1, 0), "a true duplicate"
 
 
-def test_conflicts_within_one_append_and_through_the_frame_path(ledger):
+def test_conflicts_within_one_append_and_through_the_frame_path(ledger, write_path):
     frame = pd.DataFrame(
         [
             _row("a", status="granted"),
@@ -143,7 +155,7 @@ def test_conflicts_within_one_append_and_through_the_frame_path(ledger):
     assert ledger.count() == 2
 
 
-def test_the_fingerprint_is_the_same_whichever_way_an_event_comes_in(ledger):
+def test_the_fingerprint_is_the_same_whichever_way_an_event_comes_in(ledger, write_path):
     """One event, sent as an object and as a row (times in other zones): a duplicate."""
     event = _event(7, expires_at=T0 + timedelta(days=30), event_id="x7")
     assert ledger.append([event]).inserted == 1
@@ -164,7 +176,7 @@ def test_the_fingerprint_is_the_same_whichever_way_an_event_comes_in(ledger):
 # --- clear-text email subjects are hashed at the boundary -----------------------------------
 
 
-def test_email_subjects_are_stored_hashed_as_effective_consent_looks_them_up(ledger):
+def test_email_subjects_are_stored_hashed_as_effective_consent_looks_them_up(ledger, write_path):
     from consent.effective import email_subject_id
 
     digest = email_subject_id("jane.doe+news@gmail.com")
@@ -247,7 +259,7 @@ def test_naive_and_epoch_columns_are_refused_whole():
 # --- evidence is a declared set of fields ---------------------------------------------------
 
 
-def test_evidence_keeps_declared_fields_as_json_and_plain_text_as_the_form(ledger):
+def test_evidence_keeps_declared_fields_as_json_and_plain_text_as_the_form(ledger, write_path):
     evidence = {
         "source": "banner",
         "form": "prefs-v3",
@@ -358,3 +370,17 @@ def _row(event_id: str, **changes: object) -> dict[str, object]:
         "evidence": None,
         "event_id": event_id,
     } | changes
+
+
+def test_all_or_nothing_refuses_the_whole_append_on_a_conflict(ledger, write_path):
+    assert ledger.append([_event(1, event_id="p1")]).inserted == 1
+    withdrawal = _event(1, status="withdrawn", event_id="p1")
+    result = ledger.append([_event(2), withdrawal, _event(3)], all_or_nothing=True)
+    assert (result.received, result.inserted, result.conflicts, result.withheld) == (3, 0, 1, 2)
+    assert result.conflict_ids == ("p1",)
+    assert ledger.count() == 1, "nothing of a refused append is stored"
+    inner = ledger.append([_event(4), _event(4, status="withdrawn")], all_or_nothing=True)
+    assert (inner.inserted, inner.conflicts, inner.withheld) == (0, 1, 1)
+    fine = ledger.append([_event(1, event_id="p1"), _event(2)], all_or_nothing=True)
+    assert (fine.inserted, fine.duplicates, fine.conflicts) == (1, 1, 0)
+    assert ledger.count() == 2
