@@ -3,6 +3,7 @@ and the same figures as JSON (``report_figures.json``).
 
 Charts: match-probability distribution, cluster-size histogram, per-source
 reconciliation and quarantine reasons, guard-rail splits and refusals,
+pairs scored per blocking rule and the values capped as oversized blocks,
 consent coverage per purpose, segment sizes and export deltas per
 destination, step timings. Counts and ids only: no personal data.
 """
@@ -85,8 +86,33 @@ def report_figures(*, summary: dict[str, Any], run_dir: Path) -> dict[str, Any]:
         "consent_coverage": sorted(consent.get("persons_allowed", {}).items()),
         "segments": sorted(summary.get("segments", {}).items()),
         "exports": exports,
+        "blocking": _blocking(summary["linking"].get("blocking", {})),
         "step_seconds": sorted(summary.get("seconds", {}).items(), key=lambda kv: -kv[1]),
         "id_churn": summary.get("id_churn", {}),
+    }
+
+
+def _blocking(stats: dict[str, Any]) -> dict[str, Any]:
+    """Comparisons per blocking rule, per record, and the values capped as oversized blocks."""
+    rules = [
+        {
+            "rule": r["name"],
+            "blocks": r.get("blocks", 0),
+            "comparisons": r.get("comparisons", 0),
+            "scored": r.get("scored", 0),
+            "capped_values": r.get("capped_values", 0),
+            "capped_records": r.get("capped_records", 0),
+            "largest_capped": r.get("largest_capped", 0),
+        }
+        for r in stats.get("rules", [])
+    ]
+    return {
+        "comparisons": stats.get("comparisons", 0),
+        "comparisons_per_record": stats.get("comparisons_per_record", 0.0),
+        "comparison_bound_per_record": stats.get("comparison_bound_per_record"),
+        "max_block_size": stats.get("max_block_size"),
+        "capped_values": stats.get("capped_values", 0),
+        "rules": rules,
     }
 
 
@@ -168,6 +194,28 @@ def write_report(*, summary: dict[str, Any], run_dir: Path) -> Path:
             [(k, v) for k, v in guard.items() if k != "edges_by_decision"],
             chart_id="guard-rails",
         ),
+        _bar_chart(
+            "Pairs scored per blocking rule",
+            [(r["rule"], r["scored"]) for r in figures["blocking"]["rules"]],
+            chart_id="blocking",
+        ),
+        f"<p>{figures['blocking']['comparisons']:,} pairs scored: "
+        f"{figures['blocking']['comparisons_per_record']} per record of the model's input "
+        f"(bound {figures['blocking']['comparison_bound_per_record']}); "
+        f"{figures['blocking']['capped_values']:,} values not blocked on because their block "
+        f"held more than {figures['blocking']['max_block_size']} records.</p>",
+        _table(
+            figures["blocking"]["rules"],
+            [
+                "rule",
+                "blocks",
+                "comparisons",
+                "scored",
+                "capped_values",
+                "capped_records",
+                "largest_capped",
+            ],
+        ),  # fmt: skip
         _bar_chart(
             "Persons allowed per purpose", figures["consent_coverage"], chart_id="consent-coverage"
         ),

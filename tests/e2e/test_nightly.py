@@ -256,6 +256,7 @@ CHARTS = {
     "reconciliation",
     "quarantine-reasons",
     "guard-rails",
+    "blocking",
     "consent-coverage",
     "segment-sizes",
     "export-sizes",
@@ -288,3 +289,8 @@ def test_the_report_renders_in_headless_chromium(world: Path, tmp_path: Path) ->
     assert not console, console[:3]
     figures_json = json.loads((page.parent / "report_figures.json").read_text())
     assert figures_json["persons"] > 0 and figures_json["match_probability"]
+    blocking = figures_json["blocking"]
+    assert blocking["rules"] and blocking["comparisons"] == sum(
+        r["scored"] for r in blocking["rules"]
+    )
+    assert 0 < blocking["comparisons_per_record"] <= blocking["comparison_bound_per_record"]
