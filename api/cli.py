@@ -79,6 +79,14 @@ def generate(
     out_dir: Annotated[Path, typer.Option("--out", help="Directory to write the world into.")],
     persons: Annotated[int, typer.Option("--persons", min=1, help="People in the world.")] = 2000,
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same world.")] = 42,
+    world: Annotated[
+        str,
+        typer.Option(
+            "--world",
+            help="demo (the team's world) or harder (skewed multi-script names, coarse "
+            "postcodes, CRM duplicates, a duplicate-free second customer list).",
+        ),
+    ] = "demo",
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
     activity: Annotated[
         bool,
@@ -86,22 +94,34 @@ def generate(
     ] = True,
     as_json: JsonOpt = False,
 ) -> None:
-    """Generate the demo world's source files, labels and a tether.toml."""
+    """Generate a synthetic world's source files, labels, hard cases and a tether.toml."""
     if fmt not in ("csv", "parquet"):
         raise typer.BadParameter("--format must be csv or parquet")
+    if world not in ("demo", "harder"):
+        raise typer.BadParameter("--world must be demo or harder")
     file_format: Format = "parquet" if fmt == "parquet" else "csv"
-    summary = write_demo_world(
-        out_dir, persons=persons, seed=seed, fmt=file_format, activity=activity
-    )
     chunked = persons > 50_000
-    (out_dir / "tether.toml").write_text(
-        demo_config_toml(data_dir=".", fmt=file_format, chunked=chunked, activity=activity)
-    )
+    if world == "harder":
+        from api.worlds import harder_config_toml, write_harder_world
+
+        summary = write_harder_world(
+            out_dir, persons=persons, seed=seed, fmt=file_format, activity=activity
+        )
+        config = harder_config_toml(
+            data_dir=".", fmt=file_format, chunked=chunked, activity=activity
+        )
+    else:
+        summary = write_demo_world(
+            out_dir, persons=persons, seed=seed, fmt=file_format, activity=activity
+        )
+        config = demo_config_toml(data_dir=".", fmt=file_format, chunked=chunked, activity=activity)
+    (out_dir / "tether.toml").write_text(config)
     _emit(
-        {**summary, "config": str(out_dir / "tether.toml")},
+        {**summary, "world": world, "config": str(out_dir / "tether.toml")},
         as_json=as_json,
         lines=[
-            f"wrote {summary['touchpoints']:,} touchpoints for {persons:,} persons to {out_dir}",
+            f"wrote the {world} world: {summary['touchpoints']:,} touchpoints for "
+            f"{persons:,} persons to {out_dir}",
             f"labels: {out_dir / 'labels.csv'}   config: {out_dir / 'tether.toml'}",
         ],
     )

@@ -220,3 +220,27 @@ def test_erase_removes_the_person_from_the_next_run(small_world: Path, tmp_path:
         assert not ids[column] & exact, column
     # the erased person is not a person any more; the registry may keep the retired id only
     assert person not in set(graph2["person_id"])
+
+
+def test_generate_the_harder_world_and_link_it(tmp_path: Path) -> None:
+    world = tmp_path / "harder"
+    tether("generate", "--out", str(world), "--persons", "300", "--world", "harder",
+           "--seed", "3", home=tmp_path / "ws")  # fmt: skip
+    assert (world / "loyalty.csv").exists() and (world / "hard_cases.csv").exists()
+    linked = json.loads(
+        tether("link", "-c", str(world / "tether.toml"), "--json", home=tmp_path / "ws").stdout
+    )
+    assert all(s["reconciles"] for s in linked["sources"])
+    blocking = linked["linking"]["blocking"]
+    assert blocking["comparisons_per_record"] <= blocking["comparison_bound_per_record"]
+    scores = json.loads(
+        tether(
+            "evaluate",
+            "--labels",
+            str(world / "labels.csv"),
+            "--no-sweep",
+            "--json",
+            home=tmp_path / "ws",
+        ).stdout  # fmt: skip
+    )
+    assert scores["pairwise_precision"] > 0.9
