@@ -28,6 +28,7 @@ a million persons take seconds, and the cost grows linearly with the run.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -140,9 +141,7 @@ def build_person_tables(
         for name in aligned.columns:
             names.append(str(name))
             values.append(aligned[name].array)
-    features = pd.DataFrame(
-        {"person_id": base["person_id"], **{str(i): v for i, v in enumerate(values)}}
-    )
+    features = _frame({"person_id": base["person_id"], **{str(i): v for i, v in enumerate(values)}})
     features.columns = pd.Index(["person_id", *names])
     return PersonTables(features=features, activity=activity, identifiers=identifiers)
 
@@ -150,32 +149,42 @@ def build_person_tables(
 def _activity_features(
     activity: pd.DataFrame, code: np.ndarray, n: int, *, as_of: datetime
 ) -> list[tuple[str, object]]:
-    """Recency, frequency and messaging columns, one value per person (``code``: its number)."""
+    """Recency, frequency and messaging columns, one value per person (``code``: its number).
+
+    ``activity`` is sorted by person, then time (missing last): a person's
+    latest time among some rows is the time of the last of them that has one.
+    Text columns are compared as integer codes (``_codes``).
+    """
     since = pd.Timestamp(as_of) - timedelta(days=RECENT_DAYS)
-    recent = (activity["ts"] >= since).to_numpy()
-    source_kind = activity["source_kind"].to_numpy(object)
-    kind = activity["type"].to_numpy(object)
-    is_event = source_kind == "event"
+    ts = activity["ts"]
+    recent = (ts >= since).to_numpy()
+    timed = ts.notna().to_numpy()
+    source_kind, is_ = _codes(activity["source_kind"])
+    kind, kind_is = _codes(activity["type"])
+    is_event = is_("event")
 
     def count(mask: np.ndarray) -> np.ndarray:
         return np.bincount(code[mask], minlength=n).astype(np.int64)
 
     def latest(mask: np.ndarray) -> object:
-        # a grouped maximum on person numbers, then one lookup per person (NaT: none)
-        return activity["ts"][mask].groupby(code[mask]).max().reindex(np.arange(n)).array
+        rows = np.flatnonzero(mask & timed)
+        last = rows[np.r_[code[rows][1:] != code[rows][:-1], True][: len(rows)]]
+        pick = np.full(n, -1, dtype=np.int64)
+        pick[code[last]] = last
+        return ts.array.take(pick, allow_fill=True)  # NaT for none, the column's own dtype
 
     out: list[tuple[str, object]] = []
-    views = is_event & (kind == "page_view")
-    category = activity["category"].to_numpy(object)
+    views = is_event & kind_is("page_view")
+    _, category_is = _codes(activity["category"])
     for value in sorted(activity["category"][views].dropna().unique()):
-        rows = views & (category == value)
+        rows = views & category_is(value)
         slug = _slug(value)
         out.append((f"views_{slug}_30d", count(rows & recent)))
         out.append((f"last_view_{slug}", latest(rows)))
-    channel = activity["channel"].to_numpy(object)
+    _, channel_is = _codes(activity["channel"])
     for value in sorted(activity["channel"][is_event].dropna().unique()):
-        out.append((f"events_{_slug(value)}_30d", count(is_event & (channel == value) & recent)))
-    interaction = source_kind == "interaction"
+        out.append((f"events_{_slug(value)}_30d", count(is_event & channel_is(value) & recent)))
+    interaction = is_("interaction")
     inter = activity[interaction].assign(_code=code[interaction])
     inter = inter.sort_values("ts")  # (a quicksort, as ever: ties keep the order it gives)
     for value in sorted(inter["type"].dropna().unique()):
@@ -183,17 +192,34 @@ def _activity_features(
         slug = _slug(value)
         out.append((f"last_{slug}_at", last["ts"].array))
         out.append((f"last_{slug}_outcome", last["outcome"].array))
-    messages = is_event & ((kind == "message_delivered") | (kind == "message_read"))
+    delivered_rows, read_rows = kind_is("message_delivered"), kind_is("message_read")
+    messages = is_event & (delivered_rows | read_rows)
     for value in sorted(activity["channel"][messages].dropna().unique()):
-        rows = messages & (channel == value)
+        rows = messages & channel_is(value)
         slug = _slug(value)
-        delivered = count(rows & (kind == "message_delivered"))
-        read = count(rows & (kind == "message_read"))
+        delivered = count(rows & delivered_rows)
+        read = count(rows & read_rows)
         with np.errstate(divide="ignore", invalid="ignore"):
             rate = np.where(delivered > 0, np.minimum(read / delivered, 1.0), np.nan)
         out += [(f"msg_delivered_{slug}", delivered), (f"msg_read_{slug}", read)]
         out.append((f"msg_read_rate_{slug}", rate))
     return out
+
+
+def _codes(column: pd.Series) -> tuple[np.ndarray, Callable[[object], np.ndarray]]:
+    """The column as integer codes, and ``is_(value)``: where it equals ``value``.
+
+    One hash pass instead of a Python ``==`` per value and row; missing values
+    equal nothing, as with ``==``.
+    """
+    codes, uniques = pd.factorize(column)
+    where = {value: i for i, value in enumerate(uniques)}
+
+    def is_(value: object) -> np.ndarray:
+        found = where.get(value)
+        return codes == found if found is not None else np.zeros(len(codes), dtype=bool)
+
+    return codes, is_
 
 
 def _consent_flags(consent: pd.DataFrame, persons: pd.Index) -> pd.DataFrame:
@@ -203,7 +229,8 @@ def _consent_flags(consent: pd.DataFrame, persons: pd.Index) -> pd.DataFrame:
     ``person_consent`` writes it) is laid out by array indexing; anything
     else goes through the pivot table it always went through.
     """
-    person, person_values = pd.factorize(consent["person_id"], sort=True)
+    person, person_values = _ranks(consent["person_id"])
+    person = np.where(person < len(person_values), person, -1)
     purpose, purposes = pd.factorize(consent["purpose"], sort=True)
     allowed = consent["allowed"]
     n, k = len(person_values), len(purposes)
@@ -245,50 +272,46 @@ def _activity(
     instant; the join and the sort run on integer codes.
     """
     columns = ["person_id", "ts", "source_kind", "type", "category", "channel", "outcome"]
-    parts = []
+    parts: list[dict[str, pd.Series]] = []
     owners = []
     people = person.to_numpy()
     if events is not None and len(events):
-        subjects = touchpoints[["subject_type", "subject_id"]].astype(str)
-        asked = events[["subject_type", "subject_id"]].astype(str)
-        owner = _first_owner(asked, subjects, ["subject_type", "subject_id"])
-        joined = events[owner >= 0]
-        owners.append(owner[owner >= 0])
+        owner = _first_owner(
+            [_text(events["subject_type"]), _text(events["subject_id"])],
+            [_text(touchpoints["subject_type"]), _text(touchpoints["subject_id"])],
+        )
+        found = np.flatnonzero(owner >= 0)
+        owners.append(owner[found])
+        m = len(found)
         parts.append(
-            pd.DataFrame(
-                {
-                    "person_id": people[owners[-1]],
-                    "ts": pd.to_datetime(joined["ts"], utc=True).array,
-                    "source_kind": "event",
-                    "type": joined["event_type"].astype(str).to_numpy(),
-                    "category": _column(joined, "category"),
-                    "channel": _column(joined, "channel"),
-                    "outcome": None,
-                }
-            )
+            {
+                "person_id": _series(people[owners[-1]]),
+                "ts": pd.Series(pd.to_datetime(events["ts"], utc=True).array.take(found)),
+                "source_kind": _series(np.full(m, "event", dtype=object)),
+                "type": _series(_text(events["event_type"])[found]),
+                "category": _taken(events, "category", found),
+                "channel": _taken(events, "channel", found),
+                "outcome": _series(np.full(m, None, dtype=object)),
+            }
         )
     if interactions is not None and len(interactions):
         known = np.flatnonzero(touchpoints["customer_id"].notna().to_numpy())
-        customers = pd.DataFrame({"customer_id": touchpoints["customer_id"].iloc[known]})
         owner = _first_owner(
-            pd.DataFrame({"customer_id": interactions["customer_id"]}).astype(str),
-            customers.astype(str),
-            ["customer_id"],
+            [_text(interactions["customer_id"])], [_text(touchpoints["customer_id"].iloc[known])]
         )
-        joined = interactions[owner >= 0]
-        owners.append(known[owner[owner >= 0]])
+        found = np.flatnonzero(owner >= 0)
+        owners.append(known[owner[found]])
+        m = len(found)
         parts.append(
-            pd.DataFrame(
-                {
-                    "person_id": people[owners[-1]],
-                    "ts": pd.to_datetime(joined["ts"], utc=True).array,
-                    "source_kind": "interaction",
-                    "type": joined["kind"].astype(str).to_numpy(),
-                    "category": None,
-                    "channel": None,
-                    "outcome": _column(joined, "outcome"),
-                }
-            )
+            {
+                "person_id": _series(people[owners[-1]]),
+                "ts": pd.Series(pd.to_datetime(interactions["ts"], utc=True).array.take(found)),
+                "source_kind": _series(np.full(m, "interaction", dtype=object)),
+                "type": _series(_text(interactions["kind"])[found]),
+                "category": _series(np.full(m, None, dtype=object)),
+                "channel": _series(np.full(m, None, dtype=object)),
+                "outcome": _taken(interactions, "outcome", found),
+            }
         )
     if not parts:
         empty = pd.DataFrame(
@@ -299,40 +322,73 @@ def _activity(
             }
         )
         return empty, np.empty(0, dtype=np.int64)
-    out = pd.concat(parts, ignore_index=True)[columns]
-    for column in ("category", "channel", "outcome"):
-        out[column] = _none_for_missing(out[column])
+    # each column once: joined, ordered (by person, then time), then framed
+    # (an empty part does not decide a column's type: pandas excludes it, and warns that it will
+    # stop doing so; it is left out here so that the type stays what it was, without the warning)
+    filled = [part for part in parts if len(part["person_id"])] or parts
+    joined = {c: pd.concat([part[c] for part in filled], ignore_index=True) for c in columns}
     owner = np.concatenate(owners)
-    order = np.lexsort((_time_key(out["ts"]), rank[owner]))
-    return out.take(order).reset_index(drop=True), owner[order]
+    order = np.lexsort((_time_key(joined["ts"]), rank[owner]))
+    out = {}
+    for c in columns:
+        values = joined[c].array.take(order)
+        out[c] = _none_for_missing(values) if c in ("category", "channel", "outcome") else values
+    return _frame(out), owner[order]
 
 
-def _none_for_missing(column: pd.Series) -> np.ndarray | list[str | None]:
-    """The column's values with ``None`` for every missing one.
+def _series(values: object) -> pd.Series:
+    """Values as a Series as they are: an object array is not scanned for dates (these
+    columns came from frames before, never re-inferred), nothing is copied."""
+    if isinstance(values, pd.Series):
+        return values
+    if isinstance(values, np.ndarray) and values.dtype == object:
+        return pd.Series(values, dtype=object, copy=False)
+    return pd.Series(values, copy=False)  # a list: pandas infers its type, as on assignment
+
+
+def _frame(columns: dict[str, object]) -> pd.DataFrame:
+    """A frame of these columns as they are (``_series``), neither copied nor consolidated."""
+    return pd.DataFrame({name: _series(v) for name, v in columns.items()}, copy=False)
+
+
+def _text(values: pd.Series) -> np.ndarray:
+    """``values.astype(str)`` as an object array (ids are compared as text), without the
+    copy when they already are all text."""
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":
+        return values.to_numpy(dtype=object)
+    return values.astype(str).to_numpy(dtype=object)
+
+
+def _taken(frame: pd.DataFrame, name: str, rows: np.ndarray) -> pd.Series:
+    """``frame[name]`` at ``rows`` (a column of ``None`` if the frame has none)."""
+    if name in frame:
+        return _series(frame[name].array.take(rows))
+    return _series(np.full(len(rows), None, dtype=object))
+
+
+def _none_for_missing(values: object) -> np.ndarray | list[str | None]:
+    """The values with ``None`` for every missing one.
 
     As a list pandas would infer the column's type from them; text (or
     nothing) stays text, so that case keeps the object array as it is.
     """
-    values = column.to_numpy(dtype=object, copy=True)
-    values[pd.isna(values)] = None
-    if len(values) and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
-        return values
-    listed: list[str | None] = values.tolist()
+    array = np.asarray(values, dtype=object).copy()
+    if not len(array):
+        return np.array([])  # (an empty list set as a column is float64)
+    array[pd.isna(array)] = None
+    if pd.api.types.infer_dtype(array, skipna=True) in ("string", "empty"):
+        return array
+    listed: list[str | None] = array.tolist()
     return listed
 
 
-def _column(frame: pd.DataFrame, name: str) -> np.ndarray | None:
-    return frame[name].to_numpy() if name in frame else None
-
-
-def _first_owner(asked: pd.DataFrame, owners: pd.DataFrame, key: list[str]) -> np.ndarray:
-    """Per row of ``asked``, the position in ``owners`` of the first row with the same ``key``
-    (-1: none): an inner join on the first owner of each key, in ``asked``'s order."""
-    n = len(owners)
-    joint = np.zeros(n + len(asked), dtype=np.int64)
-    for column in key:
-        both = np.concatenate([owners[column].to_numpy(object), asked[column].to_numpy(object)])
-        codes, uniques = pd.factorize(both)
+def _first_owner(asked: list[np.ndarray], owners: list[np.ndarray]) -> np.ndarray:
+    """Per row of ``asked`` (key columns), the position of the first row of ``owners`` with
+    the same key (-1: none): an inner join on each key's first owner, in ``asked``'s order."""
+    n = len(owners[0])
+    joint = np.zeros(n + len(asked[0]), dtype=np.int64)
+    for mine, theirs in zip(owners, asked, strict=True):
+        codes, uniques = pd.factorize(np.concatenate([mine, theirs]))
         joint = joint * max(len(uniques), 1) + codes
     first = ~pd.Index(joint[:n]).duplicated(keep="first")
     where = pd.Index(joint[:n][first]).get_indexer(pd.Index(joint[n:]))
@@ -411,7 +467,7 @@ def _identifiers(
         column = np.full(n, None, dtype=object)
         column[code[first]] = values[first]
         picked[field] = column
-    return pd.DataFrame(picked)
+    return _frame(picked)
 
 
 def _crm_attributes(

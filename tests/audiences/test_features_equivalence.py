@@ -287,6 +287,11 @@ def runs(draw: st.DrawFn) -> dict[str, object]:
         events = events.astype(
             {"subject_type": "string", "subject_id": "string", "event_type": "string"}
         )
+        variant = draw(st.sampled_from(["ingest", "ingest", "us", "bare"]))
+        if variant == "us":  # times read back from Parquet
+            events["ts"] = events["ts"].astype("datetime64[us, UTC]")
+        elif variant == "bare":  # no category or channel column at all
+            events = events.drop(columns=["category", "channel"])
     interactions = None
     if draw(st.booleans()):
         n_inter = draw(st.integers(0, 12))
