@@ -507,9 +507,11 @@ class _Coded:
 
     def longer_than(self, width: int) -> np.ndarray:
         """Per row, whether the value has more than ``width`` characters."""
-        lengths = pc.utf8_length(pa.array([*self.values, None], type=pa.string()))
-        per_value = pc.fill_null(pc.greater(lengths, width), False).to_numpy(zero_copy_only=False)
-        flags: np.ndarray = np.asarray(per_value, dtype=bool)[self.codes]
+        lengths = np.fromiter(
+            map(len, [v or "" for v in self.values]), dtype=np.int64, count=len(self.values)
+        )
+        per_value = np.append(lengths > width, False)
+        flags: np.ndarray = per_value[self.codes]
         return flags
 
     def rows(self, test: Any) -> np.ndarray:
@@ -1022,6 +1024,8 @@ class Ledger:
             try:
                 with db.cursor() as cursor:
                     cursor.execute("SET LOCAL TimeZone = 'UTC'")  # the times are UTC text
+                    # sorts and hashes of a batch in memory, not in temporary files
+                    cursor.execute("SET LOCAL work_mem = '256MB'")
                     cursor.execute(
                         "CREATE TEMP TABLE consent_incoming "
                         "(LIKE consent_events INCLUDING DEFAULTS) ON COMMIT DROP"
@@ -1033,19 +1037,25 @@ class Ledger:
                         for start in range(0, len(view), 1 << 20):
                             copy.write(view[start : start + (1 << 20)])
                         del view
-                    # in id order: the primary key grows in order, and concurrent writers
-                    # of the same ids take their locks in one order (no deadlock)
+                    # Only ids not stored yet are sorted and inserted (a rerun inserts
+                    # nothing); in id order, so the primary key grows in order and
+                    # concurrent writers of the same ids lock them in one order (no
+                    # deadlock). ON CONFLICT covers ids another writer stores meanwhile.
                     cursor.execute(
                         f"INSERT INTO consent_events ({listed}) SELECT {listed} "
-                        "FROM consent_incoming ORDER BY event_id ON CONFLICT (event_id) DO NOTHING"
+                        "FROM consent_incoming AS i WHERE NOT EXISTS "
+                        "(SELECT 1 FROM consent_events AS c WHERE c.event_id = i.event_id) "
+                        "ORDER BY event_id ON CONFLICT (event_id) DO NOTHING"
                     )
                     inserted = cursor.rowcount
-                    cursor.execute(
-                        "SELECT i.event_id FROM consent_incoming AS i "
-                        "JOIN consent_events AS c ON c.event_id = i.event_id "
-                        "WHERE c.content_hash <> i.content_hash"
-                    )
-                    clashing = [r[0] for r in cursor.fetchall()]
+                    clashing = []
+                    if inserted < len(rows):  # some ids were there: which of them differ?
+                        cursor.execute(
+                            "SELECT i.event_id FROM consent_incoming AS i "
+                            "JOIN consent_events AS c ON c.event_id = i.event_id "
+                            "WHERE c.content_hash <> i.content_hash"
+                        )
+                        clashing = [r[0] for r in cursor.fetchall()]
                 if all_or_nothing and clashing:
                     db.rollback()
                     return 0, clashing
@@ -1131,6 +1141,8 @@ class Ledger:
         try:
             db: Any = raw.driver_connection
             with db.cursor() as cursor:
+                if ordered:
+                    cursor.execute("SET LOCAL work_mem = '256MB'")  # the sort in memory
                 with cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params or None) as copy:
                     for block in copy:
                         buffer.write(block)
