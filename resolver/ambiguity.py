@@ -10,9 +10,11 @@ as a conflict: a coin toss, wrong half the time.
 ``ambiguous_model_edges`` finds such records before clustering: a record
 whose accepted model links (at or above the threshold) reach two
 deterministic fragments that are wholly incompatible with each other (their
-first names or their dates of birth, ``resolver.compare``), with weights
-within ``margin_bits`` of each other. All its links to those fragments are
-refused (``ambiguous_link``); a link that is clearly stronger than the rest
+first names or their dates of birth, ``resolver.compare``, and, as in the
+cluster guard, contact identifiers on both sides of which they share none),
+with weights within ``margin_bits`` of each other. Data whose duplicates
+replace whole names (FEBRL) and carry no contacts is left to the clustering.
+All its links to those fragments are refused (``ambiguous_link``); a link that is clearly stronger than the rest
 (a shared date of birth against a missing one) is kept.
 """
 
@@ -50,6 +52,7 @@ def ambiguous_model_edges(
     fragment: np.ndarray,
     first_names: pd.Series | None,
     dobs: pd.Series | None,
+    contacts: pd.Series | None = None,
     margin_bits: float = MARGIN_BITS,
 ) -> np.ndarray:
     """Per model edge, whether it is an ambiguous record's link (see the module docstring).
@@ -60,6 +63,9 @@ def ambiguous_model_edges(
         accepted: edges at or above the threshold (the others are never ambiguous).
         fragment: per record, its deterministic fragment.
         first_names, dobs: per record, the guard's values (``None``: not compared).
+        contacts: per record, its contact identifiers (a list or one value); two
+            fragments clash only when both hold some and share none, as in the
+            cluster guard (``None``: names and dates alone decide).
         margin_bits: how close to the best link another must be to make a tie.
     """
     out = np.zeros(len(left), dtype=bool)
@@ -85,6 +91,9 @@ def ambiguous_model_edges(
     close = per[per["weight"] >= per["best"] - margin_bits]
     names = _sets(first_names, fragment)
     births = _sets(dobs, fragment)
+    reach = (
+        _sets(_flat(contacts), _flat_fragment(contacts, fragment)) if contacts is not None else None
+    )
     ambiguous_pairs: set[tuple[int, int]] = set()
     for record, group in close.groupby("record"):
         fragments = group["other"].astype(int).tolist()
@@ -93,7 +102,7 @@ def ambiguous_model_edges(
         clash = False
         for i, a in enumerate(fragments):
             for b in fragments[i + 1 :]:
-                if _incompatible(names, births, a, b):
+                if _incompatible(names, births, a, b) and _disjoint(reach, a, b):
                     clash = True
                     break
             if clash:
@@ -107,6 +116,24 @@ def ambiguous_model_edges(
     ]
     out[hit["edge"].to_numpy(dtype=np.int64)] = True
     return out
+
+
+def _flat(contacts: pd.Series) -> pd.Series:
+    """One row per (record, contact identifier) of a column of lists or values."""
+    return contacts.explode().reset_index(drop=True)
+
+
+def _flat_fragment(contacts: pd.Series, fragment: np.ndarray) -> np.ndarray:
+    # explode() keeps one (missing) row for an empty list or a missing value
+    lengths = np.array([max(len(v), 1) if isinstance(v, list) else 1 for v in contacts.tolist()])
+    return np.repeat(fragment[: len(contacts)], lengths)
+
+
+def _disjoint(reach: dict[int, set[str]] | None, a: int, b: int) -> bool:
+    if reach is None:
+        return True
+    ca, cb = reach.get(a), reach.get(b)
+    return bool(ca and cb and not ca & cb)
 
 
 def _incompatible(names: dict[int, set[str]], births: dict[int, set[str]], a: int, b: int) -> bool:

@@ -293,6 +293,7 @@ def cluster_linked(
     guard = options.conflict_guard
     names = touchpoints["first_name"].reset_index(drop=True) if "first_name" in guard else None
     dobs = touchpoints["dob"].reset_index(drop=True) if "dob" in guard else None
+    contacts = _contacts(touchpoints, junk=junk) if guard else None
     if fragment is not None and len(model_edges):
         ambiguous = ambiguous_model_edges(
             left=model_edges["left"].to_numpy(),
@@ -302,6 +303,7 @@ def cluster_linked(
             fragment=fragment,
             first_names=names,
             dobs=dobs,
+            contacts=contacts,
         )
         model_edges.loc[ambiguous, "reason"] = AMBIGUOUS
     edges = pd.concat([deterministic, model_edges], ignore_index=True)[EDGE_COLUMNS]
@@ -311,7 +313,6 @@ def cluster_linked(
     )[0]
     flags = np.ones(n, dtype=bool) if may_link is None else np.asarray(may_link, dtype=bool)
     surnames = touchpoints["last_name"].reset_index(drop=True) if names is not None else None
-    contacts = _contacts(touchpoints, junk=junk) if guard else None
     customer_record = (touchpoints["kind"] == "customers").to_numpy()
 
     union = GuardedUnion(

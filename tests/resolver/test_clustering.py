@@ -392,11 +392,20 @@ def test_a_record_matching_two_incompatible_people_equally_links_to_neither():
     fragment = np.array([0, 1, 2, 3])
     names = pd.Series(["aleksandr", "aleksandr", "aleksandr", "boris"])
     dobs = pd.Series([None, "1964-06-16", "1980-02-01", "1980-02-01"])
+    contacts = pd.Series([None, ["p:+79161"], ["p:+79162"], None])
     flags = ambiguous_model_edges(
         left=np.array([0, 0, 3]), right=np.array([1, 2, 2]), weight=np.array([9.0, 8.5, 9.0]),
         accepted=np.ones(3, bool), fragment=fragment, first_names=names, dobs=dobs,
+        contacts=contacts,
     )  # fmt: skip
     assert flags.tolist() == [True, True, False]
+    # without contacts on both sides a clash is only evidence (FEBRL replaces whole values)
+    febrl = ambiguous_model_edges(
+        left=np.array([0, 0, 3]), right=np.array([1, 2, 2]), weight=np.array([9.0, 8.5, 9.0]),
+        accepted=np.ones(3, bool), fragment=fragment, first_names=names, dobs=dobs,
+        contacts=pd.Series([None] * 4),
+    )  # fmt: skip
+    assert not febrl.any()
     # a clearly stronger link (far more bits) is not a tie: it is kept
     clear = ambiguous_model_edges(
         left=np.array([0, 0]), right=np.array([1, 2]), weight=np.array([20.0, 8.0]),
