@@ -3,6 +3,12 @@
 ``main()`` is the one error boundary: a ``TetherError`` prints its message
 and exits 2 (bad input or usage) or 1 (a run failed); ``--debug`` shows the
 traceback. Tracebacks never show local variables: they hold personal data.
+
+Startup is kept light (issue #13): ``tether --help`` and ``tether consent
+decode`` must start in well under a second, so this module imports only Typer,
+rich and the cheap error classes at the top. Each command imports the pandas,
+Splink, SQLAlchemy or Faker code it needs inside its body;
+``bench/bench_startup.py`` measures it and ``tests/test_imports.py`` guards it.
 """
 
 from __future__ import annotations
@@ -14,20 +20,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from api.errors import EXIT_USAGE, exit_code_for
-from api.nightly import run_link, train
-from api.progress_ui import ConsoleProgress
-from api.settings import EXAMPLE_CONFIG, load_config, resolve_home
-from api.workspace import Workspace
-from resolver import TetherError, evaluate_graph, explain_records, read_labels, write_demo_world
-from resolver.demo_world import WORLD_NOW, Format, demo_config_toml
+from resolver.errors import TetherError
+
+if TYPE_CHECKING:
+    from api.settings import TetherConfig
+    from api.workspace import Workspace
+    from resolver.demo_world import Format
 
 app = typer.Typer(
     name="tether",
@@ -66,6 +71,20 @@ def _root(
     logging.getLogger("splink").setLevel(logging.DEBUG if log_level == "debug" else logging.ERROR)
 
 
+def _workspace(home: Path | None) -> Workspace:
+    """The workspace at ``--home``, else ``TETHER_HOME``, else ``./tether-data``."""
+    from api.settings import resolve_home
+    from api.workspace import Workspace
+
+    return Workspace.open(resolve_home(home))
+
+
+def _load_config(path: Path) -> TetherConfig:
+    from api.settings import load_config
+
+    return load_config(path)
+
+
 def _emit(payload: dict[str, Any], *, as_json: bool, lines: list[str]) -> None:
     if as_json:
         sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
@@ -95,6 +114,8 @@ def generate(
     as_json: JsonOpt = False,
 ) -> None:
     """Generate a synthetic world's source files, labels, hard cases and a tether.toml."""
+    from resolver.demo_world import demo_config_toml, write_demo_world
+
     if fmt not in ("csv", "parquet"):
         raise typer.BadParameter("--format must be csv or parquet")
     if world not in ("demo", "harder"):
@@ -149,6 +170,7 @@ def write_demo_audiences(data: Path) -> Path:
     import shutil
 
     from audiences.segments import EXAMPLES
+    from resolver.demo_world import demo_config_toml
 
     target = data / "segments"
     target.mkdir(exist_ok=True)
@@ -167,13 +189,17 @@ def demo(
     as_json: JsonOpt = False,
 ) -> None:
     """Generate the demo world, run the nightly batch on it, and print where everything is."""
+    from api.nightly import run_link
+    from api.progress_ui import ConsoleProgress
     from audiences.segments import load_segments
+    from resolver.demo_world import WORLD_NOW, write_demo_world
+    from resolver.evaluate import evaluate_graph, read_labels
 
-    ws = Workspace.open(resolve_home(home))
+    ws = _workspace(home)
     data = ws.home / "demo"
     write_demo_world(data, persons=persons, seed=seed)
     config_path = write_demo_audiences(data)
-    config = load_config(config_path)
+    config = _load_config(config_path)
     assert config.segments is not None
     # The demo world is a snapshot taken at WORLD_NOW: consent and segment windows are judged then.
     summary = run_link(
@@ -218,6 +244,7 @@ def init(
     """Write an annotated example tether.toml and the example segment files beside it."""
     import shutil
 
+    from api.settings import EXAMPLE_CONFIG
     from audiences.segments import EXAMPLES
 
     if path.exists() and not force:
@@ -237,8 +264,11 @@ def init(
 @app.command("train")
 def train_cmd(config: ConfigOpt, home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     """Retrain the linkage model on the configured sources and save it in the workspace."""
-    ws = Workspace.open(resolve_home(home))
-    path = train(config=load_config(config), workspace=ws, progress=ConsoleProgress(quiet=as_json))
+    from api.nightly import train
+    from api.progress_ui import ConsoleProgress
+
+    ws = _workspace(home)
+    path = train(config=_load_config(config), workspace=ws, progress=ConsoleProgress(quiet=as_json))
     _emit({"model": str(path)}, as_json=as_json, lines=[f"model saved to {path}"])
 
 
@@ -256,9 +286,12 @@ def link(
     as_json: JsonOpt = False,
 ) -> None:
     """Ingest, apply consent, link and cluster the sources into a new current run."""
-    ws = Workspace.open(resolve_home(home))
+    from api.nightly import run_link
+    from api.progress_ui import ConsoleProgress
+
+    ws = _workspace(home)
     summary = run_link(
-        config=load_config(config),
+        config=_load_config(config),
         workspace=ws,
         retrain=retrain,
         as_of=_as_of(as_of),
@@ -295,10 +328,12 @@ def nightly(
     The run becomes current only when every step has finished; a run that
     fails or is killed leaves the previous run current and readable.
     """
+    from api.nightly import run_link
+    from api.progress_ui import ConsoleProgress
     from audiences.segments import load_segments
 
-    loaded = load_config(config)
-    ws = Workspace.open(resolve_home(home))
+    loaded = _load_config(config)
+    ws = _workspace(home)
     segments = _with_stored(load_segments(loaded.segments) if loaded.segments else {}, ws)
     summary = run_link(
         config=loaded,
@@ -333,7 +368,7 @@ def report(
     open_it: Annotated[bool, typer.Option("--open", help="Open it in a browser.")] = False,
 ) -> None:
     """Print the path of the current run's HTML report (or open it)."""
-    ws = Workspace.open(resolve_home(home))
+    ws = _workspace(home)
     path = ws.current_dir() / "report.html"
     if not path.exists():
         raise typer.BadParameter(f"run {ws.current_run_id()} has no report.html")
@@ -364,9 +399,12 @@ def evaluate(
     the run's own guard-rails and consent gate, and recommends the best F1 whose
     precision reaches --min-precision.
     """
+    import pandas as pd
+
+    from resolver.evaluate import evaluate_graph, read_labels
     from resolver.threshold import sweep_thresholds
 
-    ws = Workspace.open(resolve_home(home))
+    ws = _workspace(home)
     graph = ws.read_current("identity_graph")
     if graph is None:
         ws.current_dir()  # raises NoCurrentRunError with its message
@@ -443,10 +481,12 @@ def review_sample(
     rest cover every score range. Names, birth date, postcode and city are shown;
     emails and phones masked. Then: `tether calibrate --labels FILE`.
     """
+    import pandas as pd
+
     from resolver.model import load_model
     from resolver.review import sample_review_pairs
 
-    ws = Workspace.open(resolve_home(home))
+    ws = _workspace(home)
     run_dir = ws.current_dir()
     options = _run_linking_options(run_dir)
     pairs = sample_review_pairs(
@@ -493,7 +533,7 @@ def calibrate(
     if method not in (None, "isotonic", "logistic"):
         raise typer.BadParameter("--method is isotonic or logistic")
     pairs = read_pair_labels(labels)
-    ws = Workspace.open(resolve_home(home))
+    ws = _workspace(home)
     model = load_model(ws.model_path)
     fingerprint = model_fingerprint(model)
     stale = set(pairs["model"]) - {fingerprint, ""}
@@ -549,7 +589,7 @@ def consent_import(
     from consent.ledger import Ledger, events_from_frame
     from resolver import SourceConfig, ingest_sources
 
-    ws = Workspace.open(resolve_home(home))
+    ws = _workspace(home)
     ingested = ingest_sources(sources=[SourceConfig(name="consents", kind="consents", path=path)])
     (counts,) = ingested.counts
     frame = ingested.activity.get("consents")
@@ -615,8 +655,8 @@ def consent_show(
     from consent.purposes import DEFAULT_POLICY
 
     moment = _as_of(as_of)
-    policy = load_config(config).consent if config else DEFAULT_POLICY
-    ws = Workspace.open(resolve_home(home))
+    policy = _load_config(config).consent if config else DEFAULT_POLICY
+    ws = _workspace(home)
     engine = open_store(database_url(home=ws.home))
     try:
         ledger = Ledger(engine)
@@ -687,11 +727,13 @@ def erase(
     and identifier of that person goes on the suppression list, and an audit
     record with ids and counts only is kept.
     """
+    import pandas as pd
+
     from api.lookup import find_person
     from api.storage import database_url, open_store
     from consent.erasure import ErasureStore
 
-    ws = Workspace.open(resolve_home(home))
+    ws = _workspace(home)
     match = (
         find_person(workspace=ws, subject_type=subject_type, subject_id=subject_id)
         if ws.current_run_id()
@@ -823,7 +865,7 @@ def _segment_context(
     from audiences.segments import load_segments
     from consent.purposes import DEFAULT_POLICY
 
-    loaded = load_config(config) if config else None
+    loaded = _load_config(config) if config else None
     directory = segments or (loaded.segments if loaded else None) or Path("segments")
     if not directory.is_dir():
         raise typer.BadParameter(
@@ -831,9 +873,7 @@ def _segment_context(
             "[audiences] segments in tether.toml"
         )
     policy = loaded.consent if loaded else DEFAULT_POLICY
-    return (loaded, policy), _with_stored(
-        load_segments(directory), Workspace.open(resolve_home(home))
-    )
+    return (loaded, policy), _with_stored(load_segments(directory), _workspace(home))
 
 
 def _one_segment(found: dict[str, Any], name: str) -> Any:
@@ -856,7 +896,7 @@ def segments_list(
     from audiences.segments import evaluate_segment
 
     _, found = _segment_context(config, segments, home)
-    ws = Workspace.open(resolve_home(home))
+    ws = _workspace(home)
     tables = load_run_tables(ws) if ws.current_run_id() else None
     rows = []
     for name, segment in sorted(found.items()):
@@ -915,7 +955,7 @@ def segments_preview(
     overrides = loaded.destinations if loaded else {}
     names = destination_names or list(DESTINATIONS)
     dests = [destination(n, **overrides.get(n, {})) for n in names]
-    ws = Workspace.open(resolve_home(home))
+    ws = _workspace(home)
     tables = load_run_tables(ws)
     engine = open_store(database_url(home=ws.home))
     try:
@@ -980,7 +1020,7 @@ def segments_export(
 
     (loaded, policy), found = _segment_context(config, segments, home)
     segment = _one_segment(found, name)
-    ws = Workspace.open(resolve_home(home))
+    ws = _workspace(home)
     engine = open_store(database_url(home=ws.home))
     results = []
     try:
@@ -1024,7 +1064,7 @@ def _key_store(home: Path | None) -> Iterator[Any]:
     from api.keys import KeyStore
     from api.storage import database_url, open_store
 
-    ws = Workspace.open(resolve_home(home))
+    ws = _workspace(home)
     engine = open_store(database_url(home=ws.home))
     try:
         yield KeyStore(engine)
@@ -1106,10 +1146,10 @@ def serve(
 
     import uvicorn
 
-    ws = Workspace.open(resolve_home(home))
+    ws = _workspace(home)
     os.environ["TETHER_HOME"] = str(ws.home.resolve())
     if config is not None:
-        load_config(config)  # refuse a bad file before binding the port
+        _load_config(config)  # refuse a bad file before binding the port
         os.environ["TETHER_CONFIG"] = str(config.resolve())
     logger.info("serving %s on %s:%d", ws.home, host, port)
     uvicorn.run(
@@ -1141,7 +1181,11 @@ def why(
     as_json: JsonOpt = False,
 ) -> None:
     """Why two records are one person (the path of links), or not (the refused links)."""
-    ws = Workspace.open(resolve_home(home))
+    import pandas as pd
+
+    from resolver.explain import explain_records
+
+    ws = _workspace(home)
     run_dir = ws.current_dir()
     answer = explain_records(
         graph=pd.read_parquet(run_dir / "identity_graph.parquet"),

@@ -13,13 +13,18 @@ names and counts, never values.
         ├── Forbidden            code="forbidden"           403
         ├── NotFound             code="not_found"           404 (also LookupError)
         └── PayloadTooLarge      code="request_too_large"   413
+
+The table is built on first use: its classes from ``api.keys`` (SQLAlchemy),
+``api.nightly`` (Splink) and ``api.workspace`` (pandas) are not imported by the
+CLI's error boundary, so ``tether --help`` starts fast (issue #13).
 """
 
 from __future__ import annotations
 
-from api.keys import KeyInvalid
-from api.nightly import RunFailedError
-from api.workspace import RunLockedError
+import sys
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
 from audiences.errors import (
     AudienceError,
     AudienceTooSmall,
@@ -40,6 +45,9 @@ from resolver.errors import (
     TetherError,
     WorkspaceError,
 )
+
+if TYPE_CHECKING:
+    HTTP_STATUS: dict[type[TetherError], int]
 
 __all__ = [
     "EXIT_FAILED_RUN",
@@ -90,45 +98,66 @@ class PayloadTooLarge(ApiError):
     code = "request_too_large"
 
 
-HTTP_STATUS: dict[type[TetherError], int] = {
-    TetherError: 400,
-    ConfigError: 500,
-    InputError: 422,
-    SourceSchemaError: 422,
-    ModelError: 503,
-    WorkspaceError: 500,
-    NoCurrentRunError: 503,
-    LabelsError: 422,
-    ConsentError: 400,
-    ConsentEventInvalid: 422,
-    ConsentPolicyInvalid: 500,
-    SubjectNotFound: 404,
-    TCStringInvalid: 422,
-    GPPStringInvalid: 422,
-    AudienceError: 422,
-    SegmentInvalid: 422,
-    SegmentConflict: 409,
-    SegmentNotFound: 404,
-    AudienceTooSmall: 422,
-    RunFailedError: 500,
-    RunLockedError: 409,
-    KeyInvalid: 422,
-    ApiError: 400,
-    Unauthorized: 401,
-    Forbidden: 403,
-    NotFound: 404,
-    PayloadTooLarge: 413,
-}
+@cache
+def _http_status() -> dict[type[TetherError], int]:
+    """``HTTP_STATUS``, built on first use (the imports below are heavy)."""
+    from api.keys import KeyInvalid
+    from api.nightly import RunFailedError
+    from api.workspace import RunLockedError
+
+    return {
+        TetherError: 400,
+        ConfigError: 500,
+        InputError: 422,
+        SourceSchemaError: 422,
+        ModelError: 503,
+        WorkspaceError: 500,
+        NoCurrentRunError: 503,
+        LabelsError: 422,
+        ConsentError: 400,
+        ConsentEventInvalid: 422,
+        ConsentPolicyInvalid: 500,
+        SubjectNotFound: 404,
+        TCStringInvalid: 422,
+        GPPStringInvalid: 422,
+        AudienceError: 422,
+        SegmentInvalid: 422,
+        SegmentConflict: 409,
+        SegmentNotFound: 404,
+        AudienceTooSmall: 422,
+        RunFailedError: 500,
+        RunLockedError: 409,
+        KeyInvalid: 422,
+        ApiError: 400,
+        Unauthorized: 401,
+        Forbidden: 403,
+        NotFound: 404,
+        PayloadTooLarge: 413,
+    }
+
+
+# Hidden from mypy, which would otherwise accept any attribute of this module as Any.
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Any:
+        if name == "HTTP_STATUS":
+            return _http_status()
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def exit_code_for(error: TetherError) -> int:
     """1 for a failed run, 2 for everything the user can fix in their input or usage."""
-    return EXIT_FAILED_RUN if isinstance(error, RunFailedError) else EXIT_USAGE
+    # A RunFailedError exists only once api.nightly has been imported (by the command that
+    # ran the pipeline); a command that never imported it need not load Splink to tell.
+    nightly = sys.modules.get("api.nightly")
+    failed = nightly is not None and isinstance(error, nightly.RunFailedError)
+    return EXIT_FAILED_RUN if failed else EXIT_USAGE
 
 
 def http_status_for(error: TetherError) -> int:
     """The status of the most specific mapped class of ``error``."""
+    table = _http_status()
     for cls in type(error).__mro__:
-        if cls in HTTP_STATUS:
-            return HTTP_STATUS[cls]
+        if cls in table:
+            return table[cls]
     return 500  # pragma: no cover - TetherError itself is mapped

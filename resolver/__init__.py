@@ -1,10 +1,19 @@
 """Tether's resolver: sources to a stable identity graph.
 
 The notebook-facing API; everything else in the package is internal.
+
+Importing the package is cheap: the errors, the progress protocol and the
+linking options are loaded at once, every other name on first use (PEP 562),
+so that ``tether --help`` or ``from resolver import TetherError`` does not
+load Splink, Faker, SciPy or DuckDB (issue #13). ``from resolver import
+DemoWorld`` works as before; mypy sees the real imports below.
 """
 
-from resolver.baseline import exact_identifier_components
-from resolver.demo_world import DemoWorld, generate_demo_world, write_demo_world
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from resolver.errors import (
     ConfigError,
     InputError,
@@ -15,15 +24,19 @@ from resolver.errors import (
     TetherError,
     WorkspaceError,
 )
-from resolver.evaluate import Evaluation, evaluate_graph, read_labels
-from resolver.explain import Explanation, explain_records
-from resolver.graph import build_identity_graph, build_links_table, build_persons
-from resolver.link import LinkResult, link_touchpoints, train_on_touchpoints
-from resolver.model import TrainedModel, load_model, save_model
 from resolver.options import LinkingOptions
-from resolver.person_ids import IdAssignment, assign_person_ids, resolve_person_id
 from resolver.progress import NULL_PROGRESS, LogProgress, Progress
-from resolver.sources import IngestResult, SourceConfig, SourceCounts, ingest_sources
+
+if TYPE_CHECKING:
+    from resolver.baseline import exact_identifier_components
+    from resolver.demo_world import DemoWorld, generate_demo_world, write_demo_world
+    from resolver.evaluate import Evaluation, evaluate_graph, read_labels
+    from resolver.explain import Explanation, explain_records
+    from resolver.graph import build_identity_graph, build_links_table, build_persons
+    from resolver.link import LinkResult, link_touchpoints, train_on_touchpoints
+    from resolver.model import TrainedModel, load_model, save_model
+    from resolver.person_ids import IdAssignment, assign_person_ids, resolve_person_id
+    from resolver.sources import IngestResult, SourceConfig, SourceCounts, ingest_sources
 
 __all__ = [
     "NULL_PROGRESS",
@@ -64,3 +77,48 @@ __all__ = [
     "train_on_touchpoints",
     "write_demo_world",
 ]
+
+# Name -> the module that defines it, imported when the name is first asked for.
+_LAZY: dict[str, str] = {
+    "exact_identifier_components": "resolver.baseline",
+    "DemoWorld": "resolver.demo_world",
+    "generate_demo_world": "resolver.demo_world",
+    "write_demo_world": "resolver.demo_world",
+    "Evaluation": "resolver.evaluate",
+    "evaluate_graph": "resolver.evaluate",
+    "read_labels": "resolver.evaluate",
+    "Explanation": "resolver.explain",
+    "explain_records": "resolver.explain",
+    "build_identity_graph": "resolver.graph",
+    "build_links_table": "resolver.graph",
+    "build_persons": "resolver.graph",
+    "LinkResult": "resolver.link",
+    "link_touchpoints": "resolver.link",
+    "train_on_touchpoints": "resolver.link",
+    "TrainedModel": "resolver.model",
+    "load_model": "resolver.model",
+    "save_model": "resolver.model",
+    "IdAssignment": "resolver.person_ids",
+    "assign_person_ids": "resolver.person_ids",
+    "resolve_person_id": "resolver.person_ids",
+    "IngestResult": "resolver.sources",
+    "SourceConfig": "resolver.sources",
+    "SourceCounts": "resolver.sources",
+    "ingest_sources": "resolver.sources",
+}
+
+# Hidden from mypy: with a module ``__getattr__`` in sight it would accept any name
+# (``resolver.typo``) as ``Any``; the TYPE_CHECKING imports above type the real ones.
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Any:
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
