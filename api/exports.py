@@ -55,19 +55,10 @@ class RunTables:
 
 
 def load_run_tables(workspace: Workspace) -> RunTables:
-    run_dir = workspace.current_dir()
-    report = json.loads((run_dir / "report.json").read_text())
-    as_of = datetime.fromisoformat(report["consent"]["as_of"])
-    return RunTables(
-        run_id=run_dir.name,
-        run_dir=run_dir,
-        published_dir=run_dir,
-        as_of=as_of,
-        features=pd.read_parquet(run_dir / "person_features.parquet"),
-        activity=pd.read_parquet(run_dir / "person_activity.parquet"),
-        identifiers=pd.read_parquet(run_dir / "person_identifiers.parquet"),
-        consent=pd.read_parquet(run_dir / "person_consent.parquet"),
-    )
+    """The current run's tables for segments and exports (``Run.run_tables``)."""
+    from api.tether.run import Run  # api.tether imports this module
+
+    return Run.current(workspace).run_tables()
 
 
 def consent_now(

@@ -34,8 +34,8 @@ from sqlalchemy import Engine, func, select
 
 from api.lookup import PersonMatch, consent_of_person
 from api.workspace import Workspace
-from audiences.definitions import SegmentStore, all_segments, segment_definitions
-from audiences.segments import Segment, evaluate_segment, load_segments
+from audiences.definitions import segment_definitions
+from audiences.segments import Segment, evaluate_segment
 from consent.effective import person_subjects
 from consent.erasure import erasures
 from consent.ledger import Ledger, consent_events, stored_utc
@@ -336,12 +336,9 @@ class CurrentRun:
 
     def segments(self) -> dict[str, Segment]:
         """File and stored segments by name."""
-        files = (
-            load_segments(self._segments_dir)
-            if self._segments_dir is not None and self._segments_dir.is_dir()
-            else {}
-        )
-        return all_segments(files=files, store=SegmentStore(self._store))
+        from api.tether.segments import defined_segments  # api.tether imports this module
+
+        return defined_segments(segments_dir=self._segments_dir, store=self._store)
 
     def _load(self, run_id: str) -> RunView:
         started = time.perf_counter()

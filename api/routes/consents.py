@@ -18,12 +18,11 @@ from api.schemas import (
     DecodeRequest,
     LookupType,
 )
+from api.tether.consent import decode_consent_string
 from consent.effective import Decision
 from consent.erasure import erasure_subject
 from consent.errors import SubjectNotFound
-from consent.gpp import decode_gpp_string
 from consent.ledger import ConsentEvent
-from consent.tcf import decode_tc_string, tcf22_violations
 
 router = APIRouter(prefix="/v1", tags=["consents"])
 
@@ -144,13 +143,10 @@ def _maybe_current(state: StateDep) -> Any:
 @router.post("/consents/decode", response_model=DecodePublic)
 def decode(body: DecodeRequest, state: StateDep, key: ReadKey) -> DecodePublic:
     """Decode an IAB TCF v2 TC string (with the TCF 2.2 rules) or a GPP string, strictly."""
-    text = body.string.strip()
-    if text.startswith("D"):  # a GPP header starts with type 3: "D"
-        return DecodePublic(kind="gpp", decoded=decode_gpp_string(text).as_dict())
-    tc = decode_tc_string(text)
+    decoded = decode_consent_string(body.string)
     return DecodePublic(
-        kind="tcf",
-        decoded=tc.as_dict(),
-        tcf22_violations=tcf22_violations(tc),
-        warnings=tc.warnings,
+        kind=decoded.kind,
+        decoded=decoded.decoded,
+        tcf22_violations=decoded.tcf22_violations,
+        warnings=decoded.warnings,
     )

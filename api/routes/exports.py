@@ -19,7 +19,7 @@ from fastapi.responses import FileResponse
 
 from api.deps import ExportKey, Page, ReadKey, StateDep
 from api.errors import NotFound
-from api.exports import export_segment
+from api.routes import tether_of
 from api.schemas import ExportCreate, ExportPublic, ExportsPublic
 from audiences.errors import SegmentNotFound
 from audiences.history import ExportHistory
@@ -71,19 +71,13 @@ def create_export(
     segments = state.current.segments()
     if body.segment not in segments:
         raise SegmentNotFound(f"no segment `{body.segment}`", segment=body.segment)
-    config = state.settings.config
-    overrides = dict(config.destinations.get(body.destination, {})) if config else {}
-    if body.min_size is not None:
-        overrides["min_size"] = body.min_size
-    result, created = export_segment(
-        workspace=state.workspace,
-        store=state.store,
+    done = tether_of(state).exports.create(
         segment=segments[body.segment],
-        destination_name=body.destination,
-        policy=state.policy,
-        overrides=overrides,
+        destination=body.destination,
+        min_size=body.min_size,
         as_of=datetime.now(UTC),
     )
+    result, created = done.result, done.created
     if not created:
         response.status_code = 200
     row = ExportHistory(state.store).get(result.export_id)

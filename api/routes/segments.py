@@ -14,10 +14,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from api.deps import ExportKey, Page, ReadKey, StateDep
-from api.exports import consent_now, load_run_tables, preview_segment
+from api.routes import tether_of
 from api.schemas import SegmentCreate, SegmentPreview, SegmentPublic, SegmentsPublic
 from audiences.definitions import STORE_SOURCE, SegmentStore
-from audiences.destinations import DESTINATIONS, destination
+from audiences.destinations import DESTINATIONS
 from audiences.errors import AudienceError, SegmentConflict, SegmentNotFound
 from audiences.segments import Segment, compile_segment, parse_segment
 
@@ -156,22 +156,8 @@ def preview(
     ] = None,
 ) -> SegmentPreview:
     """Size, identifier coverage, overlap and the consent-eligible size per destination."""
-    segment = _one(state, name)
-    other = _one(state, overlap) if overlap else None
-    overrides = state.settings.config.destinations if state.settings.config else {}
-    names = destination_names or list(DESTINATIONS)
-    dests = [destination(n, **overrides.get(n, {})) for n in names]
-    tables = load_run_tables(state.workspace)
-    consent = consent_now(
-        tables=tables, ledger=state.ledger, as_of=datetime.now(UTC), policy=state.policy
-    )
     return SegmentPreview.model_validate(
-        preview_segment(
-            segment=segment,
-            tables=tables,
-            consent=consent,
-            destinations=dests,
-            overlap_with=other,
-            person_id=person,
+        tether_of(state).segments.preview(
+            name=name, overlap=overlap, person=person, destinations=destination_names
         )
     )

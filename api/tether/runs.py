@@ -1,0 +1,129 @@
+"""``tether.runs``: make runs (the nightly, link only, training) and read them.
+
+Every run goes through ``api.nightly.run_link``, the function ``tether
+link`` and ``tether nightly`` call: the consent gate at linking and the
+erasure list apply exactly as they do in the batch. Calling
+``resolver.link_touchpoints`` by hand skips both (an erased customer comes
+back, records without ``identity_linking`` consent are linked).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from api.nightly import RunSummary, run_link, train
+from api.runs import RunRegistry
+from api.settings import TetherConfig
+from api.tether.run import Run
+from api.workspace import Workspace
+from audiences.segments import Segment
+from resolver.errors import ConfigError
+from resolver.progress import NULL_PROGRESS, Progress
+
+__all__ = ["Runs"]
+
+
+class Runs:
+    """Runs of one workspace: make them, list them, open the current one."""
+
+    def __init__(
+        self,
+        *,
+        workspace: Workspace,
+        store: Engine,
+        config: TetherConfig | None,
+        segments: Callable[[], dict[str, Segment]],
+    ) -> None:
+        self._workspace = workspace
+        self._store = store
+        self._config = config
+        self._segments = segments
+
+    def _needs_config(self, what: str) -> TetherConfig:
+        if self._config is None:
+            raise ConfigError(
+                f"{what} reads the sources of a tether.toml: "
+                "open with Tether.open(home, config=Path('tether.toml'))"
+            )
+        return self._config
+
+    def nightly(
+        self,
+        *,
+        retrain: bool = False,
+        as_of: datetime | None = None,
+        progress: Progress = NULL_PROGRESS,
+    ) -> RunSummary:
+        """The nightly batch: link, then evaluate every segment and export it; publish.
+
+        Segments are the files of ``[audiences] segments`` and those stored
+        through the API, as ``tether nightly`` runs them. The run becomes
+        current only when every step finished.
+
+        Args:
+            retrain: train a new model first instead of reusing the saved one.
+            as_of: when consent is judged and segment windows end (default: now).
+            progress: step reporting (``resolver.LogProgress`` logs each step).
+        """
+        return run_link(
+            config=self._needs_config("the nightly"),
+            workspace=self._workspace,
+            retrain=retrain,
+            as_of=as_of,
+            store=self._store,
+            segments=self._segments(),
+            progress=progress,
+        )
+
+    def link(
+        self,
+        *,
+        retrain: bool = False,
+        as_of: datetime | None = None,
+        progress: Progress = NULL_PROGRESS,
+    ) -> RunSummary:
+        """Ingest, judge consent, link and cluster into a new current run (``tether link``).
+
+        The nightly's first steps with no segments or exports: suppressed
+        (erased) subjects are dropped at ingest, and records without
+        ``identity_linking`` consent are linked to nothing but their own subject.
+        """
+        return run_link(
+            config=self._needs_config("linking"),
+            workspace=self._workspace,
+            retrain=retrain,
+            as_of=as_of,
+            store=self._store,
+            progress=progress,
+        )
+
+    def train(self, *, progress: Progress = NULL_PROGRESS) -> Path:
+        """Retrain the linkage model on the configured sources (``tether train``); its path."""
+        return train(
+            config=self._needs_config("training"), workspace=self._workspace, progress=progress
+        )
+
+    def current(self) -> Run | None:
+        """The current run, or ``None`` before the first run completes."""
+        if self._workspace.current_run_id() is None:
+            return None
+        return Run.current(self._workspace)
+
+    def get(self, run_id: str) -> Run:
+        """A completed run that is still kept in the workspace (``NotFound`` otherwise)."""
+        return Run.get(self._workspace, run_id)
+
+    def list(self, *, limit: int = 50, offset: int = 0) -> pd.DataFrame:
+        """The run registry, newest first: status, start and end, failed step, summary."""
+        rows = RunRegistry(self._store).list(limit=limit, offset=offset)
+        current = self._workspace.current_run_id()
+        frame = pd.DataFrame(
+            rows,
+            columns=["run_id", "status", "started_at", "finished_at", "failed_step", "summary"],
+        )
+        return frame.assign(current=frame["run_id"] == current)
