@@ -14,14 +14,14 @@ names and counts, never values.
         ├── NotFound             code="not_found"           404 (also LookupError)
         └── PayloadTooLarge      code="request_too_large"   413
 
-The table is built on first use: its classes from ``api.keys`` (SQLAlchemy),
-``api.nightly`` (Splink) and ``api.workspace`` (pandas) are not imported by the
-CLI's error boundary, so ``tether --help`` starts fast (issue #13).
+Importing this module is cheap (issue #13): the classes of ``api.keys``,
+``api.nightly`` and ``api.workspace`` are mapped by name, and ``HTTP_STATUS``
+imports them on first use.
 """
 
 from __future__ import annotations
 
-import sys
+import importlib
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -98,42 +98,57 @@ class PayloadTooLarge(ApiError):
     code = "request_too_large"
 
 
+# The statuses, by class. Three classes live in modules that are slow to import
+# (api.keys: SQLAlchemy; api.nightly: Splink and DuckDB; api.workspace: pandas), so they
+# are named here rather than imported: an instance of one exists only once its module has
+# been loaded, so matching the name is matching the class, and neither the CLI's error
+# boundary nor the HTTP app's first error response imports them (issue #13).
+_STATUS: dict[type[TetherError], int] = {
+    TetherError: 400,
+    ConfigError: 500,
+    InputError: 422,
+    SourceSchemaError: 422,
+    ModelError: 503,
+    WorkspaceError: 500,
+    NoCurrentRunError: 503,
+    LabelsError: 422,
+    ConsentError: 400,
+    ConsentEventInvalid: 422,
+    ConsentPolicyInvalid: 500,
+    SubjectNotFound: 404,
+    TCStringInvalid: 422,
+    GPPStringInvalid: 422,
+    AudienceError: 422,
+    SegmentInvalid: 422,
+    SegmentConflict: 409,
+    SegmentNotFound: 404,
+    AudienceTooSmall: 422,
+    ApiError: 400,
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    PayloadTooLarge: 413,
+}
+_RUN_FAILED = "api.nightly.RunFailedError"
+_STATUS_BY_NAME: dict[str, int] = {
+    _RUN_FAILED: 500,
+    "api.workspace.RunLockedError": 409,
+    "api.keys.KeyInvalid": 422,
+}
+
+
+def _name(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
 @cache
 def _http_status() -> dict[type[TetherError], int]:
-    """``HTTP_STATUS``, built on first use (the imports below are heavy)."""
-    from api.keys import KeyInvalid
-    from api.nightly import RunFailedError
-    from api.workspace import RunLockedError
-
-    return {
-        TetherError: 400,
-        ConfigError: 500,
-        InputError: 422,
-        SourceSchemaError: 422,
-        ModelError: 503,
-        WorkspaceError: 500,
-        NoCurrentRunError: 503,
-        LabelsError: 422,
-        ConsentError: 400,
-        ConsentEventInvalid: 422,
-        ConsentPolicyInvalid: 500,
-        SubjectNotFound: 404,
-        TCStringInvalid: 422,
-        GPPStringInvalid: 422,
-        AudienceError: 422,
-        SegmentInvalid: 422,
-        SegmentConflict: 409,
-        SegmentNotFound: 404,
-        AudienceTooSmall: 422,
-        RunFailedError: 500,
-        RunLockedError: 409,
-        KeyInvalid: 422,
-        ApiError: 400,
-        Unauthorized: 401,
-        Forbidden: 403,
-        NotFound: 404,
-        PayloadTooLarge: 413,
-    }
+    """``HTTP_STATUS``: every class, the named ones imported (slow, hence on first use)."""
+    table = dict(_STATUS)
+    for name, status in _STATUS_BY_NAME.items():
+        module, _, cls = name.rpartition(".")
+        table[getattr(importlib.import_module(module), cls)] = status
+    return table
 
 
 # Hidden from mypy, which would otherwise accept any attribute of this module as Any.
@@ -147,17 +162,14 @@ if not TYPE_CHECKING:
 
 def exit_code_for(error: TetherError) -> int:
     """1 for a failed run, 2 for everything the user can fix in their input or usage."""
-    # A RunFailedError exists only once api.nightly has been imported (by the command that
-    # ran the pipeline); a command that never imported it need not load Splink to tell.
-    nightly = sys.modules.get("api.nightly")
-    failed = nightly is not None and isinstance(error, nightly.RunFailedError)
+    failed = any(_name(cls) == _RUN_FAILED for cls in type(error).__mro__)
     return EXIT_FAILED_RUN if failed else EXIT_USAGE
 
 
 def http_status_for(error: TetherError) -> int:
     """The status of the most specific mapped class of ``error``."""
-    table = _http_status()
     for cls in type(error).__mro__:
-        if cls in table:
-            return table[cls]
+        status = _STATUS.get(cls) or _STATUS_BY_NAME.get(_name(cls))
+        if status is not None:
+            return status
     return 500  # pragma: no cover - TetherError itself is mapped

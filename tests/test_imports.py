@@ -95,3 +95,14 @@ def test_lazy_names_come_from_their_modules() -> None:
     assert set(resolver._LAZY) <= set(resolver.__all__)
     for name, module in resolver._LAZY.items():
         assert getattr(resolver, name) is getattr(importlib.import_module(module), name)
+
+
+def test_errors_mapped_by_name_get_their_classes_status() -> None:
+    """``api.errors`` names the classes of slow modules; the names must stay right."""
+    from api.errors import HTTP_STATUS, exit_code_for, http_status_for
+    from api.nightly import RunFailedError
+
+    for cls, status in HTTP_STATUS.items():
+        error = cls.__new__(cls)  # no __init__: some take keyword-only fields
+        assert http_status_for(error) == status, cls
+        assert exit_code_for(error) == (1 if issubclass(cls, RunFailedError) else 2), cls
