@@ -36,7 +36,7 @@ from audiences.features import build_person_tables
 from audiences.segments import Segment, evaluate_segment
 from consent.effective import linking_allowed, person_consent, person_subjects, subject_states
 from consent.erasure import ErasureStore
-from consent.ledger import Ledger, events_from_frame
+from consent.ledger import AppendResult, Ledger, prepare_frame
 from consent.signals import session_signal_events
 from resolver import (
     NULL_PROGRESS,
@@ -194,8 +194,8 @@ def _run(
             policy = config.consent
             imported = ingested.activity.get("consents")
             signals = session_signal_events(tp, policy=policy)
-            appended = ledger.append(
-                [*(events_from_frame(imported) if imported is not None else []), *signals.events]
+            appended = _append_consents(
+                ledger, imported=imported, signals=signals.frame, quarantine=out / "quarantine"
             )
             judged_at = datetime.now(UTC)  # the ledger as read now is what the run knows
             states = subject_states(ledger.events(as_of=as_of), as_of=as_of)
@@ -317,6 +317,8 @@ def _run(
                     "judged_at": judged_at.isoformat(),
                     "events_received": appended.received,
                     "events_new": appended.inserted,
+                    "events_duplicate": appended.duplicates,
+                    "events_conflicting": appended.conflicts,
                     "sessions_with_tc_string": signals.sessions_with_tc_string,
                     "sessions_with_gpc": signals.sessions_with_gpc,
                     "invalid_tc_strings": signals.invalid_tc_strings,
@@ -356,6 +358,60 @@ def _run(
             ) from exc
         logger.info("run %s complete: %d persons", run_id, len(persons))
         return summary
+
+
+def _append_consents(
+    ledger: Ledger, *, imported: pd.DataFrame | None, signals: pd.DataFrame, quarantine: Path
+) -> AppendResult:
+    """Append the run's consent rows and session signals to the ledger, in bulk.
+
+    An imported row reusing a stored ``event_id`` with different content is
+    refused as a conflict (SPEC §5: never dropped silently): the refused rows
+    go to ``quarantine/consent_conflicts.parquet`` with their reason and are
+    counted in the run's report (``consent.events_conflicting``).
+    """
+    results = []
+    refused = []
+    for frame in (imported, signals):
+        if frame is None or not len(frame):
+            continue
+        result = ledger.append_frame(frame)
+        results.append(result)
+        if result.conflicts:
+            refused.append(_conflicting_rows(ledger, frame=frame, ids=set(result.conflict_ids)))
+    if refused:
+        rows = pd.concat(refused, ignore_index=True)
+        rows.astype({c: str for c in rows.columns if rows[c].dtype == object}).to_parquet(
+            quarantine / "consent_conflicts.parquet", index=False
+        )
+        logger.warning(
+            "consent: %d event(s) refused as conflicts (an event_id already stored with "
+            "other content), see quarantine/consent_conflicts.parquet",
+            len(rows),
+        )
+    return AppendResult(
+        received=sum(r.received for r in results),
+        inserted=sum(r.inserted for r in results),
+        duplicates=sum(r.duplicates for r in results),
+        conflicts=sum(r.conflicts for r in results),
+        conflict_ids=tuple(i for r in results for i in r.conflict_ids),
+        invalid=sum(r.invalid for r in results),
+    )
+
+
+def _conflicting_rows(ledger: Ledger, *, frame: pd.DataFrame, ids: set[str]) -> pd.DataFrame:
+    """The rows of ``frame`` whose ``event_id`` is stored with other content (the refused ones;
+    a row equal to the stored event, or the one that was stored, is not)."""
+    prepared = prepare_frame(frame).rows  # the same rows in the same order, with their hashes
+    stored = ledger.events(columns=["event_id", "content_hash"], ordered=False)
+    stored_hash = stored[stored["event_id"].isin(ids)].set_index("event_id")["content_hash"]
+    differs = prepared["event_id"].isin(ids) & (
+        prepared["event_id"].map(stored_hash) != prepared["content_hash"]
+    )
+    rows = frame.reset_index(drop=True).loc[differs.to_numpy()]
+    return rows.assign(
+        event_id=prepared.loc[differs, "event_id"].to_numpy(), reason="event_id_conflict"
+    )
 
 
 def _brief(summary: RunSummary) -> dict[str, Any]:
