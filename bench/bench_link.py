@@ -148,7 +148,17 @@ def main() -> None:
     data = world(args.world, args.touchpoints, args.seed)
     with tempfile.TemporaryDirectory(prefix="tether-bench-") as home:
         ours = run_tether(data, Path(home))
-    peer = None if args.no_peer else run_peer(data)
+    print(json.dumps({"tether": ours}), file=sys.stderr)  # kept even if the peer fails
+    peer = None
+    if not args.no_peer:
+        started = time.perf_counter()
+        try:
+            peer = run_peer(data)
+        except SystemExit as failed:  # the peer not finishing is a result too
+            peer = {
+                "failed": str(failed)[-600:],
+                "seconds": round(time.perf_counter() - started, 1),
+            }
     result = {"world": args.world, "seed": args.seed, "tether": ours, "peer": peer}
     if args.json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
@@ -159,7 +169,9 @@ def main() -> None:
         f"{ours['precision']:.4f} / {ours['recall']:.4f} / **{ours['f1']:.4f}** | "
         f"{ours['comparisons_per_record']} | {ours['capped_values']} |"
     )
-    if peer:
+    if peer and "failed" in peer:
+        row += f" failed after {peer['seconds']} s |"
+    elif peer:
         row += (
             f" {peer['seconds']} s | {peer['peak_rss_gb']} GB | "
             f"{peer['precision']:.4f} / {peer['recall']:.4f} / **{peer['f1']:.4f}** |"
