@@ -10,6 +10,7 @@ back, records without ``identity_linking`` consent are linked).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -23,9 +24,22 @@ from api.tether.run import Run
 from api.workspace import Workspace
 from audiences.segments import Segment
 from resolver.errors import ConfigError
+from resolver.evaluate import Evaluation, evaluate_graph, read_labels
 from resolver.progress import NULL_PROGRESS, Progress
+from resolver.threshold import ThresholdSweep, sweep_thresholds
 
-__all__ = ["Runs"]
+__all__ = ["RunEvaluation", "Runs"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunEvaluation:
+    """A run scored against labels, and (optionally) re-clustered at other thresholds."""
+
+    run_id: str
+    scores: Evaluation
+    """Pairwise and cluster-level precision, recall and F1 of the run's identity graph."""
+    sweep: ThresholdSweep | None
+    """Scores per threshold and the recommended one (best F1 above the precision floor)."""
 
 
 class Runs:
@@ -106,6 +120,38 @@ class Runs:
         """Retrain the linkage model on the configured sources (``tether train``); its path."""
         return train(
             config=self._needs_config("training"), workspace=self._workspace, progress=progress
+        )
+
+    def evaluate(
+        self,
+        *,
+        labels: Path,
+        run: Run | None = None,
+        min_precision: float = 0.99,
+        sweep: bool = True,
+    ) -> RunEvaluation:
+        """Score a run (default: the current one) against labels (``tether evaluate``).
+
+        ``labels`` is a CSV ``source,record_key,true_id``. The sweep re-clusters
+        the run at each threshold from its stored scores, with the run's own
+        guard-rails and consent gate, and recommends the best F1 whose precision
+        reaches ``min_precision``.
+        """
+        chosen = run or Run.current(self._workspace)
+        graph = chosen.table("identity_graph")
+        truth = read_labels(labels)
+        result = None
+        if sweep:
+            result = sweep_thresholds(
+                touchpoints=chosen.table("touchpoints"),
+                predictions=chosen.table("predictions"),
+                labels=truth,
+                options=chosen.linking_options(),
+                may_link=graph["may_link"].to_numpy(dtype=bool) if "may_link" in graph else None,
+                min_precision=min_precision,
+            )
+        return RunEvaluation(
+            run_id=chosen.run_id, scores=evaluate_graph(graph=graph, labels=truth), sweep=result
         )
 
     def current(self) -> Run | None:
