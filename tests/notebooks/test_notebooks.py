@@ -55,7 +55,7 @@ def _kernel_name(tmp: Path) -> tuple[str, dict[str, str]]:
 async def _execute(
     path: Path, *, home: Path, cwd: Path, kernel: str, env: dict[str, str], slots: Any
 ) -> Executed:
-    import jupytext
+    import jupytext  # type: ignore[import-untyped]
     from nbclient import NotebookClient
 
     notebook = jupytext.read(path)
