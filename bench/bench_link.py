@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench_link.py --touchpoints 1000000
     .venv/bin/python bench/bench_link.py --world demo --touchpoints 100000 --json
     .venv/bin/python bench/bench_link.py --touchpoints 10000000 --no-peer
+    .venv/bin/python bench/bench_link.py --touchpoints 100000 --linked-only  # like for like
 
 Generates (once, cached under ``bench/data/``) a world of about the asked
 number of touchpoints as chunked Parquet: the harder world
@@ -20,6 +21,12 @@ Then, in the same run and on the same files:
    tutorial PII model) as a subprocess: wall time, peak RSS;
 3. both identity graphs scored against the world's labels with
    ``resolver.evaluate`` (pairwise precision, recall, F1).
+
+With the consent gate (the default), Tether links only what consent allows,
+so its F1 against every true pair is bounded by the gate: ``gated_f1`` scores
+it against what the gate allows. ``--linked-only`` runs Tether on
+``tether-linked.toml`` (the linked sources, no consent source), the same
+input the peer reads, for a like-for-like F1.
 
 Prints a JSON document (``--json``) or a Markdown table row for
 ``bench/RESULTS.md``.
@@ -53,6 +60,7 @@ def world(kind: str, touchpoints: int, seed: int) -> Path:
     persons = max(20, round(touchpoints / TOUCHPOINTS_PER_PERSON[kind]))
     out = ROOT / "bench" / "data" / f"{kind}-{touchpoints}-{seed}"
     if (out / "tether.toml").exists():
+        _linked_only_config(kind, out, chunked=persons > 20_000)
         return out
     started = time.perf_counter()
     chunk = 20_000
@@ -68,11 +76,23 @@ def world(kind: str, touchpoints: int, seed: int) -> Path:
         write_demo_world(out, persons=persons, seed=seed, fmt="parquet", chunk_persons=chunk)
         text = demo_config_toml(data_dir=".", fmt="parquet", chunked=persons > chunk)
     (out / "tether.toml").write_text(text)
+    _linked_only_config(kind, out, chunked=persons > chunk)
     print(
         f"generated {kind} world: {persons:,} persons in {time.perf_counter() - started:.0f}s",
         file=sys.stderr,
     )
     return out
+
+
+def _linked_only_config(kind: str, out: Path, *, chunked: bool) -> None:
+    """``tether-linked.toml``: the linked sources only, no consent source (linking allowed
+    for every record), for a like-for-like comparison with the peer, which has no gate."""
+    if kind == "harder":
+        from api.worlds import harder_config_toml as config_toml
+    else:
+        from resolver.demo_world import demo_config_toml as config_toml
+    text = config_toml(data_dir=".", fmt="parquet", chunked=chunked, activity=False)
+    (out / "tether-linked.toml").write_text(text)
 
 
 def timed(args: list[str], *, env: dict[str, str] | None = None) -> tuple[str, float, float]:
@@ -92,10 +112,10 @@ def timed(args: list[str], *, env: dict[str, str] | None = None) -> tuple[str, f
         return out.read().decode(), seconds, usage.ru_maxrss / 1024**2
 
 
-def run_tether(data: Path, home: Path) -> dict[str, Any]:
+def run_tether(data: Path, home: Path, *, config: str = "tether.toml") -> dict[str, Any]:
     """`tether link` end to end in a fresh workspace, scored against the labels."""
     env = {**os.environ, "TETHER_HOME": str(home)}
-    args = [sys.executable, "-m", "api.cli", "link", "-c", str(data / "tether.toml"),
+    args = [sys.executable, "-m", "api.cli", "link", "-c", str(data / config),
             "--retrain", "--as-of", AS_OF, "--json"]  # fmt: skip
     stdout, seconds, rss = timed(args, env=env)
     summary = json.loads(stdout)
@@ -117,6 +137,9 @@ def run_tether(data: Path, home: Path) -> dict[str, Any]:
         "precision": scores.pairwise_precision,
         "recall": scores.pairwise_recall,
         "f1": scores.pairwise_f1,
+        "gated_recall": scores.gated_pairwise_recall,
+        "gated_f1": scores.gated_pairwise_f1,
+        "unconsented_records_linked": scores.unconsented_records_linked,
         "customer_false_merges": scores.customer_false_merges,
     }
 
@@ -143,11 +166,18 @@ def main() -> None:
     parser.add_argument("--touchpoints", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--no-peer", action="store_true", help="Skip the plain-Splink peer.")
+    parser.add_argument(
+        "--linked-only",
+        action="store_true",
+        help="Run Tether on tether-linked.toml (no consent source): like for like with the peer.",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     data = world(args.world, args.touchpoints, args.seed)
     with tempfile.TemporaryDirectory(prefix="tether-bench-") as home:
-        ours = run_tether(data, Path(home))
+        ours = run_tether(
+            data, Path(home), config="tether-linked.toml" if args.linked_only else "tether.toml"
+        )
     print(json.dumps({"tether": ours}), file=sys.stderr)  # kept even if the peer fails
     peer = None
     if not args.no_peer:
@@ -159,7 +189,13 @@ def main() -> None:
                 "failed": str(failed)[-600:],
                 "seconds": round(time.perf_counter() - started, 1),
             }
-    result = {"world": args.world, "seed": args.seed, "tether": ours, "peer": peer}
+    result = {
+        "world": args.world,
+        "seed": args.seed,
+        "consent_gate": not args.linked_only,
+        "tether": ours,
+        "peer": peer,
+    }
     if args.json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
         return
