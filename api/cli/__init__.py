@@ -1225,7 +1225,3 @@ def main() -> int:
             Console(stderr=True, highlight=False).print(escape(str(exc)))
         return EXIT_USAGE
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
