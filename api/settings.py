@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, cast, get_args
+from typing import Any, Literal, cast, get_args, get_origin, get_type_hints
 
 from consent.purposes import DEFAULT_POLICY, ConsentPolicy, policy_from_dict
 from resolver.errors import ConfigError
@@ -81,22 +81,21 @@ def resolve_home(flag: Path | None) -> Path:
     return Path(env) if env else DEFAULT_HOME
 
 
-_LINKING_KEYS = {
-    "threshold": float,
-    "default_region": str,
-    "max_customer_ids": int,
-    "max_customers_per_device": int,
-    "max_devices_per_ad_id": int,
-    "max_customers_per_value": dict,
-    "blocklist": dict,
-    "conflict_guard": list,
-    "stitch_browsers": bool,
-    "max_persons_per_ip": int,
-    "max_block_size": int,
-    "em_max_pairs": float,
-    "u_max_pairs": float,
-    "seed": int,
-    "engine": str,
+def _toml_type(hint: Any) -> type:
+    """The TOML value type of a ``LinkingOptions`` field (tables, arrays, scalars)."""
+    origin = get_origin(hint)
+    if origin is dict:
+        return dict
+    if origin is tuple:
+        return list
+    if origin is Literal:
+        return str
+    return cast(type, hint)
+
+
+#: ``[linking]`` key -> the TOML type it takes, from ``LinkingOptions`` (declared once there).
+_LINKING_KEYS: dict[str, type] = {
+    f.name: _toml_type(get_type_hints(LinkingOptions)[f.name]) for f in fields(LinkingOptions)
 }
 
 
@@ -281,7 +280,8 @@ def _linking(raw: Any, *, problems: list[str]) -> LinkingOptions | None:
                     f"linking.blocklist.{kind}: a list of values for one of {', '.join(IDENTIFIER_KINDS)}"
                 )
                 continue
-            blocklist[kind] = tuple(_normalise_blocked(kind, str(v)) for v in listed)
+            region = str(values.get("default_region", LinkingOptions().default_region))
+            blocklist[kind] = tuple(_normalise_blocked(kind, str(v), region=region) for v in listed)
         values["blocklist"] = blocklist
     try:
         return LinkingOptions(**values)
@@ -290,7 +290,7 @@ def _linking(raw: Any, *, problems: list[str]) -> LinkingOptions | None:
         return None
 
 
-def _normalise_blocked(kind: str, value: str) -> str:
+def _normalise_blocked(kind: str, value: str, *, region: str) -> str:
     """Blocklist entries are written as people type them; compare them normalised."""
     from resolver.normalize import fold_email, normalize_email, normalize_phone
 
@@ -298,11 +298,11 @@ def _normalise_blocked(kind: str, value: str) -> str:
         email = normalize_email(value)
         return fold_email(email) if email else value.strip().lower()
     if kind == "phone":
-        return normalize_phone(value, region="GB") or value.strip()
+        return normalize_phone(value, region=region) or value.strip()
     return value.strip().lower() if kind == "ad_id" else value.strip()
 
 
-EXAMPLE_CONFIG = """\
+_EXAMPLE_TEMPLATE = """\
 # tether.toml: what Tether reads and how it links.
 # Paths are relative to this file. Run `tether link --config tether.toml`.
 
@@ -318,21 +318,7 @@ email = "EmailAddress"
 kind = "sessions"
 path = "data/sessions/"
 
-[linking]
-threshold = 0.9                  # match probability at which records cluster
-default_region = "GB"            # for phone numbers written without a country code
-max_customer_ids = 2             # identifier limit: distinct customer ids per person
-max_customers_per_device = 1     # a cookie/device logged into more customers is shared
-stitch_browsers = true           # join a never-identified browser to the one person with its IP + user agent
-max_persons_per_ip = 6           # an IP shared by more identified persons is not used to stitch
-
-[linking.max_customers_per_value]  # an email/phone tying more customers is junk
-email = 2
-phone = 2
-
-[linking.blocklist]              # values never linked on
-email = ["noemail@example.com", "test@test.com"]
-phone = []
+{linking}
 
 # Consent (SPEC §5). The values below are the defaults.
 [consent]
@@ -375,3 +361,60 @@ purposes = ["messaging_marketing"]
 max_body_bytes = 1048576          # larger request bodies are refused with 413
 reload_seconds = 1.0              # how often the server looks for a newly published run
 """
+
+
+#: Example values shown for ``[linking]`` keys whose default is empty.
+_EXAMPLE_VALUES: dict[str, Any] = {
+    "blocklist": {"email": ["noemail@example.com", "test@test.com"], "phone": []},
+}
+#: Keys the annotated example leaves out (tuning of training; ``docs/configuration.md`` lists them).
+_EXAMPLE_SKIPS = frozenset({"em_max_pairs", "u_max_pairs", "seed", "engine"})
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return repr(value)
+
+
+def linking_example() -> str:
+    """The annotated ``[linking]`` section of ``tether init``'s example, from ``LinkingOptions``."""
+    defaults = LinkingOptions()
+    scalars, tables = ["[linking]"], []
+    for f in fields(LinkingOptions):
+        if f.name in _EXAMPLE_SKIPS:
+            continue
+        value = _EXAMPLE_VALUES.get(f.name, getattr(defaults, f.name))
+        comment = f.metadata.get("help", "")
+        if isinstance(value, dict):
+            tables.append(f"\n[linking.{f.name}]".ljust(34) + f" # {comment}")
+            tables += [f"{k} = {_toml_value(v)}" for k, v in value.items()]
+        else:
+            scalars.append(f"{f.name} = {_toml_value(value)}".ljust(32) + f" # {comment}")
+    return "\n".join(scalars + tables) + "\n"
+
+
+def linking_reference() -> str:
+    """The Markdown table of every ``[linking]`` key (``docs/configuration.md``)."""
+    defaults = LinkingOptions()
+    rows = ["| key | type | default | what it does |", "|---|---|---|---|"]
+    for f in fields(LinkingOptions):
+        kind = _LINKING_KEYS[f.name]
+        type_name = {dict: "table", list: "array", str: "string", bool: "boolean"}.get(
+            kind, kind.__name__
+        )
+        default = getattr(defaults, f.name)
+        shown = (
+            "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in default.items()) + "}"
+            if isinstance(default, dict)
+            else _toml_value(default)
+        )
+        rows.append(f"| `{f.name}` | {type_name} | `{shown}` | {f.metadata.get('help', '')} |")
+    return "\n".join(rows) + "\n"
+
+
+EXAMPLE_CONFIG = _EXAMPLE_TEMPLATE.replace("{linking}\n", linking_example())

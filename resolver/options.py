@@ -20,56 +20,96 @@ IDENTIFIER_KINDS: tuple[IdentifierKind, ...] = (
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class LinkingOptions:
-    """How records are linked and clustered (``[linking]`` in ``tether.toml``)."""
+    """How records are linked and clustered (``[linking]`` in ``tether.toml``).
 
-    threshold: float = 0.9
-    """Match probability at which two records cluster."""
-    default_region: str = "GB"
-    """ISO country for phone numbers written without a country code."""
-    max_customer_ids: int = 2
+    Each field is declared once here, with its type, default and a one-line
+    ``help`` (its metadata): ``api.settings`` validates ``[linking]`` from these
+    declarations and writes ``tether init``'s example and the reference table
+    of ``docs/configuration.md`` from them; a docstring below a field says more.
+    """
+
+    threshold: float = field(
+        default=0.9, metadata={"help": "match probability at which records cluster"}
+    )
+    default_region: str = field(
+        default="GB",
+        metadata={"help": "ISO country for phone numbers written without a country code"},
+    )
+    max_customer_ids: int = field(
+        default=2, metadata={"help": "identifier limit: distinct customer ids per person"}
+    )
     """Identifier limit: at most this many distinct ``customer_id`` per person.
 
     2 lets a CRM duplicate row (one person, two customer ids) join its twin;
     a merge that would exceed it is refused at its weakest link."""
     max_customers_per_value: dict[str, int] = field(
-        default_factory=lambda: {"email": 2, "phone": 2}
+        default_factory=lambda: {"email": 2, "phone": 2},
+        metadata={"help": "an email/phone tying more customers is junk"},
     )
     """An email or phone that ties together more distinct customers than this is
     junk (a placeholder such as ``noemail@example.com``) and is not linked on."""
-    max_customers_per_device: int = 1
+    max_customers_per_device: int = field(
+        default=1, metadata={"help": "a cookie/device logged into more customers is shared"}
+    )
     """A cookie, device or advertising id logged into more customers than this is
     shared (a family tablet): its logged-in records go with their own customer,
     its anonymous records stay together, apart from every customer."""
-    max_devices_per_ad_id: int = 3
+    max_devices_per_ad_id: int = field(
+        default=3, metadata={"help": "an advertising id on more app installs is a placeholder"}
+    )
     """An advertising id seen on more app installs than this is a placeholder
     (a limited-ad-tracking id of all zeros, a test id) and is not linked on; one
     device keeps its id across a few reinstalls."""
-    blocklist: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    blocklist: dict[str, tuple[str, ...]] = field(
+        default_factory=dict, metadata={"help": "values never linked on, per identifier kind"}
+    )
     """Identifier kind -> values never linked on (normalised: lower-case email, E.164 phone)."""
-    stitch_browsers: bool = True
+    stitch_browsers: bool = field(
+        default=True,
+        metadata={
+            "help": "join a never-identified browser to the one person with its IP + user agent"
+        },
+    )
     """Link a never-identified browser to the one person it shares its IP and
     user agent with (``resolver.stitch``): cookie churn on one browser."""
-    max_persons_per_ip: int = 6
+    max_persons_per_ip: int = field(
+        default=6,
+        metadata={
+            "help": "an IP shared by more identified persons is not used to stitch (1: person-level only)"
+        },
+    )
     """An IP seen with more identified persons than this (an office, a mobile
     carrier's NAT) is not used for stitching."""
-    conflict_guard: tuple[str, ...] = ("first_name", "dob")
+    conflict_guard: tuple[str, ...] = field(
+        default=("first_name", "dob"),
+        metadata={"help": "wholly different first names / birth dates never merge"},
+    )
     """Fields whose wholesale disagreement stops two clusters merging (``conflict``).
 
     Keeps twins (same surname, birthday, address) and same-name neighbours
     apart. Turn it off for data whose errors replace whole values, such as
     FEBRL, where a national id tells the duplicates apart instead."""
-    max_block_size: int = 50
+    max_block_size: int = field(
+        default=50,
+        metadata={"help": "a blocking value with more records is not blocked on in that rule"},
+    )
     """Blocking cap: a value shared by more records than this (a common surname,
     a city-level postcode) is not blocked on in that rule; more selective rules
     cover its records (``resolver.blocking``). Comparisons per record stay below
     rules × (max_block_size − 1) / 2 whatever the data."""
-    em_max_pairs: float = 1e6
-    """Pairs sampled per EM training session."""
-    u_max_pairs: float = 1e6
-    """Random pairs sampled to estimate u probabilities."""
-    seed: int = 1
+    em_max_pairs: float = field(
+        default=1e6, metadata={"help": "pairs sampled per EM training session"}
+    )
+    u_max_pairs: float = field(
+        default=1e6, metadata={"help": "random pairs sampled to estimate u probabilities"}
+    )
+    seed: int = field(
+        default=1, metadata={"help": "seed of the training samples: same data and seed, same model"}
+    )
     """Seed of the training samples: the same data and seed give the same model."""
-    engine: Literal["duckdb", "spark"] = "duckdb"
+    engine: Literal["duckdb", "spark"] = field(
+        default="duckdb", metadata={"help": "duckdb (spark: not available yet)"}
+    )
 
     def __post_init__(self) -> None:
         from resolver.errors import ConfigError
