@@ -1,0 +1,137 @@
+"""The ``tether`` app, its shared options and output, and ``main()``, the one error boundary.
+
+``main()`` is the one error boundary: a ``TetherError`` prints its message
+and exits 2 (bad input or usage) or 1 (a run failed); ``--debug`` shows the
+traceback. Tracebacks never show local variables: they hold personal data.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from api.errors import EXIT_USAGE, exit_code_for
+from resolver.errors import TetherError
+
+if TYPE_CHECKING:
+    from api.settings import TetherConfig
+    from api.workspace import Workspace
+
+app = typer.Typer(
+    name="tether",
+    help="Identity resolution and consent-gated retargeting audiences.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+out = Console(highlight=False, soft_wrap=True)
+
+HomeOpt = Annotated[
+    Path | None,
+    typer.Option("--home", help="Workspace directory (env TETHER_HOME; default ./tether-data)."),
+]
+ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Path to tether.toml.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
+OptionalConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="tether.toml (segments, destinations, consent)."),
+]
+
+_state: dict[str, Any] = {"debug": False}
+logger = logging.getLogger(__name__)
+
+
+@app.callback()
+def _root(
+    log_level: Annotated[
+        str, typer.Option("--log-level", help="debug, info, warning or error.")
+    ] = "warning",
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+) -> None:
+    _state["debug"] = debug
+    logging.basicConfig(
+        level=getattr(logging, log_level.upper(), logging.WARNING),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # Splink logs SQL at INFO and training advice at WARNING: errors only unless debugging.
+    logging.getLogger("splink").setLevel(logging.DEBUG if log_level == "debug" else logging.ERROR)
+
+
+def _workspace(home: Path | None) -> Workspace:
+    """The workspace at ``--home``, else ``TETHER_HOME``, else ``./tether-data``."""
+    from api.settings import resolve_home
+    from api.workspace import Workspace
+
+    return Workspace.open(resolve_home(home))
+
+
+def _load_config(path: Path) -> TetherConfig:
+    from api.settings import load_config
+
+    return load_config(path)
+
+
+def _emit(payload: dict[str, Any], *, as_json: bool, lines: list[str]) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+    else:
+        for line in lines:
+            out.print(line)
+
+
+def _as_of(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"--as-of {text!r}: write an ISO 8601 time, e.g. 2026-11-01T12:00:00Z"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _with_stored(files: dict[str, Any], ws: Workspace) -> dict[str, Any]:
+    """File segments plus those written through the API (the operational store)."""
+    from api.storage import database_url, open_store
+    from audiences.definitions import SegmentStore, all_segments
+
+    engine = open_store(database_url(home=ws.home))
+    try:
+        return all_segments(files=files, store=SegmentStore(engine))
+    finally:
+        engine.dispose()
+
+
+def main() -> int:
+    """Run the CLI; returns the process exit code."""
+    try:
+        app(standalone_mode=False)
+    except TetherError as exc:
+        if _state["debug"]:
+            raise
+        Console(stderr=True, highlight=False, soft_wrap=True).print(
+            f"[red]error[/red] {escape(f'[{exc.code}] {exc.message}')}"
+        )
+        return exit_code_for(exc)
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.Abort:
+        return 1
+    except typer.TyperException as exc:  # usage errors: bad option, bad parameter
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            Console(stderr=True, highlight=False).print(escape(str(exc)))
+        return EXIT_USAGE
+    return 0
