@@ -39,7 +39,11 @@ _GMAIL = {"gmail.com", "googlemail.com"}
 _SPACE = re.compile(r"\s+")
 _E164 = re.compile(r"\+[1-9]\d{7,14}")
 _PREFIXES = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "lady", "lord"}
-_SUFFIXES = {"jr", "sr", "ii", "iii", "iv", "v", "phd", "md", "esq"}
+#: Generational and professional name suffixes, compared without periods (``Ph.D.``).
+_SUFFIXES = frozenset(
+    {"jr", "sr", "ii", "iii", "iv", "v", "2nd", "3rd", "4th"}
+    | {"phd", "md", "dds", "dmd", "dvm", "esq", "cpa", "rn", "mba", "jd", "llm"}
+)
 
 
 def sha256_hex(value: str) -> str:
@@ -202,9 +206,20 @@ def google_first_name(value: str) -> str | None:
 def google_last_name(value: str) -> str | None:
     """Google family name: lower-case, trim; "Don't include suffixes such as Jr."
     (``" Quinn, Jr.   " → "quinn"``). Source: Data Manager formatting page.
+
+    Suffixes go whether written with commas or without, with periods or
+    without, generational (``Jr``, ``III``, ``2nd``) or professional (``Ph.D.``,
+    ``M.D.``, ``Esq.``), several in a row (``Smith Jr., M.D.``); a name that
+    is only one such token is kept (``V``).
+
+    Examples:
+        >>> google_last_name("Smith Jr., M.D.")
+        'smith'
+        >>> google_last_name("Quinn, Ph.D")
+        'quinn'
     """
     tokens = _nfc(value).strip().lower().replace(",", " ").split()
-    while tokens and tokens[-1].rstrip(".") in _SUFFIXES:
+    while len(tokens) > 1 and tokens[-1].replace(".", "") in _SUFFIXES:
         tokens = tokens[:-1]
     return " ".join(tokens) or None
 
