@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +27,63 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
     """Every test gets its own TETHER_HOME and never sees a developer's workspace."""
     monkeypatch.setenv("TETHER_HOME", str(tmp_path / "tether-home"))
     yield
+
+
+class TrainedModels:
+    """Linkage models trained once per test session, one per distinct training input.
+
+    Training is seeded (``LinkingOptions.seed``), so the model a run would
+    train on a fresh workspace is the one trained here on the same linked
+    sources and options: ``seed(config, home)`` copies it into ``home/model/``
+    and the run reuses it instead of training again (Splink's EM is most of a
+    small run's time). A test that is about training does not call this.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self.trained: list[str] = []
+        """The keys trained this session, in order (one per distinct input)."""
+
+    def seed(self, config: Path, home: Path) -> Path:
+        """Put the model trained on ``config``'s linked sources into the workspace ``home``."""
+        from api.nightly import train
+        from api.settings import load_config
+        from api.workspace import Workspace
+
+        loaded = load_config(config)
+        key = _training_key(loaded)
+        cache = self._root / key
+        if not (cache / "model" / "model.json").exists():
+            train(config=loaded, workspace=Workspace.open(cache))
+            self.trained.append(key)
+        target = Workspace.open(home).model_path.parent
+        shutil.copytree(cache / "model", target, dirs_exist_ok=True)
+        return target / "model.json"
+
+
+def _training_key(config: object) -> str:
+    """A digest of what training reads: the linking options and the linked sources' bytes."""
+    from api.settings import TetherConfig
+    from resolver.sources import LINKED_KINDS
+
+    assert isinstance(config, TetherConfig)
+    digest = hashlib.sha256(repr(config.linking).encode())
+    for source in sorted(config.sources, key=lambda s: s.name):
+        if source.kind not in LINKED_KINDS:
+            continue
+        digest.update(repr((source.name, source.kind, sorted(source.columns.items()))).encode())
+        files = sorted(source.path.rglob("*")) if source.path.is_dir() else [source.path]
+        for path in files:
+            if path.is_file():
+                digest.update(path.name.encode())
+                digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]
+
+
+@pytest.fixture(scope="session")
+def trained_models(tmp_path_factory: pytest.TempPathFactory) -> TrainedModels:
+    """``trained_models.seed(config, home)``: the trained model for ``config``, copied."""
+    return TrainedModels(tmp_path_factory.mktemp("models"))
 
 
 API_PERSONS = 600

@@ -1,4 +1,4 @@
-"""Audiences end to end on the demo world, through the CLI as a subprocess."""
+"""Audiences end to end on the demo world, through the CLI (in-process: `tests.clirunner`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from resolver.demo_world import WORLD_NOW
-from tests.e2e.test_cli import tether
+from tests.clirunner import tether_in_process as tether
 
 pytestmark = pytest.mark.e2e
 

@@ -1,4 +1,11 @@
-"""The `tether` CLI as a subprocess: what a data engineer actually runs."""
+"""The `tether` CLI: what a data engineer actually runs.
+
+In-process through ``main()`` (``tests.clirunner``) where a process adds
+nothing but start-up time; as a real subprocess for what only a process
+shows (``tether --help``, exit 2 without a traceback). The first link here
+trains its model through the CLI; other workspaces start with the session's
+model for their world (``trained_models``), the one a first run would train.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +19,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.clirunner import tether_in_process as tether
+from tests.conftest import TrainedModels
+
 pytestmark = pytest.mark.e2e
 
 TETHER = [sys.executable, "-m", "api.cli"]
 
 
-def tether(*args: str, home: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+def tether_process(*args: str, home: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """``tether <args>`` as a real process (what a shell or cron starts)."""
     env = {**os.environ, "TETHER_HOME": str(home)}
     result = subprocess.run(
         [*TETHER, *args], capture_output=True, text=True, env=env, timeout=600, check=False
@@ -32,6 +43,13 @@ def small_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("world")
     tether("generate", "--out", str(out), "--persons", "400", "--seed", "7", home=out / "ws")
     return out
+
+
+def test_help_lists_the_commands_in_a_real_process(tmp_path: Path) -> None:
+    result = tether_process("--help", home=tmp_path / "ws")
+    assert result.returncode == 0 and not result.stderr.strip(), result.stderr
+    for command in ("demo", "link", "nightly", "evaluate", "consent", "segments", "serve"):
+        assert command in result.stdout, command
 
 
 def test_generate_link_evaluate_json(small_world: Path, tmp_path: Path):
@@ -71,7 +89,7 @@ def test_bad_config_exits_2_with_a_message_naming_the_key(tmp_path: Path):
     config.write_text(
         '[sources.crm]\nkind = "customer"\npath = "x.csv"\n[linking]\nthreshold = 2\n'
     )
-    result = tether("link", "--config", str(config), home=tmp_path / "ws", check=False)
+    result = tether_process("link", "--config", str(config), home=tmp_path / "ws", check=False)
     assert result.returncode == 2
     assert "sources.crm.kind" in result.stderr and "threshold" in result.stderr
     assert "Traceback" not in result.stderr
@@ -84,9 +102,13 @@ def test_missing_labels_and_no_run_exit_2(tmp_path: Path):
     assert result.returncode == 2 and "no completed run" in result.stderr
 
 
-def test_quarantine_is_written_and_counted(small_world: Path, tmp_path: Path):
+def test_quarantine_is_written_and_counted(
+    small_world: Path, tmp_path: Path, trained_models: TrainedModels
+):
     world = tmp_path / "world"
     shutil.copytree(small_world, world)
+    # the row added below is quarantined: the model trained is small_world's
+    trained_models.seed(small_world / "tether.toml", tmp_path / "ws")
     crm = world / "crm.csv"
     crm.write_text(crm.read_text() + ",nobody@example.com,,,,,,,,,GB,\n")  # no customer_id
     summary = json.loads(
@@ -175,9 +197,12 @@ def _cells(run_dir: Path) -> list[str]:
     return cells
 
 
-def test_erase_removes_the_person_from_the_next_run(small_world: Path, tmp_path: Path):
+def test_erase_removes_the_person_from_the_next_run(
+    small_world: Path, tmp_path: Path, trained_models: TrainedModels
+):
     home = tmp_path / "ws"
     config = str(small_world / "tether.toml")
+    trained_models.seed(small_world / "tether.toml", home)
     first = json.loads(tether("link", "--config", config, "--json", home=home).stdout)
     run_dir = Path(first["run_dir"])
     tp = pd.read_parquet(run_dir / "touchpoints.parquet")

@@ -21,7 +21,7 @@ from api.cli import app
 from resolver.calibration import fit_calibration
 from resolver.errors import LabelsError
 from resolver.review import REVIEW_COLUMNS, read_pair_labels
-from tests.e2e.test_cli import tether
+from tests.clirunner import tether_in_process as tether
 
 pytestmark = pytest.mark.e2e
 

@@ -1,4 +1,11 @@
-"""`tether nightly` as a data engineer runs it: idempotent, killable, observable, PII-free logs."""
+"""`tether nightly` as a data engineer runs it: idempotent, killable, observable, PII-free logs.
+
+The CLI runs in-process (``tests.clirunner``) where a process adds nothing;
+the workspaces start with the session's model for this world
+(``trained_models``) except where training is what is tested (the debug-log
+test trains, in a real process). Interruptions are injected in-process at
+every step boundary; one real SIGKILL of a subprocess lands at a random point.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +24,9 @@ import pandas as pd
 import pytest
 
 from resolver.demo_world import WORLD_NOW
-from tests.e2e.test_cli import TETHER, tether
+from tests.clirunner import tether_in_process as tether
+from tests.conftest import TrainedModels
+from tests.e2e.test_cli import TETHER
 
 pytestmark = pytest.mark.e2e
 
@@ -51,6 +60,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture
+def home(world: Path, tmp_path: Path, trained_models: TrainedModels) -> Path:
+    """A new workspace holding the model a first nightly on ``world`` would train."""
+    trained_models.seed(world / "tether.toml", tmp_path / "ws")
+    return tmp_path / "ws"
+
+
 def nightly(world: Path, home: Path) -> dict[str, Any]:
     result = tether(
         "nightly", "-c", str(world / "tether.toml"), "--as-of", AS_OF, "--json", home=home
@@ -74,8 +90,7 @@ def outcome(home: Path) -> dict[str, Any]:
     }
 
 
-def test_nightly_runs_everything_and_reruns_idempotently(world: Path, tmp_path: Path) -> None:
-    home = tmp_path / "ws"
+def test_nightly_runs_everything_and_reruns_idempotently(world: Path, home: Path) -> None:
     first = nightly(world, home)
     run_dir = Path(first["run_dir"])
     assert (home / "current").resolve() == run_dir.resolve()
@@ -138,10 +153,107 @@ STEPS = [
 ]
 
 
-def _kill_when(
-    world: Path, home: Path, *, after_line: str | None, delay: float | None
-) -> tuple[bool, str]:
-    """Start a nightly; SIGKILL it when ``after_line`` is printed or after ``delay`` s.
+class Killed(BaseException):
+    """Stands for SIGKILL in-process: no ``except Exception`` of the run sees it."""
+
+
+class KillAfter:
+    """A progress sink that 'kills' the run as soon as ``step`` has finished."""
+
+    def __init__(self, step: str) -> None:
+        self.step = step
+        self.finished: list[str] = []
+
+    def start(self, step: str, *, total: int | None = None) -> None:
+        return None
+
+    def update(self, step: str, *, inc: int = 1) -> None:
+        return None
+
+    def finish(self, step: str, *, rows: int | None = None) -> None:
+        self.finished.append(step)
+        if step == self.step:
+            raise Killed(step)
+
+
+def _nightly_in_process(world: Path, home: Path, progress: Any) -> None:
+    """The nightly that ``tether nightly`` runs, with ``progress`` as its step hook."""
+    from api.nightly import run_link
+    from api.settings import load_config
+    from api.workspace import Workspace
+    from audiences.segments import load_segments
+
+    config = load_config(world / "tether.toml")
+    assert config.segments is not None
+    run_link(
+        config=config,
+        workspace=Workspace.open(home),
+        as_of=WORLD_NOW,
+        segments=load_segments(config.segments),
+        progress=progress,
+    )
+
+
+def _assert_current_intact(home: Path, current: Path, where: object) -> None:
+    """``current`` is still ``current``: a whole published run, readable."""
+    assert (home / "current").resolve() == current, where
+    assert not current.name.endswith(".partial"), where
+    pd.read_parquet(current / "identity_graph.parquet")
+    json.loads((current / "report.json").read_text())
+    assert (current / "report.html").exists(), where
+
+
+def test_a_run_killed_at_any_step_boundary_leaves_the_previous_run_current(
+    world: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In-process: the run dies (no cleanup but ``finally``) right after each step, and
+    while it publishes; the previous run stays current, and a rerun gives the same ids."""
+    from api.workspace import Workspace
+
+    nightly(world, home)
+    baseline_run = current = (home / "current").resolve()
+    baseline = outcome(home)
+
+    for step in STEPS:
+        progress = KillAfter(step)
+        with pytest.raises(Killed):
+            _nightly_in_process(world, home, progress)
+        assert progress.finished[-1] == step
+        _assert_current_intact(home, current, step)
+        assert list((home / "runs").glob("*.partial")), "the killed run stays partial"
+
+    # killed while publishing: before the rename, and after `current` switched
+    publish = Workspace.complete_run
+
+    def die_before(self: Workspace, run_id: str) -> Path:
+        raise Killed("publish")
+
+    monkeypatch.setattr(Workspace, "complete_run", die_before)
+    with pytest.raises(Killed):
+        _nightly_in_process(world, home, KillAfter("-"))
+    _assert_current_intact(home, current, "before publishing")
+
+    def die_after(self: Workspace, run_id: str) -> Path:
+        publish(self, run_id)
+        raise Killed("published")
+
+    monkeypatch.setattr(Workspace, "complete_run", die_after)
+    with pytest.raises(Killed):
+        _nightly_in_process(world, home, KillAfter("-"))
+    monkeypatch.undo()
+    now = (home / "current").resolve()
+    assert now != current, "the switch happened before the kill: the new run is current"
+    _assert_current_intact(home, now, "after publishing")
+
+    final = nightly(world, home)
+    assert Path(final["run_dir"]).resolve() != now
+    assert outcome(home) == baseline, "after the kills, a run gives what an uninterrupted one did"
+    assert baseline_run.exists()
+    assert not list((home / "runs").glob("*.partial"))
+
+
+def _kill_when(world: Path, home: Path, *, after_line: str, delay: float) -> tuple[bool, str]:
+    """Start a nightly; SIGKILL it ``delay`` s after it printed ``after_line``.
 
     Returns whether it was killed (False if it finished first) and what it printed.
     """
@@ -153,21 +265,14 @@ def _kill_when(
         args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
     ) as process:
         assert process.stderr is not None
-        started = time.monotonic()
-        if after_line is not None:
-            for line in process.stderr:
-                seen.append(line)
-                if line.startswith(after_line + " "):
+        for line in process.stderr:
+            seen.append(line)
+            if line.startswith(after_line + " "):
+                time.sleep(delay)
+                if process.poll() is None:
                     process.send_signal(signal.SIGKILL)
                     killed = True
-                    break
-        else:
-            assert delay is not None
-            while process.poll() is None and time.monotonic() - started < delay:
-                time.sleep(0.02)
-            if process.poll() is None:
-                process.send_signal(signal.SIGKILL)
-                killed = True
+                break
         if not killed:
             seen += process.stderr.readlines()
         process.wait(timeout=600)
@@ -175,44 +280,33 @@ def _kill_when(
     return killed, "".join(seen)
 
 
-def test_sigkill_at_any_point_leaves_the_previous_run_current(world: Path, tmp_path: Path) -> None:
-    home = tmp_path / "ws"
+def test_a_real_sigkill_at_a_random_point_leaves_the_previous_run_current(
+    world: Path, home: Path
+) -> None:
+    """One real process, killed by the kernel somewhere in its run (the seed is in the
+    messages); the in-process kills above cover every step boundary."""
     nightly(world, home)
-    baseline_run = (home / "current").resolve()
-    baseline = outcome(home)
-    started = time.monotonic()
-    nightly(world, home)
-    duration = time.monotonic() - started
     current = (home / "current").resolve()
+    baseline = outcome(home)
+    seed = random.randrange(2**32)
+    rng = random.Random(seed)
+    after_line, delay = rng.choice(STEPS), rng.uniform(0.0, 1.0)
+    where = {"seed": seed, "after": after_line, "delay": round(delay, 3)}
 
-    rng = random.Random(20261122)
-    points: list[tuple[str | None, float | None]] = [(step, None) for step in STEPS]
-    points += [(None, rng.uniform(0.3, 0.9 * duration)) for _ in range(4)]
-    kills = 0
-    for after_line, delay in points:
-        killed, _ = _kill_when(world, home, after_line=after_line, delay=delay)
-        kills += killed
-        now = (home / "current").resolve()
-        if not killed:  # it finished first: a complete run became current, as it should
-            assert now != current
-            current = now
-        elif now != current:
-            # The signal landed after the run had switched `current` (the last step)
-            # but before the process exited: what is current must be the whole run.
-            assert not now.name.endswith(".partial"), (after_line, delay)
-            assert (now / "report.html").exists() and (now / "report.json").exists()
-            current = now
-        # the current run is untouched and readable: never a partial one
-        assert (home / "current").resolve() == current, (after_line, delay)
-        pd.read_parquet(current / "identity_graph.parquet")
-        json.loads((current / "report.json").read_text())
-    assert kills >= len(STEPS), "every step boundary was reached and killed"
+    killed, printed = _kill_when(world, home, after_line=after_line, delay=delay)
+    assert after_line in printed, where
+    now = (home / "current").resolve()
+    if not killed:  # it finished first: a complete run became current, as it should
+        assert now != current, where
+    elif now != current:
+        # The signal landed after the run had switched `current` (the last step)
+        # but before the process exited: what is current must be the whole run.
+        assert (now / "report.html").exists() and (now / "report.json").exists(), where
+    _assert_current_intact(home, now, where)
 
-    final = nightly(world, home)
-    assert Path(final["run_dir"]).resolve() != current
-    assert outcome(home) == baseline, "after the kills, a run gives what an uninterrupted one did"
-    assert baseline_run.exists()
-    assert not list((home / "runs").glob("*.partial"))
+    tether("nightly", "-c", str(world / "tether.toml"), "--as-of", AS_OF, home=home)
+    assert outcome(home) == baseline, where
+    assert not list((home / "runs").glob("*.partial")), where
 
 
 def test_debug_logs_hold_no_personal_data(world: Path, tmp_path: Path) -> None:
@@ -264,10 +358,9 @@ CHARTS = {
 }
 
 
-def test_the_report_renders_in_headless_chromium(world: Path, tmp_path: Path) -> None:
+def test_the_report_renders_in_headless_chromium(world: Path, home: Path, tmp_path: Path) -> None:
     chromium = shutil.which("chromium")
     assert chromium, "Debian's chromium is needed for this test (.ci/run installs it)"
-    home = tmp_path / "ws"
     nightly(world, home)
     page = Path(tether("report", home=home).stdout.strip())
     result = subprocess.run(

@@ -17,7 +17,8 @@ import pandas as pd
 import pytest
 
 from resolver.demo_world import WORLD_NOW
-from tests.e2e.test_cli import TETHER, tether
+from tests.clirunner import tether_in_process as tether
+from tests.e2e.test_cli import TETHER
 
 pytestmark = pytest.mark.e2e
 
