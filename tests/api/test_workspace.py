@@ -9,7 +9,7 @@ from api.errors import exit_code_for
 from api.nightly import RunFailedError, run_link
 from api.settings import load_config
 from api.workspace import RunLockedError, Workspace
-from tests.conftest import make_demo_dir
+from tests.conftest import TrainedModels, make_demo_dir
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +17,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_demo_dir(tmp_path_factory.mktemp("w"), persons=300, seed=3)
 
 
-def test_a_failed_run_leaves_the_previous_run_current(world, tmp_path, monkeypatch):
+def test_a_failed_run_leaves_the_previous_run_current(
+    world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trained_models: TrainedModels
+) -> None:
+    trained_models.seed(world / "tether.toml", tmp_path / "ws")
     ws = Workspace.open(tmp_path / "ws")
     config = load_config(world / "tether.toml")
     first = run_link(config=config, workspace=ws)

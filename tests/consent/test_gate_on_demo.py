@@ -12,13 +12,17 @@ from api.settings import load_config
 from api.workspace import Workspace
 from resolver import evaluate_graph, read_labels
 from resolver.demo_world import WORLD_NOW
+from tests.conftest import TrainedModels
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def gated_run(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+def gated_run(
+    demo_dir: Path, tmp_path_factory: pytest.TempPathFactory, trained_models: TrainedModels
+):
     ws = Workspace.open(tmp_path_factory.mktemp("ws"))
+    trained_models.seed(demo_dir / "tether.toml", ws.home)  # the model this run would train
     config = load_config(demo_dir / "tether.toml")
     summary = run_link(config=config, workspace=ws, as_of=WORLD_NOW)
     return ws, summary, config

@@ -13,17 +13,21 @@ from api.settings import load_config
 from api.workspace import Workspace
 from resolver import evaluate_graph, exact_identifier_components, ingest_sources, read_labels
 from resolver.demo_world import demo_config_toml
+from tests.conftest import TrainedModels
 
 pytestmark = pytest.mark.slow
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
 @pytest.fixture(scope="module")
-def demo_run(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+def demo_run(
+    demo_dir: Path, tmp_path_factory: pytest.TempPathFactory, trained_models: TrainedModels
+):
     """The resolver on the demo world's linked sources, without the consent gate."""
     ws = Workspace.open(tmp_path_factory.mktemp("ws"))
     config = tmp_path_factory.mktemp("cfg") / "tether.toml"
     config.write_text(demo_config_toml(data_dir=str(demo_dir), activity=False))
+    trained_models.seed(config, ws.home)
     summary = run_link(config=load_config(config), workspace=ws)
     return ws, summary
 
@@ -62,7 +66,7 @@ def test_no_hard_case_merges_two_true_persons(demo_dir, demo_run):
         assert (per_person == 1).all(), case
 
 
-def test_ten_percent_more_records_keep_existing_ids(demo_dir, tmp_path):
+def test_ten_percent_more_records_keep_existing_ids(demo_dir, tmp_path, trained_models):
     """Add 10 % new persons' records; >= 99 % of existing persons keep their id."""
     from resolver import write_demo_world
     from resolver.demo_world import SOURCE_FILES
@@ -80,6 +84,7 @@ def test_ten_percent_more_records_keep_existing_ids(demo_dir, tmp_path):
         pd.concat([base, more]).to_csv(grown / f"{stem}.csv", index=False)
     (grown / "tether.toml").write_text((demo_dir / "tether.toml").read_text())
     ws = Workspace.open(tmp_path / "ws")
+    trained_models.seed(demo_dir / "tether.toml", ws.home)  # the model the first run trains
     first = run_link(config=load_config(demo_dir / "tether.toml"), workspace=ws)
     before = ws.read_current("identity_graph")
     second = run_link(config=load_config(grown / "tether.toml"), workspace=ws)
