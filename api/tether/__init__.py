@@ -17,6 +17,10 @@ what that namespace needs::
 
 Namespaces: ``runs``, ``persons``, ``consent``, ``segments``, ``exports``,
 ``identify``, ``model``. Each lives in its own module of this package.
+
+Importing this package is cheap (SQLAlchemy, pandas and the settings load in
+``Tether.open``), so ``api.tether.strings`` serves ``tether consent decode``
+without them.
 """
 
 from __future__ import annotations
@@ -27,16 +31,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine
-
-from api.settings import TetherConfig, load_config
-from api.storage import database_url as default_database_url
-from api.storage import open_store
-from api.workspace import Workspace
 from consent.purposes import DEFAULT_POLICY, ConsentPolicy
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from api.realtime import CurrentRun
+    from api.settings import TetherConfig
     from api.tether.consent import Consent
     from api.tether.exports import Exports
     from api.tether.identify import Identify
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from api.tether.run import Run
     from api.tether.runs import Runs
     from api.tether.segments import Segments
+    from api.workspace import Workspace
 
 __all__ = ["Tether"]
 
@@ -58,6 +60,7 @@ class Tether:
         workspace: Workspace,
         store: Engine,
         config: TetherConfig | None = None,
+        segments: Path | None = None,
         owns_store: bool = False,
     ) -> None:
         """Wrap pieces already open (the HTTP app's); ``Tether.open`` is the usual way in.
@@ -67,11 +70,13 @@ class Tether:
             store: the operational store's engine.
             config: the parsed ``tether.toml``; without it, runs cannot be made
                 and the default consent policy and destinations apply.
+            segments: a folder of segment files to use instead of ``[audiences] segments``.
             owns_store: dispose of ``store`` on ``close()``.
         """
         self.workspace = workspace
         self.store = store
         self.config = config
+        self._segments_dir = segments
         self._owns_store = owns_store
         self._current: CurrentRun | None = None
 
@@ -82,6 +87,7 @@ class Tether:
         *,
         config: Path | str | TetherConfig | None = None,
         database_url: str | None = None,
+        segments: Path | str | None = None,
     ) -> Tether:
         """Open the workspace at ``home`` as the CLI does; close it with ``close()`` or ``with``.
 
@@ -92,13 +98,26 @@ class Tether:
                 options, consent policy, segments and destinations.
             database_url: the operational store (default ``TETHER_DATABASE_URL``, else
                 SQLite in the workspace); migrated to the newest schema.
+            segments: a folder of segment files that replaces ``[audiences] segments``
+                (segments stored through the API are used as well).
         """
+        from api.settings import load_config
+        from api.storage import database_url as default_database_url
+        from api.storage import open_store
+        from api.workspace import Workspace
+
         if home is None:
             home = os.environ.get("TETHER_HOME") or "tether-data"
         workspace = Workspace.open(Path(home))
         parsed = load_config(Path(config)) if isinstance(config, str | Path) else config
         url = database_url or default_database_url(home=workspace.home)
-        return cls(workspace=workspace, store=open_store(url), config=parsed, owns_store=True)
+        return cls(
+            workspace=workspace,
+            store=open_store(url),
+            config=parsed,
+            segments=Path(segments) if segments is not None else None,
+            owns_store=True,
+        )
 
     def __repr__(self) -> str:
         return f"Tether(home={str(self.workspace.home)!r}, run={self.workspace.current_run_id()!r})"
@@ -117,6 +136,13 @@ class Tether:
     def run(self) -> Run | None:
         """The current run (looked up on each access: a new run is seen at once)."""
         return self.runs.current()
+
+    @property
+    def segments_dir(self) -> Path | None:
+        """The folder of segment files: ``segments=`` of ``open``, else ``[audiences] segments``."""
+        if self._segments_dir is not None:
+            return self._segments_dir
+        return self.config.segments if self.config is not None else None
 
     @property
     def _overrides(self) -> dict[str, dict[str, Any]]:
@@ -163,7 +189,7 @@ class Tether:
         return Segments(
             workspace=self.workspace,
             store=self.store,
-            segments_dir=self.config.segments if self.config is not None else None,
+            segments_dir=self.segments_dir,
             policy=self.policy,
             overrides=self._overrides,
         )
@@ -191,7 +217,7 @@ class Tether:
         self._current = CurrentRun(
             workspace=self.workspace,
             store=self.store,
-            segments_dir=self.config.segments if self.config is not None else None,
+            segments_dir=self.segments_dir,
             threshold=linking.threshold if linking is not None else 0.9,
             default_region=linking.default_region if linking is not None else "GB",
         )

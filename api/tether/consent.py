@@ -8,16 +8,16 @@ suppresses every subject and identifier of the person from the next run on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
 
 import pandas as pd
 from sqlalchemy import Engine
 
 from api.lookup import consent_of_person, consent_of_subject, find_person
 from api.tether.run import Run
+from api.tether.strings import Decoded, decode_consent_string
 from api.workspace import Workspace
 from consent.effective import Decision
 from consent.erasure import ErasureReceipt, ErasureStore
@@ -62,38 +62,6 @@ class ConsentAnswer:
         return pd.DataFrame(
             rows, columns=["of", "purpose", "allowed", "status", "reason", "event_ids"]
         )
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Decoded:
-    """A decoded TC string (with the TCF 2.2 rules) or GPP string, in IAB field names."""
-
-    kind: Literal["tcf", "gpp"]
-    decoded: dict[str, Any]
-    tcf22_violations: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-
-def decode_consent_string(text: str) -> Decoded:
-    """Decode an IAB TCF v2 TC string or a GPP string, strictly (``ConsentError`` if bad).
-
-    Examples:
-        >>> decode_consent_string("DBABLA~CAAAAAAAAABA").kind
-        'gpp'
-    """
-    from consent.gpp import decode_gpp_string
-    from consent.tcf import decode_tc_string, tcf22_violations
-
-    stripped = text.strip()
-    if stripped.startswith("D"):  # a GPP header starts with type 3: "D"
-        return Decoded(kind="gpp", decoded=decode_gpp_string(stripped).as_dict())
-    tc = decode_tc_string(stripped)
-    return Decoded(
-        kind="tcf",
-        decoded=tc.as_dict(),
-        tcf22_violations=list(tcf22_violations(tc)),
-        warnings=list(tc.warnings),
-    )
 
 
 class Consent:

@@ -11,7 +11,9 @@ waterfalls, the comparison viewer and cluster studio.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
@@ -22,9 +24,26 @@ from api.workspace import Workspace
 from resolver.blocking import BlockingPlan, plan_blocking
 from resolver.errors import InputError
 from resolver.link import _model_columns, prepare_linking
-from resolver.model import MODEL_COLUMNS, TrainedModel, load_model, present_columns
+from resolver.model import MODEL_COLUMNS, TrainedModel, load_model, present_columns, save_model
 
-__all__ = ["Model", "RunLinker"]
+if TYPE_CHECKING:
+    from resolver.calibration import Calibration, Method
+
+__all__ = ["CalibrationFit", "Model", "RunLinker"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CalibrationFit:
+    """A calibration fitted on labelled pairs, and whether it was saved beside the model."""
+
+    calibration: Calibration
+    saved: bool
+    """Saved when it improves the held-out Brier score (or when forced)."""
+
+    @property
+    def report(self) -> dict[str, Any]:
+        """Labels used, folds, Brier score and reliability before and after, held out."""
+        return self.calibration.report
 
 
 class RunLinker:
@@ -131,6 +150,62 @@ class Model:
     def trained(self) -> TrainedModel:
         """The trained model (``model/model.json``, its calibration and training notes)."""
         return load_model(self._workspace.model_path)
+
+    def review_pairs(self, *, n: int = 200, seed: int = 1, run: Run | None = None) -> pd.DataFrame:
+        """Pairs of ``run`` (default: the current one) for a reviewer to label (``tether review sample``).
+
+        Most pairs lie near the run's linking threshold, where labels teach the
+        most; the rest cover every score range. Names, birth date, postcode and
+        city are shown; emails and phones masked. Same run and seed: same pairs.
+        """
+        from resolver.review import sample_review_pairs
+
+        chosen = run or Run.current(self._workspace)
+        return sample_review_pairs(
+            predictions=chosen.table("predictions"),
+            touchpoints=chosen.table("touchpoints"),
+            threshold=chosen.linking_options().threshold,
+            model=self.trained(),
+            n=n,
+            seed=seed,
+        )
+
+    def calibrate(
+        self, *, labels: Path, method: Method | None = None, force: bool = False
+    ) -> CalibrationFit:
+        """Fit a calibration of the match probability on labelled pairs (``tether calibrate``).
+
+        ``labels`` is a review file (``review_pairs``) with its ``label`` column
+        filled. Every label is held out once (cross-validation); the calibration
+        is saved beside the model, for the next run to use, when it improves the
+        held-out Brier score, or with ``force``. Labels sampled with another
+        model are refused (``LabelsError``).
+        """
+        from resolver.calibration import fit_calibration
+        from resolver.errors import LabelsError
+        from resolver.review import model_fingerprint, read_pair_labels
+
+        pairs = read_pair_labels(labels)
+        model = self.trained()
+        fingerprint = model_fingerprint(model)
+        stale = set(pairs["model"]) - {fingerprint, ""}
+        if stale:
+            raise LabelsError(
+                f"pair labels file {labels} was sampled with another model than the workspace's "
+                "(it was retrained since): sample again with `tether review sample`",
+                path=str(labels),
+            )
+        calibration = fit_calibration(
+            probability=pairs["model_probability"].to_numpy(),
+            label=pairs["label"].to_numpy(),
+            method=method,
+            model_fingerprint=fingerprint,
+            source=str(labels),
+        )
+        saved = bool(calibration.report["improves"]) or force
+        if saved:
+            save_model(replace(model, calibration=calibration), self._workspace.model_path)
+        return CalibrationFit(calibration=calibration, saved=saved)
 
     def m_u(self) -> pd.DataFrame:
         """One row per comparison level: m, u and the Bayes factor m/u."""

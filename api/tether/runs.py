@@ -160,6 +160,10 @@ class Runs:
             return None
         return Run.current(self._workspace)
 
+    def require_current(self) -> Run:
+        """The current run; ``NoCurrentRunError`` (saying how to make one) before the first."""
+        return Run.current(self._workspace)
+
     def get(self, run_id: str) -> Run:
         """A completed run that is still kept in the workspace (``NotFound`` otherwise)."""
         return Run.get(self._workspace, run_id)

@@ -8,6 +8,7 @@ API and notebooks all see the same set.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -85,6 +86,13 @@ class Segments:
 
     def list(self) -> pd.DataFrame:
         """One row per segment: description, size in the current run (if any), destinations."""
+        return pd.DataFrame(
+            self.rows(),
+            columns=["name", "description", "size", "holdout", "destinations", "source"],
+        )
+
+    def rows(self) -> builtins.list[dict[str, Any]]:
+        """``list()``'s rows as dicts of plain values (``size`` is ``None`` without a run)."""
         tables = (
             Run.current(self._workspace).run_tables() if self._workspace.current_run_id() else None
         )
@@ -110,9 +118,7 @@ class Segments:
                     "source": segment.source,
                 }
             )
-        return pd.DataFrame(
-            rows, columns=["name", "description", "size", "holdout", "destinations", "source"]
-        )
+        return rows
 
     def preview(
         self,
