@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -23,7 +25,7 @@ from resolver.errors import TetherError
 
 if TYPE_CHECKING:
     from api.settings import TetherConfig
-    from api.workspace import Workspace
+    from api.tether import Tether
 
 app = typer.Typer(
     name="tether",
@@ -66,18 +68,23 @@ def _root(
     logging.getLogger("splink").setLevel(logging.DEBUG if log_level == "debug" else logging.ERROR)
 
 
-def _workspace(home: Path | None) -> Workspace:
-    """The workspace at ``--home``, else ``TETHER_HOME``, else ``./tether-data``."""
+@contextmanager
+def _tether(
+    home: Path | None,
+    *,
+    config: Path | TetherConfig | None = None,
+    segments: Path | None = None,
+) -> Iterator[Tether]:
+    """``Tether`` on ``--home`` (else ``TETHER_HOME``, else ``./tether-data``), closed afterwards.
+
+    Every command that reads or writes the workspace goes through it: the
+    CLI's one way to the domain.
+    """
     from api.settings import resolve_home
-    from api.workspace import Workspace
+    from api.tether import Tether
 
-    return Workspace.open(resolve_home(home))
-
-
-def _load_config(path: Path) -> TetherConfig:
-    from api.settings import load_config
-
-    return load_config(path)
+    with Tether.open(resolve_home(home), config=config, segments=segments) as tether:
+        yield tether
 
 
 def _emit(payload: dict[str, Any], *, as_json: bool, lines: list[str]) -> None:
@@ -98,18 +105,6 @@ def _as_of(text: str | None) -> datetime:
             f"--as-of {text!r}: write an ISO 8601 time, e.g. 2026-11-01T12:00:00Z"
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _with_stored(files: dict[str, Any], ws: Workspace) -> dict[str, Any]:
-    """File segments plus those written through the API (the operational store)."""
-    from api.storage import database_url, open_store
-    from audiences.definitions import SegmentStore, all_segments
-
-    engine = open_store(database_url(home=ws.home))
-    try:
-        return all_segments(files=files, store=SegmentStore(engine))
-    finally:
-        engine.dispose()
 
 
 def main() -> int:

@@ -1,4 +1,8 @@
-"""The consent ledger: ``consent import``, ``consent show``, ``consent decode``, ``erase``."""
+"""The consent ledger: ``consent import``, ``consent show``, ``consent decode``, ``erase``.
+
+Each calls ``Tether.consent``; ``consent decode`` calls the decoder it uses
+(``api.tether.strings``) without opening a workspace, so it starts fast.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from api.cli.base import (
-    HomeOpt,
-    JsonOpt,
-    _as_of,
-    _emit,
-    _load_config,
-    _workspace,
-    app,
-)
+from api.cli.base import HomeOpt, JsonOpt, _as_of, _emit, _tether, app
 
 logger = logging.getLogger(__name__)
 
@@ -33,35 +29,23 @@ def consent_import(
     as_json: JsonOpt = False,
 ) -> None:
     """Append consent events to the ledger; events already there are skipped."""
-    from api.storage import database_url, open_store
-    from consent.ledger import Ledger, events_from_frame
-    from resolver import SourceConfig, ingest_sources
-
-    ws = _workspace(home)
-    ingested = ingest_sources(sources=[SourceConfig(name="consents", kind="consents", path=path)])
-    (counts,) = ingested.counts
-    frame = ingested.activity.get("consents")
-    events = events_from_frame(frame) if frame is not None else []
-    engine = open_store(database_url(home=ws.home))
-    try:
-        result = Ledger(engine).append(events)
-    finally:
-        engine.dispose()
+    with _tether(home) as tether:
+        done = tether.consent.import_file(path=path)
     payload = {
-        "rows_in": counts.rows_in,
-        "rows_quarantined": counts.rows_quarantined,
-        "quarantine_reasons": counts.reasons,
-        "inserted": result.inserted,
-        "duplicates": result.duplicates,
+        "rows_in": done.rows_in,
+        "rows_quarantined": done.rows_quarantined,
+        "quarantine_reasons": done.quarantine_reasons,
+        "inserted": done.inserted,
+        "duplicates": done.duplicates,
     }
     _emit(
         payload,
         as_json=as_json,
         lines=[
-            f"{counts.rows_in:,} rows: {result.inserted:,} events added, "
-            f"{result.duplicates:,} already in the ledger, {counts.rows_quarantined:,} refused"
+            f"{done.rows_in:,} rows: {done.inserted:,} events added, "
+            f"{done.duplicates:,} already in the ledger, {done.rows_quarantined:,} refused"
         ]
-        + [f"  refused: {reason} x{n}" for reason, n in counts.reasons.items()],
+        + [f"  refused: {reason} x{n}" for reason, n in done.quarantine_reasons.items()],
     )
 
 
@@ -85,50 +69,14 @@ def consent_show(
     as_json: JsonOpt = False,
 ) -> None:
     """Effective consent per purpose of a subject, and of the person it is linked into."""
-    from api.lookup import consent_of_person, consent_of_subject, find_person
-    from api.storage import database_url, open_store
-    from consent.ledger import Ledger
-    from consent.purposes import DEFAULT_POLICY
-
     moment = _as_of(as_of)
-    policy = _load_config(config).consent if config else DEFAULT_POLICY
-    ws = _workspace(home)
-    engine = open_store(database_url(home=ws.home))
-    try:
-        ledger = Ledger(engine)
-        subject = (
-            None
-            if subject_type == "person"
-            else consent_of_subject(
-                ledger=ledger,
-                subject_type=subject_type,
-                subject_id=subject_id,
-                as_of=moment,
-                policy=policy,
-            )
-        )
-        match = (
-            find_person(workspace=ws, subject_type=subject_type, subject_id=subject_id)
-            if ws.current_run_id()
-            else None
-        )
-        person = (
-            consent_of_person(ledger=ledger, match=match, as_of=moment, policy=policy)
-            if match
-            else None
-        )
-    finally:
-        engine.dispose()
-    if subject is None and person is None:
-        from consent.errors import SubjectNotFound
-
-        raise SubjectNotFound(
-            f"person {subject_id} is not in the current run", subject_type=subject_type
-        )
+    with _tether(home, config=config) as tether:
+        answer = tether.consent.show(subject_type=subject_type, subject_id=subject_id, as_of=moment)
+    subject, person = answer.subject, answer.person
     payload: dict[str, Any] = {
         "as_of": moment.isoformat(),
         "subject": {p: d.as_dict() for p, d in subject.items()} if subject else None,
-        "person_id": match.person_id if match else None,
+        "person_id": answer.person_id,
         "person": {p: d.as_dict() for p, d in person.items()} if person else None,
     }
     lines = [f"as of {moment.isoformat()}"]
@@ -145,7 +93,7 @@ def consent_show(
                 f"  {purpose:<20} {verdict} {decision.status:<9} {escape(decision.reason)}"
                 f"  events: {escape(events)}"
             )
-    if subject_type != "person" and match is None:
+    if subject_type != "person" and answer.person_id is None:
         lines.append("not linked into any person of the current run")
     _emit(payload, as_json=as_json, lines=lines)
 
@@ -163,37 +111,8 @@ def erase(
     and identifier of that person goes on the suppression list, and an audit
     record with ids and counts only is kept.
     """
-    import pandas as pd
-
-    from api.lookup import find_person
-    from api.storage import database_url, open_store
-    from consent.erasure import ErasureStore
-
-    ws = _workspace(home)
-    match = (
-        find_person(workspace=ws, subject_type=subject_type, subject_id=subject_id)
-        if ws.current_run_id()
-        else None
-    )
-    if subject_type == "person" and match is None:
-        from consent.errors import SubjectNotFound
-
-        raise SubjectNotFound(
-            f"person {subject_id} is not in the current run: nothing to erase",
-            subject_type="person",
-        )
-    engine = open_store(database_url(home=ws.home))
-    try:
-        receipt = ErasureStore(engine).erase(
-            subject_type=subject_type,
-            subject_id=subject_id,
-            records=match.records if match else pd.DataFrame(),
-            person_id=match.person_id if match else None,
-            run_id=match.run_id if match else None,
-            key=ws.salt,
-        )
-    finally:
-        engine.dispose()
+    with _tether(home) as tether:
+        receipt = tether.consent.erase(subject_type=subject_type, subject_id=subject_id)
     logger.info(
         "erasure %s: person %s, %d records", receipt.erasure_id, receipt.person_id, receipt.records
     )
@@ -219,16 +138,15 @@ def consent_decode(
     as_json: JsonOpt = False,
 ) -> None:
     """Decode a TC or GPP string strictly (IAB field names); TC strings get the TCF 2.2 rules."""
-    from consent.gpp import decode_gpp_string
-    from consent.tcf import decode_tc_string, tcf22_violations
+    from api.tether.strings import decode_consent_string
 
-    if tc_string.strip().startswith("D"):  # a GPP header starts with type 3: "D"
-        gpp = decode_gpp_string(tc_string).as_dict()
+    decoded = decode_consent_string(tc_string)
+    if decoded.kind == "gpp":
+        gpp = decoded.decoded
         _emit(gpp, as_json=as_json, lines=[f"{k:<12} {v}" for k, v in gpp.items()])
         return
-    tc = decode_tc_string(tc_string)
-    violations = tcf22_violations(tc)
-    payload = {**tc.as_dict(), "tcf22Violations": violations, "warnings": tc.warnings}
-    lines = [f"{name:<36} {value}" for name, value in tc.as_dict().items()]
+    violations = decoded.tcf22_violations
+    payload = {**decoded.decoded, "tcf22Violations": violations, "warnings": decoded.warnings}
+    lines = [f"{name:<36} {value}" for name, value in decoded.decoded.items()]
     lines.append("TCF 2.2: " + ("valid" if not violations else "; ".join(violations)))
     _emit(payload, as_json=as_json, lines=lines)

@@ -11,13 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from api.cli.base import (
-    HomeOpt,
-    JsonOpt,
-    _emit,
-    _workspace,
-    app,
-)
+from api.cli.base import HomeOpt, JsonOpt, _emit, _tether, app
 
 logger = logging.getLogger(__name__)
 
@@ -26,14 +20,9 @@ logger = logging.getLogger(__name__)
 def _key_store(home: Path | None) -> Iterator[Any]:
     """The workspace's operational store as a ``KeyStore``, disposed afterwards."""
     from api.keys import KeyStore
-    from api.storage import database_url, open_store
 
-    ws = _workspace(home)
-    engine = open_store(database_url(home=ws.home))
-    try:
-        yield KeyStore(engine)
-    finally:
-        engine.dispose()
+    with _tether(home) as tether:
+        yield KeyStore(tether.store)
 
 
 keys_app = typer.Typer(help="API keys for the HTTP API (stored hashed).", no_args_is_help=True)

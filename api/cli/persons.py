@@ -1,4 +1,4 @@
-"""Why two records are (not) one person: ``why``."""
+"""Why two records are (not) one person: ``why``, from ``Tether.persons``."""
 
 from __future__ import annotations
 
@@ -7,13 +7,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli.base import (
-    HomeOpt,
-    JsonOpt,
-    _emit,
-    _workspace,
-    app,
-)
+from api.cli.base import HomeOpt, JsonOpt, _emit, _tether, app
 
 logger = logging.getLogger(__name__)
 
@@ -33,18 +27,9 @@ def why(
     as_json: JsonOpt = False,
 ) -> None:
     """Why two records are one person (the path of links), or not (the refused links)."""
-    import pandas as pd
-
-    from resolver.explain import explain_records
-
-    ws = _workspace(home)
-    run_dir = ws.current_dir()
-    answer = explain_records(
-        graph=pd.read_parquet(run_dir / "identity_graph.parquet"),
-        links=pd.read_parquet(run_dir / "links.parquet"),
-        left=_record_ref(left),
-        right=_record_ref(right),
-    )
+    refs = _record_ref(left), _record_ref(right)
+    with _tether(home) as tether:
+        answer = tether.persons.why(left=refs[0], right=refs[1])
     lines = [answer.summary()]
     for edge in answer.path or answer.refused:
         lines.append(

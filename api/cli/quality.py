@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,13 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from api.cli.base import (
-    HomeOpt,
-    JsonOpt,
-    _emit,
-    _workspace,
-    app,
-)
+from api.cli.base import HomeOpt, JsonOpt, _emit, _tether, app
 
 logger = logging.getLogger(__name__)
 
@@ -41,33 +34,13 @@ def evaluate(
     the run's own guard-rails and consent gate, and recommends the best F1 whose
     precision reaches --min-precision.
     """
-    import pandas as pd
-
-    from resolver.evaluate import evaluate_graph, read_labels
-    from resolver.threshold import sweep_thresholds
-
-    ws = _workspace(home)
-    graph = ws.read_current("identity_graph")
-    if graph is None:
-        ws.current_dir()  # raises NoCurrentRunError with its message
-        return
-    truth = read_labels(labels)
-    scores = evaluate_graph(graph=graph, labels=truth)
-    values = scores.as_dict()
-    payload: dict[str, Any] = {"run_id": ws.current_run_id(), **values}
-    lines = [f"run {ws.current_run_id()}"] + [f"{k:<24} {v}" for k, v in values.items()]
-    if sweep:
-        run_dir = ws.current_dir()
-        touchpoints = pd.read_parquet(run_dir / "touchpoints.parquet")
-        predictions = pd.read_parquet(run_dir / "predictions.parquet")
-        result = sweep_thresholds(
-            touchpoints=touchpoints,
-            predictions=predictions,
-            labels=truth,
-            options=_run_linking_options(run_dir),
-            may_link=graph["may_link"].to_numpy(dtype=bool) if "may_link" in graph else None,
-            min_precision=min_precision,
-        )
+    with _tether(home) as tether:
+        evaluation = tether.runs.evaluate(labels=labels, min_precision=min_precision, sweep=sweep)
+    values = evaluation.scores.as_dict()
+    payload: dict[str, Any] = {"run_id": evaluation.run_id, **values}
+    lines = [f"run {evaluation.run_id}"] + [f"{k:<24} {v}" for k, v in values.items()]
+    result = evaluation.sweep
+    if result is not None:
         payload["threshold_sweep"] = result.as_dict()
         lines += ["", "threshold  precision  recall   F1      persons"]
         lines += [
@@ -82,25 +55,6 @@ def evaluate(
             )
         )
     _emit(payload, as_json=as_json, lines=lines)
-
-
-def _run_linking_options(run_dir: Path) -> Any:
-    """The linking options a run was made with (``linking.json``), defaults for older runs."""
-    import dataclasses
-
-    from resolver.options import LinkingOptions
-
-    path = run_dir / "linking.json"
-    if not path.exists():
-        return LinkingOptions()
-    raw = json.loads(path.read_text())
-    known = {f.name for f in dataclasses.fields(LinkingOptions)}
-    values: dict[str, Any] = {
-        k: tuple(v) if isinstance(v, list) else v for k, v in raw.items() if k in known
-    }
-    if "blocklist" in values:
-        values["blocklist"] = {k: tuple(v) for k, v in dict(values["blocklist"]).items()}
-    return LinkingOptions(**values)
 
 
 review_app = typer.Typer(help="Clerical review of linked pairs.", no_args_is_help=True)
@@ -123,25 +77,12 @@ def review_sample(
     rest cover every score range. Names, birth date, postcode and city are shown;
     emails and phones masked. Then: `tether calibrate --labels FILE`.
     """
-    import pandas as pd
-
-    from resolver.model import load_model
-    from resolver.review import sample_review_pairs
-
-    ws = _workspace(home)
-    run_dir = ws.current_dir()
-    options = _run_linking_options(run_dir)
-    pairs = sample_review_pairs(
-        predictions=pd.read_parquet(run_dir / "predictions.parquet"),
-        touchpoints=pd.read_parquet(run_dir / "touchpoints.parquet"),
-        threshold=options.threshold,
-        model=load_model(ws.model_path),
-        n=n,
-        seed=seed,
-    )
+    with _tether(home) as tether:
+        run = tether.runs.require_current()
+        pairs = tether.model.review_pairs(n=n, seed=seed, run=run)
     pairs.to_csv(out_path, index=False)
     _emit(
-        {"run_id": ws.current_run_id(), "pairs": len(pairs), "path": str(out_path)},
+        {"run_id": run.run_id, "pairs": len(pairs), "path": str(out_path)},
         as_json=as_json,
         lines=[f"{len(pairs):,} pairs to review written to {out_path}"],
     )
@@ -165,37 +106,15 @@ def calibrate(
     Every label is held out once (cross-validation): the Brier score and the
     reliability before and after on them say whether the calibration helps.
     """
-    import dataclasses
-
-    from resolver.calibration import fit_calibration
-    from resolver.errors import LabelsError
-    from resolver.model import load_model, save_model
-    from resolver.review import model_fingerprint, read_pair_labels
-
     if method not in (None, "isotonic", "logistic"):
         raise typer.BadParameter("--method is isotonic or logistic")
-    pairs = read_pair_labels(labels)
-    ws = _workspace(home)
-    model = load_model(ws.model_path)
-    fingerprint = model_fingerprint(model)
-    stale = set(pairs["model"]) - {fingerprint, ""}
-    if stale:
-        raise LabelsError(
-            f"pair labels file {labels} was sampled with another model than the workspace's "
-            "(it was retrained since): sample again with `tether review sample`",
-            path=str(labels),
+    with _tether(home) as tether:
+        fit = tether.model.calibrate(
+            labels=labels,
+            method=method,  # type: ignore[arg-type]
+            force=force,
         )
-    calibration = fit_calibration(
-        probability=pairs["model_probability"].to_numpy(),
-        label=pairs["label"].to_numpy(),
-        method=method,  # type: ignore[arg-type]
-        model_fingerprint=fingerprint,
-        source=str(labels),
-    )
-    report = calibration.report
-    saved = bool(report["improves"]) or force
-    if saved:
-        save_model(dataclasses.replace(model, calibration=calibration), ws.model_path)
+    calibration, report, saved = fit.calibration, fit.report, fit.saved
     lines = [
         f"{report['labels']} labelled pairs ({report['same_person']} same person), "
         f"{report['folds']}-fold held out: Brier score {report['brier_before']} -> "

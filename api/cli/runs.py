@@ -1,4 +1,8 @@
-"""Make runs and find their report: ``train``, ``link``, ``nightly``, ``report``."""
+"""Make runs and find their report: ``train``, ``link``, ``nightly``, ``report``.
+
+Each calls ``Tether.runs``: the same ``run_link`` as a notebook's
+``tether.runs.link()``, consent gate and erasures included.
+"""
 
 from __future__ import annotations
 
@@ -9,30 +13,26 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from api.cli.base import (
-    ConfigOpt,
-    HomeOpt,
-    JsonOpt,
-    _as_of,
-    _emit,
-    _load_config,
-    _with_stored,
-    _workspace,
-    app,
-    out,
-)
+from api.cli.base import ConfigOpt, HomeOpt, JsonOpt, _as_of, _emit, _tether, app, out
 
 logger = logging.getLogger(__name__)
+
+RetrainOpt = Annotated[bool, typer.Option("--retrain", help="Train a new model first.")]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of", help="Judge consent and count windows at this ISO time (default: now)."
+    ),
+]
 
 
 @app.command("train")
 def train_cmd(config: ConfigOpt, home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     """Retrain the linkage model on the configured sources and save it in the workspace."""
-    from api.nightly import train
     from api.progress_ui import ConsoleProgress
 
-    ws = _workspace(home)
-    path = train(config=_load_config(config), workspace=ws, progress=ConsoleProgress(quiet=as_json))
+    with _tether(home, config=config) as tether:
+        path = tether.runs.train(progress=ConsoleProgress(quiet=as_json))
     _emit({"model": str(path)}, as_json=as_json, lines=[f"model saved to {path}"])
 
 
@@ -40,27 +40,17 @@ def train_cmd(config: ConfigOpt, home: HomeOpt = None, as_json: JsonOpt = False)
 def link(
     config: ConfigOpt,
     home: HomeOpt = None,
-    retrain: Annotated[bool, typer.Option("--retrain", help="Train a new model first.")] = False,
-    as_of: Annotated[
-        str | None,
-        typer.Option(
-            "--as-of", help="Judge consent and count windows at this ISO time (default: now)."
-        ),
-    ] = None,
+    retrain: RetrainOpt = False,
+    as_of: AsOfOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Ingest, apply consent, link and cluster the sources into a new current run."""
-    from api.nightly import run_link
     from api.progress_ui import ConsoleProgress
 
-    ws = _workspace(home)
-    summary = run_link(
-        config=_load_config(config),
-        workspace=ws,
-        retrain=retrain,
-        as_of=_as_of(as_of),
-        progress=ConsoleProgress(quiet=as_json),
-    )
+    with _tether(home, config=config) as tether:
+        summary = tether.runs.link(
+            retrain=retrain, as_of=_as_of(as_of), progress=ConsoleProgress(quiet=as_json)
+        )
     quarantined = sum(s["rows_quarantined"] for s in summary.sources)
     _emit(
         summary.as_dict(),
@@ -78,13 +68,8 @@ def link(
 def nightly(
     config: ConfigOpt,
     home: HomeOpt = None,
-    retrain: Annotated[bool, typer.Option("--retrain", help="Train a new model first.")] = False,
-    as_of: Annotated[
-        str | None,
-        typer.Option(
-            "--as-of", help="Judge consent and count windows at this ISO time (default: now)."
-        ),
-    ] = None,
+    retrain: RetrainOpt = False,
+    as_of: AsOfOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The nightly batch: ingest, consent, link, ids, features, segments, exports, publish.
@@ -92,21 +77,12 @@ def nightly(
     The run becomes current only when every step has finished; a run that
     fails or is killed leaves the previous run current and readable.
     """
-    from api.nightly import run_link
     from api.progress_ui import ConsoleProgress
-    from audiences.segments import load_segments
 
-    loaded = _load_config(config)
-    ws = _workspace(home)
-    segments = _with_stored(load_segments(loaded.segments) if loaded.segments else {}, ws)
-    summary = run_link(
-        config=loaded,
-        workspace=ws,
-        retrain=retrain,
-        as_of=_as_of(as_of),
-        segments=segments,
-        progress=ConsoleProgress(quiet=as_json),
-    )
+    with _tether(home, config=config) as tether:
+        summary = tether.runs.nightly(
+            retrain=retrain, as_of=_as_of(as_of), progress=ConsoleProgress(quiet=as_json)
+        )
     run_dir = Path(summary.run_dir)
     done = [e for e in summary.exports if "counts" in e]
     refused = [e for e in summary.exports if "refused" in e]
@@ -132,10 +108,11 @@ def report(
     open_it: Annotated[bool, typer.Option("--open", help="Open it in a browser.")] = False,
 ) -> None:
     """Print the path of the current run's HTML report (or open it)."""
-    ws = _workspace(home)
-    path = ws.current_dir() / "report.html"
+    with _tether(home) as tether:
+        run = tether.runs.require_current()
+    path = run.directory / "report.html"
     if not path.exists():
-        raise typer.BadParameter(f"run {ws.current_run_id()} has no report.html")
+        raise typer.BadParameter(f"run {run.run_id} has no report.html")
     if open_it:
         import webbrowser
 

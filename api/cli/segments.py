@@ -1,25 +1,24 @@
-"""Segments and audience exports: ``segments list``, ``preview``, ``export``."""
+"""Segments and audience exports: ``segments list``, ``preview``, ``export``.
+
+Each calls ``Tether.segments`` (file segments and those stored through the
+API, as the nightly and the HTTP API see them) and ``Tether.exports``.
+"""
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
-from api.cli.base import (
-    HomeOpt,
-    JsonOpt,
-    OptionalConfigOpt,
-    _emit,
-    _load_config,
-    _with_stored,
-    _workspace,
-    app,
-)
+from api.cli.base import HomeOpt, JsonOpt, OptionalConfigOpt, _emit, _tether, app
+
+if TYPE_CHECKING:
+    from api.tether import Tether
 
 logger = logging.getLogger(__name__)
 
@@ -33,29 +32,25 @@ SegmentsOpt = Annotated[
 ]
 
 
-def _segment_context(
-    config: Path | None, segments: Path | None, home: Path | None = None
-) -> tuple[Any, dict[str, Any]]:
-    from audiences.segments import load_segments
-    from consent.purposes import DEFAULT_POLICY
+@contextmanager
+def _segments_tether(
+    config: Path | None, segments: Path | None, home: Path | None
+) -> Iterator[Tether]:
+    """``Tether`` with the segment files of ``--segments``, else ``[audiences] segments``.
 
-    loaded = _load_config(config) if config else None
+    Without either, ``./segments``; a folder that does not exist is a usage error.
+    """
+    from api.settings import load_config
+
+    loaded = load_config(config) if config else None
     directory = segments or (loaded.segments if loaded else None) or Path("segments")
     if not directory.is_dir():
         raise typer.BadParameter(
             f"segment directory {directory} does not exist; pass --segments DIR or set "
             "[audiences] segments in tether.toml"
         )
-    policy = loaded.consent if loaded else DEFAULT_POLICY
-    return (loaded, policy), _with_stored(load_segments(directory), _workspace(home))
-
-
-def _one_segment(found: dict[str, Any], name: str) -> Any:
-    if name not in found:
-        raise typer.BadParameter(
-            f"no segment `{name}`; defined: {', '.join(sorted(found)) or 'none'}"
-        )
-    return found[name]
+    with _tether(home, config=loaded, segments=directory) as tether:
+        yield tether
 
 
 @segments_app.command("list")
@@ -66,31 +61,11 @@ def segments_list(
     as_json: JsonOpt = False,
 ) -> None:
     """The defined segments, with their size in the current run."""
-    from api.exports import load_run_tables
-    from audiences.segments import evaluate_segment
-
-    _, found = _segment_context(config, segments, home)
-    ws = _workspace(home)
-    tables = load_run_tables(ws) if ws.current_run_id() else None
-    rows = []
-    for name, segment in sorted(found.items()):
-        size = (
-            len(evaluate_segment(segment, features=tables.features, activity=tables.activity,
-                                 as_of=tables.as_of))
-            if tables else None
-        )  # fmt: skip
-        rows.append(
-            {
-                "name": name,
-                "description": segment.description,
-                "size": size,
-                "holdout": segment.holdout,
-                "destinations": list(segment.destinations),
-                "source": segment.source,
-            }
-        )
+    with _segments_tether(config, segments, home) as tether:
+        rows = tether.segments.rows()
+        run_id = tether.workspace.current_run_id()
     _emit(
-        {"run_id": tables.run_id if tables else None, "segments": rows},
+        {"run_id": run_id, "segments": rows},
         as_json=as_json,
         lines=[
             f"{r['name']:<34} {r['size'] if r['size'] is not None else '-':>8}  "
@@ -118,34 +93,10 @@ def segments_preview(
     as_json: JsonOpt = False,
 ) -> None:
     """Size, identifier coverage, overlap and consent-eligible size per destination."""
-    from api.exports import consent_now, load_run_tables, preview_segment
-    from api.storage import database_url, open_store
-    from audiences.destinations import DESTINATIONS, destination
-    from consent.ledger import Ledger
-
-    (loaded, policy), found = _segment_context(config, segments, home)
-    segment = _one_segment(found, name)
-    other = _one_segment(found, overlap) if overlap else None
-    overrides = loaded.destinations if loaded else {}
-    names = destination_names or list(DESTINATIONS)
-    dests = [destination(n, **overrides.get(n, {})) for n in names]
-    ws = _workspace(home)
-    tables = load_run_tables(ws)
-    engine = open_store(database_url(home=ws.home))
-    try:
-        consent = consent_now(
-            tables=tables, ledger=Ledger(engine), as_of=datetime.now(UTC), policy=policy
+    with _segments_tether(config, segments, home) as tether:
+        preview = tether.segments.preview(
+            name=name, overlap=overlap, person=person, destinations=destination_names
         )
-    finally:
-        engine.dispose()
-    preview = preview_segment(
-        segment=segment,
-        tables=tables,
-        consent=consent,
-        destinations=dests,
-        overlap_with=other,
-        person_id=person,
-    )
     lines = [
         f"segment {name} in run {preview['run_id']}: {preview['size']:,} persons",
         "coverage: " + ", ".join(f"{k} {v:,}" for k, v in preview["coverage"].items()),
@@ -189,32 +140,18 @@ def segments_export(
     as_json: JsonOpt = False,
 ) -> None:
     """Export a segment of the current run: files, payloads, add/remove deltas, manifest."""
-    from api.exports import export_segment
-    from api.storage import database_url, open_store
-
-    (loaded, policy), found = _segment_context(config, segments, home)
-    segment = _one_segment(found, name)
-    ws = _workspace(home)
-    engine = open_store(database_url(home=ws.home))
-    results = []
-    try:
+    with _segments_tether(config, segments, home) as tether:
+        segment = tether.segments.get(name)
+        results = []
         for dest_name in destination_names:
-            overrides = dict(loaded.destinations.get(dest_name, {})) if loaded else {}
-            if min_size is not None:
-                overrides["min_size"] = min_size
-            result, created = export_segment(
-                workspace=ws,
-                store=engine,
-                segment=segment,
-                destination_name=dest_name,
-                policy=policy,
-                overrides=overrides,
-            )
+            done = tether.exports.create(segment=segment, destination=dest_name, min_size=min_size)
             results.append(
-                {**result.manifest, "created": created, "directory": str(result.directory)}
+                {
+                    **done.result.manifest,
+                    "created": done.created,
+                    "directory": str(done.result.directory),
+                }
             )
-    finally:
-        engine.dispose()
     lines = []
     for r in results:
         c = r["counts"]

@@ -7,13 +7,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli.base import (
-    HomeOpt,
-    OptionalConfigOpt,
-    _load_config,
-    _workspace,
-    app,
-)
+from api.cli.base import HomeOpt, OptionalConfigOpt, _tether, app
 
 logger = logging.getLogger(__name__)
 
@@ -33,12 +27,12 @@ def serve(
 
     import uvicorn
 
-    ws = _workspace(home)
-    os.environ["TETHER_HOME"] = str(ws.home.resolve())
+    with _tether(home, config=config) as tether:  # a bad file is refused before binding the port
+        served = tether.home
+    os.environ["TETHER_HOME"] = str(served.resolve())
     if config is not None:
-        _load_config(config)  # refuse a bad file before binding the port
         os.environ["TETHER_CONFIG"] = str(config.resolve())
-    logger.info("serving %s on %s:%d", ws.home, host, port)
+    logger.info("serving %s on %s:%d", served, host, port)
     uvicorn.run(
         "api.server:app",
         factory=True,

@@ -8,15 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from api.cli.base import (
-    HomeOpt,
-    JsonOpt,
-    _emit,
-    _load_config,
-    _workspace,
-    app,
-    out,
-)
+from api.cli.base import HomeOpt, JsonOpt, _emit, _tether, app, out
 
 if TYPE_CHECKING:
     from resolver.demo_world import Format
@@ -120,30 +112,20 @@ def demo(
     as_json: JsonOpt = False,
 ) -> None:
     """Generate the demo world, run the nightly batch on it, and print where everything is."""
-    from api.nightly import run_link
     from api.progress_ui import ConsoleProgress
-    from audiences.segments import load_segments
+    from api.settings import resolve_home
     from resolver.demo_world import WORLD_NOW, write_demo_world
-    from resolver.evaluate import evaluate_graph, read_labels
 
-    ws = _workspace(home)
-    data = ws.home / "demo"
+    data = resolve_home(home) / "demo"
     write_demo_world(data, persons=persons, seed=seed)
     config_path = write_demo_audiences(data)
-    config = _load_config(config_path)
-    assert config.segments is not None
-    # The demo world is a snapshot taken at WORLD_NOW: consent and segment windows are judged then.
-    summary = run_link(
-        config=config,
-        workspace=ws,
-        retrain=True,
-        as_of=WORLD_NOW,
-        segments=load_segments(config.segments),
-        progress=ConsoleProgress(quiet=as_json),
-    )
-    graph = ws.read_current("identity_graph")
-    assert graph is not None
-    scores = evaluate_graph(graph=graph, labels=read_labels(data / "labels.csv"))
+    with _tether(home, config=config_path) as tether:
+        # The demo world is a snapshot taken at WORLD_NOW: consent and segment windows are
+        # judged then.
+        summary = tether.runs.nightly(
+            retrain=True, as_of=WORLD_NOW, progress=ConsoleProgress(quiet=as_json)
+        )
+        scores = tether.runs.evaluate(labels=data / "labels.csv", sweep=False).scores
     run_dir = Path(summary.run_dir)
     _emit(
         {"run": summary.as_dict(), "evaluation": scores.as_dict(), "config": str(config_path)},
