@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -91,6 +93,15 @@ def test_invalid_events_are_refused_naming_the_rule(changes, message):
 
 WRITERS, PER_WRITER, SHARED = 8, 10_000, 1_000
 
+#: In a writer process: the barrier every writer waits at before it appends.
+_START: Any = None
+
+
+def _ready(start: Any) -> None:
+    """The writer processes' initializer: keep the shared start barrier."""
+    global _START
+    _START = start
+
 
 def _write(url: str, writer: int, batch_size: int = 500) -> int:
     """One writer process: 9,000 own events and the 1,000 events every writer sends."""
@@ -102,21 +113,40 @@ def _write(url: str, writer: int, batch_size: int = 500) -> int:
             events.append(_event(i, event_id=f"shared-{i}"))
         else:
             events.append(_event(i, event_id=f"w{writer}-{i}"))
+    if _START is not None:  # all eight append at once, each in its own process
+        _START.wait(timeout=300)
     inserted = ledger.append(events, batch_size=batch_size).inserted
     engine.dispose()
     return inserted
 
 
+@pytest.fixture(scope="module")
+def writer_processes() -> Iterator[ProcessPoolExecutor]:
+    """Eight writer processes started once for the module (a start is seconds of imports).
+
+    Spawn, not fork: the test process may already run DuckDB threads, and a
+    forked copy of a threaded process can crash. The barrier holds each
+    writer until all eight are in ``append``, so the eight tasks of a test run
+    in eight processes at the same time.
+    """
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(WRITERS)
+    with ProcessPoolExecutor(
+        max_workers=WRITERS, mp_context=context, initializer=_ready, initargs=(start,)
+    ) as pool:
+        yield pool
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("batch_size", [500, 5000], ids=["api-sized", "bulk"])
-def test_eight_concurrent_writers_store_every_distinct_event_once(store_url, ledger, batch_size):
-    # spawn, not fork: the test process may already run DuckDB threads, and a
-    # forked copy of a threaded process can crash.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=WRITERS, mp_context=context) as pool:
-        inserted = list(
-            pool.map(_write, [store_url] * WRITERS, range(WRITERS), [batch_size] * WRITERS)
+def test_eight_concurrent_writers_store_every_distinct_event_once(
+    store_url, ledger, batch_size, writer_processes
+):
+    inserted = list(
+        writer_processes.map(
+            _write, [store_url] * WRITERS, range(WRITERS), [batch_size] * WRITERS, timeout=600
         )
+    )
     distinct = WRITERS * (PER_WRITER - SHARED) + SHARED
     assert sum(inserted) == distinct  # each writer counted only what it stored
     assert ledger.count() == distinct
