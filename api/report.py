@@ -634,20 +634,32 @@ def _exports_section(figures: dict[str, Any], compare: bool) -> str:
     written = [e for e in figures["exports"] if "refused" not in e]
     rows = []
     for e in figures["exports"]:
-        row = dict(e)
+        row = {k: v for k, v in e.items() if k != "refused"}
+        row["outcome"] = "refused" if "refused" in e else "written"
         if compare:
             was = before.get(key(e))
             row["previous run"] = (
                 "not exported"
                 if was is None
-                else ("refused" if "refused" in was else fmt_num(was.get("exported", 0)))
+                else ("refused" if "refused" in was else int(was.get("exported", 0)))
             )
         rows.append(row)
     columns = [
-        "segment", "destination", "exported", "added", "removed", "held_out", "refused_consent",
-        "unmatchable", "refused",
+        "segment", "destination", "outcome", "exported", "added", "removed", "held_out",
+        "refused_consent", "unmatchable",
     ] + (["previous run"] if compare else [])  # fmt: skip
     extra = _table(rows, columns, table_id="exports-table")
+    refused = [e for e in figures["exports"] if "refused" in e]
+    if refused:
+        extra += (
+            '<ul id="export-refusals" class="note">'
+            + "".join(
+                f"<li><b>{html.escape(e['segment'])} → {html.escape(e['destination'])}</b> "
+                f"refused: {html.escape(e['refused'])}</li>"
+                for e in refused
+            )
+            + "</ul>"
+        )
     if compare:
         now_keys = {key(e) for e in written}
         was_keys = {key(e) for e in prev["exports"] if "refused" not in e}
@@ -733,7 +745,8 @@ td, th { border: 1px solid #d5dae2; padding: 3px 8px; }
 th { background: #eef1f5; text-align: left; font-weight: 600; vertical-align: bottom; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.word { text-align: center; }
-td.text { text-align: left; overflow-wrap: break-word; max-width: 460px; }
+td.text { text-align: left; }
+#export-refusals { padding-left: 1.2em; }
 td.none { text-align: center; color: #aab; }
 p { overflow-wrap: anywhere; }
 a { color: #1f5fb8; }
@@ -746,7 +759,8 @@ def render_page(figures: dict[str, Any]) -> str:
     compare = prev is not None
     p = prev or {}
     since = (
-        f"Dark ticks and the changes in brackets compare with the previous run, {prev['run_id']}."
+        f"Compared with the previous run, {prev['run_id']}: a dark tick marks its value on "
+        "each bar, and the grey text after the value says what it was."
         if prev is not None
         else "There is no previous run to compare with: this is the workspace's first."
     )

@@ -413,7 +413,7 @@ def column_chart(
         for i, line in enumerate(first_lines):
             parts.append(
                 f'<text class="tick{" strong" if i == 1 else ""}" x="{fx + fw / 2:.1f}" '
-                f'y="{plot_bottom + 16 + 14 * i}" text-anchor="middle">{_esc(line)}</text>'
+                f'y="{plot_bottom + 16 + 15 * i}" text-anchor="middle">{_esc(line)}</text>'
             )
     for b in bins:
         x = x_of(b.lo)
