@@ -80,9 +80,7 @@ def create_export(
     result, created = done.result, done.created
     if not created:
         response.status_code = 200
-    row = ExportHistory(state.store).get(result.export_id)
-    assert row is not None
-    return _public(row)
+    return _public(_export(state, result.export_id))
 
 
 @router.get("/exports", response_model=ExportsPublic)
@@ -103,10 +101,7 @@ def list_exports(
 
 
 def _export(state: StateDep, export_id: str) -> dict[str, Any]:
-    row = ExportHistory(state.store).get(export_id)
-    if row is None:
-        raise NotFound(f"no export {export_id}", export_id=export_id)
-    return row
+    return tether_of(state).exports.get(export_id=export_id)
 
 
 @router.get("/exports/{export_id}", response_model=ExportPublic)
