@@ -590,7 +590,7 @@ def _weights_chart(figures: dict[str, Any], compare: bool) -> str:
         f"(probability {fmt_num(mw['floor'])}, weight {_signed(mw['floor_weight'])}; "
         "counted, not kept), "
         f"{fmt_num(kept_below)} kept below the threshold, {fmt_num(mw['at_or_above_threshold'])} "
-        f"at or above it."
+        f"at or above it (dark bars; light bars are below it)."
     )
     if before is not None:
         note += (
@@ -616,7 +616,9 @@ def _weights_chart(figures: dict[str, Any], compare: bool) -> str:
 
 
 def _signed(weight: float) -> str:
-    """>>> _signed(-6.629), _signed(3.17)
+    """A match weight with a true minus sign.
+
+    >>> _signed(-6.629), _signed(3.17)
     ('−6.63', '3.17')
     """
     return f"{weight:.2f}".replace("-", "−")

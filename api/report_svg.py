@@ -39,7 +39,7 @@ def text_width(text: str, size: float = FONT_SIZE) -> float:
     """An upper estimate of the rendered width of ``text`` in pixels.
 
     >>> round(text_width("1,234"), 1)
-    33.8
+    37.2
     >>> text_width("persons") < text_width("PERSONS")
     True
     """
@@ -78,7 +78,9 @@ def fmt_num(value: float | int | None, *, decimals: int = 2) -> str:
 
 
 def fmt_bool(value: bool) -> str:
-    """>>> fmt_bool(True), fmt_bool(False)
+    """A boolean in words.
+
+    >>> fmt_bool(True), fmt_bool(False)
     ('yes', 'no')
     """
     return "yes" if value else "no"
