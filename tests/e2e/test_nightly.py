@@ -345,7 +345,9 @@ def test_exit_codes(world: Path, tmp_path: Path) -> None:
 
 
 CHARTS = {
-    "match-probability",
+    "id-churn",
+    "link-decisions",
+    "match-weight",
     "cluster-sizes",
     "reconciliation",
     "quarantine-reasons",
