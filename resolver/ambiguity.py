@@ -20,6 +20,8 @@ All its links to those fragments are refused (``ambiguous_link``); a link that i
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -32,15 +34,35 @@ AMBIGUOUS = "ambiguous_link"
 MARGIN_BITS = 4.0
 
 
-def _sets(values: pd.Series | None, fragment: np.ndarray) -> dict[int, set[str]]:
-    if values is None:
+def _sets(
+    values: pd.Series | None, fragment: np.ndarray, needed: np.ndarray, *, explode: bool = False
+) -> dict[int, set[str]]:
+    """Per fragment in ``needed``, its records' distinct non-missing values, as strings.
+
+    ``values`` is aligned with ``fragment`` (record positions). ``explode``: a
+    list value gives each of its items (contacts), as ``Series.explode`` would.
+    Only the fragments asked for are read: at 1 M records building every
+    fragment's set cost seconds for the few hundred the ties need.
+    """
+    if values is None or not len(needed):
         return {}
-    frame = pd.DataFrame({"f": fragment, "v": values.to_numpy(dtype=object)}).dropna()
-    if frame.empty:
-        return {}
-    frame["v"] = frame["v"].astype(str)
-    grouped = frame.groupby("f")["v"].agg(set)
-    return {int(f): set(v) for f, v in zip(grouped.index.tolist(), grouped.tolist(), strict=True)}
+    keep = np.flatnonzero(np.isin(fragment[: len(values)], needed))
+    raw = values.to_numpy(dtype=object)[keep]
+    present = ~pd.isna(raw)
+    out: dict[int, set[str]] = {}
+    for f, v in zip(fragment[keep][present].tolist(), raw[present].tolist(), strict=True):
+        if explode and isinstance(v, list):
+            items = [str(x) for x in v if not _missing(x)]
+            if items:
+                out.setdefault(f, set()).update(items)
+        else:
+            out.setdefault(f, set()).add(str(v))
+    return out
+
+
+def _missing(value: Any) -> bool:
+    """``pd.isna`` of one item of a list (as ``dropna`` after ``explode`` sees it)."""
+    return bool(pd.isna(value)) if not isinstance(value, list | tuple | np.ndarray) else False
 
 
 def ambiguous_model_edges(
@@ -89,44 +111,43 @@ def ambiguous_model_edges(
         return out
     per["best"] = per.groupby("record")["weight"].transform("max")
     close = per[per["weight"] >= per["best"] - margin_bits]
-    names = _sets(first_names, fragment)
-    births = _sets(dobs, fragment)
-    reach = (
-        _sets(_flat(contacts), _flat_fragment(contacts, fragment)) if contacts is not None else None
-    )
-    ambiguous_pairs: set[tuple[int, int]] = set()
-    for record, group in close.groupby("record"):
-        fragments = group["other"].astype(int).tolist()
-        if len(fragments) < 2:
-            continue
-        clash = False
-        for i, a in enumerate(fragments):
-            for b in fragments[i + 1 :]:
-                if _incompatible(names, births, a, b) and _disjoint(reach, a, b):
-                    clash = True
-                    break
-            if clash:
-                break
-        if clash:
-            ambiguous_pairs.update((int(str(record)), f) for f in fragments)
-    if not ambiguous_pairs:
+    # ``per`` is sorted by (record, other): each record's close fragments are one run.
+    record = close["record"].to_numpy(dtype=np.int64)
+    other = close["other"].to_numpy(dtype=np.int64)
+    cuts = np.flatnonzero(record[1:] != record[:-1]) + 1
+    starts, stops = np.r_[0, cuts], np.r_[cuts, len(record)]
+    several = stops - starts >= 2
+    if not several.any():
         return out
-    hit = ends[
-        [(r, o) in ambiguous_pairs for r, o in zip(ends["record"], ends["other"], strict=True)]
-    ]
-    out[hit["edge"].to_numpy(dtype=np.int64)] = True
+    needed = np.unique(other[np.repeat(several, stops - starts)])
+    names = _sets(first_names, fragment, needed)
+    births = _sets(dobs, fragment, needed)
+    reach = _sets(contacts, fragment, needed, explode=True) if contacts is not None else None
+    others = other.tolist()
+    tied_records: list[int] = []
+    tied_fragments: list[int] = []
+    for start, stop, rec in zip(
+        starts[several].tolist(),
+        stops[several].tolist(),
+        record[starts[several]].tolist(),
+        strict=True,
+    ):
+        fragments = others[start:stop]
+        if any(
+            _disjoint(reach, a, b) and _incompatible(names, births, a, b)
+            for i, a in enumerate(fragments)
+            for b in fragments[i + 1 :]
+        ):
+            tied_records.extend([rec] * len(fragments))
+            tied_fragments.extend(fragments)
+    if not tied_records:
+        return out
+    # the edges of those (record, fragment) pairs, as one integer key each
+    width = int(fragment.max()) + 1
+    tied = np.asarray(tied_records, dtype=np.int64) * width + np.asarray(tied_fragments)
+    ends_key = ends["record"].to_numpy(dtype=np.int64) * width + ends["other"].to_numpy(np.int64)
+    out[ends["edge"].to_numpy(dtype=np.int64)[np.isin(ends_key, tied)]] = True
     return out
-
-
-def _flat(contacts: pd.Series) -> pd.Series:
-    """One row per (record, contact identifier) of a column of lists or values."""
-    return contacts.explode().reset_index(drop=True)
-
-
-def _flat_fragment(contacts: pd.Series, fragment: np.ndarray) -> np.ndarray:
-    # explode() keeps one (missing) row for an empty list or a missing value
-    lengths = np.array([max(len(v), 1) if isinstance(v, list) else 1 for v in contacts.tolist()])
-    return np.repeat(fragment[: len(contacts)], lengths)
 
 
 def _disjoint(reach: dict[int, set[str]] | None, a: int, b: int) -> bool:

@@ -132,15 +132,21 @@ class GuardedUnion:
     ) -> None:
         self.n_records = n_records
         self.max_customer_ids = max_customer_ids
-        self.is_customer = (
-            customer_record.astype(bool).tolist() if customer_record is not None else None
+        self.is_customer = customer_record is not None
+        #: a customer (CRM) row with a customer id: what a direct edge may join
+        self.customer_row = (
+            np.asarray(customer_record, dtype=bool) & (customer >= 0)
+            if customer_record is not None
+            else np.zeros(n_records, dtype=bool)
         )
         self.codes = customer.astype(np.int64).tolist()
         self.group = list(range(int(customer.max()) + 1 if len(customer) else 0))
         self.parent = list(range(n_records))
         self.size = [1] * n_records
+        has_customer = np.flatnonzero(customer >= 0)
         self.customers: dict[int, set[int]] = {
-            i: {int(c)} for i, c in enumerate(customer.tolist()) if c >= 0
+            i: {c}
+            for i, c in zip(has_customer.tolist(), customer[has_customer].tolist(), strict=True)
         }
         self.restricted = set(np.flatnonzero(~may_link.astype(bool)).tolist())
         self.subject_of = subject.astype(np.int64).tolist()  # -1 once a cluster spans subjects
@@ -150,6 +156,12 @@ class GuardedUnion:
         }
         self.surnames = _value_sets(last_names)
         self.contact_sets = _value_sets(contacts) if contacts is not None else None
+        #: per root, whether its cluster holds any name, birth date or contact: the
+        #: others (most touchpoints) have nothing to compare and nothing to carry
+        self.holds = [False] * n_records
+        for sets in (*self.profile.values(), self.surnames, self.contact_sets or {}):
+            for i in sets:
+                self.holds[i] = True
 
     def _gfind(self, x: int) -> int:
         group = self.group
@@ -179,25 +191,45 @@ class GuardedUnion:
                 sub["rank"].to_numpy(),
             )
         )
-        lefts = sub["left"].to_numpy(dtype=np.int64)[order].tolist()
-        rights = sub["right"].to_numpy(dtype=np.int64)[order].tolist()
-        positions = idx[order].tolist()
-        rules = (
-            sub["rule"].to_numpy(dtype=object)[order].tolist()
-            if "rule" in sub
-            else [None] * len(positions)
-        )
+        left_ids = sub["left"].to_numpy(dtype=np.int64)[order]
+        right_ids = sub["right"].to_numpy(dtype=np.int64)[order]
         result = np.empty(len(edges), dtype=object)
         result[:] = decisions.to_numpy()
-        is_customer, codes, gfind, find = self.is_customer, self.codes, self._gfind, self._find
+        # Whether each edge joins two customer rows directly (they count as one customer).
+        if self.is_customer and "rule" in sub:
+            rows = self.customer_row
+            direct_edge = (
+                np.isin(sub["rule"].to_numpy(dtype=object)[order], list(DIRECT_RULES))
+                & rows[left_ids]
+                & rows[right_ids]
+            )
+        else:
+            direct_edge = np.zeros(len(order), dtype=bool)
+        codes, gfind = self.codes, self._gfind
         parent, size, customers = self.parent, self.size, self.customers
         restricted, subject_of, profile = self.restricted, self.subject_of, self.profile
         surnames, contact_sets, group = self.surnames, self.contact_sets, self.group
+        carried = [*profile.values(), surnames, *([contact_sets] if contact_sets else [])]
+        holds = self.holds
         limit = self.max_customer_ids
-        for left, right, pos, rule in zip(lefts, rights, positions, rules, strict=True):
-            ra, rb = find(left), find(right)
+        accepted = []  # positions, written once at the end
+        for left, right, pos, direct in zip(
+            left_ids.tolist(),
+            right_ids.tolist(),
+            idx[order].tolist(),
+            direct_edge.tolist(),
+            strict=True,
+        ):
+            ra = left  # find, halving the path on the way
+            while parent[ra] != ra:
+                parent[ra] = parent[parent[ra]]
+                ra = parent[ra]
+            rb = right
+            while parent[rb] != rb:
+                parent[rb] = parent[parent[rb]]
+                rb = parent[rb]
             if ra == rb:
-                result[pos] = ACCEPTED
+                accepted.append(pos)
                 continue
             if (ra in restricted or rb in restricted) and (
                 subject_of[ra] != subject_of[rb] or subject_of[ra] == -1
@@ -206,14 +238,6 @@ class GuardedUnion:
                 continue
             ca, cb = customers.get(ra), customers.get(rb)
             merged_customers = (ca | cb) if ca and cb else (ca or cb)
-            direct = (
-                is_customer is not None
-                and rule in DIRECT_RULES
-                and is_customer[left]
-                and is_customer[right]
-                and codes[left] >= 0
-                and codes[right] >= 0
-            )
             if ca and cb and merged_customers:
                 distinct = {gfind(c) for c in merged_customers}
                 if direct and gfind(codes[left]) != gfind(codes[right]):
@@ -221,7 +245,13 @@ class GuardedUnion:
                 if len(distinct) > limit:
                     result[pos] = "identifier_limit"
                     continue
-            if _conflicting(profile, surnames, ra, rb) and _contacts_disjoint(contact_sets, ra, rb):
+            # Both tests are pure: the cheap contact test first, names and dates only then.
+            if contact_sets is None:
+                disjoint = True
+            else:
+                xa, xb = contact_sets.get(ra), contact_sets.get(rb)
+                disjoint = bool(xa and xb and not xa & xb)
+            if disjoint and holds[ra] and holds[rb] and _conflicting(profile, surnames, ra, rb):
                 result[pos] = "conflict"
                 continue
             if direct:
@@ -230,27 +260,39 @@ class GuardedUnion:
                 ra, rb = rb, ra
             parent[rb] = ra
             size[ra] += size[rb]
-            customers.pop(rb, None)
-            if merged_customers:
-                customers[ra] = merged_customers
-            for sets in (*profile.values(), surnames, *([contact_sets] if contact_sets else [])):
-                moved = sets.pop(rb, None)
-                if moved:
-                    kept = sets.setdefault(ra, set())
-                    if len(kept) < _MAX_PROFILE_VALUES:
-                        kept.update(moved)
+            if cb is not None or ca is not None:
+                customers.pop(rb, None)
+                if merged_customers:
+                    customers[ra] = merged_customers
+            if holds[rb]:
+                holds[ra] = True
+                for sets in carried:
+                    moved = sets.pop(rb, None)
+                    if moved:
+                        kept = sets.get(ra)
+                        if kept is None:
+                            sets[ra] = moved  # popped: nothing else holds it
+                        elif len(kept) < _MAX_PROFILE_VALUES:
+                            kept.update(moved)
             if rb in restricted:
                 restricted.add(ra)
             if subject_of[ra] != subject_of[rb]:
                 subject_of[ra] = -1
-            result[pos] = ACCEPTED
+            accepted.append(pos)
+        result[np.asarray(accepted, dtype=np.int64)] = ACCEPTED
         return pd.Series(result, index=edges.index)
 
     def labels(self) -> np.ndarray:
         """Cluster label per record: the smallest record id of its cluster."""
         n = self.n_records
-        find = self._find
-        roots = np.fromiter((find(i) for i in range(n)), dtype=np.int64, count=n)
+        # Every record's root by pointer jumping (a root is its own parent).
+        roots = np.asarray(self.parent, dtype=np.int64)
+        while True:
+            jumped = roots[roots]
+            if np.array_equal(jumped, roots):
+                break
+            roots = jumped
+        self.parent = roots.tolist()  # fully compressed: later finds are one step
         # Label = smallest record id of the cluster: independent of union order.
         labels = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
         np.minimum.at(labels, roots, np.arange(n, dtype=np.int64))
@@ -262,11 +304,17 @@ _MAX_PROFILE_VALUES = 12
 
 
 def _value_sets(values: pd.Series | None) -> dict[int, set[str]]:
-    """Per record position, its value(s) as a set; lists give several values."""
+    """Per record position, its value(s) as a set; lists give several values.
+
+    Only the records holding something are visited: most touchpoints carry
+    no name, birth date or contact.
+    """
     if values is None:
         return {}
+    raw = values.to_numpy(dtype=object)
+    present = np.flatnonzero(~pd.isna(raw))  # a list counts as present
     out: dict[int, set[str]] = {}
-    for i, v in enumerate(values.tolist()):
+    for i, v in zip(present.tolist(), raw[present].tolist(), strict=True):
         if isinstance(v, list | tuple | np.ndarray):
             found = {str(x) for x in v if isinstance(x, str)}
             if found:
@@ -288,11 +336,3 @@ def _conflicting(
             continue
         return True
     return False
-
-
-def _contacts_disjoint(contacts: dict[int, set[str]] | None, ra: int, rb: int) -> bool:
-    """True when both clusters hold contact identifiers and share none (or no contacts given)."""
-    if contacts is None:
-        return True
-    a, b = contacts.get(ra), contacts.get(rb)
-    return bool(a and b and not a & b)

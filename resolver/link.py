@@ -371,16 +371,23 @@ def _blocking_stats(result: Scored, *, rows: int) -> dict[str, Any]:
 
 def _contacts(touchpoints: pd.DataFrame, *, junk: pd.DataFrame) -> pd.Series:
     """Per record, its email and phone as the guard's contact identifiers (junk values left out)."""
-    email = touchpoints["email_folded"].reset_index(drop=True)
-    phone = touchpoints["phone"].reset_index(drop=True)
+    email = touchpoints["email_folded"].to_numpy(dtype=object)
+    phone = touchpoints["phone"].to_numpy(dtype=object)
     if len(junk):
-        email = email.where(~email.isin(set(junk.loc[junk["kind"] == "email", "value"])))
-        phone = phone.where(~phone.isin(set(junk.loc[junk["kind"] == "phone", "value"])))
-    values = [
-        [v for v in (e, p) if isinstance(v, str)] or None
-        for e, p in zip(email.tolist(), phone.tolist(), strict=True)
-    ]
+        email = email.copy()
+        phone = phone.copy()
+        email[pd.Series(email).isin(_junk(junk, "email")).to_numpy()] = None
+        phone[pd.Series(phone).isin(_junk(junk, "phone")).to_numpy()] = None
+    values: list[list[str] | None] = [None] * len(email)
+    # Only the records that hold one: most touchpoints carry neither.
+    held = np.flatnonzero(pd.notna(email) | pd.notna(phone))
+    for i, e, p in zip(held.tolist(), email[held].tolist(), phone[held].tolist(), strict=True):
+        values[i] = [v for v in (e, p) if isinstance(v, str)] or None
     return pd.Series(values, dtype=object)
+
+
+def _junk(junk: pd.DataFrame, kind: str) -> set[str]:
+    return set(junk.loc[junk["kind"] == kind, "value"])
 
 
 def _components(n: int, left: pd.Series, right: pd.Series) -> np.ndarray:
