@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -26,6 +26,9 @@ from typing import Any, Literal, get_args
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from pandas.arrays import ArrowStringArray
 
 from resolver.errors import InputError, SourceSchemaError
 from resolver.normalize import (
@@ -214,8 +217,31 @@ def read_source(config: SourceConfig) -> pd.DataFrame:
     its types. Unknown columns are kept. Raises ``SourceSchemaError`` when the
     path is missing or a required or mapped column is absent.
     """
+    return _read_source(config, text=())
+
+
+def _read_source(config: SourceConfig, *, text: Collection[str]) -> pd.DataFrame:
+    """``read_source``, with the canonical columns ``text`` of Parquet string type as Arrow text.
+
+    Ingest only ever reads those columns through ``_text`` (or as ``"string"``),
+    which gives the same values whether the column arrives as Python objects
+    or as Arrow strings; skipping the objects saves building a Python string
+    per cell and converting it back.
+    """
     files = _source_files(config)
-    frames = [_read_file(path) for path in files]
+    wanted = {config.columns.get(c, c) for c in text}
+    if wanted and all(path.suffix.lower() == ".parquet" for path in files):
+        # Only columns that are text in every file: their parts then concatenate as they did.
+        for path in files:
+            schema = pq.read_schema(path)
+            wanted &= {
+                f.name
+                for f in schema
+                if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+            }
+    else:
+        wanted = set()
+    frames = [_read_file(path, text=wanted) for path in files]
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     schema = KIND_SCHEMAS[config.kind]
     missing_mapped = sorted(c for c in config.columns.values() if c not in frame.columns)
@@ -264,13 +290,37 @@ def _source_files(config: SourceConfig) -> list[Path]:
     return [path]
 
 
-def _read_file(path: Path) -> pd.DataFrame:
+def _read_file(path: Path, *, text: Collection[str] = ()) -> pd.DataFrame:
     if path.suffix.lower() == ".parquet":
-        return pd.read_parquet(path)
+        return _read_parquet(path, text=text)
     try:
         return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not a readable CSV file ({type(exc).__name__})") from exc
+
+
+def _read_parquet(path: Path, *, text: Collection[str]) -> pd.DataFrame:
+    """``pd.read_parquet(path)``, except that string columns named in ``text`` stay Arrow text."""
+    table = pq.read_table(path, use_pandas_metadata=True)
+    frame: pd.DataFrame
+    arrow_text = [
+        name
+        for name, typ in zip(table.column_names, table.schema.types, strict=True)
+        if name in text and (pa.types.is_string(typ) or pa.types.is_large_string(typ))
+    ]
+    if not arrow_text or len(set(table.column_names)) != len(table.column_names):
+        frame = table.to_pandas()
+    else:
+        # The other columns convert exactly as pandas converts them, index included.
+        frame = table.drop_columns(arrow_text).to_pandas()
+        for position, name in enumerate(table.column_names):
+            if name in arrow_text:
+                text_values = ArrowStringArray(table.column(name))
+                frame.insert(position, name, pd.Series(text_values, index=frame.index, copy=False))
+    metadata = table.schema.metadata or {}
+    if b"PANDAS_ATTRS" in metadata:
+        frame.attrs = json.loads(metadata[b"PANDAS_ATTRS"])
+    return frame
 
 
 def ingest_sources(
@@ -307,7 +357,7 @@ def ingest_sources(
     counts: list[SourceCounts] = []
     for config in sources:
         progress.start(f"ingest:{config.name}")
-        raw = read_source(config)
+        raw = _read_source(config, text=_text_columns(config.kind))
         rows_in = len(raw)
         suppressed = 0
         if suppression:
@@ -321,9 +371,8 @@ def ingest_sources(
             touch = _touchpoints(config, valid, default_region=default_region, dropped=dropped)
             touch_parts.append(touch)
         else:
-            activity_parts.setdefault(config.kind, []).append(
-                valid.assign(source=config.name).reset_index(drop=True)
-            )
+            valid["source"] = config.name  # valid is this step's own frame, with a RangeIndex
+            activity_parts.setdefault(config.kind, []).append(valid)
         if len(rejected):
             quarantine[config.name] = rejected
         counts.append(
@@ -353,13 +402,33 @@ def ingest_sources(
     else:
         touchpoints = pd.DataFrame({c: pd.Series(dtype=object) for c in TOUCHPOINT_COLUMNS})
     touchpoints["record_id"] = np.arange(len(touchpoints), dtype=np.int64)
-    activity = {k: pd.concat(v, ignore_index=True) for k, v in activity_parts.items()}
+    activity = {
+        k: v[0] if len(v) == 1 else pd.concat(v, ignore_index=True)
+        for k, v in activity_parts.items()
+    }
+    if list(touchpoints.columns) != list(TOUCHPOINT_COLUMNS):
+        touchpoints = touchpoints[list(TOUCHPOINT_COLUMNS)]
     return IngestResult(
-        touchpoints=touchpoints[list(TOUCHPOINT_COLUMNS)],
+        touchpoints=touchpoints,
         activity=activity,
         quarantine=quarantine,
         counts=counts,
     )
+
+
+def _text_columns(kind: SourceKind) -> frozenset[str]:
+    """Canonical columns that ingest reads only as text (``_text``, ``_timestamps``).
+
+    Those may be read as Arrow text (``_read_source``). An activity source's
+    optional and unknown columns are handed on as read, so they are not among them;
+    its timestamps are parsed whatever their type.
+    """
+    schema = KIND_SCHEMAS[kind]
+    if kind in LINKED_KINDS:
+        columns = {*schema.required, *schema.optional}
+    else:
+        columns = {*schema.required, *schema.timestamps}
+    return frozenset(columns)
 
 
 def normalize_record(fields: Mapping[str, object], *, default_region: str) -> dict[str, object]:
@@ -430,14 +499,55 @@ def _text(series: pd.Series) -> pd.Series:
     """Strip text; empty strings become missing. Non-text values become their text.
 
     Arrow-backed strings: trimming a million values is one Arrow kernel, not a
-    million Python calls.
+    million Python calls; a column that is Arrow text already is not converted.
     """
-    out = series.astype("string[pyarrow]").str.strip()
-    return out.mask(out == "")
+    if not _is_arrow_text(series):
+        series = series.astype("string[pyarrow]")
+    stripped = pc.utf8_trim_whitespace(_arrow(series))
+    blank = pc.equal(stripped, "")
+    out = pc.if_else(blank, pa.scalar(None, stripped.type), stripped)
+    return pd.Series(ArrowStringArray(out), index=series.index, name=series.name, copy=False)
+
+
+def _is_arrow_text(series: pd.Series) -> bool:
+    """Whether ``series`` is ``string[pyarrow]`` (pandas' ``StringDtype`` stored in Arrow)."""
+    dtype = series.dtype
+    return isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
+
+
+def _arrow(series: pd.Series) -> Any:
+    """The Arrow chunked array behind an Arrow-backed series (no copy)."""
+    return series.array.__arrow_array__()
 
 
 def _timestamps(values: pd.Series) -> pd.Series:
-    """Parse timestamps to UTC: ISO 8601 in one vectorised pass, other formats one by one."""
+    """Parse timestamps to UTC: ISO 8601 in one vectorised pass, other formats one by one.
+
+    A column of Arrow text whose every value has the shape ``_ISO_SHAPE``
+    (``YYYY-MM-DD[T ]hh:mm:ss[.f](Z|+hh:mm)``) is cast by Arrow, without a
+    Python object per value; Arrow refuses the whole column if one value is not
+    a real instant. Any other column goes through pandas whole
+    (``_pandas_timestamps``): pandas reads a value without an offset in the
+    offset of the value before it, so a value's instant can depend on its
+    neighbours, and only a column read whole keeps that.
+    """
+    if _is_arrow_text(values) and len(values):
+        array = _arrow(values)
+        shaped = pc.match_substring_regex(array, _ISO_SHAPE)
+        if pc.all(shaped).as_py() is not False:  # True, or null: no values at all
+            try:
+                stamps = array.cast(pa.timestamp("ns", tz="UTC"))
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                pass
+            else:
+                return pd.Series(stamps.to_pandas(), index=values.index, name=values.name)
+        values = pd.Series(
+            array.to_numpy(zero_copy_only=False), index=values.index, name=values.name, dtype=object
+        )
+    return _pandas_timestamps(values)
+
+
+def _pandas_timestamps(values: pd.Series) -> pd.Series:
     parsed = pd.to_datetime(values, errors="coerce", utc=True, format="ISO8601")
     retry = parsed.isna() & values.notna()
     if retry.any():
@@ -445,17 +555,34 @@ def _timestamps(values: pd.Series) -> pd.Series:
     return parsed
 
 
+#: What Arrow parses in ``_timestamps``: ISO 8601 with an offset, in the ranges
+#: pandas and Arrow agree on (years 1700-2199, offsets up to 14 hours).
+_ISO_SHAPE = (
+    r"^(1[7-9]|2[01])\d\d-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
+    r"[T ]([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?"
+    r"(Z|[+-](0\d|1[0-4]):[0-5]\d)$"
+)
+
+
 def _validate(
     config: SourceConfig, raw: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
-    """Split rows into usable and quarantined, with the first failed rule as reason."""
-    schema = KIND_SCHEMAS[config.kind]
-    frame = raw.copy()
-    reason = pd.Series(pd.NA, index=frame.index, dtype="string")
+    """Split rows into usable and quarantined, with the first failed rule as reason.
 
-    def fail(mask: pd.Series, why: str) -> None:
-        nonlocal reason
-        reason = reason.mask(mask & reason.isna(), why)
+    ``raw`` is left as it is: the quarantine shows the rows as read. Each rule
+    marks the rows it fails that no earlier rule failed, in an integer array of
+    rule numbers, so a rule costs one vectorised pass however many rows it hits.
+    """
+    schema = KIND_SCHEMAS[config.kind]
+    # Columns are replaced, never written into, so the copy can share raw's data.
+    frame = raw.copy(deep=False)
+    rules: list[str] = []
+    failed = np.zeros(len(frame), dtype=np.int16)  # 0: no rule failed; i: rules[i - 1]
+
+    def fail(mask: pd.Series | np.ndarray, why: str) -> None:
+        rules.append(why)
+        hit = _flags(mask) & (failed == 0)
+        failed[hit] = len(rules)
 
     for column in schema.required:
         if column in schema.timestamps:
@@ -463,8 +590,10 @@ def _validate(
         frame[column] = _text(frame[column])
         fail(frame[column].isna(), f"missing_required:{column}")
     for column in schema.timestamps:
-        parsed = _timestamps(frame[column])
-        present = frame[column].notna() & (_text(frame[column].astype(object)).notna())
+        values = frame[column]
+        parsed = _timestamps(values)
+        text = _text(values) if _is_arrow_text(values) else _text(values.astype(object))
+        present = values.notna() & text.notna()
         if column in schema.required:
             fail(~present, f"missing_required:{column}")
         fail(present & parsed.isna(), f"invalid_timestamp:{column}")
@@ -493,16 +622,42 @@ def _validate(
         )
     if schema.key is not None:
         key = frame[schema.key]
-        dup = key.notna() & reason.isna() & key.where(reason.isna()).duplicated(keep="first")
+        ok = pd.Series(failed == 0, index=frame.index)
+        dup = key.notna() & ok & key.where(ok).duplicated(keep="first")
         fail(dup, f"duplicate_key:{schema.key}")
-    bad = reason.notna()
+    bad = failed != 0
+    names = np.array(["", *rules], dtype=object)
     rejected = (
         raw.loc[bad]
         .astype("string")
-        .assign(_row=(frame.index[bad] + 1).astype(np.int64), _reason=reason[bad].astype(str))
+        .assign(_row=(frame.index[bad] + 1).astype(np.int64), _reason=names[failed[bad]])
     )
-    reasons = {str(k): int(v) for k, v in reason[bad].value_counts().sort_index().items()}
-    return frame.loc[~bad].reset_index(drop=True), rejected.reset_index(drop=True), reasons
+    per_rule = np.bincount(failed, minlength=len(rules) + 1)
+    tally: dict[str, int] = {}
+    for why, rows in zip(rules, per_rule[1:].tolist(), strict=True):
+        if rows:
+            tally[why] = tally.get(why, 0) + rows
+    reasons = dict(sorted(tally.items()))
+    if bad.any():
+        valid = frame.take(np.flatnonzero(~bad))
+    else:
+        valid = frame.copy(deep=False)
+    valid.index = pd.RangeIndex(len(valid))
+    return valid, rejected.reset_index(drop=True), reasons
+
+
+def _flags(mask: pd.Series | np.ndarray) -> np.ndarray:
+    """A rule's mask as a numpy bool array; a missing (NA) flag counts as failed.
+
+    (That is how ``Series.mask`` reads an NA condition, which the rules used to
+    go through.)
+    """
+    if isinstance(mask, np.ndarray) and mask.dtype == bool:
+        return mask
+    series = pd.Series(mask)
+    if series.dtype != bool:
+        series = series.astype("boolean").fillna(True)
+    return series.to_numpy(dtype=bool)
 
 
 # --- normalisation ------------------------------------------------------------------------
