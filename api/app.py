@@ -12,7 +12,9 @@ because a path may hold an email address.
 from __future__ import annotations
 
 import logging
+import re
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -21,8 +23,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api import schemas
 from api.deps import State
 from api.errors import http_status_for
 from api.keys import KeyCache, KeyStore
@@ -109,6 +113,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
             'names. Errors are `{"error": {"code", "message", "details"}}`.'
         ),
         lifespan=lifespan,
+        docs_url="/docs" if settings.api.docs else None,
+        redoc_url=None,
         generate_unique_id_function=_operation_id,
         responses=ERROR_RESPONSES,
     )
@@ -121,13 +127,14 @@ def create_app(settings: ApiSettings) -> FastAPI:
         status = http_status_for(exc)
         if status >= 500:
             logger.error("request failed: %s (%s)", exc.code, type(exc).__name__)
-        return _error(status, exc.code, exc.message, exc.details())
+        return _error(status, exc.code, _no_paths(exc.message), _public(exc.details()))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        # pydantic's errors carry the offending input: keep only where and what.
+        # pydantic's errors carry the offending input: keep only where and what, and
+        # never a key the client chose (an extra field may be named after an email).
         problems = [
-            {"loc": [str(part) for part in e.get("loc", ())], "type": e.get("type", "")}
+            {"loc": [_known(part) for part in e.get("loc", ())], "type": e.get("type", "")}
             for e in exc.errors()
         ]
         where = ", ".join(".".join(p["loc"]) for p in problems[:5])
@@ -146,8 +153,17 @@ def create_app(settings: ApiSettings) -> FastAPI:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        logger.error("unexpected %s on %s", type(exc).__name__, _route(request.scope))
-        return _error(500, "internal_error", "internal error; the server log has its type", {})
+        # By type and an error id only: the exception's text may quote stored values.
+        error_id = uuid.uuid4().hex[:12]
+        logger.error(
+            "unexpected %s on %s (error id %s)", type(exc).__name__, _route(request.scope), error_id
+        )
+        return _error(
+            500,
+            "internal_error",
+            f"internal error {error_id}; the server log has its type",
+            {"error_id": error_id},
+        )
 
     app.add_middleware(_Edge, max_body_bytes=settings.api.max_body_bytes)
     return app
@@ -162,6 +178,42 @@ def _error(
 ) -> JSONResponse:
     body = {"error": {"code": code, "message": message, "details": details}}
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+#: Loc parts that are the API's own names (fields, parameters), never client-chosen keys.
+_LOC_NAMES = frozenset(
+    {"body", "query", "path", "header", "cookie"}
+    | {
+        name
+        for model in vars(schemas).values()
+        if isinstance(model, type) and issubclass(model, BaseModel)
+        for field_name, field in model.model_fields.items()
+        for name in (field_name, field.alias)
+        if name
+    }
+)
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.])/(?:[^\s/`'\"]+/)+([^\s/`'\"]+)")
+
+
+def _known(part: object) -> str:
+    """A validation error's location part, or ``"(field)"`` for a name the client chose."""
+    if isinstance(part, int) or part in _LOC_NAMES:
+        return str(part)
+    return "(field)"
+
+
+def _no_paths(message: str) -> str:
+    """The message with absolute server paths cut to their last part."""
+    return _ABSOLUTE_PATH.sub(lambda m: m.group(1), message)
+
+
+def _public(details: dict[str, Any]) -> dict[str, Any]:
+    """Error details without server paths (the CLI shows them; HTTP clients never)."""
+    return {
+        key: _no_paths(value) if isinstance(value, str) else value
+        for key, value in details.items()
+        if key not in ("home", "path", "run_dir")
+    }
 
 
 def _route(scope: Scope) -> str:
@@ -182,6 +234,10 @@ class _Edge:
             return
         started = time.perf_counter()
         status = {"code": 500}
+        if "\x00" in scope.get("path", "") or b"%00" in bytes(scope.get("query_string", b"")):
+            await _send_json(send, 422, "request_invalid", "the request must not contain NUL bytes")
+            self._log(scope, 422, started)
+            return
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             await _send_json(send, 413, "request_too_large", self._too_large())
@@ -215,6 +271,8 @@ class _Edge:
         async def logged_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = int(message["status"])
+                # responses may carry personal data: never cached, never sniffed
+                message["headers"] = [*message.get("headers", []), *_PRIVATE_HEADERS]
             await send(message)
 
         try:
@@ -239,6 +297,9 @@ class _Edge:
             )
 
 
+_PRIVATE_HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"))
+
+
 async def _send_json(send: Send, status: int, code: str, message: str) -> None:
     import json
 
@@ -250,6 +311,7 @@ async def _send_json(send: Send, status: int, code: str, message: str) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+                *_PRIVATE_HEADERS,
             ],
         }
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SubjectTypeName = Literal["customer", "cookie", "device", "contact", "email"]
 LookupType = Literal["customer", "cookie", "device", "contact", "email", "person"]
@@ -21,7 +21,30 @@ Text = Field(default=None, min_length=1, max_length=256)
 
 
 class Strict(BaseModel):
+    """Request bodies: no unknown fields, no NUL byte in any text (keys included).
+
+    PostgreSQL cannot store NUL in text; refused here, the request gets a 422
+    naming the field instead of a 500 from the database.
+    """
+
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul_bytes(cls, data: Any) -> Any:
+        if _holds_nul(data):
+            raise ValueError("text must not contain NUL bytes")
+        return data
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 class ErrorBody(BaseModel):

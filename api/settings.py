@@ -38,6 +38,9 @@ class ApiOptions:
     """Requests with a larger body are refused with 413 (1 MiB: 1,000 consent events fit)."""
     reload_seconds: float = 1.0
     """How often the server looks for a newly published run (and changed segments)."""
+    docs: bool = True
+    """Serve the interactive docs at ``/docs`` (Swagger UI, which the browser loads from
+    a CDN). ``false`` turns them off; ``/openapi.json`` is always served."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -139,8 +142,8 @@ def load_config(path: Path) -> TetherConfig:
 
 
 def _api(raw: Any, *, problems: list[str]) -> ApiOptions:
-    if not isinstance(raw, dict) or set(raw) - {"max_body_bytes", "reload_seconds"}:
-        problems.append("[api] takes max_body_bytes and reload_seconds")
+    if not isinstance(raw, dict) or set(raw) - {"max_body_bytes", "reload_seconds", "docs"}:
+        problems.append("[api] takes max_body_bytes, reload_seconds and docs")
         return ApiOptions()
     defaults = ApiOptions()
     size = raw.get("max_body_bytes", defaults.max_body_bytes)
@@ -151,7 +154,11 @@ def _api(raw: Any, *, problems: list[str]) -> ApiOptions:
     if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
         problems.append("api.reload_seconds must be a positive number of seconds")
         seconds = defaults.reload_seconds
-    return ApiOptions(max_body_bytes=size, reload_seconds=float(seconds))
+    docs = raw.get("docs", defaults.docs)
+    if not isinstance(docs, bool):
+        problems.append("api.docs must be true or false")
+        docs = defaults.docs
+    return ApiOptions(max_body_bytes=size, reload_seconds=float(seconds), docs=docs)
 
 
 def _segments_dir(raw: Any, *, base: Path, problems: list[str]) -> Path | None:
@@ -360,6 +367,7 @@ purposes = ["messaging_marketing"]
 [api]
 max_body_bytes = 1048576          # larger request bodies are refused with 413
 reload_seconds = 1.0              # how often the server looks for a newly published run
+docs = true                       # /docs (Swagger UI loads from a CDN); false turns it off
 """
 
 

@@ -38,7 +38,9 @@ def database_url(*, home: Path) -> str:
 def open_store(url: str, *, migrate: bool = True) -> Engine:
     """An engine on ``url``; with ``migrate`` the schema is brought to the newest migration."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 60})
+        # hide_parameters: a failed statement's error (and so any log or traceback of it)
+        # never carries the bound values, which may be emails or names.
+        engine = create_engine(url, connect_args={"timeout": 60}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
     elif url.startswith("postgresql+psycopg"):
         # Connections are opened lazily; up to 40 stay open, one per thread of the API's
@@ -46,7 +48,9 @@ def open_store(url: str, *, migrate: bool = True) -> Engine:
         # opened and closed per request under load, which cost more than the queries.
         # No pre-ping (a round trip per checkout: p50 17 -> 9 ms at 200 writes/s); a
         # connection the server dropped fails one request and the pool is invalidated.
-        engine = create_engine(url, pool_size=40, max_overflow=10, pool_recycle=3600)
+        engine = create_engine(
+            url, pool_size=40, max_overflow=10, pool_recycle=3600, hide_parameters=True
+        )
     else:
         raise ConfigError(
             "TETHER_DATABASE_URL must be postgresql+psycopg://... or sqlite:///...",
