@@ -103,6 +103,7 @@ def train(
     )
     model = train_on_touchpoints(ingested.touchpoints, options=config.linking, progress=progress)
     save_model(model, workspace.model_path)
+    workspace.protect_model()
     logger.info("model trained on %d touchpoints", len(ingested.touchpoints))
     return workspace.model_path
 

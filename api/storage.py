@@ -63,7 +63,19 @@ def open_store(url: str, *, migrate: bool = True) -> Engine:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+    _owner_only(engine)
     return engine
+
+
+def _owner_only(engine: Engine) -> None:
+    """An SQLite store holds consent subjects and key hashes: its files are the owner's only."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        return
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        path = Path(database + suffix)
+        if path.exists() and path.stat().st_mode & 0o077:
+            os.chmod(path, 0o600)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -17,6 +17,7 @@ point leaves the previous current run untouched.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -51,16 +52,24 @@ class Workspace:
     def open(cls, home: Path) -> Workspace:
         """Open (creating if needed) the workspace at ``home``."""
         try:
-            (home / "runs").mkdir(parents=True, exist_ok=True)
-            (home / "model").mkdir(exist_ok=True)
+            home.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+            for folder in (home, home / "runs", home / "model"):
+                folder.mkdir(mode=DIR_MODE, exist_ok=True)
+                if folder.stat().st_mode & 0o077:
+                    with contextlib.suppress(PermissionError):  # not ours: left as it is
+                        os.chmod(folder, DIR_MODE)  # a workspace made before: tightened
         except OSError as exc:
             raise WorkspaceError(f"cannot create workspace at {home}: {exc.strerror}") from exc
         ws = cls(home)
         if not ws.meta_path.exists():
             meta = {"salt": secrets.token_hex(16), "created": datetime.now(UTC).isoformat()}
             tmp = ws.meta_path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(meta, indent=2))
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(json.dumps(meta, indent=2))
             tmp.replace(ws.meta_path)
+        elif ws.meta_path.stat().st_mode & 0o077:
+            os.chmod(ws.meta_path, FILE_MODE)
         return ws
 
     @property
@@ -121,7 +130,14 @@ class Workspace:
         tmp_link.symlink_to(Path("runs") / run_id)
         os.replace(tmp_link, self.current_link)
         _fsync_dir(self.home)
+        self.protect_model()
         return final
+
+    def protect_model(self) -> None:
+        """Make the saved model's files (model, training, calibration) the owner's only."""
+        for path in (self.home / "model").glob("*"):
+            if path.is_file() and path.stat().st_mode & 0o077:
+                os.chmod(path, FILE_MODE)
 
     def discard_partial_runs(self) -> list[str]:
         """Remove runs that never completed (a crash leaves them behind)."""
@@ -134,7 +150,8 @@ class Workspace:
     @contextmanager
     def lock(self) -> Iterator[None]:
         """Hold the workspace's run lock; a second run fails at once with a clear message."""
-        handle = (self.home / ".lock").open("a+")
+        fd = os.open(self.home / ".lock", os.O_RDWR | os.O_CREAT | os.O_APPEND, FILE_MODE)
+        handle = os.fdopen(fd, "a+")
         try:
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -148,11 +165,23 @@ class Workspace:
             handle.close()
 
 
+#: A workspace holds personal data: only its owner may read it, whatever the umask.
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
 def _fsync_tree(root: Path) -> None:
+    """Flush a run's files to disk, and make them the owner's only (``FILE_MODE``)."""
     for path in root.rglob("*"):
+        if path.is_symlink():
+            continue
         if path.is_file():
+            os.chmod(path, FILE_MODE)
             with path.open("rb") as fh:
                 os.fsync(fh.fileno())
+        elif path.is_dir():
+            os.chmod(path, DIR_MODE)
+    os.chmod(root, DIR_MODE)
     _fsync_dir(root)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -109,6 +110,9 @@ def _as_of(text: str | None) -> datetime:
 
 def main() -> int:
     """Run the CLI; returns the process exit code."""
+    # Everything the CLI writes (runs, exports, the store, keys) holds personal data or
+    # secrets: the owner's only, whatever the shell's umask (docs/api.md).
+    os.umask(0o077)
     try:
         app(standalone_mode=False)
     except TetherError as exc:
