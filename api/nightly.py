@@ -199,7 +199,9 @@ def _run(
                 ledger, imported=imported, signals=signals.frame, quarantine=out / "quarantine"
             )
             judged_at = datetime.now(UTC)  # the ledger as read now is what the run knows
-            states = subject_states(ledger.events(as_of=as_of), as_of=as_of)
+            # what judging reads (no evidence), in storage order: it is order-independent
+            events = ledger.events(as_of=as_of, columns=Ledger.JUDGING_COLUMNS, ordered=False)
+            states = subject_states(events, as_of=as_of)
             may_link = linking_allowed(records=tp, states=states, policy=policy)
             progress.finish("consent", rows=len(states))
             seconds["consent"] = time.perf_counter() - started

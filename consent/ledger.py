@@ -46,8 +46,10 @@ import io
 import json
 import math
 import re
+import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal
@@ -179,6 +181,9 @@ _PREPARED = (
 _STAMP = "%Y-%m-%d %H:%M:%S.%f"
 _SMALL = 2000
 """Appends of at most this many rows skip PostgreSQL's temporary table (the API's case)."""
+_SCAN_RATIO = 4
+"""A large append reads the ledger's ids and fingerprints in one scan (instead of looking its
+ids up one by one) when the ledger holds at most this many times as many events."""
 
 
 def stored_utc(moment: datetime) -> datetime:
@@ -760,6 +765,83 @@ def _prepared_from_events(events: Sequence[ConsentEvent]) -> pd.DataFrame:
     return rows
 
 
+def _known_ids(rows: pd.DataFrame, stored: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """``rows`` whose ids are not in ``stored`` (``event_id, content_hash`` of the ledger), and
+    the ids stored with another fingerprint (conflicts); the rest are duplicates."""
+    where = pd.Index(stored["event_id"].to_numpy(object)).get_indexer(
+        pd.Index(rows["event_id"].to_numpy(object))
+    )
+    there = where >= 0
+    if not there.any():
+        return rows, []
+    hashes = stored["content_hash"].to_numpy(object)[where[there]]
+    ids = rows["event_id"].to_numpy(object)[there]
+    differs = hashes != rows["content_hash"].to_numpy(object)[there]
+    return rows.loc[~there].reset_index(drop=True), ids[differs].tolist()
+
+
+@contextmanager
+def _sqlite_transaction(db: Any) -> Iterator[Any]:
+    """A cursor inside ``BEGIN IMMEDIATE`` (the write lock from the start), committed at the
+    end unless the body ended the transaction itself; a larger page cache meanwhile."""
+    isolation = db.isolation_level
+    db.isolation_level = None  # we say when the transaction begins and ends
+    cursor = db.cursor()
+    (cache,) = cursor.execute("PRAGMA cache_size").fetchone()
+    try:
+        cursor.execute("PRAGMA cache_size = -262144")  # 256 MiB while writing
+        cursor.execute("BEGIN IMMEDIATE")
+        yield cursor
+        if db.in_transaction:
+            cursor.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            cursor.execute("ROLLBACK")
+        raise
+    finally:
+        cursor.execute(f"PRAGMA cache_size = {int(cache)}")
+        cursor.close()
+        db.isolation_level = isolation
+
+
+def _insert_rows_sqlite(cursor: Any, rows: pd.DataFrame, ingested: str) -> None:
+    columns = [*_PREPARED[:-1], "ingested_at", "content_hash"]
+    values = [rows[c].tolist() for c in _PREPARED[:-1]]
+    values += [[ingested] * len(rows), rows["content_hash"].tolist()]
+    cursor.executemany(
+        f"INSERT INTO main.consent_events ({', '.join(columns)}) "
+        f"VALUES ({', '.join('?' * len(columns))})",
+        zip(*values, strict=True),
+    )
+
+
+def _csv(rows: pd.DataFrame, ingested: str) -> io.BytesIO:
+    """Prepared rows as the CSV ``COPY`` reads, in the ledger's column order."""
+    table = pa.table(
+        {
+            **{c: pa.array(rows[c].tolist(), type=pa.string()) for c in _PREPARED[:-1]},
+            "ingested_at": pa.array([ingested] * len(rows), type=pa.string()),
+            "content_hash": pa.array(rows["content_hash"].tolist(), type=pa.string()),
+        }
+    )
+    buffer = io.BytesIO()
+    pacsv.write_csv(
+        table,
+        buffer,
+        write_options=pacsv.WriteOptions(include_header=False, quoting_style="all_valid"),
+    )
+    return buffer
+
+
+def _copy_buffer(copy: Any, buffer: io.BytesIO) -> None:
+    view = buffer.getbuffer()
+    try:
+        for start in range(0, len(view), 1 << 20):
+            copy.write(view[start : start + (1 << 20)])
+    finally:
+        del view
+
+
 def events_from_frame(frame: pd.DataFrame) -> list[ConsentEvent]:
     """Consent events from ``consents`` rows (``resolver.ingest_sources``), one object each.
 
@@ -792,6 +874,9 @@ def _from_stamp(text: str) -> datetime:
 
 class Ledger:
     """The append-only consent ledger on an SQLAlchemy engine."""
+
+    JUDGING_COLUMNS = JUDGING_COLUMNS
+    """The columns judging consent reads (``events(columns=...)``)."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -860,7 +945,9 @@ class Ledger:
             rows = rows.loc[~again].reset_index(drop=True)
         inserted = 0
         ingested = _stamp(datetime.now(UTC))
-        write = self._write_postgresql if self._dialect == "postgresql" else self._write_sqlite
+        write: Callable[..., tuple[int, list[str]]] = (
+            self._write_postgresql if self._dialect == "postgresql" else self._write_sqlite
+        )
         if all_or_nothing:
             if not conflicts:
                 inserted, conflicts = write(rows, ingested, all_or_nothing=True)
@@ -874,6 +961,17 @@ class Ledger:
                     withheld=received - len(conflicts),
                 )
         else:
+            stored = self._stored_fingerprints(len(rows))
+            if stored is not None:
+                # ids stored at the snapshot are decided here, once; the rest are new unless
+                # another writer stores one meanwhile, which the write path then checks
+                rows, clashing = _known_ids(rows, stored)
+                conflicts += clashing
+                write = (
+                    self._insert_new_postgresql
+                    if self._dialect == "postgresql"
+                    else self._insert_new_sqlite
+                )
             for start in range(0, len(rows), batch_size):
                 new, clashing = write(rows.iloc[start : start + batch_size], ingested)
                 inserted += new
@@ -885,6 +983,89 @@ class Ledger:
             conflicts=len(conflicts),
             conflict_ids=tuple(dict.fromkeys(conflicts)),
         )
+
+    def _stored_fingerprints(self, incoming: int) -> pd.DataFrame | None:
+        """``event_id, content_hash`` of the whole ledger (one consistent read), when reading
+        it costs less than looking the ``incoming`` ids up one by one (a nightly import of a
+        ledger's worth of events, a rerun of the same sources); else None.
+
+        Stored events never change, so an id found here is decided on the spot: a
+        duplicate when its fingerprint is the same, else a conflict.
+        """
+        if incoming <= _SMALL:
+            return None
+        with self._engine.connect() as connection:
+            if self._dialect == "sqlite":
+                # rowids only grow in an append-only table: the largest is about its size
+                size = connection.exec_driver_sql("SELECT max(rowid) FROM consent_events")
+            else:
+                size = connection.exec_driver_sql(
+                    "SELECT CASE WHEN reltuples >= 0 THEN reltuples::bigint "
+                    "ELSE (SELECT count(*) FROM consent_events) END "
+                    "FROM pg_class WHERE oid = 'consent_events'::regclass"
+                )
+            stored = size.scalar()
+        if stored is not None and stored > _SCAN_RATIO * incoming:
+            return None
+        return self.events(columns=["event_id", "content_hash"], ordered=False)
+
+    def _insert_new_sqlite(self, rows: pd.DataFrame, ingested: str) -> tuple[int, list[str]]:
+        """Rows whose ids were not stored at the snapshot (``_stored_fingerprints``), inserted
+        as they are in one transaction. When one was stored meanwhile (the primary key
+        refuses it), the transaction is rolled back and the batch takes the checked path."""
+        raw = self._engine.raw_connection()
+        try:
+            db: Any = raw.driver_connection
+            with _sqlite_transaction(db) as cursor:
+                try:
+                    _insert_rows_sqlite(cursor, rows, ingested)
+                except sqlite3.IntegrityError:
+                    cursor.execute("ROLLBACK")
+                    refused = True
+                else:
+                    refused = False
+        finally:
+            raw.close()
+        if refused:
+            return self._write_sqlite(rows, ingested)
+        return len(rows), []
+
+    def _insert_new_postgresql(self, rows: pd.DataFrame, ingested: str) -> tuple[int, list[str]]:
+        """The PostgreSQL form of ``_insert_new_sqlite``: ``COPY`` straight into the ledger, in
+        id order (``COLLATE "C"``, as every write here locks ids); an id stored meanwhile
+        (unique violation, or a deadlock with a writer of the same ids) rolls back, and the
+        batch takes the checked path."""
+        from psycopg import errors
+
+        if len(rows) <= _SMALL:
+            return self._write_postgresql_small(rows, ingested, all_or_nothing=False)
+        ids = pa.array(rows["event_id"].tolist(), type=pa.string())
+        rows = rows.take(pc.sort_indices(ids).to_numpy())
+        buffer = _csv(rows, ingested)
+        columns = ", ".join([*_PREPARED[:-1], "ingested_at", "content_hash"])
+        raw = self._engine.raw_connection()
+        try:
+            db: Any = raw.driver_connection
+            try:
+                with db.cursor() as cursor:
+                    cursor.execute("SET LOCAL TimeZone = 'UTC'")  # the times are UTC text
+                    with cursor.copy(
+                        f"COPY consent_events ({columns}) FROM STDIN (FORMAT csv)"
+                    ) as copy:
+                        _copy_buffer(copy, buffer)
+                db.commit()
+                refused = False
+            except (errors.UniqueViolation, errors.DeadlockDetected):
+                db.rollback()
+                refused = True
+            except BaseException:
+                db.rollback()
+                raise
+        finally:
+            raw.close()
+        if refused:
+            return self._write_postgresql_copy(rows, ingested, all_or_nothing=False)
+        return len(rows), []
 
     @property
     def _dialect(self) -> str:
@@ -901,13 +1082,7 @@ class Ledger:
         raw = self._engine.raw_connection()
         try:
             db: Any = raw.driver_connection
-            isolation = db.isolation_level
-            db.isolation_level = None  # we say when the transaction begins and ends
-            cursor = db.cursor()
-            (cache,) = cursor.execute("PRAGMA cache_size").fetchone()
-            try:
-                cursor.execute("PRAGMA cache_size = -262144")  # 256 MiB while writing
-                cursor.execute("BEGIN IMMEDIATE")
+            with _sqlite_transaction(db) as cursor:
                 cursor.execute(
                     "CREATE TEMP TABLE IF NOT EXISTS consent_incoming "
                     "(event_id TEXT NOT NULL, content_hash TEXT NOT NULL)"
@@ -928,23 +1103,7 @@ class Ledger:
                     return 0, clashing
                 known = {event_id for event_id, _ in stored}
                 new = rows.loc[~rows["event_id"].isin(known)] if known else rows
-                columns = [*_PREPARED[:-1], "ingested_at", "content_hash"]
-                values = [new[c].tolist() for c in _PREPARED[:-1]]
-                values += [[ingested] * len(new), new["content_hash"].tolist()]
-                cursor.executemany(
-                    f"INSERT INTO main.consent_events ({', '.join(columns)}) "
-                    f"VALUES ({', '.join('?' * len(columns))})",
-                    zip(*values, strict=True),
-                )
-                cursor.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    cursor.execute("ROLLBACK")
-                raise
-            finally:
-                cursor.execute(f"PRAGMA cache_size = {int(cache)}")
-                cursor.close()
-                db.isolation_level = isolation
+                _insert_rows_sqlite(cursor, new, ingested)
         finally:
             raw.close()
         return len(new), clashing
@@ -975,7 +1134,7 @@ class Ledger:
                     cursor.execute(
                         f"INSERT INTO consent_events ({', '.join(columns)}) "
                         f"SELECT {selected} FROM unnest({unnest}) AS t({', '.join(columns)}) "
-                        "ORDER BY event_id ON CONFLICT (event_id) DO NOTHING",
+                        'ORDER BY event_id COLLATE "C" ON CONFLICT (event_id) DO NOTHING',
                         arrays,
                     )
                     inserted = cursor.rowcount
@@ -1003,21 +1162,8 @@ class Ledger:
         """``COPY`` into a temporary table, ``INSERT ... ON CONFLICT DO NOTHING`` from it, then
         name the ids whose stored fingerprint differs (concurrent writers included: an id
         another transaction is inserting waits for it, so its row is seen)."""
-        columns = [*_PREPARED[:-1], "ingested_at", "content_hash"]
-        table = pa.table(
-            {
-                **{c: pa.array(rows[c].tolist(), type=pa.string()) for c in _PREPARED[:-1]},
-                "ingested_at": pa.array([ingested] * len(rows), type=pa.string()),
-                "content_hash": pa.array(rows["content_hash"].tolist(), type=pa.string()),
-            }
-        )
-        buffer = io.BytesIO()
-        pacsv.write_csv(
-            table,
-            buffer,
-            write_options=pacsv.WriteOptions(include_header=False, quoting_style="all_valid"),
-        )
-        listed = ", ".join(columns)
+        buffer = _csv(rows, ingested)
+        listed = ", ".join([*_PREPARED[:-1], "ingested_at", "content_hash"])
         raw = self._engine.raw_connection()
         try:
             db: Any = raw.driver_connection
@@ -1033,10 +1179,7 @@ class Ledger:
                     with cursor.copy(
                         f"COPY consent_incoming ({listed}) FROM STDIN (FORMAT csv)"
                     ) as copy:
-                        view = buffer.getbuffer()
-                        for start in range(0, len(view), 1 << 20):
-                            copy.write(view[start : start + (1 << 20)])
-                        del view
+                        _copy_buffer(copy, buffer)
                     # Only ids not stored yet are sorted and inserted (a rerun inserts
                     # nothing); in id order, so the primary key grows in order and
                     # concurrent writers of the same ids lock them in one order (no
@@ -1045,7 +1188,7 @@ class Ledger:
                         f"INSERT INTO consent_events ({listed}) SELECT {listed} "
                         "FROM consent_incoming AS i WHERE NOT EXISTS "
                         "(SELECT 1 FROM consent_events AS c WHERE c.event_id = i.event_id) "
-                        "ORDER BY event_id ON CONFLICT (event_id) DO NOTHING"
+                        'ORDER BY event_id COLLATE "C" ON CONFLICT (event_id) DO NOTHING'
                     )
                     inserted = cursor.rowcount
                     clashing = []
