@@ -122,14 +122,17 @@ def _write(url: str, writer: int, batch_size: int = 500) -> int:
 
 @pytest.fixture(scope="module")
 def writer_processes() -> Iterator[ProcessPoolExecutor]:
-    """Eight writer processes started once for the module (a start is seconds of imports).
+    """Eight writer processes started once for the module.
 
-    Spawn, not fork: the test process may already run DuckDB threads, and a
-    forked copy of a threaded process can crash. The barrier holds each
-    writer until all eight are in ``append``, so the eight tasks of a test run
-    in eight processes at the same time.
+    Forked from a fork server, not from this process: the test process may
+    already run DuckDB threads, and a forked copy of a threaded process can
+    crash. The server is a fresh process that imports this module once, so a
+    writer starts without seconds of imports. The barrier holds each writer
+    until all eight are in ``append``, so the eight tasks of a test run in
+    eight processes at the same time.
     """
-    context = multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
     start = context.Barrier(WRITERS)
     with ProcessPoolExecutor(
         max_workers=WRITERS, mp_context=context, initializer=_ready, initargs=(start,)
