@@ -33,7 +33,7 @@ typecheck: $(STAMP) ## mypy (strict)
 	$(BIN)/mypy resolver consent audiences api tests bench
 
 pytest: $(STAMP) chromium ## the test suite (all markers)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=15
 
 chromium: ## Debian's chromium, for the report test (installed when run as root with apt)
 	@command -v chromium >/dev/null || { \
