@@ -19,7 +19,8 @@ size, on a fresh store (PostgreSQL: a new database on ``--pg-url``):
 ``--step RUN_DIR`` also times the nightly's consent step on a run directory
 written by ``tether nightly``/``link`` (its ``touchpoints.parquet`` and
 ``consents.parquet``): ``session_signal_events``, both appends and the
-read-back, twice (first run, then a rerun on the same inputs). Prints one JSON
+read-back, then ``subject_states`` and ``linking_allowed`` (the judging), twice
+(first run, then a rerun on the same inputs). Prints one JSON
 line per measurement and a Markdown table; the load average is printed too,
 because on a shared machine it moves the numbers.
 """
@@ -46,6 +47,7 @@ from sqlalchemy import Engine, create_engine, text
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api.storage import open_store  # noqa: E402
+from consent.effective import linking_allowed, subject_states  # noqa: E402
 from consent.ledger import Ledger  # noqa: E402
 from consent.signals import session_signal_events  # noqa: E402
 
@@ -235,6 +237,9 @@ def consent_step(store: str, run_dir: Path, pg_url: str) -> list[dict[str, Any]]
             appended = [ledger.append_frame(imported), ledger.append_frame(signals.frame)]
             stored = time.perf_counter()
             events = ledger.events(as_of=AS_OF, columns=JUDGE, ordered=False)
+            read = time.perf_counter()
+            states = subject_states(events, as_of=AS_OF)
+            may_link = linking_allowed(records=touchpoints, states=states)
             done = time.perf_counter()
             used = time.process_time() - cpu + _server_cpu() - server
             received = sum(a.received for a in appended)
@@ -248,8 +253,10 @@ def consent_step(store: str, run_dir: Path, pg_url: str) -> list[dict[str, Any]]
                     "signals_seconds": round(signalled - started, 2),
                     "append_seconds": round(stored - signalled, 2),
                     "append_per_second": round(received / (stored - signalled)),
-                    "read_seconds": round(done - stored, 2),
+                    "read_seconds": round(read - stored, 2),
                     "rows_read": len(events),
+                    "judge_seconds": round(done - read, 2),
+                    "may_link": int(may_link.sum()),
                     "seconds": round(done - started, 2),
                     "cpu_seconds": round(used, 2),
                     "load": load,
@@ -296,13 +303,15 @@ def main() -> None:
     if steps:
         print(
             "\n| store | consent step | events | signals s | append s (events/s) "
-            "| read-back s | total s | CPU s | load |\n|---|---|---|---|---|---|---|---|---|"
+            "| read-back s | judging s | total s | CPU s | load |"
+            "\n|---|---|---|---|---|---|---|---|---|---|"
         )
         for r in steps:
             print(
                 f"| {r['store']} | {r['what'].removeprefix('consent step, ')} | {r['events']:,} "
                 f"| {r['signals_seconds']} | {r['append_seconds']} ({r['append_per_second']:,}) "
-                f"| {r['read_seconds']} | **{r['seconds']}** | {r['cpu_seconds']} | {r['load']} |"
+                f"| {r['read_seconds']} | {r['judge_seconds']} | **{r['seconds']}** "
+                f"| {r['cpu_seconds']} | {r['load']} |"
             )
 
 

@@ -32,8 +32,14 @@ checked and fingerprinted column by column, then written set-based in one
 transaction per batch: PostgreSQL copies them into a temporary table
 (``COPY``) and inserts what is new with ``ON CONFLICT DO NOTHING``; SQLite
 looks the batch's ids up through a temporary table and inserts the new rows
-with one ``executemany``. ``Ledger.events`` reads back in bulk (PostgreSQL:
-``COPY ... TO STDOUT`` parsed by Arrow).
+with one ``executemany``. When the ledger holds at most a few times as many
+events as the append (a nightly import, a rerun of the same sources), its
+ids and fingerprints are read once instead: the ids found there are
+duplicates or conflicts on the spot, and the rest are inserted unchecked
+(SQLite ``executemany``, PostgreSQL ``COPY`` straight into the ledger); an id
+another writer stored after that read makes the database refuse the batch,
+which then takes the checked path. ``Ledger.events`` reads back in bulk
+(PostgreSQL: ``COPY ... TO STDOUT`` parsed by Arrow).
 
 The ledger takes an SQLAlchemy ``Engine``; which database (SQLite in the
 workspace, PostgreSQL in production) is the caller's business.
