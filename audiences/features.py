@@ -286,7 +286,7 @@ def _activity(
         parts.append(
             {
                 "person_id": _series(people[owners[-1]]),
-                "ts": pd.Series(pd.to_datetime(events["ts"], utc=True).array.take(found)),
+                "ts": pd.Series(_instants_ns(events["ts"]).array.take(found)),
                 "source_kind": _series(np.full(m, "event", dtype=object)),
                 "type": _series(_text(events["event_type"])[found]),
                 "category": _taken(events, "category", found),
@@ -305,7 +305,7 @@ def _activity(
         parts.append(
             {
                 "person_id": _series(people[owners[-1]]),
-                "ts": pd.Series(pd.to_datetime(interactions["ts"], utc=True).array.take(found)),
+                "ts": pd.Series(_instants_ns(interactions["ts"]).array.take(found)),
                 "source_kind": _series(np.full(m, "interaction", dtype=object)),
                 "type": _series(_text(interactions["kind"])[found]),
                 "category": _series(np.full(m, None, dtype=object)),
@@ -483,3 +483,9 @@ def _crm_attributes(
     )
     age = ((now - born).dt.days // 365.25).astype("Int64")
     return attrs.drop(columns=["dob"]).assign(age=age)
+
+
+def _instants_ns(values: pd.Series) -> pd.Series:
+    """UTC instants at nanosecond resolution: times read back from Parquet are microseconds,
+    and the activity table has one resolution whatever its sources were read from."""
+    return pd.to_datetime(values, utc=True).astype("datetime64[ns, UTC]")

@@ -142,7 +142,8 @@ def reference_activity(
             pd.DataFrame(
                 {
                     "person_id": joined["person_id"],
-                    "ts": pd.to_datetime(joined["ts"], utc=True),
+                    # one resolution whatever the source was read from (Parquet: us)
+                    "ts": pd.to_datetime(joined["ts"], utc=True).astype("datetime64[ns, UTC]"),
                     "source_kind": "event",
                     "type": joined["event_type"].astype(str),
                     "category": joined.get("category"),
@@ -162,7 +163,7 @@ def reference_activity(
             pd.DataFrame(
                 {
                     "person_id": joined["person_id"],
-                    "ts": pd.to_datetime(joined["ts"], utc=True),
+                    "ts": pd.to_datetime(joined["ts"], utc=True).astype("datetime64[ns, UTC]"),
                     "source_kind": "interaction",
                     "type": joined["kind"].astype(str),
                     "category": None,
