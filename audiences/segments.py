@@ -51,6 +51,7 @@ import pandas as pd
 import yaml
 
 from audiences.errors import SegmentInvalid
+from resolver.errors import ConfigError
 
 __all__ = [
     "CompiledSegment",
@@ -114,6 +115,7 @@ def parse_segment(data: Mapping[str, Any], *, source: str = "") -> Segment:
     destinations = data.get("destinations", [])
     if not isinstance(destinations, list) or not all(isinstance(d, str) for d in destinations):
         raise SegmentInvalid(f"{where}: destinations must be a list of names", segment=name)
+    _check_destinations(destinations, where=where, segment=name)
     return Segment(
         name=name,
         rule=rule,
@@ -300,6 +302,12 @@ class _Compiler:
         return f"((SELECT count(*) FROM activity a WHERE {' AND '.join(clauses)}) >= ?)"
 
     def event(self, spec: Any, path: str) -> str:
+        if isinstance(spec, Mapping) and "channel" in spec:
+            # events also come from the website and the app
+            spec = {
+                **spec,
+                "channel": self.channel(spec["channel"], path, also=_EVENT_PLACES, messaging=False),
+            }
         return self.activity(
             spec,
             path,
@@ -312,9 +320,31 @@ class _Compiler:
             spec, path, kind="interaction", fields={"kind": "type", "outcome": "outcome"}
         )
 
+    def channel(
+        self, value: Any, path: str, *, also: frozenset[str] = frozenset(), messaging: bool = True
+    ) -> str:
+        """A channel name as the capability table knows it (``resolver.channels``); a typo
+        (``whatsap``) is refused with the closest name, never silently selects nobody."""
+        from resolver.channels import messaging_channel_names, validate_channel
+
+        if isinstance(value, str) and value.strip().lower() in also:
+            return value.strip().lower()
+        try:
+            name = validate_channel(value, where=f"{path}.channel")
+        except ConfigError as exc:
+            raise self.fail(path, exc.message.split(": ", 1)[-1]) from exc
+        if messaging and name not in messaging_channel_names():
+            raise self.fail(
+                path,
+                f"`{name}` is not a messaging channel "
+                f"(known: {', '.join(messaging_channel_names())})",
+            )
+        return name
+
     def engagement(self, spec: Any, path: str) -> str:
         if not isinstance(spec, Mapping) or not isinstance(spec.get("channel"), str):
             raise self.fail(path, "channel is required (text)")
+        spec = {**spec, "channel": self.channel(spec["channel"], path)}
         ops = sorted(set(spec) & {"gt", "gte", "lt", "lte"})
         extra = sorted(set(spec) - {"channel", "within_days", "gt", "gte", "lt", "lte"})
         if extra or len(ops) != 1:
@@ -330,6 +360,28 @@ class _Compiler:
             " FROM activity a WHERE a.person_id = f.person_id AND a.source_kind = 'event'"
             f" AND a.channel = ? AND a.ts >= ? AND a.ts <= ?) {_COMPARISONS[ops[0]]} ?)"
         )
+
+
+#: Where a non-message event happens: accepted as an event's ``channel`` besides the
+#: messaging channels.
+_EVENT_PLACES = frozenset({"web", "app"})
+
+
+def _check_destinations(names: list[str], *, where: str, segment: str) -> None:
+    """Every destination a segment names exists (``gogle`` is refused with a suggestion)."""
+    import difflib
+
+    from audiences.destinations import DESTINATIONS
+
+    for name in names:
+        if name not in DESTINATIONS:
+            close = difflib.get_close_matches(name, list(DESTINATIONS), n=1, cutoff=0.6)
+            hint = f"; did you mean `{close[0]}`?" if close else ""
+            raise SegmentInvalid(
+                f"{where}: unknown destination `{name}` (known: {', '.join(DESTINATIONS)}){hint}",
+                segment=segment,
+                destination=name,
+            )
 
 
 def compile_segment(
