@@ -322,15 +322,43 @@ def normalize_date(raw: object, *, country: str | None = None) -> str | None:
     return parsed.isoformat()
 
 
+def _date_format(fmt: str) -> tuple[str, frozenset[str], bool]:
+    """A format, the characters it matches literally, and whether it reads month names."""
+    literal = re.sub(r"%.", "", fmt)
+    return fmt, frozenset(literal) - {" "}, "%b" in fmt or "%B" in fmt
+
+
+_DATE_ORDER_DAY_FIRST = tuple(
+    _date_format(f)
+    for f in _DATE_FORMATS_ISO
+    + _DATE_FORMATS_DAY_FIRST
+    + _DATE_FORMATS_MONTH_FIRST
+    + _DATE_FORMATS_WORDS
+)
+_DATE_ORDER_MONTH_FIRST = tuple(
+    _date_format(f)
+    for f in _DATE_FORMATS_ISO
+    + _DATE_FORMATS_MONTH_FIRST
+    + _DATE_FORMATS_DAY_FIRST
+    + _DATE_FORMATS_WORDS
+)
+_TIME_OF_DAY = re.compile(r"[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
+
+
 def _parse_date_text(raw: str, *, month_first: bool) -> date | None:
+    """The first format, in order, that ``strptime`` reads ``raw`` with.
+
+    A format is tried only if it can match: ``strptime`` needs its literal
+    characters (``/``, ``.``, ``-``, ``,``) in the text, and letters in the
+    text exactly when it reads a month name. Skipping the others saves a
+    raised ``ValueError`` each, and never changes which format reads first.
+    """
     text = raw.strip().replace(",", ", ").replace("  ", " ")
-    text = re.sub(r"[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$", "", text).strip()
-    ambiguous = (
-        _DATE_FORMATS_MONTH_FIRST + _DATE_FORMATS_DAY_FIRST
-        if month_first
-        else _DATE_FORMATS_DAY_FIRST + _DATE_FORMATS_MONTH_FIRST
-    )
-    for fmt in _DATE_FORMATS_ISO + ambiguous + _DATE_FORMATS_WORDS:
+    text = _TIME_OF_DAY.sub("", text).strip()
+    letters = any(ch.isalpha() for ch in text)
+    for fmt, literals, words in _DATE_ORDER_MONTH_FIRST if month_first else _DATE_ORDER_DAY_FIRST:
+        if words != letters or not literals.issubset(text):
+            continue
         try:
             return datetime.strptime(text, fmt).date()
         except ValueError:
