@@ -104,6 +104,7 @@ SubjectType = Literal["customer", "cookie", "device", "contact", "email"]
 ConsentStatus = Literal["granted", "denied", "withdrawn"]
 SUBJECT_TYPES: frozenset[str] = frozenset({"customer", "cookie", "device", "contact", "email"})
 STATUSES: frozenset[str] = frozenset({"granted", "denied", "withdrawn"})
+_FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 EVIDENCE_KEYS: frozenset[str] = frozenset(
     {
         "source",
@@ -269,9 +270,13 @@ def _evidence(value: object) -> tuple[dict[str, Any] | None, str | None]:
         return None, "evidence: must be an object of declared fields"
     unknown = sorted(str(k) for k in value if k not in EVIDENCE_KEYS)
     if unknown:
+        # a key is the sender's text (it may be an email): named only if it looks like a name
+        named = [k for k in unknown if _FIELD_NAME.fullmatch(k)]
+        shown = ", ".join(named) + (
+            f" and {len(unknown) - len(named)} more" if len(named) < len(unknown) else ""
+        )
         return None, (
-            f"evidence: unknown field(s) {', '.join(unknown)}; "
-            f"allowed: {', '.join(sorted(EVIDENCE_KEYS))}"
+            f"evidence: unknown field(s) {shown}; allowed: {', '.join(sorted(EVIDENCE_KEYS))}"
         )
     nested = sorted(
         str(k) for k, v in value.items() if not (v is None or isinstance(v, str | int | float))

@@ -116,3 +116,13 @@ def test_http_errors_name_no_server_path() -> None:
         "another run is in progress in tether-data; wait"
     )
     assert _no_paths("ratio 1/2 and path-free text") == "ratio 1/2 and path-free text"
+
+
+def test_an_unknown_evidence_key_is_refused_without_echoing_it(
+    client: TestClient, headers: Headers
+) -> None:
+    body = {"events": [{**EVENT, "evidence": {SECRET: "x", "campaign": "y"}}]}
+    response = client.post("/v1/consents", json=body, headers=headers("consent:write"))
+    assert response.status_code == 422, response.text
+    assert SECRET not in response.text
+    assert "campaign and 1 more" in response.text
