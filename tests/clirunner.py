@@ -3,13 +3,15 @@
 ``main()`` is the CLI's one error boundary (exit codes, error messages), so
 it is what runs here, not the bare Typer app: a test sees the exit code and
 the stdout/stderr a subprocess would give, without a Python start-up and
-the imports of every command (seconds each). Keep a subprocess only where
-the process is the point (``tether --help``, a traceback that must not
-show, a kill, a server).
+the imports of every command (seconds each). What ``main()`` changes in the
+process (``sys.argv``, the umask, the streams) is put back afterwards.
+Keep a subprocess only where the process is the point (``tether --help``,
+a traceback that must not show, a kill, a server).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +39,8 @@ def tether_in_process(*args: str, home: Path, check: bool = True) -> Ran:
     from api.cli import main
 
     argv = sys.argv
+    umask = os.umask(0o077)  # main() sets the process's umask: put the test's back after
+    os.umask(umask)
     with CliRunner().isolation(env={"TETHER_HOME": str(home)}) as (stdout, stderr, _):
         sys.argv = ["tether", *args]
         try:
@@ -45,6 +49,7 @@ def tether_in_process(*args: str, home: Path, check: bool = True) -> Ran:
             code = exc.code if isinstance(exc.code, int) else 1
         finally:
             sys.argv = argv
+            os.umask(umask)
             sys.stdout.flush()
             sys.stderr.flush()
         ran = Ran(
