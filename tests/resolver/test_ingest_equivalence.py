@@ -400,7 +400,7 @@ def test_parquet_text_columns_read_as_arrow_only_where_every_file_has_text(tmp_p
     assert np.array_equal(frame.index, expected.index)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(customers=customer_rows(), sessions=session_rows(), contacts=contact_rows())
 def test_touchpoint_parts_join_as_pandas_concat_of_frames(
     customers: list[dict[str, str | None]],
