@@ -13,10 +13,11 @@ any step leaves the previous current run as it was.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -203,6 +204,10 @@ def _run(
             events = ledger.events(as_of=as_of, columns=Ledger.JUDGING_COLUMNS, ordered=False)
             states = subject_states(events, as_of=as_of)
             may_link = linking_allowed(records=tp, states=states, policy=policy)
+            # the ledger as read and the imported rows are judged into states now: freed, as
+            # every large table no later step reads is (the run's peak is in features)
+            del events, imported
+            ingested.activity.pop("consents", None)
             progress.finish("consent", rows=len(states))
             seconds["consent"] = time.perf_counter() - started
 
@@ -229,6 +234,13 @@ def _run(
             )
             build_links_table(tp, result).to_parquet(out / "links.parquet", index=False)
             result.junk.to_parquet(out / "blocked_identifiers.parquet", index=False)
+            del prepared  # the model input and deterministic edges
+            for column in _LINKING_ONLY_COLUMNS:  # name forms only linking compares
+                if column in tp.columns:
+                    del tp[column]
+            result = replace(
+                result, predictions=result.predictions.iloc[:0], edges=result.edges.iloc[:0]
+            )
             seconds["link"] = time.perf_counter() - started
 
             step = "person_ids"
@@ -255,6 +267,7 @@ def _run(
             graph.to_parquet(out / "identity_graph.parquet", index=False)
             persons.to_parquet(out / "persons.parquet", index=False)
             ids.registry.to_parquet(out / "person_registry.parquet", index=False)
+            del previous, registry, records
             seconds["person_ids"] = time.perf_counter() - started
 
             step = "person_consent"
@@ -266,6 +279,8 @@ def _run(
             )
             consent = person_consent(subjects=subjects, states=states, as_of=as_of, policy=policy)
             consent.to_parquet(out / "person_consent.parquet", index=False)
+            del states, subjects
+            gc.collect()
             seconds["person_consent"] = time.perf_counter() - started
 
             step = "features"
@@ -361,6 +376,19 @@ def _run(
             ) from exc
         logger.info("run %s complete: %d persons", run_id, len(persons))
         return summary
+
+
+#: Touchpoint columns that only linking reads (derived name forms); dropped after it.
+_LINKING_ONLY_COLUMNS = (
+    "first_latin",
+    "last_latin",
+    "first_skeleton",
+    "last_skeleton",
+    "first_translit",
+    "last_translit",
+    "first_forms",
+    "first_canon",
+)
 
 
 def _append_consents(
