@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pandas.arrays import ArrowStringArray
 
+from resolver.channels import CHANNELS as CAPABILITIES
 from resolver.errors import InputError, SourceSchemaError
 from resolver.normalize import (
     canonical_form,
@@ -128,7 +129,8 @@ KIND_SCHEMAS: dict[SourceKind, KindSchema] = {
 
 SUBJECT_TYPES = frozenset({"customer", "cookie", "device", "contact", "email"})
 CONSENT_STATUSES = frozenset({"granted", "denied", "withdrawn"})
-CHANNELS = frozenset({"whatsapp", "telegram", "messenger", "viber", "sms", "email", "other"})
+#: Contact channels a ``contacts`` row may name: those of the capability table (``resolver.channels``).
+CHANNELS = frozenset(CAPABILITIES)
 #: Channels whose contact phone numbers are international even without "+".
 INTERNATIONAL_CHANNELS = frozenset({"whatsapp", "viber"})
 
