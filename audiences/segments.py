@@ -129,8 +129,12 @@ def parse_segment(data: Mapping[str, Any], *, source: str = "") -> Segment:
 def load_segment(path: Path) -> Segment:
     """Read one ``.yaml``/``.yml``/``.json`` segment file (YAML by ``safe_load``)."""
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except UnicodeDecodeError as exc:
+        raise SegmentInvalid(
+            f"{path}: a segment file must be UTF-8 text (byte {exc.start} is not)"
+        ) from exc
     except (OSError, json.JSONDecodeError, yaml.YAMLError) as exc:
         raise SegmentInvalid(
             f"{path}: cannot read the segment ({type(exc).__name__}: {exc})"

@@ -88,12 +88,16 @@ def _tether(
         yield tether
 
 
-def _emit(payload: dict[str, Any], *, as_json: bool, lines: list[str]) -> None:
+def _emit(
+    payload: dict[str, Any], *, as_json: bool, lines: list[str], markup: bool = False
+) -> None:
+    """The payload as JSON, or the lines as text. Lines hold user text (ids, names), so
+    they are printed as written unless ``markup`` says their user parts are escaped."""
     if as_json:
         sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
     else:
         for line in lines:
-            out.print(line)
+            out.print(line, markup=markup)
 
 
 def _as_of(text: str | None) -> datetime:
@@ -105,7 +109,17 @@ def _as_of(text: str | None) -> datetime:
         raise typer.BadParameter(
             f"--as-of {text!r}: write an ISO 8601 time, e.g. 2026-11-01T12:00:00Z"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    # Windows and expiries are counted in nanosecond timestamps, which end in 2262.
+    if not _EARLIEST <= moment <= _LATEST:
+        raise typer.BadParameter(
+            f"--as-of {text!r}: give a time between {_EARLIEST.year} and {_LATEST.year}"
+        )
+    return moment
+
+
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 def main() -> int:

@@ -95,7 +95,7 @@ def consent_show(
             )
     if subject_type != "person" and answer.person_id is None:
         lines.append("not linked into any person of the current run")
-    _emit(payload, as_json=as_json, lines=lines)
+    _emit(payload, as_json=as_json, lines=lines, markup=True)  # user text escaped above
 
 
 @app.command()

@@ -162,6 +162,10 @@ def init(
 
     if path.exists() and not force:
         raise typer.BadParameter(f"{path} exists; pass --force to overwrite it")
+    if not path.parent.is_dir():
+        raise typer.BadParameter(
+            f"--path {path}: the folder {path.parent} does not exist; create it first"
+        )
     path.write_text(EXAMPLE_CONFIG)
     segments_dir = path.parent / "segments"
     segments_dir.mkdir(exist_ok=True)
