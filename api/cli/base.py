@@ -132,6 +132,8 @@ def main() -> int:
     except TetherError as exc:
         if _state["debug"]:
             raise
+        if _wants_json():
+            _json_error(exc.code, exc.message, exc.details())
         Console(stderr=True, highlight=False, soft_wrap=True).print(
             f"[red]error[/red] {escape(f'[{exc.code}] {exc.message}')}"
         )
@@ -141,6 +143,9 @@ def main() -> int:
     except typer.Abort:
         return 1
     except typer.TyperException as exc:  # usage errors: bad option, bad parameter
+        if _wants_json():
+            formatted = getattr(exc, "format_message", None)
+            _json_error("usage", formatted() if callable(formatted) else str(exc), {})
         show = getattr(exc, "show", None)
         if callable(show):
             show()
@@ -148,3 +153,15 @@ def main() -> int:
             Console(stderr=True, highlight=False).print(escape(str(exc)))
         return EXIT_USAGE
     return 0
+
+
+def _wants_json() -> bool:
+    """Whether the command line asked for JSON output (``--json`` anywhere in it)."""
+    return "--json" in sys.argv[1:]
+
+
+def _json_error(code: str, message: str, details: dict[str, Any]) -> None:
+    """Under ``--json`` an error is JSON on stdout too (as the HTTP API's), so a script that
+    parses the output reads the failure; the text still goes to stderr."""
+    body = {"error": {"code": code, "message": message, "details": details}}
+    sys.stdout.write(json.dumps(body, default=str) + "\n")

@@ -51,3 +51,14 @@ def test_user_text_is_printed_as_written_not_as_markup(api_world: Path, tmp_path
                  home=home, check=False)  # fmt: skip
     assert ran.returncode == 0, ran.stderr
     assert "person [/x]" in ran.stdout
+
+
+def test_errors_under_json_are_json(tmp_path: Path) -> None:
+    usage = tether("consent", "show", "customer", "C1", "--as-of", "3026-01-01", "--json",
+                   home=tmp_path / "ws", check=False)  # fmt: skip
+    assert usage.returncode == 2
+    assert json.loads(usage.stdout)["error"]["code"] == "usage"
+    domain = tether("why", "crm:1", "web:2", "--json", home=tmp_path / "ws", check=False)
+    assert domain.returncode == 2
+    error = json.loads(domain.stdout)["error"]
+    assert error["code"] == "no_current_run" and set(error) == {"code", "message", "details"}
