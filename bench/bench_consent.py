@@ -51,16 +51,7 @@ from consent.effective import linking_allowed, subject_states  # noqa: E402
 from consent.ledger import Ledger  # noqa: E402
 from consent.signals import session_signal_events  # noqa: E402
 
-JUDGE = [
-    "event_id",
-    "subject_type",
-    "subject_id",
-    "purpose",
-    "status",
-    "recorded_at",
-    "expires_at",
-    "source",
-]
+JUDGE = list(Ledger.JUDGING_COLUMNS)  # what the nightly's judging reads
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 PURPOSES = ["identity_linking", "analytics", "personalisation", "ad_targeting"]
 
