@@ -34,12 +34,12 @@ def serve(
         os.environ["TETHER_CONFIG"] = str(config.resolve())
     logger.info("serving %s on %s:%d", served, host, port)
     uvicorn.run(
-        "api.server:app",
+        "api.http.server:app",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        access_log=False,  # paths may hold emails: api.app logs route templates instead
+        access_log=False,  # paths may hold emails: api.http.app logs route templates instead
         log_level=logging.getLevelName(logging.getLogger().level).lower(),
         loop="uvloop",
         http="httptools",

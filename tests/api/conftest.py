@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from api.http.app import create_app
 from api.keys import KeyStore
 from api.settings import ApiSettings, TetherConfig, load_config
 from api.storage import open_store

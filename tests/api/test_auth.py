@@ -9,7 +9,7 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from api.deps import _RequireScope
+from api.http.deps import _RequireScope
 from api.keys import SCOPES
 from tests.api.conftest import Headers, assert_error
 
@@ -47,7 +47,7 @@ def _scope(route: APIRoute) -> str | None:
 
 def _routes(client: TestClient) -> list[tuple[str, str, str | None]]:
     """Every endpoint of every router the app mounts under /v1, with the scope it needs."""
-    from api.routes import consents, exports, health, identify, persons, runs, segments
+    from api.http.routes import consents, exports, health, identify, persons, runs, segments
 
     out = []
     for module in (health, identify, persons, consents, segments, exports, runs):

@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from api.app import create_app
+from api.http.app import create_app
 from api.keys import KeyStore
 from api.settings import ApiSettings, load_config
 from api.storage import open_store

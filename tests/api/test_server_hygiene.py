@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.app import _no_paths
+from api.http.app import _no_paths
 from api.settings import TetherConfig
 from api.storage import open_store
 from tests.api.conftest import Headers, assert_error, make_app_client

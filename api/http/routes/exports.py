@@ -17,10 +17,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import FileResponse
 
-from api.deps import ExportKey, Page, ReadKey, StateDep
 from api.errors import NotFound
-from api.routes import tether_of
-from api.schemas import ExportCreate, ExportPublic, ExportsPublic
+from api.http.deps import ExportKey, Page, ReadKey, StateDep
+from api.http.routes import tether_of
+from api.http.schemas import ExportCreate, ExportPublic, ExportsPublic
 from audiences.errors import SegmentNotFound
 from audiences.history import ExportHistory
 from consent.ledger import stored_utc

@@ -7,8 +7,8 @@ from dataclasses import asdict
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ReadKey, StateDep
-from api.schemas import IdentifyRequest, IdentifyResponse
+from api.http.deps import ReadKey, StateDep
+from api.http.schemas import IdentifyRequest, IdentifyResponse
 from api.tether.identify import Identified, Identify, answer, exact_match
 from resolver.errors import InputError
 from resolver.identify import PERSON_FIELDS

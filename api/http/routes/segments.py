@@ -13,9 +13,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from api.deps import ExportKey, Page, ReadKey, StateDep
-from api.routes import tether_of
-from api.schemas import SegmentCreate, SegmentPreview, SegmentPublic, SegmentsPublic
+from api.http.deps import ExportKey, Page, ReadKey, StateDep
+from api.http.routes import tether_of
+from api.http.schemas import SegmentCreate, SegmentPreview, SegmentPublic, SegmentsPublic
 from audiences.definitions import STORE_SOURCE, SegmentStore
 from audiences.destinations import DESTINATIONS
 from audiences.errors import AudienceError, SegmentConflict, SegmentNotFound

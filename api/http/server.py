@@ -12,7 +12,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from api.app import create_app
+from api.http.app import create_app
 from api.settings import ApiSettings, load_config, resolve_home
 from api.storage import database_url
 

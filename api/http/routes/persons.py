@@ -7,10 +7,10 @@ from typing import Annotated
 import pandas as pd
 from fastapi import APIRouter, Path
 
-from api.deps import ConsentWriteKey, ReadKey, StateDep
 from api.errors import NotFound
+from api.http.deps import ConsentWriteKey, ReadKey, StateDep
+from api.http.schemas import DecisionPublic, ErasurePublic, PersonPublic, RecordPublic
 from api.realtime import RunView
-from api.schemas import DecisionPublic, ErasurePublic, PersonPublic, RecordPublic
 from consent.erasure import ErasureStore
 
 router = APIRouter(prefix="/v1", tags=["persons"])

@@ -7,9 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
-from api.deps import ConsentWriteKey, ReadKey, StateDep
-from api.lookup import PersonMatch, consent_of_person, consent_of_subject
-from api.schemas import (
+from api.http.deps import ConsentWriteKey, ReadKey, StateDep
+from api.http.schemas import (
     ConsentEventsCreate,
     ConsentStatePublic,
     ConsentWritePublic,
@@ -18,6 +17,7 @@ from api.schemas import (
     DecodeRequest,
     LookupType,
 )
+from api.lookup import PersonMatch, consent_of_person, consent_of_subject
 from api.tether.consent import decode_consent_string
 from consent.effective import Decision
 from consent.erasure import erasure_subject

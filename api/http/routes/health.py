@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy import text
 
-from api.deps import StateDep
-from api.schemas import Health
+from api.http.deps import StateDep
+from api.http.schemas import Health
 
 router = APIRouter(prefix="/v1", tags=["health"])
 

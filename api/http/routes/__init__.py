@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from api.deps import State
+    from api.http.deps import State
     from api.tether import Tether
 
 

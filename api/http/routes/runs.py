@@ -8,10 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from fastapi.responses import FileResponse, JSONResponse
 
-from api.deps import Page, ReadKey, StateDep
 from api.errors import NotFound
+from api.http.deps import Page, ReadKey, StateDep
+from api.http.schemas import RunPublic, RunsPublic
 from api.runs import RunRegistry
-from api.schemas import RunPublic, RunsPublic
 from consent.ledger import stored_utc
 
 router = APIRouter(prefix="/v1", tags=["runs"])

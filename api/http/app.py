@@ -1,6 +1,6 @@
 """The HTTP API: ``create_app(settings)`` builds a FastAPI app; nothing happens at import.
 
-Every endpoint lives under ``/v1`` (``api/routes/``) and needs an API key
+Every endpoint lives under ``/v1`` (``api/http/routes/``) and needs an API key
 with the right scope, except ``/v1/health``. Errors are always
 ``{"error": {"code", "message", "details"}}`` (``api/errors.py`` maps each
 ``TetherError`` class to its status); an unexpected exception is logged by
@@ -26,12 +26,12 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import schemas
-from api.deps import State
 from api.errors import http_status_for
+from api.http import schemas
+from api.http.deps import State
+from api.http.schemas import ErrorResponse
 from api.keys import KeyCache, KeyStore
 from api.realtime import CurrentRun
-from api.schemas import ErrorResponse
 from api.settings import ApiSettings
 from api.storage import open_store
 from api.workspace import Workspace
@@ -70,7 +70,7 @@ def _operation_id(route: APIRoute) -> str:
 
 def create_app(settings: ApiSettings) -> FastAPI:
     """The Tether HTTP API on ``settings``' workspace and store."""
-    from api.routes import consents, exports, health, identify, persons, runs, segments
+    from api.http.routes import consents, exports, health, identify, persons, runs, segments
 
     store = open_store(settings.database_url)
     workspace = Workspace.open(settings.home)
