@@ -34,11 +34,19 @@ wrong type or a bad window is refused with a ``SegmentInvalid`` naming the
 rule's path (``rule.all[2].not``). Values are bound as parameters; column
 names come from the schema, never from the definition text, so no user
 text is ever spliced into SQL.
+
+Some limits hold before any schema is known (``parse_segment``, so for a
+file and for a stored definition alike): conditions nest at most
+``MAX_RULE_DEPTH`` deep, and every number in a rule is finite and fits in a
+64-bit integer (``MAX_NUMBER``), which every feature column and DuckDB
+parameter can hold. A definition that broke either used to be stored, then
+failed every evaluation.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -68,6 +76,12 @@ EXAMPLES = Path(__file__).resolve().parent / "example_segments"
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _COMPARISONS = {"equals": "=", "not_equals": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 MAX_WINDOW_DAYS = 3650
+MAX_RULE_DEPTH = 32
+"""How deep ``all``/``any``/``not`` may nest (the rule itself is depth 0)."""
+MAX_NUMBER = 2**63 - 1
+"""The largest magnitude of a number in a rule: what a 64-bit feature column holds."""
+_MAX_VALUE_DEPTH = 4
+"""How deep lists and mappings may nest inside one condition's values."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -116,6 +130,7 @@ def parse_segment(data: Mapping[str, Any], *, source: str = "") -> Segment:
     if not isinstance(destinations, list) or not all(isinstance(d, str) for d in destinations):
         raise SegmentInvalid(f"{where}: destinations must be a list of names", segment=name)
     _check_destinations(destinations, where=where, segment=name)
+    _check_rule(rule, path="rule", depth=0, segment=name)
     return Segment(
         name=name,
         rule=rule,
@@ -124,6 +139,58 @@ def parse_segment(data: Mapping[str, Any], *, source: str = "") -> Segment:
         destinations=tuple(destinations),
         source=source,
     )
+
+
+def _check_rule(node: Any, *, path: str, depth: int, segment: str) -> None:
+    """Refuse a rule nested deeper than ``MAX_RULE_DEPTH`` or holding an unusable number.
+
+    Walks only the combinators' structure (never deeper than the limit), so a
+    rule nested thousands deep is refused without recursing that far. The
+    grammar itself is checked when the segment compiles against a schema.
+    """
+    if not isinstance(node, Mapping):
+        return
+    for key, value in node.items():
+        if key in ("all", "any", "not"):
+            children = value if isinstance(value, list) else [value]
+            for i, child in enumerate(children):
+                inner = f"{path}.{key}[{i}]" if key != "not" else f"{path}.not"
+                if depth + 1 > MAX_RULE_DEPTH:
+                    raise SegmentInvalid(
+                        f"segment `{segment}`, {inner}: conditions nest at most "
+                        f"{MAX_RULE_DEPTH} deep (all, any and not inside one another)",
+                        segment=segment,
+                        rule=inner,
+                    )
+                _check_rule(child, path=inner, depth=depth + 1, segment=segment)
+        else:
+            _check_values(value, path=f"{path}.{key}", level=0, segment=segment)
+
+
+def _check_values(value: Any, *, path: str, level: int, segment: str) -> None:
+    """Numbers in a condition's values are finite and fit ``MAX_NUMBER``; values nest little."""
+
+    def fail(message: str) -> SegmentInvalid:
+        return SegmentInvalid(f"segment `{segment}`, {path}: {message}", segment=segment, rule=path)
+
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return
+    if isinstance(value, int | float):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise fail("a number must be finite (not NaN or infinity)")
+        if abs(value) > MAX_NUMBER:
+            raise fail(
+                f"a number must lie between -{MAX_NUMBER} and {MAX_NUMBER} "
+                "(what a 64-bit feature column holds)"
+            )
+        return
+    if isinstance(value, Mapping | list):
+        if level >= _MAX_VALUE_DEPTH:
+            raise fail(f"values nest at most {_MAX_VALUE_DEPTH} deep")
+        items = value.items() if isinstance(value, Mapping) else enumerate(value)
+        for key, item in items:
+            inner = f"{path}.{key}" if isinstance(value, Mapping) else f"{path}[{key}]"
+            _check_values(item, path=inner, level=level + 1, segment=segment)
 
 
 def load_segment(path: Path) -> Segment:

@@ -38,12 +38,23 @@ class Strict(BaseModel):
 
 
 def _holds_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(_holds_nul(v) for v in value)
+    """Whether any text in ``value`` (keys included) holds NUL.
+
+    Walked with a stack, not recursion: a body nested hundreds deep (a segment
+    rule of 500 ``not``) reaches the validation that refuses it, not a
+    ``RecursionError`` (issue #12).
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
     return False
 
 

@@ -4,12 +4,19 @@ Segments come from two places: the files of ``[audiences] segments``
 (changed by review, like code) and the operational store (written through
 the API). ``defined_segments`` merges them; the nightly, the CLI, the HTTP
 API and notebooks all see the same set.
+
+A segment written to the store is first parsed (grammar, numbers, nesting
+depth) and then dry-run on the current run (``Segments.create``,
+``Segments.replace``): a definition that cannot be evaluated is refused
+before it is stored, so it never reaches a preview or a nightly. Without a
+current run, validation alone decides.
 """
 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+import logging
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,14 +27,19 @@ from sqlalchemy import Engine
 from api.exports import consent_now, preview_segment
 from api.tether.run import Run
 from api.workspace import Workspace
-from audiences.definitions import SegmentStore, all_segments
+from audiences.definitions import STORE_SOURCE, SegmentStore, all_segments
 from audiences.destinations import DESTINATIONS, Destination, destination
-from audiences.errors import SegmentNotFound
-from audiences.segments import Segment, evaluate_segment, load_segments
+from audiences.errors import SegmentConflict, SegmentInvalid, SegmentNotFound
+from audiences.segments import Segment, evaluate_segment, load_segments, parse_segment
 from consent.ledger import Ledger
 from consent.purposes import ConsentPolicy
 
-__all__ = ["Segments", "defined_segments", "destinations_for"]
+__all__ = ["DryRun", "Segments", "defined_segments", "destinations_for"]
+
+logger = logging.getLogger(__name__)
+
+DryRun = tuple[pd.DataFrame, pd.DataFrame, datetime]
+"""What a new segment is dry-run on: a run's features, activity and ``as_of``."""
 
 
 def defined_segments(*, segments_dir: Path | None, store: Engine) -> dict[str, Segment]:
@@ -76,6 +88,74 @@ class Segments:
                 segment=name,
             )
         return found[name]
+
+    def create(self, *, definition: Mapping[str, Any], run: DryRun | None = None) -> Segment:
+        """Store a new segment once it is valid and evaluates on the current run.
+
+        ``run`` is the run to dry-run on (the server passes the one it has in
+        memory); by default the current run is read, and without one
+        validation alone decides. ``SegmentInvalid`` (nothing stored) when the
+        definition breaks a rule or fails to evaluate; ``SegmentConflict`` when
+        a file or the store already defines the name.
+        """
+        segment = parse_segment(definition, source=STORE_SOURCE)
+        existing = self.all().get(segment.name)
+        if existing is not None and existing.source != STORE_SOURCE:
+            raise SegmentConflict(
+                f"segment `{segment.name}` is defined by a file; choose another name",
+                segment=segment.name,
+            )
+        self.dry_run(segment=segment, run=run)
+        return SegmentStore(self._store).create(definition)
+
+    def replace(
+        self, *, name: str, definition: Mapping[str, Any], run: DryRun | None = None
+    ) -> tuple[Segment, int]:
+        """Replace a stored segment's definition, checked and dry-run as ``create`` does.
+
+        Returns the segment and its new version; a file-defined segment is
+        read-only (``SegmentConflict``).
+        """
+        current = self.get(name)
+        if current.source != STORE_SOURCE:
+            raise SegmentConflict(
+                f"segment `{name}` is defined by a file; edit the file instead", segment=name
+            )
+        segment = parse_segment(definition, source=STORE_SOURCE)
+        if segment.name == name:
+            self.dry_run(segment=segment, run=run)
+        return SegmentStore(self._store).replace(name, definition)
+
+    def dry_run(self, *, segment: Segment, run: DryRun | None = None) -> int | None:
+        """Evaluate ``segment`` on ``run`` (default: the current run); its size, or ``None``.
+
+        ``None`` when there is no run to try it on. Any failure to evaluate
+        becomes ``SegmentInvalid`` naming the segment and the run, so a
+        definition that would break previews and nightlies is never stored.
+        """
+        if run is None:
+            run_id = self._workspace.current_run_id()
+            if run_id is None:
+                return None
+            tables = Run.current(self._workspace).run_tables()
+            run = (tables.features, tables.activity, tables.as_of)
+        features, activity, as_of = run
+        try:
+            members = evaluate_segment(segment, features=features, activity=activity, as_of=as_of)
+        except SegmentInvalid:
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever DuckDB raises, the answer is "no"
+            logger.warning(
+                "segment %s fails to evaluate on the current run (%s)",
+                segment.name,
+                type(exc).__name__,
+            )
+            raise SegmentInvalid(
+                f"segment `{segment.name}` cannot be evaluated on the current run "
+                f"({type(exc).__name__}); nothing was stored",
+                segment=segment.name,
+            ) from exc
+        return len(members)
 
     def members(self, *, name: str) -> pd.Series:
         """Person ids in the segment in the current run (windows end at the run's ``as_of``)."""

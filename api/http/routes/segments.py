@@ -8,18 +8,17 @@ nightly run evaluates and exports both.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from api.http.deps import ExportKey, Page, ReadKey, StateDep
+from api.http.deps import ExportKey, HeavyExportKey, HeavyReadKey, Page, ReadKey, StateDep
 from api.http.routes import tether_of
 from api.http.schemas import SegmentCreate, SegmentPreview, SegmentPublic, SegmentsPublic
+from api.tether.segments import DryRun
 from audiences.definitions import STORE_SOURCE, SegmentStore
-from audiences.destinations import DESTINATIONS
-from audiences.errors import AudienceError, SegmentConflict, SegmentNotFound
-from audiences.segments import Segment, compile_segment, parse_segment
+from audiences.errors import SegmentConflict, SegmentNotFound
+from audiences.segments import Segment
 
 router = APIRouter(prefix="/v1", tags=["segments"])
 
@@ -63,33 +62,19 @@ def list_segments(state: StateDep, key: ReadKey, page: Page) -> SegmentsPublic:
     )
 
 
-def _check(segment: Segment, state: StateDep) -> None:
-    """Refuse unknown features, wrong types, bad windows and unknown destinations now."""
-    unknown = [d for d in segment.destinations if d not in DESTINATIONS]
-    if unknown:
-        raise AudienceError(
-            f"segment `{segment.name}`: unknown destination(s) {', '.join(unknown)}; "
-            f"known: {', '.join(DESTINATIONS)}",
-            segment=segment.name,
-        )
+def _dry_run(state: StateDep) -> DryRun | None:
+    """The run in memory to dry-run a new definition on (``None``: the Tether reads it)."""
     view = state.current.peek()
-    if view is not None:
-        compile_segment(segment, features=view.features.iloc[0:0], as_of=datetime.now(UTC))
+    return (view.features, view.activity, view.as_of) if view is not None else None
 
 
 @router.post("/segments", response_model=SegmentPublic, status_code=201)
-def create_segment(body: SegmentCreate, state: StateDep, key: ExportKey) -> SegmentPublic:
-    """Create a segment; its rule is checked against the current run's features first."""
-    definition = body.model_dump()
-    segment = parse_segment(definition, source=STORE_SOURCE)
-    existing = _all(state).get(segment.name)
-    if existing is not None and existing.source != STORE_SOURCE:
-        raise SegmentConflict(
-            f"segment `{segment.name}` is defined by a file; choose another name",
-            segment=segment.name,
-        )
-    _check(segment, state)
-    created = SegmentStore(state.store).create(definition)
+def create_segment(body: SegmentCreate, state: StateDep, key: HeavyExportKey) -> SegmentPublic:
+    """Create a segment: validated, then dry-run on the current run; refused (422) if it fails.
+
+    Without a current run, validation alone decides.
+    """
+    created = tether_of(state).segments.create(definition=body.model_dump(), run=_dry_run(state))
     return _public(created, state=state, version=1)
 
 
@@ -118,13 +103,15 @@ def _writable(state: StateDep, name: str) -> None:
 
 @router.put("/segments/{name}", response_model=SegmentPublic)
 def replace_segment(
-    name: SegmentName, body: SegmentCreate, state: StateDep, key: ExportKey
+    name: SegmentName, body: SegmentCreate, state: StateDep, key: HeavyExportKey
 ) -> SegmentPublic:
-    """Replace a stored segment's definition (its name stays); the version goes up by one."""
-    _writable(state, name)
-    definition = body.model_dump()
-    _check(parse_segment(definition, source=STORE_SOURCE), state)
-    segment, version = SegmentStore(state.store).replace(name, definition)
+    """Replace a stored segment's definition (its name stays); the version goes up by one.
+
+    Checked and dry-run as on creation.
+    """
+    segment, version = tether_of(state).segments.replace(
+        name=name, definition=body.model_dump(), run=_dry_run(state)
+    )
     return _public(segment, state=state, version=version)
 
 
@@ -140,7 +127,7 @@ def delete_segment(name: SegmentName, state: StateDep, key: ExportKey) -> Respon
 def preview(
     name: SegmentName,
     state: StateDep,
-    key: ReadKey,
+    key: HeavyReadKey,
     overlap: Annotated[
         str | None, Query(pattern=r"^[a-z][a-z0-9_]{0,63}$", description="Another segment.")
     ] = None,
