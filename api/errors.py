@@ -12,7 +12,9 @@ names and counts, never values.
         ├── Unauthorized         code="unauthorized"        401
         ├── Forbidden            code="forbidden"           403
         ├── NotFound             code="not_found"           404 (also LookupError)
-        └── PayloadTooLarge      code="request_too_large"   413
+        ├── ExportInProgress     code="export_in_progress"  409
+        ├── PayloadTooLarge      code="request_too_large"   413
+        └── RateLimited          code="rate_limited"        429 (with Retry-After)
 
 Importing this module is cheap (issue #13): the classes of ``api.keys``,
 ``api.nightly`` and ``api.workspace`` are mapped by name, and ``HTTP_STATUS``
@@ -55,9 +57,11 @@ __all__ = [
     "EXIT_USAGE",
     "HTTP_STATUS",
     "ApiError",
+    "ExportInProgress",
     "Forbidden",
     "NotFound",
     "PayloadTooLarge",
+    "RateLimited",
     "Unauthorized",
     "exit_code_for",
     "http_status_for",
@@ -98,6 +102,23 @@ class PayloadTooLarge(ApiError):
     code = "request_too_large"
 
 
+class ExportInProgress(ApiError):
+    """Another export of the same segment to the same destination is being written."""
+
+    code = "export_in_progress"
+
+
+class RateLimited(ApiError):
+    """The key sent more expensive requests than ``[api]`` allows; ``retry_after`` seconds."""
+
+    code = "rate_limited"
+
+    @property
+    def retry_after(self) -> int:
+        """Whole seconds to wait (the ``Retry-After`` header), at least 1."""
+        return max(1, int(self.details().get("retry_after_seconds", 1)))
+
+
 # The statuses, by class. Three classes live in modules that are slow to import
 # (api.keys: SQLAlchemy; api.nightly: Splink and DuckDB; api.workspace: pandas), so they
 # are named here rather than imported: an instance of one exists only once its module has
@@ -128,6 +149,8 @@ _STATUS: dict[type[TetherError], int] = {
     Forbidden: 403,
     NotFound: 404,
     PayloadTooLarge: 413,
+    ExportInProgress: 409,
+    RateLimited: 429,
 }
 _RUN_FAILED = "api.nightly.RunFailedError"
 _STATUS_BY_NAME: dict[str, int] = {

@@ -4,13 +4,24 @@ Segment windows count back from the run's time (the moment its consent was
 judged, ``report.json``); consent for an export is judged again at export
 time from the ledger, so a withdrawal recorded after the run already keeps a
 person out. Exports are written into ``runs/<run_id>/exports/<segment>/
-<destination>/`` and recorded in the store's export history.
+<destination>/`` and recorded in the store's export history, with that
+directory relative to the workspace (a server started anywhere finds it).
+
+Writers of one segment's export to one destination are serialised by a file
+lock in the workspace (``locks/``), across threads and processes alike: a
+second writer waits for the first and then finds its export, or gives up
+with ``ExportInProgress`` (409) after ``wait_seconds``.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,8 +30,9 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine
 
+from api.errors import ExportInProgress
 from api.runs import RunRegistry
-from api.workspace import Workspace
+from api.workspace import DIR_MODE, FILE_MODE, Workspace
 from audiences.destinations import Destination, destination
 from audiences.export import (
     ExportResult,
@@ -29,13 +41,23 @@ from audiences.export import (
     removal_keys,
     write_export,
 )
-from audiences.history import ExportHistory, export_id_for
+from audiences.history import ExportHistory, export_id_for, relative_export_directory
 from audiences.segments import Segment, evaluate_segment
 from consent.effective import person_consent, person_subjects, subject_states
 from consent.ledger import Ledger
 from consent.purposes import ConsentPolicy
 
-__all__ = ["RunTables", "export_segment", "load_run_tables", "preview_segment"]
+__all__ = [
+    "EXPORT_WAIT_SECONDS",
+    "RunTables",
+    "export_lock",
+    "export_segment",
+    "load_run_tables",
+    "preview_segment",
+]
+
+#: How long a writer waits for another writer of the same export before ``ExportInProgress``.
+EXPORT_WAIT_SECONDS = 30.0
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -165,6 +187,42 @@ def _why(
     }
 
 
+@contextmanager
+def export_lock(
+    *, workspace: Workspace, segment: str, destination: str, wait_seconds: float
+) -> Iterator[None]:
+    """Hold the lock of ``segment``'s exports to ``destination`` in this workspace.
+
+    An exclusive ``flock`` on ``locks/export-<digest>.lock``: it holds
+    between threads (each opens its own descriptor) and processes alike, and
+    the kernel releases it when a holder dies. Waits up to ``wait_seconds``,
+    then raises ``ExportInProgress``.
+    """
+    folder = workspace.home / "locks"
+    folder.mkdir(mode=DIR_MODE, exist_ok=True)
+    digest = hashlib.sha256(f"{segment}\x1f{destination}".encode()).hexdigest()[:16]
+    fd = os.open(folder / f"export-{digest}.lock", os.O_RDWR | os.O_CREAT, FILE_MODE)
+    try:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise ExportInProgress(
+                        f"an export of segment `{segment}` to {destination} is being written "
+                        f"by another request and took longer than {wait_seconds:g} s; "
+                        "try again shortly: the same run's export is then returned",
+                        segment=segment,
+                        destination=destination,
+                    ) from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
 def export_segment(
     *,
     workspace: Workspace,
@@ -176,63 +234,86 @@ def export_segment(
     as_of: datetime | None = None,
     tables: RunTables | None = None,
     consent: pd.DataFrame | None = None,
+    min_size: int | None = None,
+    min_size_by: dict[str, Any] | None = None,
+    wait_seconds: float = EXPORT_WAIT_SECONDS,
 ) -> tuple[ExportResult, bool]:
     """Export a segment of the current run (or of ``tables``, a run being written).
 
     Returns ``(result, created)``: exporting the same run, segment and
     destination again returns the export already written (``created`` false)
-    instead of a second history entry. Deltas are against the latest export
+    instead of a second history entry, also when another writer finished it
+    while this one waited for the lock. Deltas are against the latest export
     of a published run. ``consent`` (person consent at export time) is
     computed from the ledger when not given.
+
+    ``overrides`` are the configured ``[destinations.NAME]`` values; the
+    destination's minimum size is theirs unless ``min_size`` overrides it
+    for this export (who may do so is the caller's rule: ``Exports.create``).
+    The manifest records the minimum applied, the configured one and
+    ``min_size_by`` (who asked) when overridden.
     """
     dest = destination(destination_name, **(overrides or {}))
     tables = tables or load_run_tables(workspace)
-    history = ExportHistory(store)
-    published = RunRegistry(store).published()
     export_id = export_id_for(run_id=tables.run_id, segment=segment.name, destination=dest.name)
     directory = tables.run_dir / "exports" / segment.name / dest.name
-    existing = history.get(export_id)
-    if existing is not None and (directory / "manifest.json").exists():
-        manifest = json.loads((directory / "manifest.json").read_text())
-        return ExportResult(export_id=export_id, directory=directory, manifest=manifest), False
-    moment = as_of or datetime.now(UTC)
-    if consent is None:
-        consent = consent_now(tables=tables, ledger=Ledger(store), as_of=moment, policy=policy)
-    members = evaluate_segment(
-        segment, features=tables.features, activity=tables.activity, as_of=tables.as_of
-    )
-    plan = plan_export(
-        segment=segment.name,
-        members=members,
-        destination=dest,
-        consent=consent,
-        identifiers=tables.identifiers,
-        holdout=segment.holdout,
-    )
-    previous_export = history.latest(
-        segment=segment.name, destination=dest.name, before_run=tables.run_id, runs=published
-    )
-    previous = history.members(previous_export["export_id"]) if previous_export else None
-    result = write_export(
-        plan=plan,
-        destination=dest,
-        run_id=tables.run_id,
-        export_id=export_id,
-        previous=previous,
-        directory=directory,
-        holdout=segment.holdout,
-        as_of=moment,
-    )
-    manifest_sha = hashlib.sha256((directory / "manifest.json").read_bytes()).hexdigest()
-    history.record(
-        export_id=export_id,
-        segment=segment.name,
-        destination=dest.name,
-        run_id=tables.run_id,
-        counts=result.counts,
-        manifest_sha256=manifest_sha,
-        directory=str(tables.published_dir / "exports" / segment.name / dest.name),
-        members=plan.rows,
-        keys=removal_keys(dest),
-    )
+    with export_lock(
+        workspace=workspace, segment=segment.name, destination=dest.name, wait_seconds=wait_seconds
+    ):
+        history = ExportHistory(store)
+        existing = history.get(export_id)
+        if existing is not None and (directory / "manifest.json").exists():
+            manifest = json.loads((directory / "manifest.json").read_text())
+            return ExportResult(export_id=export_id, directory=directory, manifest=manifest), False
+        moment = as_of or datetime.now(UTC)
+        if consent is None:
+            consent = consent_now(tables=tables, ledger=Ledger(store), as_of=moment, policy=policy)
+        members = evaluate_segment(
+            segment, features=tables.features, activity=tables.activity, as_of=tables.as_of
+        )
+        applied = dest.min_size if min_size is None else min_size
+        plan = plan_export(
+            segment=segment.name,
+            members=members,
+            destination=dest,
+            consent=consent,
+            identifiers=tables.identifiers,
+            holdout=segment.holdout,
+            min_size=applied,
+        )
+        minimum: dict[str, Any] = {"configured": dest.min_size, "applied": applied}
+        if min_size is not None:
+            minimum["override"] = dict(min_size_by or {"by": "unknown"})
+        previous_export = history.latest(
+            segment=segment.name,
+            destination=dest.name,
+            before_run=tables.run_id,
+            runs=RunRegistry(store).published(),
+        )
+        previous = history.members(previous_export["export_id"]) if previous_export else None
+        result = write_export(
+            plan=plan,
+            destination=dest,
+            run_id=tables.run_id,
+            export_id=export_id,
+            previous=previous,
+            directory=directory,
+            holdout=segment.holdout,
+            as_of=moment,
+            min_size=minimum,
+        )
+        manifest_sha = hashlib.sha256((directory / "manifest.json").read_bytes()).hexdigest()
+        history.record(
+            export_id=export_id,
+            segment=segment.name,
+            destination=dest.name,
+            run_id=tables.run_id,
+            counts=result.counts,
+            manifest_sha256=manifest_sha,
+            directory=relative_export_directory(
+                run_id=tables.run_id, segment=segment.name, destination=dest.name
+            ),
+            members=plan.rows,
+            keys=removal_keys(dest),
+        )
     return result, True

@@ -190,8 +190,30 @@ class KeyCache:
             self._keys = self._store.digests()
             self._loaded = time.monotonic()
 
+    def from_memory(self, token: str) -> tuple[bool, ApiKey | None]:
+        """``(True, verify(token))`` when memory answers without the store, else ``(False, None)``.
+
+        The HTTP API's key check runs on the event loop: it answers from here
+        and sends only a store read (a stale table, an id not in memory) to a
+        worker thread, so a slow store never stalls other requests.
+        """
+        match = _TOKEN.match(token)
+        if match is None:
+            return True, None
+        if time.monotonic() - self._loaded >= self._ttl:
+            return False, None
+        key_id, secret = match.groups()
+        found = self._keys.get(key_id)
+        if found is None:
+            return False, None
+        return True, _check(found, secret)
+
     def verify(self, token: str) -> ApiKey | None:
-        """As ``KeyStore.verify``, from memory: constant-time comparison of the secret's hash."""
+        """As ``KeyStore.verify``, from memory: constant-time comparison of the secret's hash.
+
+        Reads the store when the table is older than ``ttl`` or the id is new
+        (blocking: call it from a worker thread, or ``from_memory`` first).
+        """
         match = _TOKEN.match(token)
         if match is None:
             return None

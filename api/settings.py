@@ -23,6 +23,8 @@ __all__ = [
     "ApiOptions",
     "ApiSettings",
     "TetherConfig",
+    "api_example",
+    "api_reference",
     "load_config",
     "resolve_home",
 ]
@@ -30,17 +32,36 @@ __all__ = [
 DEFAULT_HOME = Path("tether-data")
 
 
+def _api_option(default: Any, help: str, *, least: float | None = None) -> Any:
+    """An ``[api]`` key: its default, its help line and the least value it takes."""
+    return field(default=default, metadata={"help": help, "least": least})
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ApiOptions:
-    """``[api]`` in ``tether.toml``: limits of the HTTP API."""
+    """``[api]`` in ``tether.toml``: limits of the HTTP API.
 
-    max_body_bytes: int = 1_048_576
-    """Requests with a larger body are refused with 413 (1 MiB: 1,000 consent events fit)."""
-    reload_seconds: float = 1.0
-    """How often the server looks for a newly published run (and changed segments)."""
-    docs: bool = True
-    """Serve the interactive docs at ``/docs`` (Swagger UI, which the browser loads from
-    a CDN). ``false`` turns them off; ``/openapi.json`` is always served."""
+    Declared once: validation of ``[api]``, the ``[api]`` section of ``tether
+    init``'s example and the table in ``docs/configuration.md`` all follow
+    these fields (name, type, default, help, least value).
+    """
+
+    max_body_bytes: int = _api_option(
+        1_048_576, "larger request bodies are refused with 413", least=1024
+    )
+    reload_seconds: float = _api_option(
+        1.0, "how often the server looks for a new run and revoked keys", least=0.001
+    )
+    docs: bool = _api_option(True, "serve /docs (Swagger UI loads from a CDN); false: off")
+    heavy_per_minute: int = _api_option(
+        30, "expensive requests per key per minute, then 429 (0: no limit)", least=0
+    )
+    heavy_burst: int = _api_option(
+        10, "expensive requests a key may send at once after a quiet spell", least=1
+    )
+    heavy_concurrent: int = _api_option(
+        2, "expensive requests one key may have in progress (0: no limit)", least=0
+    )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -141,24 +162,58 @@ def load_config(path: Path) -> TetherConfig:
     )
 
 
+#: ``[api]`` key -> its TOML type, from ``ApiOptions`` (declared once there).
+_API_KEYS: dict[str, type] = {
+    f.name: get_type_hints(ApiOptions)[f.name] for f in fields(ApiOptions)
+}
+
+
 def _api(raw: Any, *, problems: list[str]) -> ApiOptions:
-    if not isinstance(raw, dict) or set(raw) - {"max_body_bytes", "reload_seconds", "docs"}:
-        problems.append("[api] takes max_body_bytes, reload_seconds and docs")
+    if not isinstance(raw, dict):
+        problems.append("[api] must be a table")
         return ApiOptions()
-    defaults = ApiOptions()
-    size = raw.get("max_body_bytes", defaults.max_body_bytes)
-    if isinstance(size, bool) or not isinstance(size, int) or size < 1024:
-        problems.append("api.max_body_bytes must be a whole number of bytes, at least 1024")
-        size = defaults.max_body_bytes
-    seconds = raw.get("reload_seconds", defaults.reload_seconds)
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
-        problems.append("api.reload_seconds must be a positive number of seconds")
-        seconds = defaults.reload_seconds
-    docs = raw.get("docs", defaults.docs)
-    if not isinstance(docs, bool):
-        problems.append("api.docs must be true or false")
-        docs = defaults.docs
-    return ApiOptions(max_body_bytes=size, reload_seconds=float(seconds), docs=docs)
+    values: dict[str, Any] = {}
+    declared = {f.name: f for f in fields(ApiOptions)}
+    for key, value in raw.items():
+        if key not in declared:
+            problems.append(f"api.{key} is not a known key ({', '.join(_API_KEYS)})")
+            continue
+        expected, least = _API_KEYS[key], declared[key].metadata["least"]
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
+            problems.append(f"api.{key} must be a {_TYPE_NAMES.get(expected, expected.__name__)}")
+            continue
+        if least is not None and value < least:
+            problems.append(f"api.{key} must be at least {least:g}")
+            continue
+        values[key] = value
+    return ApiOptions(**values)
+
+
+_TYPE_NAMES = {dict: "table", list: "array", str: "string", bool: "boolean", int: "whole number",
+               float: "number"}  # fmt: skip
+
+
+def api_example() -> str:
+    """The annotated ``[api]`` section of ``tether init``'s example, from ``ApiOptions``."""
+    lines = ["[api]"]
+    for f in fields(ApiOptions):
+        lines.append(f"{f.name} = {_toml_value(f.default)}".ljust(34) + f"# {f.metadata['help']}")
+    return "\n".join(lines) + "\n"
+
+
+def api_reference() -> str:
+    """The Markdown table of every ``[api]`` key (``docs/configuration.md``)."""
+    rows = ["| key | type | default | least | what it does |", "|---|---|---|---|---|"]
+    for f in fields(ApiOptions):
+        kind = _TYPE_NAMES.get(_API_KEYS[f.name], _API_KEYS[f.name].__name__)
+        least = f.metadata["least"]
+        shown = "" if least is None else f"`{least:g}`"
+        rows.append(
+            f"| `{f.name}` | {kind} | `{_toml_value(f.default)}` | {shown} | {f.metadata['help']} |"
+        )
+    return "\n".join(rows) + "\n"
 
 
 def _segments_dir(raw: Any, *, base: Path, problems: list[str]) -> Path | None:
@@ -364,10 +419,7 @@ purposes = ["ad_targeting"]
 purposes = ["messaging_marketing"]
 
 # The HTTP API (`tether serve`): keys are made with `tether keys create`.
-[api]
-max_body_bytes = 1048576          # larger request bodies are refused with 413
-reload_seconds = 1.0              # how often the server looks for a newly published run
-docs = true                       # /docs (Swagger UI loads from a CDN); false turns it off
+{api}
 """
 
 
@@ -425,4 +477,6 @@ def linking_reference() -> str:
     return "\n".join(rows) + "\n"
 
 
-EXAMPLE_CONFIG = _EXAMPLE_TEMPLATE.replace("{linking}\n", linking_example())
+EXAMPLE_CONFIG = _EXAMPLE_TEMPLATE.replace("{linking}\n", linking_example()).replace(
+    "{api}\n", api_example()
+)

@@ -184,11 +184,16 @@ def write_export(
     holdout: float,
     as_of: datetime,
     created_at: datetime | None = None,
+    min_size: dict[str, Any] | None = None,
 ) -> ExportResult:
     """Write files, payloads and manifest into ``directory`` (atomically: a temp dir, renamed).
 
     ``previous`` holds the members of the previous export of this segment to
     this destination (``person_id`` and ``removal_keys``), or ``None``.
+    ``min_size`` is recorded in the manifest as given: the minimum applied,
+    the configured one and who overrode it (``api.exports.export_segment``).
+    The caller serialises writers of one ``directory`` (its ``.partial``
+    sibling is shared).
     """
     tmp = directory.with_name(directory.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -251,6 +256,8 @@ def write_export(
         "files": {name: _sha256(path) for name, path in sorted(files.items())},
         "consent_lineage": plan.lineage,
     }
+    if min_size is not None:
+        manifest["min_size"] = min_size
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
     if directory.exists():
         shutil.rmtree(directory)

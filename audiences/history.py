@@ -7,6 +7,11 @@ names or emails). The latest export of a segment to a destination is the
 base of the next one's ``add`` and ``remove`` sets. An export id is derived
 from (run, segment, destination), so exporting the same run again finds the
 existing export instead of writing a second history entry.
+
+An export's ``directory`` is stored relative to the workspace
+(``runs/<run_id>/exports/<segment>/<destination>``), so a server or CLI
+started from any working directory, or a workspace copied elsewhere, finds
+the files; ``export_directory`` reads it back, rows written before included.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pandas as pd
@@ -21,7 +27,14 @@ from sqlalchemy import JSON, Column, DateTime, Engine, Index, Integer, String, T
 
 from consent.ledger import metadata
 
-__all__ = ["ExportHistory", "export_id_for", "export_members", "exports"]
+__all__ = [
+    "ExportHistory",
+    "export_directory",
+    "export_id_for",
+    "export_members",
+    "exports",
+    "relative_export_directory",
+]
 
 exports = Table(
     "exports",
@@ -52,6 +65,24 @@ def export_id_for(*, run_id: str, segment: str, destination: str) -> str:
     """The same run, segment and destination always give the same export id."""
     digest = hashlib.sha256(f"{run_id}\x1f{segment}\x1f{destination}".encode()).hexdigest()
     return f"ex_{digest[:24]}"
+
+
+def relative_export_directory(*, run_id: str, segment: str, destination: str) -> str:
+    """Where an export's files live, relative to the workspace: what the history stores."""
+    return str(PurePosixPath("runs", run_id, "exports", segment, destination))
+
+
+def export_directory(row: dict[str, Any], *, home: Path) -> Path:
+    """The directory of an export's files in the workspace at ``home``.
+
+    Rows store it relative to the workspace. Rows written before stored the
+    path as the writer saw it (absolute, or relative to the working directory
+    of the nightly); a workspace's layout is fixed, so the directory follows
+    from the row's run, segment and destination whatever was stored.
+    """
+    return home / relative_export_directory(
+        run_id=str(row["run_id"]), segment=str(row["segment"]), destination=str(row["destination"])
+    )
 
 
 class ExportHistory:

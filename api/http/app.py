@@ -6,7 +6,8 @@ with the right scope, except ``/v1/health``. Errors are always
 ``TetherError`` class to its status); an unexpected exception is logged by
 type and answered 500 with no trace. Access logs name the route template
 (``/v1/consents/{subject_type}/{subject_id}``), never the path itself,
-because a path may hold an email address.
+because a path may hold an email address. Expensive endpoints are limited
+per key (``api.http.limits``): 429 with a ``Retry-After`` header.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.errors import http_status_for
+from api.errors import RateLimited, http_status_for
 from api.http import schemas
 from api.http.deps import State
+from api.http.limits import RateLimiter
 from api.http.schemas import ErrorResponse
 from api.keys import KeyCache, KeyStore
 from api.realtime import CurrentRun
@@ -56,9 +58,14 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (401, "No key, or an unknown, wrong or revoked one"),
         (403, "The key lacks the scope"),
         (404, "The person, segment, export or run does not exist"),
-        (409, "It conflicts with what exists (a segment name, a file-defined segment)"),
+        (
+            409,
+            "It conflicts with what exists (a segment name, a file-defined segment) or with "
+            "work in progress (an export of the same segment to the same destination)",
+        ),
         (413, "The request body is too large"),
         (422, "The request is invalid"),
+        (429, "The key made too many expensive requests; the Retry-After header says when"),
         (503, "No run has been published yet"),
     )
 }
@@ -90,6 +97,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         keys=KeyCache(KeyStore(store), ttl=settings.api.reload_seconds),
         ledger=Ledger(store),
         current=current,
+        limiter=RateLimiter(options=settings.api),
     )
 
     @asynccontextmanager
@@ -127,7 +135,10 @@ def create_app(settings: ApiSettings) -> FastAPI:
         status = http_status_for(exc)
         if status >= 500:
             logger.error("request failed: %s (%s)", exc.code, type(exc).__name__)
-        return _error(status, exc.code, _no_paths(exc.message), _public(exc.details()))
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+        return _error(
+            status, exc.code, _no_paths(exc.message), _public(exc.details()), headers=headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

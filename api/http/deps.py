@@ -4,19 +4,27 @@ A route's signature shows the scope it needs (``key: ExportKey``). A key is
 sent as ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``; it is
 checked against its stored hash (``api.keys.KeyCache``: the keys table in
 memory, re-read every second), so a revoked key stops working within a
-second.
+second. The check runs on the event loop from memory; a store read it needs
+runs on a worker thread.
+
+Expensive endpoints take ``HeavyReadKey`` or ``HeavyExportKey`` instead: the
+same scope check, then the key's rate and in-progress limits
+(``api.http.limits``, ``[api] heavy_*``): past them, 429 with Retry-After.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
 from api.errors import Forbidden, Unauthorized
+from api.http.limits import Lease, RateLimiter
 from api.keys import ApiKey, KeyCache
 from api.realtime import CurrentRun
 from api.settings import ApiSettings
@@ -28,6 +36,8 @@ __all__ = [
     "AdminKey",
     "ConsentWriteKey",
     "ExportKey",
+    "HeavyExportKey",
+    "HeavyReadKey",
     "Page",
     "ReadKey",
     "State",
@@ -45,6 +55,7 @@ class State:
     keys: KeyCache
     ledger: Ledger
     current: CurrentRun
+    limiter: RateLimiter
 
     @property
     def policy(self) -> ConsentPolicy:
@@ -67,7 +78,8 @@ class _RequireScope:
     def __init__(self, scope: str) -> None:
         self.scope = scope
 
-    # async: no I/O here (keys are cached), so no thread-pool hop per request
+    # async: keys are answered from memory, so no thread-pool hop per request; a
+    # store read (stale table, new id) goes to a worker thread, never the event loop
     async def __call__(
         self,
         request: Request,
@@ -80,7 +92,9 @@ class _RequireScope:
             raise Unauthorized(
                 "an API key is required: send `Authorization: Bearer <key>` or `X-API-Key: <key>`"
             )
-        key = state.keys.verify(token)
+        answered, key = state.keys.from_memory(token)
+        if not answered:
+            key = await run_in_threadpool(state.keys.verify, token)
         if key is None:
             raise Unauthorized("the API key is unknown, wrong or revoked")
         request.state.key_id = key.key_id
@@ -97,6 +111,40 @@ ReadKey = Annotated[ApiKey, Depends(_RequireScope("read"))]
 ExportKey = Annotated[ApiKey, Depends(_RequireScope("export"))]
 ConsentWriteKey = Annotated[ApiKey, Depends(_RequireScope("consent:write"))]
 AdminKey = Annotated[ApiKey, Depends(_RequireScope("admin"))]
+
+
+def _admit(request: Request, state: State, key: ApiKey) -> Lease:
+    """Count an expensive request against its key (``RateLimited`` past the limits).
+
+    A preview with an overlap evaluates two segments: it costs two tokens.
+    """
+    route = request.scope.get("route")
+    what = f"{request.method} {getattr(route, 'path', '(route)')}"
+    cost = 2 if request.query_params.get("overlap") else 1
+    return state.limiter.acquire(key_id=key.key_id, cost=cost, what=what)
+
+
+# async generators: the count is memory only, and the lease ends when the request does
+async def _heavy_read(request: Request, state: StateDep, key: ReadKey) -> AsyncIterator[ApiKey]:
+    lease = _admit(request, state, key)
+    try:
+        yield key
+    finally:
+        lease.release()
+
+
+async def _heavy_export(request: Request, state: StateDep, key: ExportKey) -> AsyncIterator[ApiKey]:
+    lease = _admit(request, state, key)
+    try:
+        yield key
+    finally:
+        lease.release()
+
+
+HeavyReadKey = Annotated[ApiKey, Depends(_heavy_read)]
+"""A ``read`` key, rate-limited: previews."""
+HeavyExportKey = Annotated[ApiKey, Depends(_heavy_export)]
+"""An ``export`` key, rate-limited: exports, export files, segment writes."""
 
 
 @dataclass(frozen=True, slots=True)

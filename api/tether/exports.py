@@ -4,6 +4,14 @@ An export is written exactly as the nightly writes one (``api.exports.
 export_segment``): consent judged now from the ledger, the destination's
 minimum size, deltas against the latest export of a published run, a
 manifest with each exported person's consent events (the lineage).
+
+Who may lower a destination's minimum audience: the configured minimum
+(the platform's, or ``[destinations.NAME] min_size``) protects people from
+being targeted in audiences small enough to single them out. An API key
+may raise it but only an ``admin`` key may go below it; the operator (the
+CLI and notebooks, who can edit ``tether.toml`` anyway) may too. Either
+way the manifest records the minimum applied, the configured one and who
+overrode it.
 """
 
 from __future__ import annotations
@@ -13,21 +21,46 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 from sqlalchemy import Engine
 
-from api.errors import NotFound
+from api.errors import Forbidden, NotFound
 from api.exports import export_segment
 from api.runs import RunRegistry
 from api.workspace import Workspace
+from audiences.destinations import destination as configured_destination
 from audiences.export import ExportResult
-from audiences.history import ExportHistory
+from audiences.history import ExportHistory, export_directory
 from audiences.segments import Segment
 from consent.purposes import ConsentPolicy
 
-__all__ = ["CreatedExport", "Exports"]
+__all__ = ["OPERATOR", "Caller", "CreatedExport", "Exports"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Caller:
+    """Who asks for an export: the operator (CLI, notebook) or an API key (HTTP)."""
+
+    kind: Literal["operator", "api_key"]
+    key_id: str | None = None
+    scopes: tuple[str, ...] = ()
+
+    @property
+    def may_lower_minimum(self) -> bool:
+        """The operator and ``admin`` keys may export below the configured minimum size."""
+        return self.kind == "operator" or "admin" in self.scopes
+
+    def as_dict(self) -> dict[str, Any]:
+        """What the manifest records of who overrode the minimum (ids and scopes, no secret)."""
+        if self.kind == "operator":
+            return {"by": "operator"}
+        return {"by": "api_key", "key_id": self.key_id, "scopes": list(self.scopes)}
+
+
+#: The caller of the CLI and of notebooks: whoever runs them can edit ``tether.toml``.
+OPERATOR = Caller(kind="operator")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -61,17 +94,32 @@ class Exports:
         destination: str,
         min_size: int | None = None,
         as_of: datetime | None = None,
+        caller: Caller = OPERATOR,
     ) -> CreatedExport:
         """Export ``segment`` of the current run to ``destination`` (``tether segments export``).
 
-        ``min_size`` overrides the destination's minimum audience (and the
-        ``[destinations.NAME]`` one); a smaller audience is refused with
-        ``AudienceTooSmall``. Exporting the same run, segment and destination
-        again returns the export already written.
+        ``min_size`` overrides the destination's configured minimum audience
+        for this export; a smaller audience is refused with
+        ``AudienceTooSmall``. Below the configured minimum only a ``caller``
+        that ``may_lower_minimum`` is allowed (``Forbidden`` otherwise), and
+        the manifest records who. Exporting the same run, segment and
+        destination again returns the export already written; a concurrent
+        export of the same segment and destination is waited for
+        (``ExportInProgress`` if it takes too long).
         """
-        overrides = dict(self._overrides.get(destination, {}))
-        if min_size is not None:
-            overrides["min_size"] = min_size
+        overrides = self._overrides.get(destination, {})
+        configured = configured_destination(destination, **overrides).min_size
+        if min_size is not None and min_size < configured and not caller.may_lower_minimum:
+            raise Forbidden(
+                f"min_size {min_size} is below {destination}'s configured minimum of "
+                f"{configured}: only an admin key may export below a destination's minimum "
+                f"(key {caller.key_id} has {', '.join(caller.scopes)})",
+                rule="min_size_below_configured_needs_admin",
+                destination=destination,
+                min_size=min_size,
+                configured_min_size=configured,
+                key_id=caller.key_id,
+            )
         result, created = export_segment(
             workspace=self._workspace,
             store=self._store,
@@ -80,6 +128,8 @@ class Exports:
             policy=self._policy,
             overrides=overrides,
             as_of=as_of,
+            min_size=min_size,
+            min_size_by=caller.as_dict(),
         )
         return CreatedExport(result=result, created=created)
 
@@ -147,5 +197,9 @@ class Exports:
             return []
         return [str(p) for p in history.members(previous["export_id"])["person_id"]]
 
+    def directory(self, *, export_id: str) -> Path:
+        """Where the export's files are in this workspace (``NotFound`` for an unknown id)."""
+        return export_directory(self.get(export_id=export_id), home=self._workspace.home)
+
     def _directory(self, export_id: str) -> Path:
-        return Path(self.get(export_id=export_id)["directory"])
+        return self.directory(export_id=export_id)
