@@ -70,8 +70,7 @@ def world(kind: str, touchpoints: int, seed: int) -> Path:
         write_harder_world(out, persons=persons, seed=seed, fmt="parquet", chunk_persons=chunk)
         text = harder_config_toml(data_dir=".", fmt="parquet", chunked=persons > chunk)
     else:
-        from resolver import write_demo_world
-        from resolver.demo_world import demo_config_toml
+        from api.worlds.demo import demo_config_toml, write_demo_world
 
         write_demo_world(out, persons=persons, seed=seed, fmt="parquet", chunk_persons=chunk)
         text = demo_config_toml(data_dir=".", fmt="parquet", chunked=persons > chunk)
@@ -90,7 +89,7 @@ def _linked_only_config(kind: str, out: Path, *, chunked: bool) -> None:
     if kind == "harder":
         from api.worlds import harder_config_toml as config_toml
     else:
-        from resolver.demo_world import demo_config_toml as config_toml
+        from api.worlds.demo import demo_config_toml as config_toml
     text = config_toml(data_dir=".", fmt="parquet", chunked=chunked, activity=False)
     (out / "tether-linked.toml").write_text(text)
 

@@ -26,9 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from api.worlds.demo import WORLD_NOW, demo_config_toml, write_demo_world  # noqa: E402
 from audiences.segments import EXAMPLES  # noqa: E402
-from resolver import write_demo_world  # noqa: E402
-from resolver.demo_world import WORLD_NOW, demo_config_toml  # noqa: E402
 
 TOUCHPOINTS_PER_PERSON = 12.2
 AUDIENCES = """

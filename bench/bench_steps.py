@@ -55,6 +55,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from api.worlds.demo import WORLD_NOW  # noqa: E402
 from audiences.features import build_person_tables  # noqa: E402
 from consent.effective import (  # noqa: E402
     linking_allowed,
@@ -62,7 +63,6 @@ from consent.effective import (  # noqa: E402
     person_subjects,
     subject_states,
 )
-from resolver.demo_world import WORLD_NOW  # noqa: E402
 from resolver.graph import build_identity_graph, build_persons  # noqa: E402
 from resolver.person_ids import _encode_numbers, assign_person_ids  # noqa: E402
 from resolver.sources import TOUCHPOINT_COLUMNS  # noqa: E402

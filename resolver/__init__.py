@@ -5,8 +5,9 @@ The notebook-facing API; everything else in the package is internal.
 Importing the package is cheap: the errors, the progress protocol and the
 linking options are loaded at once, every other name on first use (PEP 562),
 so that ``tether --help`` or ``from resolver import TetherError`` does not
-load Splink, Faker, SciPy or DuckDB (issue #13). ``from resolver import
-DemoWorld`` works as before; mypy sees the real imports below.
+load Splink, SciPy or DuckDB (issue #13); mypy sees the real imports below.
+The demo world is not here: it writes consents, events and configuration,
+so it lives in ``api.worlds.demo``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from resolver.progress import NULL_PROGRESS, LogProgress, Progress
 
 if TYPE_CHECKING:
     from resolver.baseline import exact_identifier_components
-    from resolver.demo_world import DemoWorld, generate_demo_world, write_demo_world
     from resolver.evaluate import Evaluation, evaluate_graph, read_labels
     from resolver.explain import Explanation, explain_records
     from resolver.graph import build_identity_graph, build_links_table, build_persons
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 __all__ = [
     "NULL_PROGRESS",
     "ConfigError",
-    "DemoWorld",
     "Evaluation",
     "Explanation",
     "IdAssignment",
@@ -67,7 +66,6 @@ __all__ = [
     "evaluate_graph",
     "exact_identifier_components",
     "explain_records",
-    "generate_demo_world",
     "ingest_sources",
     "link_touchpoints",
     "load_model",
@@ -75,15 +73,11 @@ __all__ = [
     "resolve_person_id",
     "save_model",
     "train_on_touchpoints",
-    "write_demo_world",
 ]
 
 # Name -> the module that defines it, imported when the name is first asked for.
 _LAZY: dict[str, str] = {
     "exact_identifier_components": "resolver.baseline",
-    "DemoWorld": "resolver.demo_world",
-    "generate_demo_world": "resolver.demo_world",
-    "write_demo_world": "resolver.demo_world",
     "Evaluation": "resolver.evaluate",
     "evaluate_graph": "resolver.evaluate",
     "read_labels": "resolver.evaluate",

@@ -96,9 +96,8 @@ def api_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from api.nightly import run_link
     from api.settings import load_config
     from api.workspace import Workspace
+    from api.worlds.demo import WORLD_NOW, write_demo_world
     from audiences.segments import load_segments
-    from resolver import write_demo_world
-    from resolver.demo_world import WORLD_NOW
 
     root = tmp_path_factory.mktemp("api-world")
     data = root / "home" / "demo"
@@ -118,8 +117,7 @@ def api_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def make_demo_dir(directory: Path, *, persons: int, seed: int) -> Path:
     """Write a demo world and the tether.toml that reads it into ``directory``."""
-    from resolver import write_demo_world
-    from resolver.demo_world import demo_config_toml
+    from api.worlds.demo import demo_config_toml, write_demo_world
 
     write_demo_world(directory, persons=persons, seed=seed)
     (directory / "tether.toml").write_text(demo_config_toml(data_dir="."))

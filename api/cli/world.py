@@ -11,7 +11,7 @@ import typer
 from api.cli.base import HomeOpt, JsonOpt, _emit, _tether, app, out
 
 if TYPE_CHECKING:
-    from resolver.demo_world import Format
+    from api.worlds.demo import Format
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def generate(
     as_json: JsonOpt = False,
 ) -> None:
     """Generate a synthetic world's source files, labels, hard cases and a tether.toml."""
-    from resolver.demo_world import demo_config_toml, write_demo_world
+    from api.worlds.demo import demo_config_toml, write_demo_world
 
     if fmt not in ("csv", "parquet"):
         raise typer.BadParameter("--format must be csv or parquet")
@@ -92,8 +92,8 @@ def write_demo_audiences(data: Path) -> Path:
     """The demo's tether.toml with the example segments; returns the config path."""
     import shutil
 
+    from api.worlds.demo import demo_config_toml
     from audiences.segments import EXAMPLES
-    from resolver.demo_world import demo_config_toml
 
     target = data / "segments"
     target.mkdir(exist_ok=True)
@@ -114,7 +114,7 @@ def demo(
     """Generate the demo world, run the nightly batch on it, and print where everything is."""
     from api.progress_ui import ConsoleProgress
     from api.settings import resolve_home
-    from resolver.demo_world import WORLD_NOW, write_demo_world
+    from api.worlds.demo import WORLD_NOW, write_demo_world
 
     data = resolve_home(home) / "demo"
     write_demo_world(data, persons=persons, seed=seed)

@@ -1,8 +1,10 @@
-"""Synthetic worlds for measuring Tether on data it was not tuned on.
+"""Synthetic worlds: the demo world, and a harder one for measuring Tether on data it was not tuned on.
 
-``api.worlds.harder`` is a second world generator, written independently of
-the resolver (see its docstring); the demo world stays in
-``resolver.demo_world``.
+``api.worlds.demo`` is the demo world the demo, tests, notebooks and
+benchmarks share; ``api.worlds.harder`` is a second generator, written
+independently of the resolver (see its docstring). Both write consents,
+events and ``tether.toml`` as well as linked records, so they live in ``api``,
+the layer that may know every package.
 """
 
 from api.worlds.harder import (

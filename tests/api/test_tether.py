@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 
 from api import Tether
 from api.cli import app
+from api.worlds.demo import WORLD_NOW, demo_config_toml, write_demo_world
 from resolver import ingest_sources, link_touchpoints, load_model
-from resolver.demo_world import WORLD_NOW, demo_config_toml, write_demo_world
 
 PERSONS = 300
 

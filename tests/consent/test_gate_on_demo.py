@@ -10,8 +10,8 @@ import pytest
 from api.nightly import RunSummary, run_link
 from api.settings import load_config
 from api.workspace import Workspace
+from api.worlds.demo import WORLD_NOW
 from resolver import evaluate_graph, read_labels
-from resolver.demo_world import WORLD_NOW
 from tests.conftest import TrainedModels
 
 pytestmark = pytest.mark.slow

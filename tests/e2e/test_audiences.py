@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from resolver.demo_world import WORLD_NOW
+from api.worlds.demo import WORLD_NOW
 from tests.clirunner import tether_in_process as tether
 
 pytestmark = pytest.mark.e2e

@@ -172,9 +172,8 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> tuple[Rendered, Rendere
     from api.nightly import run_link
     from api.settings import load_config
     from api.workspace import Workspace
+    from api.worlds.demo import WORLD_NOW, write_demo_world
     from audiences.segments import load_segments
-    from resolver import write_demo_world
-    from resolver.demo_world import WORLD_NOW
 
     root = tmp_path_factory.mktemp("report")
     data = root / "home" / "demo"
@@ -227,7 +226,7 @@ def test_every_part_is_there_and_nothing_is_clipped(reports: tuple[Rendered, Ren
 
 
 def test_the_header_says_what_the_run_was(reports: tuple[Rendered, Rendered]) -> None:
-    from resolver.demo_world import WORLD_NOW
+    from api.worlds.demo import WORLD_NOW
 
     for r in reports:
         header = r.layout["header"]

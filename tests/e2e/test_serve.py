@@ -16,7 +16,7 @@ import httpx2
 import pandas as pd
 import pytest
 
-from resolver.demo_world import WORLD_NOW
+from api.worlds.demo import WORLD_NOW
 from tests.clirunner import tether_in_process as tether
 from tests.e2e.test_cli import TETHER
 

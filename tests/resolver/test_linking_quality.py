@@ -11,8 +11,8 @@ import pytest
 from api.nightly import run_link
 from api.settings import load_config
 from api.workspace import Workspace
+from api.worlds.demo import demo_config_toml
 from resolver import evaluate_graph, exact_identifier_components, ingest_sources, read_labels
-from resolver.demo_world import demo_config_toml
 from tests.conftest import TrainedModels
 
 pytestmark = pytest.mark.slow
@@ -68,8 +68,7 @@ def test_no_hard_case_merges_two_true_persons(demo_dir, demo_run):
 
 def test_ten_percent_more_records_keep_existing_ids(demo_dir, tmp_path, trained_models):
     """Add 10 % new persons' records; >= 99 % of existing persons keep their id."""
-    from resolver import write_demo_world
-    from resolver.demo_world import SOURCE_FILES
+    from api.worlds.demo import SOURCE_FILES, write_demo_world
 
     extra = tmp_path / "extra"
     write_demo_world(extra, persons=200, seed=4242)

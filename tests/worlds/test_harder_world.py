@@ -19,6 +19,7 @@ from api.worlds import (
     iter_harder_world_chunks,
     write_harder_world,
 )
+from api.worlds.demo import WORLD_NOW
 from api.worlds.harder.cases import HARD_CASES
 from api.worlds.harder.people import Factory
 from api.worlds.harder.places import HOME_BLOCKS
@@ -29,7 +30,6 @@ from api.worlds.harder.sources import (
     _Builder,
     build_chunk,
 )
-from resolver.demo_world import WORLD_NOW
 
 PERSONS = 3000
 

@@ -1,6 +1,6 @@
 """A second, harder synthetic world, written independently of Tether's resolver.
 
-The demo world (``resolver.demo_world``) was written by the people who tuned
+The demo world (``api.worlds.demo``) was written by the people who tuned
 the resolver, so scores on it are optimistic. This generator models the data
 of Tether's first users (Israeli and Russian-speaking businesses, plus UK and
 US customers) from how such data really looks, to measure linking quality
@@ -60,10 +60,10 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from api.worlds.demo.world import WORLD_NOW, DemoWorld
 from api.worlds.harder.cases import HARD_CASES, hard_case_people, instances_for
 from api.worlds.harder.people import Factory
 from api.worlds.harder.sources import COLUMNS, WebRegime, build_chunk
-from resolver.demo_world import WORLD_NOW, DemoWorld
 
 __all__ = [
     "HARDER_LINKED_SOURCES",

@@ -33,6 +33,7 @@ from typing import TypeVar
 import numpy as np
 import phonenumbers
 
+from api.worlds.demo.world import WORLD_NOW
 from api.worlds.harder.ids import permute, permute_int
 from api.worlds.harder.names import Name, Short, locale_pools
 from api.worlds.harder.noise import FastRandom, case_variant, typo
@@ -45,7 +46,6 @@ from api.worlds.harder.places import (
     kind_latin,
     streets,
 )
-from resolver.demo_world import WORLD_NOW
 
 __all__ = [
     "CALLING_CODE",
@@ -67,7 +67,7 @@ __all__ = [
 LOCALE_SHARES = {"he": 0.34, "ar": 0.08, "ru_il": 0.13, "ru": 0.12, "ua": 0.05, "gb": 0.15, "us": 0.13}  # fmt: skip
 _COUNTRY_INDEX = {"IL": 0, "RU": 1, "UA": 2, "GB": 3, "US": 4}
 CALLING_CODE = {"IL": "972", "RU": "7", "UA": "380", "GB": "44", "US": "1"}
-#: Ages are counted on the world's clock (``resolver.demo_world.WORLD_NOW``).
+#: Ages are counted on the world's clock (``api.worlds.demo.WORLD_NOW``).
 REFERENCE_DAY = WORLD_NOW.date()
 
 _HOUSEHOLD_SIZES = {
