@@ -17,7 +17,7 @@ names and counts, never values.
         └── RateLimited          code="rate_limited"        429 (with Retry-After)
 
 Importing this module is cheap (issue #13): the classes of ``api.keys``,
-``api.nightly`` and ``api.workspace`` are mapped by name, and ``HTTP_STATUS``
+``api.workspace`` are mapped by name, and ``HTTP_STATUS``
 imports them on first use.
 """
 
@@ -27,6 +27,7 @@ import importlib
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from api.pipeline.errors import RunFailedError
 from audiences.errors import (
     AudienceError,
     AudienceTooSmall,
@@ -119,8 +120,8 @@ class RateLimited(ApiError):
         return max(1, int(self.details().get("retry_after_seconds", 1)))
 
 
-# The statuses, by class. Three classes live in modules that are slow to import
-# (api.keys: SQLAlchemy; api.nightly: Splink and DuckDB; api.workspace: pandas), so they
+# The statuses, by class. Two classes live in modules that are slow to import
+# (api.keys: SQLAlchemy; api.workspace: pandas), so they
 # are named here rather than imported: an instance of one exists only once its module has
 # been loaded, so matching the name is matching the class, and neither the CLI's error
 # boundary nor the HTTP app's first error response imports them (issue #13).
@@ -151,10 +152,9 @@ _STATUS: dict[type[TetherError], int] = {
     PayloadTooLarge: 413,
     ExportInProgress: 409,
     RateLimited: 429,
+    RunFailedError: 500,
 }
-_RUN_FAILED = "api.nightly.RunFailedError"
 _STATUS_BY_NAME: dict[str, int] = {
-    _RUN_FAILED: 500,
     "api.workspace.RunLockedError": 409,
     "api.keys.KeyInvalid": 422,
 }
@@ -185,8 +185,7 @@ if not TYPE_CHECKING:
 
 def exit_code_for(error: TetherError) -> int:
     """1 for a failed run, 2 for everything the user can fix in their input or usage."""
-    failed = any(_name(cls) == _RUN_FAILED for cls in type(error).__mro__)
-    return EXIT_FAILED_RUN if failed else EXIT_USAGE
+    return EXIT_FAILED_RUN if isinstance(error, RunFailedError) else EXIT_USAGE
 
 
 def http_status_for(error: TetherError) -> int:

@@ -200,7 +200,11 @@ def _core_figures(summary: dict[str, Any], run_dir: Path) -> dict[str, Any]:
         {
             "segment": e["segment"],
             "destination": e["destination"],
-            **({"refused": e["refused"]} if "refused" in e else e["counts"]),
+            **(
+                e["counts"]
+                if "counts" in e
+                else {"refused": e.get("refused") or f"segment failed ({e['failed']}), skipped"}
+            ),
         }
         for e in summary.get("exports", [])
     ]
@@ -266,6 +270,9 @@ def _identity(summary: dict[str, Any], run_dir: Path, *, written: datetime) -> d
         warnings.append(f"rows do not reconcile for {', '.join(unreconciled)}")
     if refused:
         warnings.append(f"{len(refused)} export(s) refused")
+    failed = sorted(summary.get("segments_failed", {}))
+    if failed:
+        warnings.append(f"{len(failed)} segment(s) failed and were skipped: {', '.join(failed)}")
     quarantined = sum(s.get("rows_quarantined", 0) for s in summary.get("sources", []))
     if quarantined:
         warnings.append(f"{fmt_num(quarantined)} row(s) quarantined")

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from resolver.calibration import Calibration
 
 __all__ = [
+    "LINKING_ONLY_COLUMNS",
     "MODEL_COLUMNS",
     "TrainedModel",
     "load_model",
@@ -52,8 +53,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Columns of the model's input table (besides ``unique_id`` and ``fragment``).
-MODEL_COLUMNS = (
+#: The derived name forms ingest adds to touchpoints for linking to compare (Latin
+#: spelling, consonant skeleton, transliteration flag, diminutive forms). Only linking
+#: reads them: the pipeline drops them from the touchpoints once linking ran.
+LINKING_ONLY_COLUMNS = (
     "first_latin",
     "last_latin",
     "first_skeleton",
@@ -62,6 +65,11 @@ MODEL_COLUMNS = (
     "last_translit",
     "first_forms",
     "first_canon",
+)
+
+#: Columns of the model's input table (besides ``unique_id`` and ``fragment``).
+MODEL_COLUMNS = (
+    *LINKING_ONLY_COLUMNS,
     "dob",
     "gender",
     "postcode",

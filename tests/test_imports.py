@@ -100,7 +100,7 @@ def test_lazy_names_come_from_their_modules() -> None:
 def test_errors_mapped_by_name_get_their_classes_status() -> None:
     """``api.errors`` names the classes of slow modules; the names must stay right."""
     from api.errors import HTTP_STATUS, exit_code_for, http_status_for
-    from api.nightly import RunFailedError
+    from api.pipeline import RunFailedError
 
     for cls, status in HTTP_STATUS.items():
         error = cls.__new__(cls)  # no __init__: some take keyword-only fields

@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.markup import escape
 
 from api.cli.base import ConfigOpt, HomeOpt, JsonOpt, _as_of, _emit, _tether, app, out
+from api.errors import EXIT_FAILED_RUN
 
 logger = logging.getLogger(__name__)
 
@@ -84,22 +86,30 @@ def nightly(
             retrain=retrain, as_of=_as_of(as_of), progress=ConsoleProgress(quiet=as_json)
         )
     run_dir = Path(summary.run_dir)
-    done = [e for e in summary.exports if "counts" in e]
-    refused = [e for e in summary.exports if "refused" in e]
     lines = [
         f"run {summary.run_id}: {summary.touchpoints:,} touchpoints -> {summary.persons:,} persons",
-        f"segments: {len(summary.segments)}; exports: {len(done)} written, {len(refused)} refused",
+        f"segments: {len(summary.segments)}; exports: {len(summary.written)} written, "
+        f"{len(summary.refused)} refused",
     ]
-    for e in done:
-        c = e["counts"]
+    for e in summary.written:
+        c = e.counts or {}
         lines.append(
-            f"  {e['segment']} -> {e['destination']}: {c['exported']:,} "
+            f"  {e.segment} -> {e.destination}: {c['exported']:,} "
             f"(+{c['added']:,} / -{c['removed']:,})"
         )
-    for e in refused:
-        lines.append(f"  {e['segment']} -> {e['destination']}: refused: {escape(e['refused'])}")
+    for e in summary.refused:
+        lines.append(f"  {e.segment} -> {e.destination}: refused: {escape(e.refused or '')}")
+    for name, code in sorted(summary.segments_failed.items()):
+        lines.append(f"  {name}: FAILED ({code}), skipped; the other segments exported")
     lines += [f"report:  {run_dir / 'report.html'}", f"exports: {run_dir / 'exports'}"]
     _emit(summary.as_dict(), as_json=as_json, lines=lines)
+    if summary.segments_failed:
+        # the run is published, but a cron job must see that segments were skipped
+        Console(stderr=True, highlight=False, soft_wrap=True).print(
+            f"{len(summary.segments_failed)} segment(s) failed and were skipped: "
+            f"{', '.join(sorted(summary.segments_failed))}; run {summary.run_id} is current"
+        )
+        raise typer.Exit(EXIT_FAILED_RUN)
 
 
 @app.command()

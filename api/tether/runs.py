@@ -1,6 +1,6 @@
 """``tether.runs``: make runs (the nightly, link only, training) and read them.
 
-Every run goes through ``api.nightly.run_link``, the function ``tether
+Every run goes through ``api.pipeline.run_link``, the function ``tether
 link`` and ``tether nightly`` call: the consent gate at linking and the
 erasure list apply exactly as they do in the batch. Calling
 ``resolver.link_touchpoints`` by hand skips both (an erased customer comes
@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Engine
 
-from api.nightly import RunSummary, run_link, train
+from api.pipeline import NULL_HOOK, RunSummary, StepHook, run_link, train
 from api.runs import RunRegistry
 from api.settings import TetherConfig
 from api.tether.run import Run
@@ -72,6 +72,7 @@ class Runs:
         retrain: bool = False,
         as_of: datetime | None = None,
         progress: Progress = NULL_PROGRESS,
+        hook: StepHook = NULL_HOOK,
     ) -> RunSummary:
         """The nightly batch: link, then evaluate every segment and export it; publish.
 
@@ -83,6 +84,10 @@ class Runs:
             retrain: train a new model first instead of reusing the saved one.
             as_of: when consent is judged and segment windows end (default: now).
             progress: step reporting (``resolver.LogProgress`` logs each step).
+            hook: called before and after each step (``api.pipeline.StepHook``).
+
+        A segment that fails is skipped and named in ``RunSummary.segments_failed``;
+        the others export and the run publishes.
         """
         return run_link(
             config=self._needs_config("the nightly"),
@@ -92,6 +97,7 @@ class Runs:
             store=self._store,
             segments=self._segments(),
             progress=progress,
+            hook=hook,
         )
 
     def link(
@@ -100,10 +106,11 @@ class Runs:
         retrain: bool = False,
         as_of: datetime | None = None,
         progress: Progress = NULL_PROGRESS,
+        hook: StepHook = NULL_HOOK,
     ) -> RunSummary:
         """Ingest, judge consent, link and cluster into a new current run (``tether link``).
 
-        The nightly's first steps with no segments or exports: suppressed
+        The nightly's steps without ``exports`` (``api.pipeline.LINK_STEPS``): suppressed
         (erased) subjects are dropped at ingest, and records without
         ``identity_linking`` consent are linked to nothing but their own subject.
         """
@@ -114,6 +121,7 @@ class Runs:
             as_of=as_of,
             store=self._store,
             progress=progress,
+            hook=hook,
         )
 
     def train(self, *, progress: Progress = NULL_PROGRESS) -> Path:

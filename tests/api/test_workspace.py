@@ -4,9 +4,8 @@ from pathlib import Path
 
 import pytest
 
-import api.nightly
 from api.errors import exit_code_for
-from api.nightly import RunFailedError, run_link
+from api.pipeline import RunFailedError, run_link
 from api.settings import load_config
 from api.workspace import RunLockedError, Workspace
 from tests.conftest import TrainedModels, make_demo_dir
@@ -17,8 +16,22 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_demo_dir(tmp_path_factory.mktemp("w"), persons=300, seed=3)
 
 
+class FailAt:
+    """A step hook that fails the run as ``step`` begins (the pipeline's fault injection)."""
+
+    def __init__(self, step: str) -> None:
+        self.step = step
+
+    def before(self, step: str) -> None:
+        if step == self.step:
+            raise RuntimeError("disk on fire")
+
+    def after(self, step: str, result: object) -> None:
+        return None
+
+
 def test_a_failed_run_leaves_the_previous_run_current(
-    world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trained_models: TrainedModels
+    world: Path, tmp_path: Path, trained_models: TrainedModels
 ) -> None:
     trained_models.seed(world / "tether.toml", tmp_path / "ws")
     ws = Workspace.open(tmp_path / "ws")
@@ -26,12 +39,8 @@ def test_a_failed_run_leaves_the_previous_run_current(
     first = run_link(config=config, workspace=ws)
     assert ws.current_run_id() == first.run_id
 
-    def boom(*args, **kwargs):
-        raise RuntimeError("disk on fire")
-
-    monkeypatch.setattr(api.nightly, "link_touchpoints", boom)
     with pytest.raises(RunFailedError) as info:
-        run_link(config=config, workspace=ws)
+        run_link(config=config, workspace=ws, hook=FailAt("link"))
     error = info.value
     assert error.step == "link" and error.current == first.run_id
     assert f"run {first.run_id} is still current" in error.message
@@ -40,7 +49,6 @@ def test_a_failed_run_leaves_the_previous_run_current(
     assert ws.read_current("identity_graph") is not None
     # the half-written run is left as .partial and discarded by the next run
     assert list((ws.home / "runs").glob("*.partial"))
-    monkeypatch.undo()
     second = run_link(config=config, workspace=ws)
     assert not list((ws.home / "runs").glob("*.partial"))
     assert ws.current_run_id() == second.run_id

@@ -176,9 +176,25 @@ class KillAfter:
             raise Killed(step)
 
 
-def _nightly_in_process(world: Path, home: Path, progress: Any) -> None:
-    """The nightly that ``tether nightly`` runs, with ``progress`` as its step hook."""
-    from api.nightly import run_link
+class KillAround:
+    """A step hook that 'kills' the run as ``step`` begins, or once it has returned."""
+
+    def __init__(self, step: str, *, after: bool) -> None:
+        self.step, self.when_done = step, after
+
+    def before(self, step: str) -> None:
+        if step == self.step and not self.when_done:
+            raise Killed(step)
+
+    def after(self, step: str, result: object) -> None:
+        if step == self.step and self.when_done:
+            raise Killed(step)
+
+
+def _nightly_in_process(world: Path, home: Path, progress: Any, *, hook: Any = None) -> None:
+    """The nightly that ``tether nightly`` runs; ``progress`` kills it between sub-steps,
+    ``hook`` (``api.pipeline.StepHook``) around whole steps."""
+    from api.pipeline import NULL_HOOK, run_link
     from api.settings import load_config
     from api.workspace import Workspace
     from audiences.segments import load_segments
@@ -191,6 +207,7 @@ def _nightly_in_process(world: Path, home: Path, progress: Any) -> None:
         as_of=WORLD_NOW,
         segments=load_segments(config.segments),
         progress=progress,
+        hook=hook or NULL_HOOK,
     )
 
 
@@ -204,11 +221,10 @@ def _assert_current_intact(home: Path, current: Path, where: object) -> None:
 
 
 def test_a_run_killed_at_any_step_boundary_leaves_the_previous_run_current(
-    world: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+    world: Path, home: Path
 ) -> None:
     """In-process: the run dies (no cleanup but ``finally``) right after each step, and
     while it publishes; the previous run stays current, and a rerun gives the same ids."""
-    from api.workspace import Workspace
 
     nightly(world, home)
     baseline_run = current = (home / "current").resolve()
@@ -223,24 +239,12 @@ def test_a_run_killed_at_any_step_boundary_leaves_the_previous_run_current(
         assert list((home / "runs").glob("*.partial")), "the killed run stays partial"
 
     # killed while publishing: before the rename, and after `current` switched
-    publish = Workspace.complete_run
-
-    def die_before(self: Workspace, run_id: str) -> Path:
-        raise Killed("publish")
-
-    monkeypatch.setattr(Workspace, "complete_run", die_before)
     with pytest.raises(Killed):
-        _nightly_in_process(world, home, KillAfter("-"))
+        _nightly_in_process(world, home, KillAfter("-"), hook=KillAround("publish", after=False))
     _assert_current_intact(home, current, "before publishing")
 
-    def die_after(self: Workspace, run_id: str) -> Path:
-        publish(self, run_id)
-        raise Killed("published")
-
-    monkeypatch.setattr(Workspace, "complete_run", die_after)
     with pytest.raises(Killed):
-        _nightly_in_process(world, home, KillAfter("-"))
-    monkeypatch.undo()
+        _nightly_in_process(world, home, KillAfter("-"), hook=KillAround("publish", after=True))
     now = (home / "current").resolve()
     assert now != current, "the switch happened before the kill: the new run is current"
     _assert_current_intact(home, now, "after publishing")

@@ -1,0 +1,194 @@
+"""The loop over a run's steps: one lock, one timing and progress context, one failure boundary.
+
+``NIGHTLY_STEPS`` is the nightly; ``LINK_STEPS`` (``tether link``) is the same
+list without ``exports``. A step's exception fails the run at that step:
+the run is marked failed in the registry, its partial directory is left for
+the next run to discard, and the previous current run stays current.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from api.pipeline import steps
+from api.pipeline.context import RunContext
+from api.pipeline.errors import RunFailedError
+from api.pipeline.hooks import NULL_HOOK, StepHook
+from api.pipeline.results import Published, Results, RunSummary
+from api.runs import RunRegistry
+from api.settings import TetherConfig
+from api.storage import database_url, open_store
+from api.workspace import Workspace
+from audiences.segments import Segment
+from resolver.errors import TetherError
+from resolver.link import train_on_touchpoints
+from resolver.model import save_model
+from resolver.progress import NULL_PROGRESS, Progress
+from resolver.sources import ingest_sources
+
+__all__ = ["LINK_STEPS", "NIGHTLY_STEPS", "Step", "run_link", "run_steps", "train"]
+
+logger = logging.getLogger(__name__)
+
+Step = tuple[str, Callable[[RunContext, Results], object]]
+
+NIGHTLY_STEPS: tuple[Step, ...] = (
+    ("ingest", steps.ingest),
+    ("consent", steps.consent),
+    ("model", steps.model),
+    ("link", steps.link),
+    ("person_ids", steps.person_ids),
+    ("person_consent", steps.person_consent_step),
+    ("features", steps.features),
+    ("exports", steps.exports),
+    ("publish", steps.publish),
+)
+"""The nightly, in order."""
+
+LINK_STEPS: tuple[Step, ...] = tuple(s for s in NIGHTLY_STEPS if s[0] != "exports")
+"""``tether link``: the nightly's steps up to the features, then publishing."""
+
+_TIMED_STEPS = {name for name, _ in NIGHTLY_STEPS} - {"publish"}
+
+
+def run_steps(
+    *,
+    steps_to_run: Sequence[Step],
+    config: TetherConfig,
+    workspace: Workspace,
+    store: Engine,
+    as_of: datetime,
+    retrain: bool = False,
+    segments: Mapping[str, Segment] | None = None,
+    progress: Progress = NULL_PROGRESS,
+    hook: StepHook = NULL_HOOK,
+) -> RunSummary:
+    """Run ``steps_to_run`` (ending with ``publish``) as one run under the workspace lock."""
+    registry = RunRegistry(store)
+    with workspace.lock():
+        workspace.discard_partial_runs()
+        run_id = workspace.new_run_id()
+        out = workspace.partial_dir(run_id)
+        out.mkdir(parents=True)
+        current = workspace.current_run_id()
+        registry.reconcile(current=current)
+        registry.started(run_id)
+        ctx = RunContext(
+            run_id=run_id,
+            out=out,
+            current=current,
+            config=config,
+            workspace=workspace,
+            store=store,
+            as_of=as_of,
+            retrain=retrain,
+            segments=dict(segments or {}),
+            progress=progress,
+        )
+        done = Results()
+        name = steps_to_run[0][0]
+        try:
+            for name, step in steps_to_run:
+                hook.before(name)
+                started = time.perf_counter()
+                result = step(ctx, done)
+                if name in _TIMED_STEPS:
+                    done.seconds[name] = round(time.perf_counter() - started, 3)
+                done.put(result)
+                hook.after(name, result)
+            summary = done.of(Published).summary
+            registry.finished(run_id, status="published", summary=_brief(summary))
+        except TetherError:
+            registry.finished(run_id, status="failed", step=name)
+            raise
+        except Exception as exc:
+            registry.finished(run_id, status="failed", step=name)
+            logger.exception("run %s failed at step %s", run_id, name)
+            raise RunFailedError(
+                f"run {run_id} failed at step `{name}` ({type(exc).__name__}); "
+                f"{'run ' + current + ' is still current' if current else 'no run is current yet'}; "
+                "fix the cause and rerun",
+                run_id=run_id,
+                step=name,
+                current=current,
+            ) from exc
+        logger.info("run %s complete: %d persons", run_id, summary.persons)
+        return summary
+
+
+def run_link(
+    *,
+    config: TetherConfig,
+    workspace: Workspace,
+    retrain: bool = False,
+    as_of: datetime | None = None,
+    store: Engine | None = None,
+    segments: Mapping[str, Segment] | None = None,
+    progress: Progress = NULL_PROGRESS,
+    hook: StepHook = NULL_HOOK,
+) -> RunSummary:
+    """Ingest, apply consent, link, assign person ids, build features, export, publish.
+
+    With ``segments`` (the nightly), every segment is evaluated and exported
+    to each destination it lists, inside the run: the exports become visible
+    with the run, atomically, or not at all. Without, the run is ``tether
+    link``: ``LINK_STEPS``.
+
+    Args:
+        config: sources, linking options and the consent policy.
+        workspace: where the run is written and published.
+        retrain: train a new model instead of reusing the saved one.
+        as_of: the moment consent is judged at (default: now, UTC).
+        store: the operational store; by default the workspace's
+            (``TETHER_DATABASE_URL`` or SQLite in the workspace).
+        segments: segments to evaluate and export (``None``: link only).
+        progress: step reporting.
+        hook: called before and after every step (fault injection, metrics).
+    """
+    engine = store or open_store(database_url(home=workspace.home))
+    try:
+        return run_steps(
+            steps_to_run=LINK_STEPS if segments is None else NIGHTLY_STEPS,
+            config=config,
+            workspace=workspace,
+            store=engine,
+            as_of=as_of or datetime.now(UTC),
+            retrain=retrain,
+            segments=segments,
+            progress=progress,
+            hook=hook,
+        )
+    finally:
+        if store is None:
+            engine.dispose()
+
+
+def train(
+    *, config: TetherConfig, workspace: Workspace, progress: Progress = NULL_PROGRESS
+) -> Path:
+    """Ingest the sources and (re)train the linkage model; returns the model path."""
+    ingested = ingest_sources(
+        sources=config.sources, default_region=config.linking.default_region, progress=progress
+    )
+    model = train_on_touchpoints(ingested.touchpoints, options=config.linking, progress=progress)
+    save_model(model, workspace.model_path)
+    workspace.protect_model()
+    logger.info("model trained on %d touchpoints", len(ingested.touchpoints))
+    return workspace.model_path
+
+
+def _brief(summary: RunSummary) -> dict[str, Any]:
+    return {
+        "touchpoints": summary.touchpoints,
+        "persons": summary.persons,
+        "segments": summary.segments,
+        "exports": len(summary.written),
+        "segments_failed": len(summary.segments_failed),
+    }

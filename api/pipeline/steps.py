@@ -1,0 +1,420 @@
+"""The steps of a run, in order; each reads earlier results and returns its own.
+
+Every step writes its files into the run's partial directory
+(``RunContext.out``); none publishes anything. ``api.pipeline.run`` times
+them, reports them and turns a failure into ``RunFailedError``.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import logging
+from dataclasses import asdict, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from api.exports import RunTables, export_segment
+from api.pipeline.context import RunContext
+from api.pipeline.results import (
+    ConsentJudged,
+    Exported,
+    ExportOutcome,
+    Features,
+    Ingested,
+    Linked,
+    ModelReady,
+    PersonConsent,
+    PersonIds,
+    Published,
+    Results,
+    RunSummary,
+)
+from api.report import write_report
+from audiences.errors import AudienceError, SegmentInvalid
+from audiences.features import build_person_tables
+from audiences.segments import Segment, evaluate_segment
+from consent.effective import linking_allowed, person_consent, person_subjects, subject_states
+from consent.erasure import ErasureStore
+from consent.ledger import AppendResult, Ledger, prepare_frame
+from consent.signals import session_signal_events
+from resolver.errors import ModelError, TetherError
+from resolver.graph import build_identity_graph, build_links_table, build_persons
+from resolver.link import link_touchpoints, prepare_linking, train_on_touchpoints
+from resolver.model import LINKING_ONLY_COLUMNS, load_model, save_model
+from resolver.person_ids import assign_person_ids
+from resolver.sources import ingest_sources
+
+__all__ = [
+    "consent",
+    "exports",
+    "features",
+    "ingest",
+    "link",
+    "model",
+    "person_consent_step",
+    "person_ids",
+    "publish",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def ingest(ctx: RunContext, done: Results) -> Ingested:
+    """Read every source; erased subjects are dropped here (the suppression list)."""
+    ingested = ingest_sources(
+        sources=ctx.config.sources,
+        default_region=ctx.config.linking.default_region,
+        suppression=ErasureStore(ctx.store).suppression(key=ctx.workspace.salt),
+        progress=ctx.progress,
+    )
+    ingested.touchpoints.to_parquet(ctx.out / "touchpoints.parquet", index=False)
+    (ctx.out / "quarantine").mkdir()
+    for source, rows in ingested.quarantine.items():
+        rows.to_parquet(ctx.out / "quarantine" / f"{source}.parquet", index=False)
+    for kind, frame in ingested.activity.items():
+        frame.to_parquet(ctx.out / f"{kind}.parquet", index=False)
+    return Ingested(
+        touchpoints=ingested.touchpoints, activity=ingested.activity, counts=ingested.counts
+    )
+
+
+def consent(ctx: RunContext, done: Results) -> ConsentJudged:
+    """Append the run's consent rows and session signals; judge every subject at ``as_of``."""
+    ingested = done.of(Ingested)
+    tp = ingested.touchpoints
+    ctx.progress.start("consent")
+    policy = ctx.config.consent
+    ledger = Ledger(ctx.store)
+    signals = session_signal_events(tp, policy=policy)
+    appended = _append_consents(
+        ledger,
+        imported=ingested.activity.get("consents"),
+        signals=signals.frame,
+        quarantine=ctx.out / "quarantine",
+    )
+    judged_at = datetime.now(UTC)  # the ledger as read now is what the run knows
+    # what judging reads (no evidence), in storage order: it is order-independent
+    events = ledger.events(as_of=ctx.as_of, columns=Ledger.JUDGING_COLUMNS, ordered=False)
+    states = subject_states(events, as_of=ctx.as_of)
+    may_link = linking_allowed(records=tp, states=states, policy=policy)
+    # the ledger as read and the imported rows are judged into states now: freed, as every
+    # large table no later step reads is (the run's peak is in features)
+    del events
+    ingested.activity.pop("consents", None)
+    ctx.progress.finish("consent", rows=len(states))
+    return ConsentJudged(
+        appended=appended, signals=signals, judged_at=judged_at, states=states, may_link=may_link
+    )
+
+
+def model(ctx: RunContext, done: Results) -> ModelReady:
+    """The workspace's model, or a new one (``--retrain``, or none saved yet).
+
+    A damaged saved model is an error to fix, never a silent retrain.
+    """
+    if not ctx.retrain:
+        try:
+            return ModelReady(
+                model=load_model(ctx.workspace.model_path), trained_now=False, prepared=None
+            )
+        except ModelError as exc:
+            if ctx.workspace.model_path.exists():
+                raise
+            logger.info("no model in the workspace yet: training one (%s)", exc.code)
+    tp = done.of(Ingested).touchpoints
+    prepared = prepare_linking(tp, options=ctx.config.linking, con=duckdb.connect())
+    trained = train_on_touchpoints(
+        tp, options=ctx.config.linking, progress=ctx.progress, prepared=prepared
+    )
+    save_model(trained, ctx.workspace.model_path)
+    return ModelReady(model=trained, trained_now=True, prepared=prepared)
+
+
+def link(ctx: RunContext, done: Results) -> Linked:
+    """Score pairs, cluster them under the guard-rails and the consent gate; write the links."""
+    tp = done.of(Ingested).touchpoints
+    ready = done.of(ModelReady)
+    result = link_touchpoints(
+        tp,
+        model=ready.model,
+        options=ctx.config.linking,
+        may_link=done.of(ConsentJudged).may_link,
+        progress=ctx.progress,
+        prepared=ready.prepared,
+    )
+    result.predictions.to_parquet(ctx.out / "predictions.parquet", index=False)
+    (ctx.out / "linking.json").write_text(
+        json.dumps(asdict(ctx.config.linking), indent=1, sort_keys=True, default=list)
+    )
+    build_links_table(tp, result).to_parquet(ctx.out / "links.parquet", index=False)
+    result.junk.to_parquet(ctx.out / "blocked_identifiers.parquet", index=False)
+    done.put(replace(ready, prepared=None))  # the model input and deterministic edges
+    for column in LINKING_ONLY_COLUMNS:  # name forms only linking compares
+        if column in tp.columns:
+            del tp[column]
+    return Linked(
+        result=replace(result, predictions=result.predictions.iloc[:0], edges=result.edges.iloc[:0])
+    )
+
+
+def person_ids(ctx: RunContext, done: Results) -> PersonIds:
+    """Stable person ids (kept across runs, merges and splits recorded); the identity graph."""
+    tp = done.of(Ingested).touchpoints
+    cluster = done.of(Linked).result.cluster
+    previous = ctx.workspace.read_current("identity_graph")
+    ids = assign_person_ids(
+        records=tp[["source", "record_key"]].assign(cluster=cluster),
+        salt=ctx.workspace.salt,
+        run_id=ctx.run_id,
+        previous=None if previous is None else previous[["source", "record_key", "person_id"]],
+        registry=ctx.workspace.read_current("person_registry"),
+    )
+    del previous
+    graph = build_identity_graph(
+        tp,
+        cluster=cluster,
+        person_of_cluster=ids.person_of_cluster,
+        may_link=done.of(ConsentJudged).may_link,
+    )
+    persons = build_persons(graph)
+    graph.to_parquet(ctx.out / "identity_graph.parquet", index=False)
+    persons.to_parquet(ctx.out / "persons.parquet", index=False)
+    ids.registry.to_parquet(ctx.out / "person_registry.parquet", index=False)
+    return PersonIds(ids=ids, graph=graph, persons=persons)
+
+
+def person_consent_step(ctx: RunContext, done: Results) -> PersonConsent:
+    """Each person's effective consent per purpose, from all of their subjects."""
+    graph = done.of(PersonIds).graph
+    judged = done.of(ConsentJudged)
+    subjects = person_subjects(
+        records=graph[["person_id", "subject_type", "subject_id", "customer_id"]].assign(
+            email=done.of(Ingested).touchpoints["email"].to_numpy()
+        )
+    )
+    table = person_consent(
+        subjects=subjects, states=judged.states, as_of=ctx.as_of, policy=ctx.config.consent
+    )
+    table.to_parquet(ctx.out / "person_consent.parquet", index=False)
+    done.put(replace(judged, states=judged.states.iloc[:0]))  # no later step reads them
+    del subjects
+    gc.collect()
+    return PersonConsent(consent=table)
+
+
+def features(ctx: RunContext, done: Results) -> Features:
+    """The per-person features, activity and identifiers that segments and exports read."""
+    ingested = done.of(Ingested)
+    ctx.progress.start("features", total=len(done.of(PersonIds).persons))
+    tables = build_person_tables(
+        graph=done.of(PersonIds).graph,
+        touchpoints=ingested.touchpoints,
+        events=ingested.activity.get("events"),
+        interactions=ingested.activity.get("interactions"),
+        consent=done.of(PersonConsent).consent,
+        as_of=ctx.as_of,
+    )
+    tables.features.to_parquet(ctx.out / "person_features.parquet", index=False)
+    tables.activity.to_parquet(ctx.out / "person_activity.parquet", index=False)
+    tables.identifiers.to_parquet(ctx.out / "person_identifiers.parquet", index=False)
+    ctx.progress.finish("features", rows=len(tables.features))
+    return Features(tables=tables)
+
+
+def exports(ctx: RunContext, done: Results) -> Exported:
+    """Evaluate every segment and export it to each destination it lists.
+
+    A segment that fails (an audience rule refusing an export is not a
+    failure) is logged by error code, recorded in the summary and skipped:
+    the other segments still export and the run still publishes, and
+    ``tether nightly`` exits 1 to say so.
+    """
+    tables = done.of(Features).tables
+    consent_table = done.of(PersonConsent).consent
+    run_tables = RunTables(
+        run_id=ctx.run_id,
+        run_dir=ctx.out,
+        published_dir=ctx.workspace.run_dir(ctx.run_id),
+        as_of=ctx.as_of,
+        features=tables.features,
+        activity=tables.activity,
+        identifiers=tables.identifiers,
+        consent=consent_table,
+    )
+    sizes: dict[str, int] = {}
+    outcomes: list[ExportOutcome] = []
+    failed: dict[str, str] = {}
+    for name, segment in sorted(ctx.segments.items()):
+        ctx.progress.start(f"segment:{name}")
+        mine: list[ExportOutcome] = []
+        try:
+            for destination_name in segment.destinations:
+                mine.append(
+                    _export(
+                        ctx,
+                        segment_name=name,
+                        destination=destination_name,
+                        segment=segment,
+                        tables=run_tables,
+                    )
+                )
+            # an export counted the segment's members: it is evaluated again only if none did
+            counted = [o.counts["members"] for o in mine if o.counts is not None]
+            sizes[name] = (
+                counted[0]
+                if counted
+                else len(
+                    evaluate_segment(
+                        segment, features=tables.features, activity=tables.activity, as_of=ctx.as_of
+                    )
+                )
+            )
+        except Exception as exc:  # one segment never stops the others (issue #12)
+            code = exc.code if isinstance(exc, TetherError) else type(exc).__name__
+            logger.error("segment %s failed (%s): skipped, the other segments export", name, code)
+            failed[name] = code
+            mine = [o for o in mine if o.counts is not None] + [
+                ExportOutcome(segment=name, destination=d, failed=code)
+                for d in segment.destinations
+                if d not in {o.destination for o in mine if o.counts is not None}
+            ]
+        outcomes.extend(mine)
+        ctx.progress.finish(f"segment:{name}", rows=sizes.get(name))
+    return Exported(sizes=sizes, outcomes=tuple(outcomes), failed=failed)
+
+
+def _export(
+    ctx: RunContext, *, segment_name: str, destination: str, segment: Segment, tables: RunTables
+) -> ExportOutcome:
+    """One export inside the run; an audience rule's refusal is an outcome, not a failure."""
+    try:
+        result, _ = export_segment(
+            workspace=ctx.workspace,
+            store=ctx.store,
+            segment=segment,
+            destination_name=destination,
+            policy=ctx.config.consent,
+            overrides=ctx.config.destinations.get(destination, {}),
+            as_of=ctx.as_of,
+            tables=tables,
+            consent=tables.consent,
+        )
+    except SegmentInvalid:
+        raise  # the segment itself cannot be evaluated: a failure, not a refusal
+    except AudienceError as exc:
+        logger.warning("segment %s not exported to %s: %s", segment_name, destination, exc.code)
+        return ExportOutcome(segment=segment_name, destination=destination, refused=exc.message)
+    return ExportOutcome(
+        segment=segment_name,
+        destination=destination,
+        export_id=result.export_id,
+        counts=result.counts,
+        directory=str(tables.published_dir / "exports" / segment_name / destination),
+    )
+
+
+def publish(ctx: RunContext, done: Results) -> Published:
+    """Write ``report.json`` and the report; make the run current (an atomic switch)."""
+    ingested, linked = done.of(Ingested), done.of(Linked)
+    judged, ids, ready = done.of(ConsentJudged), done.of(PersonIds), done.of(ModelReady)
+    consent_table = done.of(PersonConsent).consent
+    exported = done.get(Exported) or Exported(sizes={}, outcomes=(), failed={})
+    summary = RunSummary(
+        run_id=ctx.run_id,
+        run_dir=str(ctx.workspace.run_dir(ctx.run_id)),
+        sources=[{**asdict(c), "reconciles": c.reconciles} for c in ingested.counts],
+        touchpoints=len(ingested.touchpoints),
+        persons=len(ids.persons),
+        linking=linked.result.stats,
+        consent={
+            "as_of": ctx.as_of.isoformat(),
+            "judged_at": judged.judged_at.isoformat(),
+            "events_received": judged.appended.received,
+            "events_new": judged.appended.inserted,
+            "events_duplicate": judged.appended.duplicates,
+            "events_conflicting": judged.appended.conflicts,
+            "sessions_with_tc_string": judged.signals.sessions_with_tc_string,
+            "sessions_with_gpc": judged.signals.sessions_with_gpc,
+            "invalid_tc_strings": judged.signals.invalid_tc_strings,
+            "records_without_linking_consent": int((~judged.may_link).sum()),
+            "persons_allowed": {
+                str(purpose): int(n)
+                for purpose, n in consent_table.groupby("purpose")["allowed"].sum().items()
+            },
+        },
+        id_churn=ids.ids.churn,
+        model={
+            "path": str(ctx.workspace.model_path),
+            "trained_this_run": ready.trained_now,
+            "probability_two_random_records_match": (
+                ready.model.probability_two_random_records_match
+            ),
+        },
+        seconds=dict(done.seconds),
+        segments=exported.sizes,
+        exports=list(exported.outcomes),
+        segments_failed=exported.failed,
+    )
+    data = summary.as_dict()
+    (ctx.out / "report.json").write_text(json.dumps(data, indent=2, default=str))
+    write_report(summary=json.loads(json.dumps(data, default=str)), run_dir=ctx.out)
+    ctx.workspace.complete_run(ctx.run_id)
+    return Published(summary=summary)
+
+
+def _append_consents(
+    ledger: Ledger, *, imported: pd.DataFrame | None, signals: pd.DataFrame, quarantine: Path
+) -> AppendResult:
+    """Append the run's consent rows and session signals to the ledger, in bulk.
+
+    An imported row reusing a stored ``event_id`` with different content is
+    refused as a conflict (SPEC §5: never dropped silently): the refused rows
+    go to ``quarantine/consent_conflicts.parquet`` with their reason and are
+    counted in the run's report (``consent.events_conflicting``).
+    """
+    results = []
+    refused = []
+    for frame in (imported, signals):
+        if frame is None or not len(frame):
+            continue
+        result = ledger.append_frame(frame)
+        results.append(result)
+        if result.conflicts:
+            refused.append(_conflicting_rows(ledger, frame=frame, ids=set(result.conflict_ids)))
+    if refused:
+        rows = pd.concat(refused, ignore_index=True)
+        rows.astype({c: str for c in rows.columns if rows[c].dtype == object}).to_parquet(
+            quarantine / "consent_conflicts.parquet", index=False
+        )
+        logger.warning(
+            "consent: %d event(s) refused as conflicts (an event_id already stored with "
+            "other content), see quarantine/consent_conflicts.parquet",
+            len(rows),
+        )
+    return AppendResult(
+        received=sum(r.received for r in results),
+        inserted=sum(r.inserted for r in results),
+        duplicates=sum(r.duplicates for r in results),
+        conflicts=sum(r.conflicts for r in results),
+        conflict_ids=tuple(i for r in results for i in r.conflict_ids),
+        invalid=sum(r.invalid for r in results),
+    )
+
+
+def _conflicting_rows(ledger: Ledger, *, frame: pd.DataFrame, ids: set[str]) -> pd.DataFrame:
+    """The rows of ``frame`` whose ``event_id`` is stored with other content (the refused ones;
+    a row equal to the stored event, or the one that was stored, is not)."""
+    prepared = prepare_frame(frame).rows  # the same rows in the same order, with their hashes
+    stored = ledger.events(columns=["event_id", "content_hash"], ordered=False)
+    stored_hash = stored[stored["event_id"].isin(ids)].set_index("event_id")["content_hash"]
+    differs = prepared["event_id"].isin(ids) & (
+        prepared["event_id"].map(stored_hash) != prepared["content_hash"]
+    )
+    rows = frame.reset_index(drop=True).loc[differs.to_numpy()]
+    return rows.assign(
+        event_id=prepared.loc[differs, "event_id"].to_numpy(), reason="event_id_conflict"
+    )
