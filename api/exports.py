@@ -31,6 +31,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from api.errors import ExportInProgress
+from api.lookup import without_erased
 from api.runs import RunRegistry
 from api.workspace import DIR_MODE, FILE_MODE, Workspace
 from audiences.destinations import Destination, destination
@@ -254,7 +255,7 @@ def export_segment(
     ``min_size_by`` (who asked) when overridden.
     """
     dest = destination(destination_name, **(overrides or {}))
-    tables = tables or load_run_tables(workspace)
+    tables = without_erased(tables or load_run_tables(workspace), store=store)
     export_id = export_id_for(run_id=tables.run_id, segment=segment.name, destination=dest.name)
     directory = tables.run_dir / "exports" / segment.name / dest.name
     with export_lock(

@@ -1,15 +1,25 @@
 """Finding a person in the current run: by subject, by person id (following merges).
 
-Shared by the CLI (``tether consent show``, ``tether erase``) and, later, the
-HTTP API. Reads the current run's Parquet files; nothing here writes.
+Shared by the CLI (``tether consent show``, ``tether erase``) and the HTTP
+API. Reads the current run's Parquet files; nothing here writes.
+
+``erased_in_run`` is the one place a run's readers learn who was erased
+after the run started (its ingest dropped everyone erased before): segment
+previews, sizes and overlaps, exports (of the current run and of a run in
+progress) and real-time identify all leave those persons out through it
+(``without_erased`` for the tables segments and exports read).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import threading
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
+from sqlalchemy import Engine
 
 from api.workspace import Workspace
 from consent.effective import (
@@ -20,13 +30,112 @@ from consent.effective import (
     subject_consent,
     subject_states,
 )
-from consent.erasure import erasure_subject
+from consent.erasure import ErasedSince, ErasureStore, erasure_subject
 from consent.errors import SubjectNotFound
 from consent.ledger import Ledger
 from consent.purposes import ConsentPolicy
 from resolver.person_ids import resolve_person_id
 
-__all__ = ["PersonMatch", "consent_of_person", "consent_of_subject", "find_person"]
+if TYPE_CHECKING:
+    from api.exports import RunTables
+
+__all__ = [
+    "PersonMatch",
+    "consent_of_person",
+    "consent_of_subject",
+    "erased_among",
+    "erased_in_run",
+    "find_person",
+    "run_started",
+    "run_subjects",
+    "without_erased",
+]
+
+
+def run_started(run_id: str) -> datetime:
+    """A run id starts with its UTC start time (``Workspace.new_run_id``); epoch if not."""
+    try:
+        return datetime.strptime(run_id[:15], "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+    except ValueError:
+        return datetime.fromtimestamp(0, UTC)
+
+
+def run_subjects(run_dir: Path) -> pd.DataFrame:
+    """``person_id, subject_type, subject_id`` of every person of a run (``person_subjects``)."""
+    graph = pd.read_parquet(
+        run_dir / "identity_graph.parquet",
+        columns=["person_id", "subject_type", "subject_id", "customer_id"],
+    )
+    touch = pd.read_parquet(run_dir / "touchpoints.parquet", columns=["email"])
+    return person_subjects(records=graph.assign(email=touch["email"].to_numpy()))
+
+
+def erased_among(subjects: pd.DataFrame, erased: ErasedSince) -> frozenset[str]:
+    """The persons of ``subjects`` (``run_subjects`` rows) that ``erased`` reaches.
+
+    A person is erased when one of their subjects was suppressed by the
+    erasure, or when the erasure named their person id (returned whether or
+    not the run still holds them): every record linked into them goes,
+    including records that joined them after the erasure.
+    """
+    if not erased:
+        return frozenset()
+    if subjects.empty:
+        return erased.person_ids
+    keys = subjects["subject_type"].astype(str) + ":" + subjects["subject_id"].astype(str)
+    hit = keys.isin(erased.subjects).to_numpy()
+    # the erased ids themselves too: a run already redacted no longer names them
+    found = subjects.loc[hit, "person_id"].astype(str).unique().tolist()
+    return frozenset(found) | erased.person_ids
+
+
+_cache_lock = threading.Lock()
+_erased_cache: dict[tuple[str, frozenset[str]], frozenset[str]] = {}
+
+
+def erased_in_run(*, store: Engine, run_dir: Path, run_id: str) -> frozenset[str]:
+    """Persons of the run at ``run_dir`` erased at or after the run started (by any process).
+
+    One small query when nobody was erased since (the usual case); otherwise
+    the run's subjects are read once per set of erasures and the answer kept.
+    """
+    erased = ErasureStore(store).since(run_started(run_id))
+    if not erased:
+        return frozenset()
+    key = (str(run_dir), erased.erasure_ids)
+    with _cache_lock:
+        known = _erased_cache.get(key)
+    if known is not None:
+        return known
+    persons = erased_among(run_subjects(run_dir), erased)
+    with _cache_lock:
+        if len(_erased_cache) >= 32:
+            _erased_cache.clear()
+        _erased_cache[key] = persons
+    return persons
+
+
+def without_erased(tables: RunTables, *, store: Engine) -> RunTables:
+    """``tables`` without the persons erased since their run started (``erased_in_run``).
+
+    Segment membership, sizes, previews and exports all read these tables, so
+    an erased person is in none of them from the moment the erasure is stored,
+    in the current run and in a run being written.
+    """
+    erased = erased_in_run(store=store, run_dir=tables.run_dir, run_id=tables.run_id)
+    if not erased:
+        return tables
+
+    def keep(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[~frame["person_id"].astype(str).isin(erased)].reset_index(drop=True)
+
+    return replace(
+        tables,
+        features=keep(tables.features),
+        activity=keep(tables.activity),
+        identifiers=keep(tables.identifiers),
+        consent=keep(tables.consent),
+    )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
-from api.lookup import PersonMatch, consent_of_person
+from api.lookup import PersonMatch, consent_of_person, erased_in_run, run_started
 from api.workspace import Workspace
 from audiences.definitions import segment_definitions
 from audiences.segments import Segment, evaluate_segment
@@ -196,9 +196,14 @@ class CurrentRun:
             self._news_seen = latest
 
     def get(self) -> RunView:
-        """The view of the current run; ``NoCurrentRunError`` before the first run."""
+        """The view of the current run; ``NoCurrentRunError`` before the first run.
+
+        Without the watcher thread (a notebook, the CLI), each call looks for a
+        new run, new segments and new erasures first (a few small queries), so
+        an erasure made through ``Tether.consent.erase`` is honoured at once.
+        """
         view = self._view
-        if view is None:
+        if view is None or self._thread is None:
             self.refresh()
             view = self._view
         if view is None:
@@ -226,8 +231,9 @@ class CurrentRun:
             try:
                 old = self._view
                 if old is not None and old.run_id == run_id and not force:
-                    view = self._with_segments(old) if segments != self._seen[1] else old
-                    view = replace(view, erased=self._erased(view.run_id))
+                    view = replace(old, erased=self._erased(old))
+                    if segments != self._seen[1] or view.erased != old.erased:
+                        view = self._with_segments(view)
                 else:
                     view = self._load(run_id)
             except Exception:  # noqa: BLE001 - keep serving the old run, say which failed
@@ -248,8 +254,11 @@ class CurrentRun:
     def mark_erased(self, person_id: str) -> None:
         """Stop answering for a person erased by this process (the watcher sees other ones)."""
         view = self._view
-        if view is not None:
-            self._view = replace(view, erased=view.erased | {person_id})
+        if view is not None and person_id not in view.erased:
+            sizes = dict(view.segment_sizes)
+            for name in view.segments_of.get(person_id, ()):
+                sizes[name] = max(sizes.get(name, 0) - 1, 0)
+            self._view = replace(view, erased=view.erased | {person_id}, segment_sizes=sizes)
 
     def start(self) -> None:
         """Start the watcher thread (idempotent)."""
@@ -281,19 +290,16 @@ class CurrentRun:
         with self._store.connect() as connection:
             return connection.execute(select(func.count()).select_from(erasures)).scalar_one()
 
-    def _erased(self, run_id: str) -> frozenset[str]:
-        """Persons erased (by any process) since ``run_id`` was made or during it."""
-        started = _run_started(run_id)
-        with self._store.connect() as connection:
-            rows = connection.execute(
-                select(erasures.c.person_id, erasures.c.requested_at).where(
-                    erasures.c.person_id.is_not(None)
-                )
-            ).all()
-        return frozenset(str(pid) for pid, at in rows if stored_utc(at) >= started)
+    def _erased(self, view: RunView) -> frozenset[str]:
+        """Persons erased (by any process) since the view's run started (``erased_in_run``),
+        and those this process marked meanwhile."""
+        found = erased_in_run(store=self._store, run_dir=view.run_dir, run_id=view.run_id)
+        return found | view.erased
 
     def _with_segments(self, view: RunView) -> RunView:
-        names, sizes, segments_of = self._memberships(view.features, view.activity, view.as_of)
+        names, sizes, segments_of = self._memberships(
+            view.features, view.activity, view.as_of, erased=view.erased
+        )
         return replace(
             view,
             segment_names=names,
@@ -303,7 +309,12 @@ class CurrentRun:
         )
 
     def _memberships(
-        self, features: pd.DataFrame, activity: pd.DataFrame, as_of: datetime
+        self,
+        features: pd.DataFrame,
+        activity: pd.DataFrame,
+        as_of: datetime,
+        *,
+        erased: frozenset[str] = frozenset(),
     ) -> tuple[tuple[str, ...], dict[str, int], dict[str, tuple[str, ...]]]:
         segments_of: dict[str, list[str]] = {}
         names = []
@@ -316,6 +327,8 @@ class CurrentRun:
             except Exception:  # noqa: BLE001 - one bad segment must not hide the others
                 logger.warning("segment %s cannot be evaluated on this run", name)
                 continue
+            if erased:
+                members = members[~members.astype(str).isin(erased)]
             names.append(name)
             sizes[name] = len(members)
             for person_id in members:
@@ -388,7 +401,8 @@ class CurrentRun:
             }
         features = pd.read_parquet(run_dir / "person_features.parquet")
         activity = pd.read_parquet(run_dir / "person_activity.parquet")
-        names, sizes, segments_of = self._memberships(features, activity, as_of)
+        erased = erased_in_run(store=self._store, run_dir=run_dir, run_id=run_id)
+        names, sizes, segments_of = self._memberships(features, activity, as_of, erased=erased)
         subject_person: dict[tuple[str, str], str] = {}
         subjects_of: dict[str, list[tuple[str, str]]] = {}
         for person, kind, key in zip(
@@ -398,7 +412,7 @@ class CurrentRun:
             subjects_of.setdefault(person, []).append((kind, key))
         # Runs before judged_at was recorded: their start is a safe (early) bound.
         judged = report["consent"].get("judged_at")
-        judged_at = datetime.fromisoformat(judged) if judged else _run_started(run_id)
+        judged_at = datetime.fromisoformat(judged) if judged else run_started(run_id)
         logger.info(
             "loaded run %s in %.2f s: %d records, %d segments",
             run_id,
@@ -423,13 +437,5 @@ class CurrentRun:
             subjects_of={k: tuple(v) for k, v in subjects_of.items()},
             segment_names=names,
             segment_sizes=sizes,
-            erased=self._erased(run_id),
+            erased=erased,
         )
-
-
-def _run_started(run_id: str) -> datetime:
-    """A run id starts with its UTC start time (``Workspace.new_run_id``)."""
-    try:
-        return datetime.strptime(run_id[:15], "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
-    except ValueError:
-        return datetime.fromtimestamp(0, UTC)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, cast, get_args, get_origin, get_type_hints
 
+from api.workspace import DEFAULT_KEEP_RUNS
 from consent.purposes import DEFAULT_POLICY, ConsentPolicy, policy_from_dict
 from resolver.errors import ConfigError
 from resolver.options import IDENTIFIER_KINDS, LinkingOptions
@@ -23,6 +24,7 @@ __all__ = [
     "ApiOptions",
     "ApiSettings",
     "TetherConfig",
+    "WorkspaceOptions",
     "api_example",
     "api_reference",
     "load_config",
@@ -65,6 +67,22 @@ class ApiOptions:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class WorkspaceOptions:
+    """``[workspace]`` in ``tether.toml``: what the workspace keeps.
+
+    Declared once, as ``ApiOptions``: validation, ``tether init``'s example
+    and the table in ``docs/configuration.md`` follow these fields.
+    """
+
+    keep_runs: int = _api_option(
+        DEFAULT_KEEP_RUNS,
+        "published runs kept (the current one always); older runs and their exports "
+        "are deleted after each nightly",
+        least=1,
+    )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class TetherConfig:
     """A parsed ``tether.toml``."""
 
@@ -77,6 +95,7 @@ class TetherConfig:
     destinations: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Destination name -> overrides (``min_size``, ``purposes``) from ``[destinations.NAME]``."""
     api: ApiOptions = field(default_factory=ApiOptions)
+    workspace: WorkspaceOptions = field(default_factory=WorkspaceOptions)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -136,7 +155,8 @@ def load_config(path: Path) -> TetherConfig:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}", path=str(path)) from exc
     problems: list[str] = []
     unknown = sorted(
-        set(raw) - {"sources", "linking", "consent", "audiences", "destinations", "api"}
+        set(raw)
+        - {"sources", "linking", "consent", "audiences", "destinations", "api", "workspace"}
     )
     if unknown:
         problems.append(f"unknown top-level key(s) {', '.join(unknown)}")
@@ -146,6 +166,7 @@ def load_config(path: Path) -> TetherConfig:
     segments = _segments_dir(raw.get("audiences", {}), base=path.parent, problems=problems)
     destinations = _destinations(raw.get("destinations", {}), consent=consent, problems=problems)
     api = _api(raw.get("api", {}), problems=problems)
+    workspace = _workspace(raw.get("workspace", {}), problems=problems)
     if problems:
         raise ConfigError(
             f"config file {path}: " + "; ".join(problems), path=str(path), problems=problems
@@ -159,6 +180,7 @@ def load_config(path: Path) -> TetherConfig:
         segments=segments,
         destinations=destinations,
         api=api,
+        workspace=workspace,
     )
 
 
@@ -212,6 +234,50 @@ def api_reference() -> str:
         shown = "" if least is None else f"`{least:g}`"
         rows.append(
             f"| `{f.name}` | {kind} | `{_toml_value(f.default)}` | {shown} | {f.metadata['help']} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def _workspace(raw: Any, *, problems: list[str]) -> WorkspaceOptions:
+    if not isinstance(raw, dict):
+        problems.append("[workspace] must be a table")
+        return WorkspaceOptions()
+    declared = {f.name: f for f in fields(WorkspaceOptions)}
+    types = get_type_hints(WorkspaceOptions)
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in declared:
+            problems.append(f"workspace.{key} is not a known key ({', '.join(declared)})")
+            continue
+        expected, least = types[key], declared[key].metadata["least"]
+        if not isinstance(value, expected) or isinstance(value, bool):
+            problems.append(f"workspace.{key} must be a {_TYPE_NAMES.get(expected, 'value')}")
+            continue
+        if least is not None and value < least:
+            problems.append(f"workspace.{key} must be at least {least:g}")
+            continue
+        values[key] = value
+    return WorkspaceOptions(**values)
+
+
+def workspace_example() -> str:
+    """The annotated ``[workspace]`` section of ``tether init``'s example."""
+    lines = ["[workspace]"]
+    for f in fields(WorkspaceOptions):
+        lines.append(f"{f.name} = {_toml_value(f.default)}".ljust(34) + f"# {f.metadata['help']}")
+    return "\n".join(lines) + "\n"
+
+
+def workspace_reference() -> str:
+    """The Markdown table of every ``[workspace]`` key (``docs/configuration.md``)."""
+    rows = ["| key | type | default | least | what it does |", "|---|---|---|---|---|"]
+    types = get_type_hints(WorkspaceOptions)
+    for f in fields(WorkspaceOptions):
+        least = f.metadata["least"]
+        shown = "" if least is None else f"`{least:g}`"
+        rows.append(
+            f"| `{f.name}` | {_TYPE_NAMES.get(types[f.name], 'value')} | "
+            f"`{_toml_value(f.default)}` | {shown} | {f.metadata['help']} |"
         )
     return "\n".join(rows) + "\n"
 
@@ -420,6 +486,9 @@ purposes = ["messaging_marketing"]
 
 # The HTTP API (`tether serve`): keys are made with `tether keys create`.
 {api}
+
+# The workspace: how many published runs it keeps.
+{workspace}
 """
 
 
@@ -477,6 +546,8 @@ def linking_reference() -> str:
     return "\n".join(rows) + "\n"
 
 
-EXAMPLE_CONFIG = _EXAMPLE_TEMPLATE.replace("{linking}\n", linking_example()).replace(
-    "{api}\n", api_example()
+EXAMPLE_CONFIG = (
+    _EXAMPLE_TEMPLATE.replace("{linking}\n", linking_example())
+    .replace("{api}\n", api_example())
+    .replace("{workspace}\n", workspace_example())
 )

@@ -13,6 +13,11 @@
 A run directory becomes visible as ``current`` only after every file in it
 is written: the switch is one ``os.replace`` of a symlink, so a crash at any
 point leaves the previous current run untouched.
+
+Kept runs are bounded (``prune_runs``: ``[workspace] keep_runs``, the
+current run always among them), and an erasure reaches every kept run:
+``redact_run`` removes the erased persons' rows from each file of a run
+that can hold personal data (``PII_FILES``), exports included.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import json
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,8 +37,47 @@ from pathlib import Path
 import pandas as pd
 
 from resolver.errors import NoCurrentRunError, WorkspaceError
+from resolver.suppression import Suppression, suppressed_rows
 
-__all__ = ["Workspace"]
+__all__ = ["DEFAULT_KEEP_RUNS", "PII_FILES", "Workspace"]
+
+#: Published runs a workspace keeps by default (``[workspace] keep_runs``): a week of nightlies.
+DEFAULT_KEEP_RUNS = 7
+
+#: Every file of a run that can hold an erased person's data, and how ``redact_run`` finds
+#: their rows. Anything else a run writes holds counts, options or the model's weights only
+#: (``report*.json``/``report.html``, ``linking.json``, ``blocked_identifiers.parquet``: values
+#: shared by many persons, refused for linking; ``person_registry.parquet``: ids and statuses,
+#: kept so an erased id stays retired).
+PII_FILES: dict[str, str] = {
+    "touchpoints.parquet": "the person's records, clear identifiers (aligned with the graph)",
+    "identity_graph.parquet": "the person's records: subjects, customer ids, person id",
+    "links.parquet": "links touching one of the person's records (source, record key)",
+    "predictions.parquet": "scored pairs touching one of the person's records (record ids)",
+    "persons.parquet": "by person id (customer ids)",
+    "person_identifiers.parquet": "by person id (clear email, phone, name, address)",
+    "person_features.parquet": "by person id",
+    "person_activity.parquet": "by person id",
+    "person_consent.parquet": "by person id",
+    "consents.parquet": "by subject or identifier (the suppression list)",
+    "events.parquet": "by subject or identifier (the suppression list)",
+    "interactions.parquet": "by subject or identifier (the suppression list)",
+    "quarantine/*.parquet": "by subject or identifier (the suppression list)",
+    "exports/<segment>/<destination>/": (
+        "members.parquet, upload.csv, add.csv, payload_add.jsonl rewritten without the "
+        "person, manifest lineage and counts updated; remove.csv and payload_remove.jsonl "
+        "keep hashed keys only, to take the person off the platform"
+    ),
+}
+
+_PERSON_FILES = (
+    "persons",
+    "person_identifiers",
+    "person_features",
+    "person_activity",
+    "person_consent",
+)
+_SUBJECT_FILES = ("consents", "events", "interactions")
 
 
 class RunLockedError(WorkspaceError):
@@ -147,6 +191,125 @@ class Workspace:
             removed.append(path.name)
         return removed
 
+    def kept_runs(self) -> list[str]:
+        """Ids of the completed runs in ``runs/``, oldest first (ids start with their time)."""
+        return sorted(
+            p.name
+            for p in (self.home / "runs").iterdir()
+            if p.is_dir() and not p.name.endswith(".partial") and (p / "report.json").is_file()
+        )
+
+    def prune_runs(self, *, keep: int = DEFAULT_KEEP_RUNS) -> list[str]:
+        """Delete completed runs beyond the newest ``keep``; the current run is always kept.
+
+        Called at the end of each nightly (``[workspace] keep_runs``): an older
+        run's files, its exports included, are removed with it, so the personal
+        data the workspace holds is bounded to ``keep`` runs. Runs in progress
+        are never touched. Returns the ids removed, oldest first.
+        """
+        if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
+            raise WorkspaceError(f"keep must be a whole number of runs, at least 1 (got {keep!r})")
+        runs = self.kept_runs()
+        current = self.current_run_id()
+        keeping = set(runs[-keep:]) | ({current} if current else set())
+        removed = []
+        for run_id in runs:
+            if run_id in keeping:
+                continue
+            # renamed first: a reader never sees a half-deleted run under its id
+            doomed = self.home / "runs" / f".{run_id}.pruning"
+            self.run_dir(run_id).rename(doomed)
+            shutil.rmtree(doomed, ignore_errors=True)
+            removed.append(run_id)
+        return removed
+
+    def redact_run(
+        self, run_id: str, *, persons: Collection[str], suppression: Suppression, region: str
+    ) -> dict[str, int]:
+        """Remove erased persons' rows from every file of run ``run_id`` (``PII_FILES``).
+
+        Args:
+            run_id: a kept run.
+            persons: the person ids of this run to remove (every record linked into them).
+            suppression: the erasure's subjects and identifier hashes, for the files
+                that have no person id (activity copies, quarantine).
+            region: the default region, to read phone numbers as ingest did.
+
+        Returns:
+            Rows removed per run-relative file path (files with none left out).
+            Counts only: what was removed is never returned or logged.
+        """
+        run = self.run_dir(run_id)
+        removed: dict[str, int] = {}
+        erased = set(persons)
+
+        def rewrite(name: str, drop: Callable[[pd.DataFrame], pd.Series]) -> pd.DataFrame | None:
+            path = run / name
+            if not path.is_file():
+                return None
+            frame = pd.read_parquet(path)
+            mask = drop(frame).to_numpy(dtype=bool)
+            if mask.any():
+                _write_parquet(frame.loc[~mask].reset_index(drop=True), path)
+                removed[name] = int(mask.sum())
+            return frame.loc[mask]
+
+        keys: set[tuple[str, str]] = set()
+        record_ids: set[int] = set()
+        graph_path = run / "identity_graph.parquet"
+        if erased and graph_path.is_file():
+            graph = pd.read_parquet(graph_path)
+            mask = graph["person_id"].astype(str).isin(erased).to_numpy()
+            if mask.any():
+                keys = set(
+                    zip(
+                        graph.loc[mask, "source"].astype(str),
+                        graph.loc[mask, "record_key"].astype(str),
+                        strict=True,
+                    )
+                )
+                # Graph and touchpoints are row-aligned: both are written aside first,
+                # then swapped in one after the other, so readers see them agree.
+                swaps = [(_staged(graph.loc[~mask].reset_index(drop=True), graph_path), graph_path)]
+                removed["identity_graph.parquet"] = int(mask.sum())
+                touch_path = run / "touchpoints.parquet"
+                if touch_path.is_file():
+                    touch = pd.read_parquet(touch_path)
+                    record_ids = set(touch.loc[mask, "record_id"].astype(int))
+                    staged = _staged(touch.loc[~mask].reset_index(drop=True), touch_path)
+                    swaps.append((staged, touch_path))
+                    removed["touchpoints.parquet"] = int(mask.sum())
+                for staged_path, path in swaps:
+                    os.replace(staged_path, path)
+
+        def touches(frame: pd.DataFrame) -> pd.Series:
+            left = pd.Series(list(zip(frame["left_source"], frame["left_key"], strict=True)))
+            right = pd.Series(list(zip(frame["right_source"], frame["right_key"], strict=True)))
+            return left.isin(keys) | right.isin(keys)
+
+        if keys:
+            rewrite("links.parquet", touches)
+        if record_ids:
+            rewrite(
+                "predictions.parquet",
+                lambda f: f["left"].isin(record_ids) | f["right"].isin(record_ids),
+            )
+        if erased:
+            for name in _PERSON_FILES:
+                rewrite(f"{name}.parquet", lambda f: f["person_id"].astype(str).isin(erased))
+        names = [f"{n}.parquet" for n in _SUBJECT_FILES]
+        names += [f"quarantine/{p.name}" for p in sorted((run / "quarantine").glob("*.parquet"))]
+        if suppression:
+            for name in names:
+                rewrite(name, lambda f: _suppressed(f, suppression=suppression, region=region))
+        exports = run / "exports"
+        if erased and exports.is_dir():
+            for manifest in sorted(exports.glob("*/*/manifest.json")):
+                count = _redact_export(manifest.parent, erased)
+                if count:
+                    removed[str(manifest.parent.relative_to(run)) + "/"] = count
+        return removed
+
     @contextmanager
     def lock(self) -> Iterator[None]:
         """Hold the workspace's run lock; a second run fails at once with a clear message."""
@@ -168,6 +331,111 @@ class Workspace:
 #: A workspace holds personal data: only its owner may read it, whatever the umask.
 DIR_MODE = 0o700
 FILE_MODE = 0o600
+
+
+def _staged(frame: pd.DataFrame, path: Path) -> Path:
+    """``frame`` written beside ``path`` (owner-only), ready to replace it."""
+    tmp = path.with_name(f".{path.name}.redacting")
+    frame.to_parquet(tmp, index=False)
+    os.chmod(tmp, FILE_MODE)
+    return tmp
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Replace ``path`` atomically (a temporary file renamed), owner-only."""
+    os.replace(_staged(frame, path), path)
+
+
+def _write_text(text: str, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.redacting")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+def _suppressed(frame: pd.DataFrame, *, suppression: Suppression, region: str) -> pd.Series:
+    """Rows naming an erased subject or identifier; an ``email`` subject given in clear too."""
+    from consent.effective import email_subject_id
+    from resolver.normalize import normalize_email
+
+    hit = suppressed_rows(frame, suppression=suppression, default_region=region)
+    if "subject_type" in frame and "subject_id" in frame:
+        email = (frame["subject_type"].astype(str).str.lower() == "email").to_numpy()
+        for position in (email & ~hit).nonzero()[0].tolist():
+            address = normalize_email(str(frame["subject_id"].iloc[position]))
+            if address and f"email:{email_subject_id(address)}" in suppression.subjects:
+                hit[position] = True
+    return pd.Series(hit, index=frame.index)
+
+
+def _redact_export(directory: Path, erased: set[str]) -> int:
+    """Rewrite one export without the erased persons; the number of members removed.
+
+    ``members.parquet`` holds the rows sent (person id + the platform's keys,
+    the same order as ``upload.csv``); ``add.csv`` the rows new since the
+    previous export. Both files, the upload and the add payloads are written
+    again from the members kept, exactly as the export wrote them; the
+    manifest's lineage, counts and file hashes follow. ``remove.csv`` and
+    ``payload_remove.jsonl`` stay: they hold hashed keys only, and take the
+    person off the platform.
+    """
+    import hashlib
+
+    from audiences.destinations import destination
+
+    members_path = directory / "members.parquet"
+    manifest_path = directory / "manifest.json"
+    if not members_path.is_file():
+        return 0
+    members = pd.read_parquet(members_path)
+    gone = members["person_id"].astype(str).isin(erased).to_numpy()
+    manifest = json.loads(manifest_path.read_text())
+    lineage = manifest.get("consent_lineage", {})
+    in_lineage = [p for p in lineage if p in erased]
+    if not gone.any() and not in_lineage:
+        return 0
+    dest = destination(str(manifest["destination"]))
+    keys = [c for c in members.columns if c != "person_id"]
+    add_path = directory / "add.csv"
+    added_keys: set[tuple[str, ...]] = set()
+    if add_path.is_file():
+        added_frame = pd.read_csv(add_path, dtype=str, keep_default_na=False)
+        columns = [c for c in ["person_id", *keys] if c in added_frame.columns]
+        added_keys = set(added_frame[columns].itertuples(index=False, name=None))
+    else:
+        columns = keys
+    as_text = members.reindex(columns=columns).astype(object).where(members.notna(), "")
+    was_added = pd.Series(
+        [tuple(str(v) for v in row) in added_keys for row in as_text.itertuples(index=False)],
+        dtype=bool,
+    ).to_numpy()
+    kept = members.loc[~gone].reset_index(drop=True)
+    added = members.loc[~gone & was_added].reset_index(drop=True)
+    _write_parquet(kept, members_path)
+    _write_text(dest.file_text(kept), directory / "upload.csv")
+    _write_text(dest.file_text(added), add_path)
+    session = int.from_bytes(
+        hashlib.sha256(str(manifest["export_id"]).encode()).digest()[:7], "big"
+    )
+    payload = "".join(
+        json.dumps(body, ensure_ascii=False, sort_keys=True) + "\n"
+        for body in dest.payloads(added, action="add", session_id=session)
+    )
+    _write_text(payload, directory / "payload_add.jsonl")
+    counts = manifest.setdefault("counts", {})
+    removed = int(gone.sum())
+    counts["exported"] = len(kept)
+    counts["added"] = len(added)
+    manifest["consent_lineage"] = {p: e for p, e in lineage.items() if p not in erased}
+    manifest["redacted"] = int(manifest.get("redacted", 0)) + removed
+    files = manifest.setdefault("files", {})
+    for name in list(files):
+        path = directory / name
+        if path.is_file():
+            files[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    _write_text(json.dumps(manifest, indent=1, sort_keys=True), manifest_path)
+    return removed
 
 
 def _fsync_tree(root: Path) -> None:

@@ -13,14 +13,22 @@ identity graph) and writes:
   the SHA-256 of an email: never the email), the person id, the current run
   and counts. No name, email, phone or other personal data.
 
+Erasure reaches the runs already written, too: ``since`` hands the readers
+of a run (previews, exports, identify) the erasures that run has not seen,
+and the workspace redacts the person's rows from every kept run's files.
+``record_redaction`` keeps what was removed where, per erasure and run, as
+file names and row counts only (``redactions``).
+
 The consent ledger keeps the person's consent events: they prove that past
 processing was lawful (Art. 17(3)(b), 7(1)) and hold no contact data.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +41,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
+    Text,
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -43,7 +52,16 @@ from consent.ledger import SUBJECT_TYPES, metadata, stored_utc
 from resolver.normalize import normalize_email
 from resolver.suppression import Suppression, hash_identifier, record_identifiers
 
-__all__ = ["ErasureReceipt", "ErasureStore", "erasures", "suppressions", "erasure_subject"]
+__all__ = [
+    "ErasedSince",
+    "ErasureReceipt",
+    "ErasureStore",
+    "Redaction",
+    "erasure_redactions",
+    "erasure_subject",
+    "erasures",
+    "suppressions",
+]
 
 erasures = Table(
     "erasures",
@@ -68,6 +86,69 @@ suppressions = Table(
     Column("erasure_id", String(64), nullable=False),
     PrimaryKeyConstraint("kind", "value"),
 )
+
+erasure_redactions = Table(
+    "erasure_redactions",
+    metadata,
+    Column("erasure_id", String(64), nullable=False),
+    Column("run_id", String(64), nullable=False),
+    Column("redacted_at", DateTime(timezone=True), nullable=False),
+    Column("files", Integer, nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("detail", Text, nullable=False),
+    PrimaryKeyConstraint("erasure_id", "run_id"),
+)
+"""Per erasure and kept run: how many files and rows were redacted, and the rows per file
+(``detail``: JSON of run-relative file path -> rows). Paths and counts only, never PII."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ErasedSince:
+    """Erasures requested at or after a moment: what a run made before them still holds."""
+
+    erasure_ids: frozenset[str] = frozenset()
+    person_ids: frozenset[str] = frozenset()
+    """The persons the erasures resolved to (in the run current when each was asked)."""
+    subjects: frozenset[str] = frozenset()
+    """Their suppressed consent subjects (``type:id``; emails as ``email:<sha256>``)."""
+    identifiers: frozenset[str] = frozenset()
+    """Their suppressed identifier hashes (``erasure``; ``since`` leaves them out)."""
+
+    def suppression(self, *, key: str) -> Suppression:
+        """As a ``Suppression`` (what ingest would drop), keyed by the workspace salt."""
+        return Suppression(key=key, subjects=self.subjects, identifiers=self.identifiers)
+
+    def __bool__(self) -> bool:
+        return bool(self.erasure_ids)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Redaction:
+    """What one erasure removed from one kept run: files rewritten and rows removed per file."""
+
+    erasure_id: str
+    run_id: str
+    redacted_at: datetime
+    removed: Mapping[str, int] = field(default_factory=dict)
+    """Run-relative file path -> rows removed (files that held none are left out)."""
+
+    @property
+    def files(self) -> int:
+        return len(self.removed)
+
+    @property
+    def rows(self) -> int:
+        return sum(self.removed.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "erasure_id": self.erasure_id,
+            "run_id": self.run_id,
+            "redacted_at": self.redacted_at.astimezone(UTC).isoformat(),
+            "files": self.files,
+            "rows": self.rows,
+            "removed": dict(self.removed),
+        }
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -97,10 +178,10 @@ def erasure_subject(*, subject_type: str, subject_id: str) -> tuple[str, str]:
     >>> erasure_subject(subject_type="email", subject_id=" Jane@Example.com ")[1][:12]
     '8c87b489ce35'
     """
-    if subject_type not in SUBJECT_TYPES | {"person"}:
+    if subject_type not in {*SUBJECT_TYPES, "person"}:
         raise ConsentError(
             f"subject type {subject_type!r}: use one of "
-            f"{', '.join(sorted(SUBJECT_TYPES | {'person'}))}",
+            f"{', '.join(sorted({*SUBJECT_TYPES, 'person'}))}",
             subject_type=subject_type,
         )
     if subject_type == "email" and "@" in subject_id:
@@ -205,6 +286,102 @@ class ErasureStore:
             subjects=frozenset(v for k, v in rows if k == "subject"),
             identifiers=frozenset(v for k, v in rows if k == "identifier"),
         )
+
+    def since(self, moment: datetime) -> ErasedSince:
+        """Erasures requested at or after ``moment`` (a run's start), with their subjects.
+
+        A run's ingest applied every erasure requested before it started; the
+        ones returned here came later, so the run's files still hold those
+        persons and its readers must leave them out. One indexed query, and a
+        second only when there are such erasures.
+        """
+        with self._engine.connect() as connection:
+            rows = connection.execute(
+                select(erasures.c.erasure_id, erasures.c.person_id).where(
+                    erasures.c.requested_at >= moment.astimezone(UTC)
+                )
+            ).all()
+            if not rows:
+                return ErasedSince()
+            ids = [str(r[0]) for r in rows]
+            subjects = connection.execute(
+                select(suppressions.c.value).where(
+                    suppressions.c.kind == "subject", suppressions.c.erasure_id.in_(ids)
+                )
+            ).all()
+        return ErasedSince(
+            erasure_ids=frozenset(ids),
+            person_ids=frozenset(str(r[1]) for r in rows if r[1] is not None),
+            subjects=frozenset(str(r[0]) for r in subjects),
+        )
+
+    def erasure(self, erasure_id: str) -> ErasedSince:
+        """One erasure's person, subjects and identifier hashes (what redacting a run removes).
+
+        The suppression list holds each subject or identifier once, under the
+        erasure that listed it first: a later erasure of the same person finds
+        it there and the run's persons through the subjects it did add.
+        """
+        with self._engine.connect() as connection:
+            person = connection.execute(
+                select(erasures.c.person_id).where(erasures.c.erasure_id == erasure_id)
+            ).all()
+            listed = connection.execute(
+                select(suppressions.c.kind, suppressions.c.value).where(
+                    suppressions.c.erasure_id == erasure_id
+                )
+            ).all()
+        return ErasedSince(
+            erasure_ids=frozenset({erasure_id}) if person else frozenset(),
+            person_ids=frozenset(str(r[0]) for r in person if r[0] is not None),
+            subjects=frozenset(str(v) for k, v in listed if k == "subject"),
+            identifiers=frozenset(str(v) for k, v in listed if k == "identifier"),
+        )
+
+    def record_redaction(self, redaction: Redaction) -> None:
+        """Keep what an erasure removed from a run (paths and counts); once per erasure and run."""
+        row = {
+            "erasure_id": redaction.erasure_id,
+            "run_id": redaction.run_id,
+            "redacted_at": redaction.redacted_at.astimezone(UTC),
+            "files": redaction.files,
+            "rows": redaction.rows,
+            "detail": json.dumps(dict(sorted(redaction.removed.items()))),
+        }
+        dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
+        with self._engine.begin() as connection:
+            connection.execute(dialect.insert(erasure_redactions).on_conflict_do_nothing(), [row])
+
+    def redactions(self, *, erasure_id: str | None = None) -> list[Redaction]:
+        """The redaction audit, oldest first (one erasure's when ``erasure_id`` is given)."""
+        query = select(erasure_redactions).order_by(
+            erasure_redactions.c.redacted_at, erasure_redactions.c.run_id
+        )
+        if erasure_id is not None:
+            query = query.where(erasure_redactions.c.erasure_id == erasure_id)
+        with self._engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return [
+            Redaction(
+                erasure_id=str(r.erasure_id),
+                run_id=str(r.run_id),
+                redacted_at=stored_utc(r.redacted_at),
+                removed={str(k): int(v) for k, v in json.loads(r.detail).items()},
+            )
+            for r in rows
+        ]
+
+    def unredacted(self, *, run_id: str, since: datetime) -> list[str]:
+        """Erasure ids requested at or after ``since`` that have no redaction of ``run_id`` yet."""
+        done = select(erasure_redactions.c.erasure_id).where(erasure_redactions.c.run_id == run_id)
+        query = (
+            select(erasures.c.erasure_id)
+            .where(erasures.c.requested_at >= since.astimezone(UTC))
+            .where(erasures.c.erasure_id.not_in(done))
+            .order_by(erasures.c.requested_at)
+        )
+        with self._engine.connect() as connection:
+            return [str(r[0]) for r in connection.execute(query).all()]
 
     def receipts(self) -> list[ErasureReceipt]:
         """Every erasure's audit record, oldest first."""

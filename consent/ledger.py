@@ -81,6 +81,7 @@ from sqlalchemy import (
 from consent.errors import ConsentEventInvalid
 from consent.purposes import PURPOSES
 from resolver.normalize import normalize_email
+from resolver.vocabulary import CONSENT_STATUSES, SUBJECT_TYPES
 
 __all__ = [
     "EVENT_COLUMNS",
@@ -100,10 +101,6 @@ __all__ = [
     "stored_utc",
 ]
 
-SubjectType = Literal["customer", "cookie", "device", "contact", "email"]
-ConsentStatus = Literal["granted", "denied", "withdrawn"]
-SUBJECT_TYPES: frozenset[str] = frozenset({"customer", "cookie", "device", "contact", "email"})
-STATUSES: frozenset[str] = frozenset({"granted", "denied", "withdrawn"})
 _FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 EVIDENCE_KEYS: frozenset[str] = frozenset(
     {
@@ -326,8 +323,8 @@ class ConsentEvent:
         subject_id = self.subject_id
         if self.subject_type not in SUBJECT_TYPES:
             problems.append(f"subject_type: must be one of {', '.join(sorted(SUBJECT_TYPES))}")
-        if self.status not in STATUSES:
-            problems.append(f"status: must be one of {', '.join(sorted(STATUSES))}")
+        if self.status not in CONSENT_STATUSES:
+            problems.append(f"status: must be one of {', '.join(sorted(CONSENT_STATUSES))}")
         if not isinstance(subject_id, str) or not subject_id.strip():
             problems.append("subject_id: empty")
         elif self.subject_type == "email":
@@ -494,6 +491,19 @@ class PreparedEvents:
     rows: pd.DataFrame
     invalid: int = 0
     invalid_reasons: Mapping[str, int] = field(default_factory=dict)
+    refused: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame({"position": pd.Series(dtype="int64"),
+                                              "reason": pd.Series(dtype=object)})
+    )  # fmt: skip
+    """The invalid rows: ``position`` (0-based, in the table given) and ``reason``."""
+
+    @property
+    def positions(self) -> np.ndarray:
+        """Per row of ``rows``, its position in the table given (refused rows left out)."""
+        total = len(self.rows) + len(self.refused)
+        keep = np.ones(total, dtype=bool)
+        keep[self.refused["position"].to_numpy(dtype=np.int64)] = False
+        return np.flatnonzero(keep)
 
 
 # --- checks on a table of events ----------------------------------------------------------
@@ -633,8 +643,8 @@ def prepare_frame(
     )
     status = _Coded.of(frame, "status")
     fail(
-        status.rows(lambda v: v not in STATUSES),
-        f"status: must be one of {', '.join(sorted(STATUSES))}",
+        status.rows(lambda v: v not in CONSENT_STATUSES),
+        f"status: must be one of {', '.join(sorted(CONSENT_STATUSES))}",
     )
     purpose = _Coded.of(frame, "purpose")
     fail(
@@ -725,8 +735,12 @@ def prepare_frame(
             )
         rows["event_id"] = ids
     rows["content_hash"] = _fingerprints(rows)
+    where = np.flatnonzero(invalid)
     return PreparedEvents(
-        rows=rows[list(_PREPARED)], invalid=int(invalid.sum()), invalid_reasons=reasons
+        rows=rows[list(_PREPARED)],
+        invalid=int(invalid.sum()),
+        invalid_reasons=reasons,
+        refused=pd.DataFrame({"position": where.astype(np.int64), "reason": problem[where]}),
     )
 
 
@@ -928,7 +942,18 @@ class Ledger:
         whole table before anything is written; with ``"skip"`` the invalid
         rows are counted in ``invalid``/``invalid_reasons`` and the rest stored.
         """
-        prepared = prepare_frame(frame, on_invalid=on_invalid)
+        return self.append_prepared(
+            prepare_frame(frame, on_invalid=on_invalid), batch_size=batch_size
+        )
+
+    def append_prepared(
+        self, prepared: PreparedEvents, *, batch_size: int = 100_000
+    ) -> AppendResult:
+        """Append rows already checked by ``prepare_frame`` (its refused rows are counted).
+
+        For a caller that needs to know which rows were refused and why
+        (``PreparedEvents.refused``), e.g. to quarantine them with their row number.
+        """
         result = self._append(prepared.rows, batch_size=batch_size)
         return AppendResult(
             received=result.received + prepared.invalid,
@@ -1220,6 +1245,20 @@ class Ledger:
         finally:
             raw.close()
         return int(inserted), clashing
+
+    def content_hashes(self, event_ids: Sequence[str]) -> dict[str, str]:
+        """The stored fingerprint of each of ``event_ids`` that is in the ledger."""
+        out: dict[str, str] = {}
+        ids = list(dict.fromkeys(event_ids))
+        with self._engine.connect() as connection:
+            for start in range(0, len(ids), 1000):
+                rows = connection.execute(
+                    select(consent_events.c.event_id, consent_events.c.content_hash).where(
+                        consent_events.c.event_id.in_(ids[start : start + 1000])
+                    )
+                ).all()
+                out.update({str(r[0]): str(r[1]) for r in rows})
+        return out
 
     def events(
         self,

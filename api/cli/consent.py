@@ -22,31 +22,50 @@ consent_app = typer.Typer(help="The consent ledger.", no_args_is_help=True)
 app.add_typer(consent_app, name="consent")
 
 
+#: ``consent import`` stored the good rows and refused some (see the quarantine file):
+#: distinct from 0 (every row accounted for as stored or duplicate), 1 (failed) and 2 (bad
+#: usage, or a file that cannot be read at all: nothing stored), as rsync's 23 is "partial".
+EXIT_ROWS_REFUSED = 3
+
+
 @consent_app.command("import")
 def consent_import(
-    path: Annotated[Path, typer.Argument(help="A consents CSV or Parquet file (SPEC §3 columns).")],
+    path: Annotated[Path, typer.Argument(help="A consents CSV or Parquet file (docs/inputs.md).")],
+    quarantine: Annotated[
+        Path | None,
+        typer.Option(
+            "--quarantine",
+            help="Where to write refused rows (default <home>/quarantine/consent-import-*.csv).",
+        ),
+    ] = None,
     home: HomeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Append consent events to the ledger; events already there are skipped."""
+    """Append consent events to the ledger; events already there are skipped.
+
+    Refused rows go to a quarantine CSV with their row number and reason, and
+    the exit status is 3 when any row was refused (0 when none was).
+    """
     with _tether(home) as tether:
-        done = tether.consent.import_file(path=path)
+        done = tether.consent.import_file(path=path, quarantine=quarantine)
     payload = {
         "rows_in": done.rows_in,
-        "rows_quarantined": done.rows_quarantined,
-        "quarantine_reasons": done.quarantine_reasons,
         "inserted": done.inserted,
         "duplicates": done.duplicates,
+        "rows_refused": done.rows_refused,
+        "refused_reasons": done.refused_reasons,
+        "quarantine": str(done.quarantine) if done.quarantine else None,
     }
-    _emit(
-        payload,
-        as_json=as_json,
-        lines=[
-            f"{done.rows_in:,} rows: {done.inserted:,} events added, "
-            f"{done.duplicates:,} already in the ledger, {done.rows_quarantined:,} refused"
-        ]
-        + [f"  refused: {reason} x{n}" for reason, n in done.quarantine_reasons.items()],
-    )
+    lines = [
+        f"{done.rows_in:,} rows: {done.inserted:,} events added, "
+        f"{done.duplicates:,} already in the ledger, {done.rows_refused:,} refused"
+    ]
+    lines += [f"  refused: {reason} x{n:,}" for reason, n in done.refused_reasons.items()]
+    if done.quarantine:
+        lines.append(f"refused rows (row number, reason) in {done.quarantine}")
+    _emit(payload, as_json=as_json, lines=lines)
+    if done.rows_refused:
+        raise typer.Exit(code=EXIT_ROWS_REFUSED)
 
 
 SubjectTypeArg = Annotated[
@@ -105,19 +124,24 @@ def erase(
     home: HomeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Erase a person: suppress their subjects and identifiers from the next run on.
+    """Erase a person: out of the current run at once, out of every kept run, suppressed after.
 
-    The subject is resolved to its person in the current run; every subject
-    and identifier of that person goes on the suppression list, and an audit
-    record with ids and counts only is kept.
+    The subject is resolved to its person in the current run. From now on the
+    person is in no preview, export or identify answer; their rows are removed
+    from every kept run's files (exports included); every subject and
+    identifier of theirs goes on the suppression list, so later runs never
+    ingest them. The audit keeps ids and counts only.
     """
     with _tether(home) as tether:
         receipt = tether.consent.erase(subject_type=subject_type, subject_id=subject_id)
+        redactions = tether.consent.redactions(erasure_id=receipt.erasure_id)
     logger.info(
         "erasure %s: person %s, %d records", receipt.erasure_id, receipt.person_id, receipt.records
     )
+    rows = sum(r.rows for r in redactions)
+    files = sum(r.files for r in redactions)
     _emit(
-        receipt.as_dict(),
+        {**receipt.as_dict(), "redactions": [r.as_dict() for r in redactions]},
         as_json=as_json,
         lines=[
             f"erasure {receipt.erasure_id}: "
@@ -126,6 +150,7 @@ def erase(
                 if receipt.person_id
                 else "subject not in the current run; it is suppressed all the same"
             ),
+            f"removed {rows:,} rows from {files} files of {len(redactions)} kept run(s)",
             f"suppressed {receipt.subjects} subjects and {receipt.identifiers} identifiers "
             "from the next run on",
         ],

@@ -179,7 +179,13 @@ class Tether:
         """The consent ledger: import, show, decode, erase, coverage."""
         from api.tether.consent import Consent
 
-        return Consent(workspace=self.workspace, store=self.store, policy=self.policy)
+        linking = self.config.linking if self.config is not None else None
+        return Consent(
+            workspace=self.workspace,
+            store=self.store,
+            policy=self.policy,
+            default_region=linking.default_region if linking is not None else "GB",
+        )
 
     @cached_property
     def segments(self) -> Segments:

@@ -24,7 +24,8 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine
 
-from api.exports import consent_now, preview_segment
+from api.exports import RunTables, consent_now, preview_segment
+from api.lookup import without_erased
 from api.tether.run import Run
 from api.workspace import Workspace
 from audiences.definitions import STORE_SOURCE, SegmentStore, all_segments
@@ -157,9 +158,13 @@ class Segments:
             ) from exc
         return len(members)
 
+    def _tables(self) -> RunTables:
+        """The current run's tables without the persons erased since it (``without_erased``)."""
+        return without_erased(Run.current(self._workspace).run_tables(), store=self._store)
+
     def members(self, *, name: str) -> pd.Series:
         """Person ids in the segment in the current run (windows end at the run's ``as_of``)."""
-        tables = Run.current(self._workspace).run_tables()
+        tables = self._tables()
         return evaluate_segment(
             self.get(name), features=tables.features, activity=tables.activity, as_of=tables.as_of
         )
@@ -174,7 +179,7 @@ class Segments:
     def rows(self) -> builtins.list[dict[str, Any]]:
         """``list()``'s rows as dicts of plain values (``size`` is ``None`` without a run)."""
         tables = (
-            Run.current(self._workspace).run_tables() if self._workspace.current_run_id() else None
+            self._tables() if self._workspace.current_run_id() else None
         )
         rows = []
         for name, segment in sorted(self.all().items()):
@@ -217,7 +222,7 @@ class Segments:
         """
         segment = self.get(name)
         other = self.get(overlap) if overlap else None
-        tables = Run.current(self._workspace).run_tables()
+        tables = self._tables()
         consent = consent_now(
             tables=tables,
             ledger=Ledger(self._store),
@@ -237,7 +242,7 @@ class Segments:
         """Persons in both of each pair of segments (the diagonal is each segment's size)."""
         found = self.all()
         chosen = sorted(names) if names is not None else sorted(found)
-        tables = Run.current(self._workspace).run_tables()
+        tables = self._tables()
         members = {
             n: set(
                 evaluate_segment(

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import pandas as pd
 from fastapi import APIRouter, Path
 
 from api.errors import NotFound
 from api.http.deps import ConsentWriteKey, ReadKey, StateDep
+from api.http.routes import tether_of
 from api.http.schemas import DecisionPublic, ErasurePublic, PersonPublic, RecordPublic
 from api.realtime import RunView
-from consent.erasure import ErasureStore
 
 router = APIRouter(prefix="/v1", tags=["persons"])
 
@@ -63,23 +62,18 @@ def get_person(person_id: PersonId, state: StateDep, key: ReadKey) -> PersonPubl
 
 @router.delete("/persons/{person_id}", response_model=ErasurePublic, status_code=202)
 def erase_person(person_id: PersonId, state: StateDep, key: ConsentWriteKey) -> ErasurePublic:
-    """Erase a person: their subjects and identifiers are suppressed from the next run on.
+    """Erase a person: gone from the current run at once, from every kept run, from later runs.
 
-    The next export of every audience that held the person sends them in its
-    ``remove`` set. The audit record keeps ids and counts only.
+    When the answer arrives, the person is in no preview, export or identify
+    answer, and their rows are removed from every kept run's files (exports
+    included). Their subjects and identifiers are suppressed from the next
+    run on, and the next export of every audience that held them sends them
+    in its ``remove`` set. The audit record keeps ids and counts only.
     """
     view = state.current.get()
     current = _current_id(view, person_id)
-    rows = view.rows_of[current]
-    touchpoints = pd.read_parquet(view.run_dir / "touchpoints.parquet").iloc[rows]
-    receipt = ErasureStore(state.store).erase(
-        subject_type="person",
-        subject_id=current,
-        records=touchpoints.assign(person_id=current).reset_index(drop=True),
-        person_id=current,
-        run_id=view.run_id,
-        key=state.workspace.salt,
-        requested_by=f"api:{key.key_id}",
+    receipt = tether_of(state).consent.erase(
+        subject_type="person", subject_id=current, requested_by=f"api:{key.key_id}"
     )
     state.current.mark_erased(current)
     return ErasurePublic(**receipt.as_dict())

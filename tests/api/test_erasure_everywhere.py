@@ -1,0 +1,283 @@
+"""Erasure reaches every copy, at once (issue #12).
+
+Once an erasure is stored, the person is in no preview, export or identify
+answer of the current run (or of a run being written), and their rows are
+gone from every kept run's files, exports included; the audit says what was
+removed where, as counts. On SQLite and PostgreSQL, through the ``Tether``
+object, the HTTP app and the CLI. Retention (``prune_runs``) bounds the runs
+kept.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from api import Tether
+from api.exports import export_segment
+from api.settings import TetherConfig, load_config, workspace_reference
+from api.workspace import PII_FILES, Workspace
+from tests.api.conftest import Headers, assert_error
+from tests.clirunner import tether_in_process as tether
+
+SEGMENT = "mortgage_readers_advisor_calls"
+
+
+def _config(home: Path) -> TetherConfig:
+    """The demo config with csv_internal taking ``analytics`` (a default grant): every member
+    goes out on an empty ledger too, so the test does not depend on the store's events."""
+    config = load_config(home / "demo" / "tether.toml")
+    return dataclasses.replace(
+        config,
+        destinations={
+            **config.destinations,
+            "csv_internal": {"purposes": ["analytics"], "min_size": 1},
+        },
+    )
+
+
+def _person_with_email(tether: Tether) -> tuple[str, str]:
+    """A member of SEGMENT with an email (the person and the address)."""
+    members = set(tether.segments.members(name=SEGMENT).astype(str))
+    run = tether.run
+    assert run is not None
+    ids = run.table("person_identifiers")
+    mailed = ids[ids["person_id"].astype(str).isin(members) & ids["email"].notna()]
+    assert len(mailed) >= 2, "the demo world's segment has members with an email"
+    row = mailed.sort_values("person_id").iloc[0]
+    return str(row["person_id"]), str(row["email"])
+
+
+def _texts(root: Path) -> str:
+    """Every text cell of every Parquet file and every text file under ``root``."""
+    parts: list[str] = []
+    for path in sorted(root.rglob("*")):
+        if not path.is_file():
+            continue
+        if path.suffix == ".parquet":
+            frame = pd.read_parquet(path)
+            for column in frame.columns:
+                parts += [str(v) for v in frame[column].dropna().tolist()]
+        elif path.suffix in (".csv", ".json", ".jsonl"):
+            parts.append(path.read_text())
+    return "\n".join(parts)
+
+
+def _second_run(home: Path) -> str:
+    """An older kept run: a copy of the current run under an earlier id (same files)."""
+    workspace = Workspace(home)
+    current = workspace.current_run_id()
+    assert current is not None
+    older = "20200101T000000-" + current[-6:]
+    shutil.copytree(workspace.run_dir(current), workspace.run_dir(older))
+    return older
+
+
+def test_erased_person_is_in_no_preview_export_or_identify_and_no_kept_run(
+    api_home: Path, store_url: str
+) -> None:
+    older = _second_run(api_home)
+    with Tether.open(api_home, config=_config(api_home), database_url=store_url) as tether:
+        person, email = _person_with_email(tether)
+        before = tether.segments.preview(name=SEGMENT, destinations=["csv_internal"])
+        assert email in _texts(api_home / "runs")
+        assert tether.identify(email=email).person_id == person
+
+        receipt = tether.consent.erase(subject_type="person", subject_id=person)
+
+        assert person not in set(tether.segments.members(name=SEGMENT).astype(str))
+        after = tether.segments.preview(name=SEGMENT, destinations=["csv_internal"], person=person)
+        assert after["size"] == before["size"] - 1
+        assert after["person"]["in_segment"] is False
+        assert (
+            after["destinations"]["csv_internal"]["eligible"]
+            == before["destinations"]["csv_internal"]["eligible"] - 1
+        )
+        sizes = {r["name"]: r["size"] for r in tether.segments.rows()}
+        assert sizes[SEGMENT] == before["size"] - 1
+        assert tether.segments.overlap(names=[SEGMENT]).loc[SEGMENT, SEGMENT] == after["size"]
+        created = tether.exports.create(
+            segment=tether.segments.get(SEGMENT), destination="csv_internal"
+        )
+        members = pd.read_parquet(created.result.directory / "members.parquet")
+        assert len(members) and person not in set(members["person_id"])
+        assert email not in (created.result.directory / "upload.csv").read_text()
+        assert tether.identify(email=email).person_id is None
+
+        # every kept run, the older one included, no longer holds the person anywhere
+        assert email not in _texts(api_home / "runs")
+        for run_id in (older, tether.workspace.current_run_id()):
+            graph = pd.read_parquet(api_home / "runs" / str(run_id) / "identity_graph.parquet")
+            touch = pd.read_parquet(api_home / "runs" / str(run_id) / "touchpoints.parquet")
+            assert person not in set(graph["person_id"]) and len(graph) == len(touch)
+
+        # the audit: per kept run, rows removed per file; ids and counts, never PII
+        redactions = tether.consent.redactions(erasure_id=receipt.erasure_id)
+        assert {r.run_id for r in redactions} == {older, tether.workspace.current_run_id()}
+        for redaction in redactions:
+            assert redaction.removed["identity_graph.parquet"] == receipt.records
+            assert redaction.removed["touchpoints.parquet"] == receipt.records
+            assert redaction.removed["person_identifiers.parquet"] >= 1
+            assert all(isinstance(n, int) and n > 0 for n in redaction.removed.values())
+        audit = json.dumps([r.as_dict() for r in redactions]) + json.dumps(receipt.as_dict())
+        assert email not in audit and "@" not in audit
+        # done once: applying again finds nothing left to do
+        assert tether.consent.apply_erasures() == []
+
+
+def test_a_run_being_written_when_the_erasure_lands_exports_without_the_person(
+    api_home: Path, store_url: str
+) -> None:
+    with Tether.open(api_home, config=_config(api_home), database_url=store_url) as tether:
+        person, email = _person_with_email(tether)
+        workspace = tether.workspace
+        run = tether.run
+        assert run is not None
+        # a nightly in progress: its run started, its tables written, not yet published
+        run_id = workspace.new_run_id()
+        partial = workspace.partial_dir(run_id)
+        shutil.copytree(run.directory, partial, ignore=shutil.ignore_patterns("exports"))
+        tables = dataclasses.replace(
+            run.run_tables(),
+            run_id=run_id,
+            run_dir=partial,
+            published_dir=workspace.run_dir(run_id),
+        )
+        assert person in set(tables.features["person_id"])
+
+        tether.consent.erase(subject_type="person", subject_id=person)  # lands mid-run
+
+        result, created = export_segment(
+            workspace=workspace,
+            store=tether.store,
+            segment=tether.segments.get(SEGMENT),
+            destination_name="csv_internal",
+            policy=tether.policy,
+            overrides={"purposes": ["analytics"], "min_size": 1},
+            tables=tables,
+            consent=tables.consent,
+        )
+        assert created
+        assert person not in set(pd.read_parquet(result.directory / "members.parquet")["person_id"])
+        assert email not in (result.directory / "upload.csv").read_text()
+
+        # published: the nightly's closing apply_erasures() redacts the run's own files
+        workspace.complete_run(run_id)
+        assert email in _texts(workspace.run_dir(run_id))  # written before the erasure landed
+        done = tether.consent.apply_erasures()
+        assert [r.run_id for r in done] == [run_id]
+        assert email not in _texts(workspace.run_dir(run_id))
+
+
+def test_erasure_over_http_reaches_preview_export_download_and_identify(
+    client: TestClient, api_home: Path, headers: Headers
+) -> None:
+    older = _second_run(api_home)
+    with Tether.open(api_home, config=load_config(api_home / "demo" / "tether.toml")) as tether:
+        person, email = _person_with_email(tether)
+    read, write = headers("read"), headers("consent:write")
+    exporter = headers("read", "export")
+    exports = client.get("/v1/exports", headers=read).json()
+    listed = exports["data"]
+    assert listed, "the nightly wrote exports"
+    before = client.get(f"/v1/segments/{SEGMENT}/preview", headers=read).json()
+    assert (
+        client.post("/v1/identify", json={"email": email}, headers=read).json()["person_id"]
+        == person
+    )
+
+    response = client.delete(f"/v1/persons/{person}", headers=write)
+    assert response.status_code == 202
+    assert "@" not in response.text
+
+    after = client.get(f"/v1/segments/{SEGMENT}/preview", headers=read).json()
+    assert after["size"] == before["size"] - 1
+    assert (
+        client.post("/v1/identify", json={"email": email}, headers=read).json()["person_id"] is None
+    )
+    assert_error(client.get(f"/v1/persons/{person}", headers=read), 404, "not_found")
+    # the nightly's exports (already written before the erasure) no longer serve the person
+    for export in listed:
+        for name in client.get(f"/v1/exports/{export['export_id']}", headers=read).json()["files"]:
+            body = client.get(  # a key per file: downloads are rate-limited per key
+                f"/v1/exports/{export['export_id']}/files/{name}", headers=headers("read", "export")
+            )
+            assert body.status_code == 200, body.text
+            assert email not in body.text
+    created = client.post(
+        "/v1/exports", json={"segment": SEGMENT, "destination": "csv_internal"}, headers=exporter
+    )
+    if created.status_code in (200, 201):
+        assert email not in json.dumps(created.json())
+    assert email not in _texts(api_home / "runs" / older)
+
+
+def test_erase_from_the_cli_then_preview_and_export_leave_the_person_out(
+    api_home: Path,
+) -> None:
+    config = api_home / "demo" / "tether.toml"
+    with Tether.open(api_home, config=config) as opened:
+        person, email = _person_with_email(opened)
+    erased = json.loads(tether("erase", "person", person, "--json", home=api_home).stdout)
+    assert erased["person_id"] == person and erased["redactions"]
+    assert sum(r["rows"] for r in erased["redactions"]) > 0 and "@" not in json.dumps(erased)
+    preview = json.loads(
+        tether(
+            "segments", "preview", SEGMENT, "--person", person, "--config", str(config), "--json",
+            home=api_home,
+        ).stdout
+    )  # fmt: skip
+    assert preview["person"]["in_segment"] is False
+    assert email not in _texts(api_home / "runs")
+
+
+def _fake_run(workspace: Workspace, run_id: str) -> None:
+    directory = workspace.run_dir(run_id)
+    (directory / "exports").mkdir(parents=True)
+    (directory / "report.json").write_text("{}")
+
+
+def test_prune_runs_keeps_the_newest_and_the_current(tmp_path: Path) -> None:
+    workspace = Workspace.open(tmp_path / "ws")
+    ids = [f"2026110{d}T000000-abcdef" for d in range(1, 10)]
+    for run_id in ids:
+        _fake_run(workspace, run_id)
+    (workspace.home / "current").symlink_to(Path("runs") / ids[0])  # an old run is current
+    workspace.partial_dir("20261110T000000-abcdef").mkdir()  # a run in progress
+    removed = workspace.prune_runs(keep=3)
+    assert removed == ids[1:6]
+    assert workspace.kept_runs() == [ids[0], *ids[6:]]
+    assert workspace.partial_dir("20261110T000000-abcdef").is_dir()
+    assert workspace.prune_runs(keep=3) == []
+    assert workspace.prune_runs() == []  # the default keeps seven
+    with pytest.raises(Exception, match="at least 1"):
+        workspace.prune_runs(keep=0)
+
+
+def test_workspace_keep_runs_is_declared_once(tmp_path: Path) -> None:
+    from api.settings import EXAMPLE_CONFIG
+    from resolver.errors import ConfigError
+
+    path = tmp_path / "tether.toml"
+    path.write_text(EXAMPLE_CONFIG)
+    assert load_config(path).workspace.keep_runs == 7
+    path.write_text(EXAMPLE_CONFIG.replace("keep_runs = 7", "keep_runs = 3"))
+    assert load_config(path).workspace.keep_runs == 3
+    for bad in ("keep_runs = 0", "keep_runs = true", 'keep_runs = "7"', "keep = 7"):
+        path.write_text(EXAMPLE_CONFIG.replace("keep_runs = 7", bad))
+        with pytest.raises(ConfigError, match="workspace"):
+            load_config(path)
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
+    assert workspace_reference() in docs
+
+
+def test_every_file_that_can_hold_pii_is_listed_and_documented() -> None:
+    consent_doc = (Path(__file__).resolve().parents[2] / "docs" / "consent.md").read_text()
+    for name in PII_FILES:
+        assert f"`{name}`" in consent_doc, name
