@@ -12,16 +12,16 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-__all__ = ["exact_identifier_components"]
+from resolver.vocabulary import IDENTIFIER_KINDS
 
-_IDENTIFIERS = ("customer_id", "cookie_id", "device_id", "ad_id", "email", "phone")
+__all__ = ["exact_identifier_components"]
 
 
 def exact_identifier_components(touchpoints: pd.DataFrame) -> np.ndarray:
     """Cluster label per record: connected components over shared identifier values."""
     n = len(touchpoints)
     lefts, rights = [], []
-    for column in _IDENTIFIERS:
+    for column in IDENTIFIER_KINDS:
         values = touchpoints[column]
         present = values.notna().to_numpy()
         ids = np.flatnonzero(present)

@@ -41,13 +41,14 @@ from resolver.blocking import BLOCKING_RULES
 from resolver.errors import ModelError
 from resolver.model import MODEL_COLUMNS, TrainedModel
 from resolver.sources import normalize_record
+from resolver.vocabulary import IDENTIFIER_KINDS
 
 __all__ = ["EXACT_KEYS", "IdentifyMatch", "IdentityIndex", "PERSON_FIELDS"]
 
 logger = logging.getLogger(__name__)
 
 #: Exact identifiers, in the order they are tried.
-EXACT_KEYS: tuple[str, ...] = ("customer_id", "cookie_id", "device_id", "ad_id", "email", "phone")
+EXACT_KEYS: tuple[str, ...] = IDENTIFIER_KINDS
 #: Identifiers of the subject itself: they find a gated (unlinked) record's own person.
 GATED_KEYS = frozenset({"cookie_id", "device_id"})
 #: The source kind whose records own an identifier: their person is the answer.

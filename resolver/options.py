@@ -5,17 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["IDENTIFIER_KINDS", "IdentifierKind", "LinkingOptions"]
+from resolver.vocabulary import IDENTIFIER_KINDS, IdentifierKind
 
-IdentifierKind = Literal["customer_id", "cookie_id", "device_id", "ad_id", "email", "phone"]
-IDENTIFIER_KINDS: tuple[IdentifierKind, ...] = (
-    "customer_id",
-    "cookie_id",
-    "device_id",
-    "ad_id",
-    "email",
-    "phone",
-)
+# The identifier kinds are declared in ``resolver.vocabulary``; named here too
+# because ``[linking.blocklist]`` keys are identifier kinds.
+__all__ = ["IDENTIFIER_KINDS", "IdentifierKind", "LinkingOptions"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

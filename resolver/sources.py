@@ -47,6 +47,7 @@ from resolver.normalize import (
 )
 from resolver.progress import NULL_PROGRESS, Progress
 from resolver.suppression import Suppression, suppressed_rows
+from resolver.vocabulary import CONSENT_STATUSES, SUBJECT_TYPES
 
 __all__ = [
     "KIND_SCHEMAS",
@@ -127,8 +128,6 @@ KIND_SCHEMAS: dict[SourceKind, KindSchema] = {
     ),
 }  # fmt: skip
 
-SUBJECT_TYPES = frozenset({"customer", "cookie", "device", "contact", "email"})
-CONSENT_STATUSES = frozenset({"granted", "denied", "withdrawn"})
 #: Contact channels a ``contacts`` row may name: those of the capability table (``resolver.channels``).
 CHANNELS = frozenset(CAPABILITIES)
 #: Channels whose contact phone numbers are international even without "+".

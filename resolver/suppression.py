@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from resolver.normalize import normalize_email, normalize_phone
+from resolver.vocabulary import IDENTIFIER_KINDS
 
 __all__ = [
     "IDENTIFIER_COLUMNS",
@@ -33,15 +34,7 @@ __all__ = [
     "suppressed_rows",
 ]
 
-IDENTIFIER_COLUMNS: tuple[str, ...] = (
-    "customer_id",
-    "cookie_id",
-    "device_id",
-    "ad_id",
-    "email",
-    "phone",
-    "national_id",
-)
+IDENTIFIER_COLUMNS: tuple[str, ...] = (*IDENTIFIER_KINDS, "national_id")
 """Normalised identifier columns of touchpoints whose hashes an erasure suppresses."""
 
 _SUBJECT_COLUMNS = {

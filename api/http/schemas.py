@@ -13,9 +13,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-SubjectTypeName = Literal["customer", "cookie", "device", "contact", "email"]
-LookupType = Literal["customer", "cookie", "device", "contact", "email", "person"]
-ConsentStatusName = Literal["granted", "denied", "withdrawn"]
+from resolver.vocabulary import ConsentStatus, SubjectType
+
+#: A subject type, or ``person``: what a consent lookup may name.
+LookupType = Literal[SubjectType, "person"]
 
 Text = Field(default=None, min_length=1, max_length=256)
 
@@ -162,12 +163,12 @@ class ErasurePublic(BaseModel):
 
 
 class ConsentEventCreate(Strict):
-    subject_type: SubjectTypeName
+    subject_type: SubjectType
     subject_id: str = Field(min_length=1, max_length=256)
     purpose: str = Field(
         min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$", examples=["ad_targeting"]
     )
-    status: ConsentStatusName
+    status: ConsentStatus
     recorded_at: datetime = Field(description="With a time zone, e.g. 2026-11-01T10:00:00Z.")
     expires_at: datetime | None = None
     source: str | None = Field(default=None, max_length=64, examples=["cmp"])

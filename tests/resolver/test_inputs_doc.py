@@ -6,7 +6,8 @@ import re
 from pathlib import Path
 
 from consent.ledger import EVIDENCE_KEYS
-from resolver.sources import CHANNELS, CONSENT_STATUSES, KIND_SCHEMAS, SUBJECT_TYPES
+from resolver.sources import CHANNELS, KIND_SCHEMAS
+from resolver.vocabulary import CONSENT_STATUSES, SUBJECT_TYPES
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "inputs.md"
 

@@ -91,6 +91,7 @@ from api.worlds.harder.places import (
     OFFICE_BLOCKS,
     TIMEZONE,
 )
+from consent.purposes import PURPOSES
 
 __all__ = ["CATEGORIES", "COLUMNS", "ChunkTables", "WebRegime", "build_chunk"]
 
@@ -99,13 +100,6 @@ __all__ = ["CATEGORIES", "COLUMNS", "ChunkTables", "WebRegime", "build_chunk"]
 WebRegime = Literal["bank", "anonymous"]
 
 CATEGORIES = ("mortgage", "savings", "cards", "loans", "insurance", "investments", "pensions")
-PURPOSES = (
-    "identity_linking",
-    "analytics",
-    "personalisation",
-    "ad_targeting",
-    "messaging_marketing",
-)
 
 COLUMNS: dict[str, list[str]] = {
     "crm": [
