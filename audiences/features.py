@@ -9,8 +9,12 @@ sources and the persons' effective consent (SPEC §6):
   ``views_<category>_30d`` and ``last_view_<category>`` (recency and
   frequency), per channel ``events_<channel>_30d``, per CRM interaction kind
   ``last_<kind>_at`` and ``last_<kind>_outcome``, per messaging channel
-  ``msg_delivered_<channel>``, ``msg_read_<channel>`` and
-  ``msg_read_rate_<channel>`` (read / delivered), identifier coverage
+  ``msg_delivered_<channel>``, ``msg_read_<channel>``, ``msg_replies_<channel>``,
+  ``msg_clicks_<channel>``, ``msg_read_rate_<channel>`` (read / delivered, missing
+  where reads cannot be seen), ``msg_reads_<channel>`` (``visible``, ``hidden``,
+  ``unobservable``), ``msg_engagement_<channel>`` (``engaged``, ``unknown``,
+  ``unengaged`` over 30 days; ``audiences.engagement``) and
+  ``last_inbound_<channel>``, identifier coverage
   (``has_email``, ``has_phone``, ``has_ad_id``) and ``consent_<purpose>``.
 - ``person_activity`` (one row per event or interaction of a person):
   ``person_id, ts, source_kind ('event'|'interaction'), type, category,
@@ -30,13 +34,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from audiences import engagement as e
+from resolver.channels import CHANNELS
 
 __all__ = ["PersonTables", "build_person_tables", "IDENTIFIER_FIELDS"]
 
@@ -192,17 +200,105 @@ def _activity_features(
         slug = _slug(value)
         out.append((f"last_{slug}_at", last["ts"].array))
         out.append((f"last_{slug}_outcome", last["outcome"].array))
-    delivered_rows, read_rows = kind_is("message_delivered"), kind_is("message_read")
-    messages = is_event & (delivered_rows | read_rows)
-    for value in sorted(activity["channel"][messages].dropna().unique()):
-        rows = messages & channel_is(value)
-        slug = _slug(value)
-        delivered = count(rows & delivered_rows)
-        read = count(rows & read_rows)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rate = np.where(delivered > 0, np.minimum(read / delivered, 1.0), np.nan)
-        out += [(f"msg_delivered_{slug}", delivered), (f"msg_read_{slug}", read)]
-        out.append((f"msg_read_rate_{slug}", rate))
+    out += _messaging_features(activity, code, n, as_of=as_of, is_event=is_event, kind_is=kind_is)
+    return out
+
+
+def _messaging_features(
+    activity: pd.DataFrame,
+    code: np.ndarray,
+    n: int,
+    *,
+    as_of: datetime,
+    is_event: np.ndarray,
+    kind_is: Callable[[object], np.ndarray],
+) -> list[tuple[str, object]]:
+    """Per messaging channel a person was messaged on: counts, reads' visibility, engagement.
+
+    ``msg_delivered_<ch>``, ``msg_read_<ch>``, ``msg_replies_<ch>`` and
+    ``msg_clicks_<ch>`` count events; ``msg_reads_<ch>`` says whether reads
+    are ``visible``, ``hidden`` or ``unobservable``; ``msg_read_rate_<ch>``
+    is read / delivered where they are visible, else missing (unknown, not
+    0); ``msg_engagement_<ch>`` is the level over the last 30 days; and
+    ``last_inbound_<ch>`` the person's last message to the business (the
+    service window runs from it). The rule is ``audiences.engagement``'s.
+    """
+    types = (e.SENT, e.DELIVERED, e.READ, e.INBOUND, e.CLICK)
+    messages = is_event & np.logical_or.reduce([kind_is(t) for t in types])
+    if not messages.any():
+        return []
+    rows = np.flatnonzero(messages)
+    frame = pd.DataFrame(
+        {
+            "code": code[rows],
+            "channel": activity["channel"].to_numpy()[rows],
+            "type": activity["type"].to_numpy()[rows],
+            "ts": activity["ts"].array.take(rows),
+        }
+    )
+    caps = pd.DataFrame(
+        [(c.name, c.reads_observable, c.reads_hideable) for c in CHANNELS.values()],
+        columns=["channel", "observable", "hideable"],
+    )
+    until = pd.Timestamp(as_of).to_pydatetime()
+    recent = e.engagement_sql(
+        type_column="m.type",
+        ts_column="m.ts",
+        since=until - timedelta(days=RECENT_DAYS),
+        until=until,
+        observable="any_value(c.observable)",
+        hideable="any_value(c.hideable)",
+    )
+    ever = e.engagement_sql(
+        type_column="m.type",
+        ts_column="m.ts",
+        since=datetime(1970, 1, 1, tzinfo=UTC),
+        until=until,
+        observable="any_value(c.observable)",
+        hideable="any_value(c.hideable)",
+    )
+    con = duckdb.connect()
+    try:
+        con.register("m_rows", frame)
+        con.register("caps", caps)
+        per = con.execute(
+            f"""
+            SELECT m.code, m.channel,
+                   count(*) FILTER (WHERE m.type = '{e.DELIVERED}') AS delivered,
+                   count(*) FILTER (WHERE m.type = '{e.READ}') AS read,
+                   count(*) FILTER (WHERE m.type = '{e.INBOUND}') AS replies,
+                   count(*) FILTER (WHERE m.type = '{e.CLICK}') AS clicks,
+                   {ever.reads} AS reads, {ever.read_rate} AS read_rate,
+                   {recent.level} AS level,
+                   max(m.ts) FILTER (WHERE m.type = '{e.INBOUND}') AS last_inbound
+            FROM m_rows m LEFT JOIN caps c ON c.channel = m.channel
+            WHERE m.channel IS NOT NULL
+            GROUP BY m.code, m.channel
+            """
+        ).df()
+    finally:
+        con.close()
+    out: list[tuple[str, object]] = []
+    for channel in sorted(per["channel"].unique()):
+        part = per[per["channel"] == channel]
+        at = part["code"].to_numpy()
+        slug = _slug(channel)
+
+        for name in ("delivered", "read", "replies", "clicks"):
+            out.append((f"msg_{name}_{slug}", _spread(part[name], at, n, 0, np.int64)))
+        out.append((f"msg_read_rate_{slug}", _spread(part["read_rate"], at, n, np.nan, float)))
+        out.append((f"msg_reads_{slug}", _spread(part["reads"], at, n, None, object)))
+        out.append((f"msg_engagement_{slug}", _spread(part["level"], at, n, None, object)))
+        inbound = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns, UTC]")
+        inbound.iloc[at] = pd.to_datetime(part["last_inbound"], utc=True).to_numpy()
+        out.append((f"last_inbound_{slug}", inbound.array))
+    return out
+
+
+def _spread(values: pd.Series, at: np.ndarray, n: int, fill: Any, dtype: Any) -> np.ndarray:
+    """``values`` at positions ``at`` of an ``n``-long array, ``fill`` elsewhere."""
+    out: np.ndarray = np.full(n, fill, dtype=dtype)
+    out[at] = values.astype(object).where(values.notna(), fill).to_numpy(dtype=dtype)
     return out
 
 

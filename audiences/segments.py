@@ -26,7 +26,11 @@ Conditions:
 - ``interaction: {kind, outcome?, within_days, min_count?}``: likewise for
   CRM interactions;
 - ``engagement: {channel, within_days, gte|gt|lte|lt}``: messages read /
-  delivered on a channel within the window.
+  delivered on a channel within the window, where reads can be seen (a
+  person whose reads are hidden or unobservable has no read rate, and no
+  comparison selects them); ``engagement: {channel, within_days, level}``
+  with ``engaged``, ``unknown`` or ``unengaged`` (or a list):
+  ``audiences.engagement`` defines them.
 
 Windows count back from the run's time. Everything a user writes is checked
 against the feature schema and the rule grammar first; an unknown feature, a
@@ -413,24 +417,53 @@ class _Compiler:
         return name
 
     def engagement(self, spec: Any, path: str) -> str:
+        """Read rate (``gte``...) or level (``level``) on one channel in a window.
+
+        Both follow ``audiences.engagement``: where reads cannot be seen the
+        read rate is unknown, so no read-rate comparison selects the person
+        (unknown is not 0); ``level`` asks for ``engaged`` (a reply or click,
+        or reads at the engaged rate), ``unknown`` or ``unengaged``.
+        """
+        from audiences import engagement as e
+        from resolver.channels import CHANNELS
+
         if not isinstance(spec, Mapping) or not isinstance(spec.get("channel"), str):
             raise self.fail(path, "channel is required (text)")
         spec = {**spec, "channel": self.channel(spec["channel"], path)}
-        ops = sorted(set(spec) & {"gt", "gte", "lt", "lte"})
-        extra = sorted(set(spec) - {"channel", "within_days", "gt", "gte", "lt", "lte"})
+        ops = sorted(set(spec) & {"gt", "gte", "lt", "lte", "level"})
+        extra = sorted(set(spec) - {"channel", "within_days", "gt", "gte", "lt", "lte", "level"})
         if extra or len(ops) != 1:
-            raise self.fail(path, "give channel, within_days and one of gt, gte, lt, lte")
+            raise self.fail(
+                path, "give channel, within_days and one of gt, gte, lt, lte (a read rate) or level"
+            )
+        since = self.window(spec, path)
+        capability = CHANNELS[spec["channel"]]
+        rule = e.engagement_sql(
+            type_column="a.type",
+            ts_column="a.ts",
+            since=since.to_pydatetime(),
+            until=pd.Timestamp(self.as_of).to_pydatetime(),
+            observable="TRUE" if capability.reads_observable else "FALSE",
+            hideable="TRUE" if capability.reads_hideable else "FALSE",
+        )
+        events = (
+            "FROM activity a WHERE a.person_id = f.person_id AND a.source_kind = 'event'"
+            " AND a.channel = ?"
+        )
+        if ops == ["level"]:
+            levels = spec["level"] if isinstance(spec["level"], list) else [spec["level"]]
+            if not levels or any(v not in e.LEVELS for v in levels):
+                raise self.fail(
+                    f"{path}.level", f"level takes one or a list of {', '.join(e.LEVELS)}"
+                )
+            self.params += [spec["channel"], *levels]
+            marks = ", ".join("?" for _ in levels)
+            return f"((SELECT {rule.level} {events}) IN ({marks}))"
         value = spec[ops[0]]
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
             raise self.fail(path, f"{ops[0]} takes a read rate from 0 to 1")
-        since = self.window(spec, path)
-        self.params += [spec["channel"], since, self.as_of, value]
-        return (
-            "((SELECT count(*) FILTER (WHERE a.type = 'message_read')::DOUBLE"
-            " / NULLIF(count(*) FILTER (WHERE a.type = 'message_delivered'), 0)"
-            " FROM activity a WHERE a.person_id = f.person_id AND a.source_kind = 'event'"
-            f" AND a.channel = ? AND a.ts >= ? AND a.ts <= ?) {_COMPARISONS[ops[0]]} ?)"
-        )
+        self.params += [spec["channel"], value]
+        return f"((SELECT {rule.read_rate} {events}) {_COMPARISONS[ops[0]]} ?)"
 
 
 #: Where a non-message event happens: accepted as an event's ``channel`` besides the

@@ -6,11 +6,15 @@ of them takes part in linking.
 
 from __future__ import annotations
 
-from datetime import timedelta
+import hashlib
+from datetime import datetime, timedelta
 from typing import Any
+
+import numpy as np
 
 from api.worlds.demo.chunk import Chunk
 from api.worlds.demo.people import Person
+from api.worlds.demo.world import WORLD_NOW
 
 __all__ = ["CATEGORIES", "interactions_for", "message_events", "page_views"]
 
@@ -39,33 +43,74 @@ def page_views(c: Chunk, *, subject_type: str, subject_id: str, session: dict[st
         )
 
 
+#: Share of a channel's contacts who turned read receipts off (where a user can).
+RECEIPTS_OFF = {"whatsapp": 0.25, "viber": 0.1, "messenger": 0.05}
+#: Share of contacts who gave the channel's own opt-in (WhatsApp opt-in, Telegram
+#: /start, Viber subscribe); Messenger needs none (the person writes first).
+OPTED_IN = {"whatsapp": 0.75, "telegram": 0.95, "viber": 0.85, "messenger": 0.2}
+
+
 def message_events(c: Chunk, *, contact_id: str, channel: str) -> None:
-    """Messages sent to a contact in the last 60 days: sent, then delivered, then read."""
+    """Messages to and from a contact in the last 60 days, as the channel reports them.
+
+    The business sends; the platform reports delivered and (where it can)
+    read: Telegram bots never see reads, and a share of WhatsApp, Viber and
+    Messenger users turned receipts off, so their reads never arrive (issue
+    #15). The person replies to some messages and clicks some links, and may
+    write on their own in the last days (which opens a service window). Each
+    contact has the channel's own opt-in (and sometimes a later opt-out).
+
+    The sent, delivered and read draws come from the chunk's generator in the
+    order they always did, so every linked source stays byte-identical; the
+    rest is drawn from a generator of the contact's own.
+    """
     d = c.draws
+    own = np.random.default_rng(int.from_bytes(hashlib.sha256(contact_id.encode()).digest()[:8]))
     sent = int(d.rng.integers(0, 12))
     read_rate = float(d.rng.beta(2, 2))
+    receipts_off = bool(own.random() < RECEIPTS_OFF.get(channel, 0.0))
+    reads_seen = channel != "telegram" and not receipts_off
+    reply_rate = 0.4 * read_rate
     for _ in range(sent):
         ts = d.timestamp(days_back=60)
-        for event_type, keep in (
-            ("message_sent", True),
-            ("message_delivered", d.chance(0.95)),
-            ("message_read", d.chance(read_rate)),
-        ):
-            if not keep:
-                break
-            c.add(
-                "events",
-                {
-                    "subject_type": "contact",
-                    "subject_id": contact_id,
-                    "ts": ts,
-                    "event_type": event_type,
-                    "category": None,
-                    "url": None,
-                    "value": None,
-                    "channel": channel,
-                },
-            )
+        delivered, opened = d.chance(0.95), d.chance(read_rate)  # both drawn, as ever
+        read = delivered and opened
+        _message(c, contact_id, channel, "message_sent", ts)
+        if not delivered:
+            continue
+        _message(c, contact_id, channel, "message_delivered", ts + timedelta(seconds=5))
+        if read and reads_seen:
+            _message(c, contact_id, channel, "message_read", ts + timedelta(minutes=20))
+        if read and own.random() < reply_rate:
+            answer = ts + timedelta(minutes=int(own.integers(21, 600)))
+            _message(c, contact_id, channel, "message_received", answer)
+        if read and own.random() < 0.1:
+            _message(c, contact_id, channel, "message_clicked", ts + timedelta(minutes=25))
+    if own.random() < 0.15:  # wrote to the business in the last two days
+        when = WORLD_NOW - timedelta(seconds=int(own.integers(1, 2 * 86400)))
+        _message(c, contact_id, channel, "message_received", when)
+    if own.random() < OPTED_IN.get(channel, 0.0):
+        start = WORLD_NOW - timedelta(days=int(own.integers(61, 400)))
+        _message(c, contact_id, channel, "channel_opt_in", start)
+        if own.random() < 0.06:  # blocked the bot, unsubscribed, opted out
+            stop = WORLD_NOW - timedelta(days=int(own.integers(1, 60)))
+            _message(c, contact_id, channel, "channel_opt_out", stop)
+
+
+def _message(c: Chunk, contact_id: str, channel: str, event_type: str, ts: datetime) -> None:
+    c.add(
+        "events",
+        {
+            "subject_type": "contact",
+            "subject_id": contact_id,
+            "ts": ts,
+            "event_type": event_type,
+            "category": None,
+            "url": None,
+            "value": None,
+            "channel": channel,
+        },
+    )
 
 
 def interactions_for(c: Chunk, p: Person) -> None:
