@@ -128,7 +128,11 @@ def main() -> int:
     # secrets: the owner's only, whatever the shell's umask (docs/api.md).
     os.umask(0o077)
     try:
-        app(standalone_mode=False)
+        # Without standalone mode, click returns a command's ``typer.Exit`` code
+        # instead of raising it: that is the exit status (``consent import``: 3).
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            return code
     except TetherError as exc:
         if _state["debug"]:
             raise
