@@ -63,18 +63,12 @@ from consent.effective import (  # noqa: E402
     person_subjects,
     subject_states,
 )
+from consent.purposes import PURPOSES  # noqa: E402
 from resolver.graph import build_identity_graph, build_persons  # noqa: E402
 from resolver.person_ids import _encode_numbers, assign_person_ids  # noqa: E402
 from resolver.sources import TOUCHPOINT_COLUMNS  # noqa: E402
 
 STEPS = ("consent", "person_ids", "person_consent", "features")
-PURPOSES = (
-    "identity_linking",
-    "analytics",
-    "personalisation",
-    "ad_targeting",
-    "messaging_marketing",
-)
 RECORDS_PER_PERSON = 5.0
 CATEGORIES = ["mortgage", "loans", "cards", "savings", "pensions", "insurance", "investments"]
 SALT = "bench-salt"
