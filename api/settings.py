@@ -238,6 +238,10 @@ def api_reference() -> str:
     return "\n".join(rows) + "\n"
 
 
+#: How ``[workspace]`` types read in messages and the docs.
+_WORKSPACE_TYPES: dict[Any, str] = {int: "whole number"}
+
+
 def _workspace(raw: Any, *, problems: list[str]) -> WorkspaceOptions:
     if not isinstance(raw, dict):
         problems.append("[workspace] must be a table")
@@ -251,7 +255,7 @@ def _workspace(raw: Any, *, problems: list[str]) -> WorkspaceOptions:
             continue
         expected, least = types[key], declared[key].metadata["least"]
         if not isinstance(value, expected) or isinstance(value, bool):
-            problems.append(f"workspace.{key} must be a {_TYPE_NAMES.get(expected, 'value')}")
+            problems.append(f"workspace.{key} must be a {_WORKSPACE_TYPES.get(expected, 'value')}")
             continue
         if least is not None and value < least:
             problems.append(f"workspace.{key} must be at least {least:g}")
@@ -276,7 +280,7 @@ def workspace_reference() -> str:
         least = f.metadata["least"]
         shown = "" if least is None else f"`{least:g}`"
         rows.append(
-            f"| `{f.name}` | {_TYPE_NAMES.get(types[f.name], 'value')} | "
+            f"| `{f.name}` | {_WORKSPACE_TYPES.get(types[f.name], 'value')} | "
             f"`{_toml_value(f.default)}` | {shown} | {f.metadata['help']} |"
         )
     return "\n".join(rows) + "\n"
