@@ -204,7 +204,9 @@ def _api(raw: Any, *, problems: list[str]) -> ApiOptions:
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
-            problems.append(f"api.{key} must be a {_TYPE_NAMES.get(expected, expected.__name__)}")
+            problems.append(
+                f"api.{key} must be a {_API_TYPE_NAMES.get(expected, expected.__name__)}"
+            )
             continue
         if least is not None and value < least:
             problems.append(f"api.{key} must be at least {least:g}")
@@ -213,8 +215,8 @@ def _api(raw: Any, *, problems: list[str]) -> ApiOptions:
     return ApiOptions(**values)
 
 
-_TYPE_NAMES = {dict: "table", list: "array", str: "string", bool: "boolean", int: "whole number",
-               float: "number"}  # fmt: skip
+#: How ``[api]`` problems and the docs name a TOML type.
+_API_TYPE_NAMES = {bool: "boolean", int: "whole number", float: "number", str: "string"}
 
 
 def api_example() -> str:
@@ -229,7 +231,7 @@ def api_reference() -> str:
     """The Markdown table of every ``[api]`` key (``docs/configuration.md``)."""
     rows = ["| key | type | default | least | what it does |", "|---|---|---|---|---|"]
     for f in fields(ApiOptions):
-        kind = _TYPE_NAMES.get(_API_KEYS[f.name], _API_KEYS[f.name].__name__)
+        kind = _API_TYPE_NAMES.get(_API_KEYS[f.name], _API_KEYS[f.name].__name__)
         least = f.metadata["least"]
         shown = "" if least is None else f"`{least:g}`"
         rows.append(

@@ -119,12 +119,13 @@ def _admit(request: Request, state: State, key: ApiKey) -> Lease:
     A preview with an overlap evaluates two segments: it costs two tokens.
     """
     route = request.scope.get("route")
-    what = f"{request.method} {getattr(route, 'path', '(route)')}"
+    what = str(getattr(route, "name", "request")).replace("_", " ")  # "preview", "download"
     cost = 2 if request.query_params.get("overlap") else 1
     return state.limiter.acquire(key_id=key.key_id, cost=cost, what=what)
 
 
-# async generators: the count is memory only, and the lease ends when the request does
+# async generators: the count is memory only. Scoped to the route function: the lease
+# ends when the work is done, before the response is sent (a file streams unlimited).
 async def _heavy_read(request: Request, state: StateDep, key: ReadKey) -> AsyncIterator[ApiKey]:
     lease = _admit(request, state, key)
     try:
@@ -141,9 +142,9 @@ async def _heavy_export(request: Request, state: StateDep, key: ExportKey) -> As
         lease.release()
 
 
-HeavyReadKey = Annotated[ApiKey, Depends(_heavy_read)]
+HeavyReadKey = Annotated[ApiKey, Depends(_heavy_read, scope="function")]
 """A ``read`` key, rate-limited: previews."""
-HeavyExportKey = Annotated[ApiKey, Depends(_heavy_export)]
+HeavyExportKey = Annotated[ApiKey, Depends(_heavy_export, scope="function")]
 """An ``export`` key, rate-limited: exports, export files, segment writes."""
 
 
