@@ -66,7 +66,7 @@ ONE_FILE_PER_SOURCE = {
     "app_devices.csv": "7e9b79b582c8",
     "consents.csv": "a08ea24834e4",
     "crm.csv": "18c1af41f9ca",
-    "events.csv": "699a43d1da4c",
+    "events.csv": "13cfa2f1a6ce",  # issue #15: receipts off, replies, clicks, opt-ins
     "hard_cases.csv": "861cf3a4246a",
     "interactions.csv": "545ac4ed79c8",
     "labels.csv": "a33d91bceeac",
@@ -77,7 +77,7 @@ CHUNKED = {
     "app_devices": "618864c2f069",
     "consents": "9d451819d33f",
     "crm": "f86ef25f6ee4",
-    "events": "b0f7559851f9",
+    "events": "cc9347b53b9c",  # issue #15
     "hard_cases.csv": "861cf3a4246a",
     "interactions": "0fef630690b6",
     "labels.csv": "5c0d2459064c",
