@@ -22,7 +22,7 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -61,6 +61,12 @@ __all__ = [
 EXPORT_WAIT_SECONDS = 30.0
 
 
+def _no_contacts() -> pd.DataFrame:
+    from audiences.contacts import CONTACT_COLUMNS
+
+    return pd.DataFrame(columns=list(CONTACT_COLUMNS))
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class RunTables:
     """The current run's tables that segments and exports read."""
@@ -75,6 +81,8 @@ class RunTables:
     activity: pd.DataFrame
     identifiers: pd.DataFrame
     consent: pd.DataFrame
+    contacts: pd.DataFrame = field(default_factory=_no_contacts)
+    """``person_contacts``: messaging contacts, for the messaging destinations."""
 
 
 def load_run_tables(workspace: Workspace) -> RunTables:
@@ -135,6 +143,8 @@ def preview_segment(
             identifiers=tables.identifiers,
             holdout=segment.holdout,
             min_size=0,  # a preview shows the size; only an export refuses it
+            contacts=tables.contacts,
+            as_of=tables.as_of,
         )
         out["destinations"][dest.name] = {
             "purposes": list(dest.purposes),
@@ -281,6 +291,8 @@ def export_segment(
             identifiers=tables.identifiers,
             holdout=segment.holdout,
             min_size=applied,
+            contacts=tables.contacts,
+            as_of=moment,
         )
         minimum: dict[str, Any] = {"configured": dest.min_size, "applied": applied}
         if min_size is not None:

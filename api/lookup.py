@@ -135,6 +135,7 @@ def without_erased(tables: RunTables, *, store: Engine) -> RunTables:
         activity=keep(tables.activity),
         identifiers=keep(tables.identifiers),
         consent=keep(tables.consent),
+        contacts=keep(tables.contacts),
     )
 
 

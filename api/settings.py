@@ -93,7 +93,8 @@ class TetherConfig:
     segments: Path | None = None
     """Directory of segment definitions (``[audiences] segments``)."""
     destinations: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Destination name -> overrides (``min_size``, ``purposes``) from ``[destinations.NAME]``."""
+    """Destination name -> overrides (``min_size``, ``purposes``; for ``whatsapp`` also the
+    approved ``template`` and its ``language``, as ``extra``) from ``[destinations.NAME]``."""
     api: ApiOptions = field(default_factory=ApiOptions)
     workspace: WorkspaceOptions = field(default_factory=WorkspaceOptions)
 
@@ -315,10 +316,19 @@ def _destinations(
         if name not in DESTINATIONS:
             problems.append(f"{where}: unknown destination; known: {', '.join(DESTINATIONS)}")
             continue
-        if not isinstance(table, dict) or set(table) - {"min_size", "purposes"}:
-            problems.append(f"{where}: takes min_size and purposes")
+        allowed = {"min_size", "purposes"} | (
+            {"template", "language"} if name == "whatsapp" else set()
+        )
+        if not isinstance(table, dict) or set(table) - allowed:
+            problems.append(f"{where}: takes {', '.join(sorted(allowed))}")
             continue
         overrides: dict[str, Any] = {}
+        text = {k: table[k] for k in ("template", "language") if k in table}
+        if any(not isinstance(v, str) or not v.strip() for v in text.values()):
+            problems.append(f"{where}: template and language are text (an approved template)")
+            continue
+        if text:  # the WhatsApp template the request bodies name
+            overrides["extra"] = text
         if "min_size" in table:
             size = table["min_size"]
             if isinstance(size, bool) or not isinstance(size, int) or size < 1:

@@ -104,6 +104,9 @@ class Destination:
     payload: Callable[..., Iterator[dict[str, Any]]] | None = None
     notes: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    channel: str | None = None
+    """A messaging destination's channel: it sends to contacts (``audiences.outreach``),
+    not to hashed identifiers, and ``keys`` is empty."""
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -196,6 +199,14 @@ class Destination:
 
     def file_text(self, rows: pd.DataFrame) -> str:
         """The platform's upload file (CSV, quoted only where needed) for these rows."""
+        if self.channel is not None:
+            from audiences.outreach import OUTREACH_COLUMNS
+
+            return str(
+                rows.reindex(columns=list(OUTREACH_COLUMNS)).to_csv(
+                    index=False, lineterminator="\n"
+                )
+            )
         header = [r.key for r in self.keys]
         if self.name == "csv_internal":
             header = ["person_id", *header]
@@ -387,6 +398,45 @@ def _uid2_payload(
         }
 
 
+def _messaging_payload(
+    dest: Destination, rows: pd.DataFrame, *, action: str, **_context: Any
+) -> Iterator[dict[str, Any]]:
+    """One request body per contact, addressed as the channel's send API addresses it.
+
+    Tether sends nothing: a sender fills in the content (the approved
+    WhatsApp template named in ``[destinations.whatsapp] template``, or the
+    text). A removal is a line the sender uses to stop (``action: remove``).
+    """
+    template = dest.extra.get("template")
+    language = dest.extra.get("language", "en")
+    for row in rows.to_dict("records"):
+        body: dict[str, Any] = {"action": action, "person_id": row["person_id"]}
+        if action == "remove":
+            body["contact_id"] = row.get("contact_id")
+        elif dest.channel == "whatsapp":
+            body.update(
+                messaging_product="whatsapp",
+                recipient_type="individual",
+                to=str(row["address"]).lstrip("+"),
+            )
+            if row["message_kind"] == "template":
+                body.update(
+                    type="template", template={"name": template, "language": {"code": language}}
+                )
+        elif dest.channel == "telegram":
+            body.update(chat_id=row["address"])
+        elif dest.channel == "viber":
+            body.update(receiver=row["address"])
+        elif dest.channel == "messenger":
+            body.update(
+                recipient={"id": row["address"]},
+                messaging_type="RESPONSE" if row["window_open"] else "MESSAGE_TAG",
+            )
+        if action == "add":
+            body.update(window_open=bool(row["window_open"]), window_until=row["window_until"])
+        yield body
+
+
 def _rule(
     key: str,
     field: str,
@@ -505,6 +555,25 @@ DESTINATIONS: dict[str, Destination] = {
             encoding="clear",
             min_size=1,
             notes="Unhashed, for the CRM; only persons with messaging_marketing consent.",
+        ),
+        *(
+            Destination(
+                name=channel,
+                keys=(),
+                purposes=("messaging_marketing",),
+                encoding="clear",
+                min_size=1,
+                batch_size=1,
+                payload=_messaging_payload,
+                channel=channel,
+                notes=note,
+            )
+            for channel, note in (
+                ("whatsapp", "WhatsApp: opted-in contacts; a template outside the 24 h window."),
+                ("telegram", "Telegram: users who started the bot and have not blocked it."),
+                ("viber", "Viber: subscribed users of the bot."),
+                ("messenger", "Messenger: inside the 24 h window, or with the marketing opt-in."),
+            )
         ),
     )
 }

@@ -73,6 +73,8 @@ class ExportPlan:
     """``person_id`` + one column per platform key, as sent."""
     lineage: dict[str, list[str]]
     """Person id -> consent event ids that allowed the export."""
+    excluded: dict[str, int] = field(default_factory=dict)
+    """Messaging destinations: contacts the channel's rule forbids reaching, by reason."""
 
     @property
     def exported(self) -> int:
@@ -88,8 +90,17 @@ def plan_export(
     identifiers: pd.DataFrame,
     holdout: float = 0.0,
     min_size: int | None = None,
+    contacts: pd.DataFrame | None = None,
+    as_of: datetime | None = None,
 ) -> ExportPlan:
-    """Apply holdout, consent gate and matchability; refuse an audience below the minimum."""
+    """Apply holdout, consent gate and matchability; refuse an audience below the minimum.
+
+    A messaging destination (``destination.channel``) writes one row per
+    reachable contact of ``contacts`` (``person_contacts``) on its channel,
+    judged at ``as_of`` (``audiences.outreach``); the others are counted in
+    ``excluded`` by reason, and a person with no reachable contact is
+    ``unmatchable``.
+    """
     ids = pd.Series(members.astype(str).unique())
     held = holdout_mask(ids, segment=segment, share=holdout)
     candidates = ids[~held]
@@ -120,7 +131,20 @@ def plan_export(
     people = identifiers[identifiers["person_id"].astype(str).isin(set(kept))]
     # Sorted by person id: whatever order the members and identifiers arrive in,
     # the same inputs write byte-identical files (members, upload, add, remove).
-    rows = destination.rows(people).sort_values("person_id", kind="stable").reset_index(drop=True)
+    excluded: dict[str, int] = {}
+    if destination.channel is not None:
+        from audiences.outreach import outreach_rows
+
+        if contacts is None or as_of is None:
+            raise ValueError(f"{destination.name} sends to contacts: give contacts and as_of")
+        rows, excluded = outreach_rows(
+            contacts[contacts["person_id"].astype(str).isin(set(kept))],
+            channel=destination.channel,
+            as_of=as_of,
+        )
+    else:
+        rows = destination.rows(people)
+    rows = rows.sort_values("person_id", kind="stable").reset_index(drop=True)
     limit = destination.min_size if min_size is None else min_size
     plan = ExportPlan(
         segment=segment,
@@ -128,9 +152,10 @@ def plan_export(
         members=len(ids),
         held_out=int(held.sum()),
         refused_consent=int(len(candidates) - len(kept)),
-        unmatchable=int(len(kept) - len(rows)),
+        unmatchable=int(len(kept) - rows["person_id"].nunique()),
         rows=rows,
         lineage={pid: lineage.get(pid, []) for pid in rows["person_id"].tolist()},
+        excluded=excluded,
     )
     if plan.exported < limit:
         raise AudienceTooSmall(
@@ -148,7 +173,10 @@ def plan_export(
 
 
 def removal_keys(destination: Destination) -> list[str]:
-    """Keys recorded per member to remove it later: hashed keys and ad ids, never clear PII."""
+    """Keys recorded per member to remove it later: hashed keys and ad ids, never clear PII
+    (for a messaging destination, the contact id the sender stops writing to)."""
+    if destination.channel is not None:
+        return ["contact_id"]
     return [r.key for r in destination.keys if r.hashed or r.field == "ad_id"]
 
 
@@ -253,6 +281,11 @@ def write_export(
             "added": len(added),
             "removed": len(removed_rows),
         },
+        **(
+            {"channel": destination.channel, "excluded": dict(sorted(plan.excluded.items()))}
+            if destination.channel is not None
+            else {}
+        ),
         "files": {name: _sha256(path) for name, path in sorted(files.items())},
         "consent_lineage": plan.lineage,
     }

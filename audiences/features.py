@@ -44,6 +44,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from audiences import engagement as e
+from audiences.contacts import build_person_contacts
 from resolver.channels import CHANNELS
 
 __all__ = ["PersonTables", "build_person_tables", "IDENTIFIER_FIELDS"]
@@ -68,6 +69,8 @@ class PersonTables:
     features: pd.DataFrame
     activity: pd.DataFrame
     identifiers: pd.DataFrame
+    contacts: pd.DataFrame
+    """``person_contacts`` (``audiences.contacts``): messaging contacts, for outreach."""
 
 
 def _slug(value: object) -> str:
@@ -97,7 +100,7 @@ def build_person_tables(
     Returns:
         ``features`` one row per person (sorted by id), ``activity`` one row
         per event or interaction (by person, then time), ``identifiers`` one
-        row per person (sorted by id).
+        row per person (sorted by id), ``contacts`` one row per messaging contact.
     """
     person = graph["person_id"]
     rank, ranked = _ranks(person)
@@ -151,7 +154,12 @@ def build_person_tables(
             values.append(aligned[name].array)
     features = _frame({"person_id": base["person_id"], **{str(i): v for i, v in enumerate(values)}})
     features.columns = pd.Index(["person_id", *names])
-    return PersonTables(features=features, activity=activity, identifiers=identifiers)
+    contacts = build_person_contacts(
+        person=person, touchpoints=touchpoints, events=events, as_of=as_of
+    )
+    return PersonTables(
+        features=features, activity=activity, identifiers=identifiers, contacts=contacts
+    )
 
 
 def _activity_features(

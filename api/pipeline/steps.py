@@ -221,6 +221,7 @@ def features(ctx: RunContext, done: Results) -> Features:
     tables.features.to_parquet(ctx.out / "person_features.parquet", index=False)
     tables.activity.to_parquet(ctx.out / "person_activity.parquet", index=False)
     tables.identifiers.to_parquet(ctx.out / "person_identifiers.parquet", index=False)
+    tables.contacts.to_parquet(ctx.out / "person_contacts.parquet", index=False)
     ctx.progress.finish("features", rows=len(tables.features))
     return Features(tables=tables)
 
@@ -244,6 +245,7 @@ def exports(ctx: RunContext, done: Results) -> Exported:
         activity=tables.activity,
         identifiers=tables.identifiers,
         consent=consent_table,
+        contacts=tables.contacts,
     )
     sizes: dict[str, int] = {}
     outcomes: list[ExportOutcome] = []

@@ -130,4 +130,5 @@ class Run:
             activity=self.table("person_activity"),
             identifiers=self.table("person_identifiers"),
             consent=self.table("person_consent"),
+            **({"contacts": self.table("person_contacts")} if self.has("person_contacts") else {}),
         )
