@@ -829,6 +829,27 @@ def _sqlite_transaction(db: Any) -> Iterator[Any]:
         db.isolation_level = isolation
 
 
+@contextmanager
+def _postgresql_transaction(engine: Engine) -> Iterator[tuple[Any, Any]]:
+    """``(connection, cursor)`` of psycopg in one transaction on a pooled connection:
+    committed when the body returns (a body that rolled back commits nothing), rolled back
+    and re-raised when it raises; the connection goes back to the pool either way. Times
+    are read and written as UTC text."""
+    raw = engine.raw_connection()
+    try:
+        db: Any = raw.driver_connection
+        try:
+            with db.cursor() as cursor:
+                cursor.execute("SET LOCAL TimeZone = 'UTC'")
+                yield db, cursor
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+    finally:
+        raw.close()
+
+
 def _insert_rows_sqlite(cursor: Any, rows: pd.DataFrame, ingested: str) -> None:
     columns = [*_PREPARED[:-1], "ingested_at", "content_hash"]
     values = [rows[c].tolist() for c in _PREPARED[:-1]]
@@ -1003,11 +1024,20 @@ class Ledger:
                 # another writer stores one meanwhile, which the write path then checks
                 rows, clashing = _known_ids(rows, stored)
                 conflicts += clashing
-                write = (
-                    self._insert_new_postgresql
-                    if self._dialect == "postgresql"
-                    else self._insert_new_sqlite
-                )
+                if self._dialect == "sqlite":
+                    # one transaction; the secondary indexes built once, after the rows,
+                    # when the append is at least as big as the ledger (a first import)
+                    new, clashing = self._insert_new_sqlite(
+                        rows, ingested, rebuild_indexes=len(rows) >= len(stored)
+                    )
+                    return AppendResult(
+                        received=received,
+                        inserted=new,
+                        duplicates=received - new - len(conflicts) - len(clashing),
+                        conflicts=len(conflicts) + len(clashing),
+                        conflict_ids=tuple(dict.fromkeys(conflicts + clashing)),
+                    )
+                write = self._insert_new_postgresql
             for start in range(0, len(rows), batch_size):
                 new, clashing = write(rows.iloc[start : start + batch_size], ingested)
                 inserted += new
@@ -1045,25 +1075,55 @@ class Ledger:
             return None
         return self.events(columns=["event_id", "content_hash"], ordered=False)
 
-    def _insert_new_sqlite(self, rows: pd.DataFrame, ingested: str) -> tuple[int, list[str]]:
+    def _insert_new_sqlite(
+        self, rows: pd.DataFrame, ingested: str, *, rebuild_indexes: bool = False
+    ) -> tuple[int, list[str]]:
         """Rows whose ids were not stored at the snapshot (``_stored_fingerprints``), inserted
         as they are in one transaction. When one was stored meanwhile (the primary key
-        refuses it), the transaction is rolled back and the batch takes the checked path."""
+        refuses it), the transaction is rolled back and the rows take the checked path.
+
+        With ``rebuild_indexes`` the secondary indexes are dropped inside the transaction
+        and created again from their stored definitions after the rows are in: one sort
+        instead of a random B-tree insert per row. Readers (WAL) see the committed ledger,
+        indexes included, throughout; a failure rolls the drop back with the rows.
+        """
         raw = self._engine.raw_connection()
         try:
             db: Any = raw.driver_connection
             with _sqlite_transaction(db) as cursor:
+                indexes: list[str] = []
+                if rebuild_indexes:
+                    indexes = [
+                        str(r[1])
+                        for r in cursor.execute(
+                            "SELECT name, sql FROM main.sqlite_master WHERE type = 'index' "
+                            "AND tbl_name = 'consent_events' AND sql IS NOT NULL"
+                        ).fetchall()
+                    ]
+                    for (name,) in cursor.execute(
+                        "SELECT name FROM main.sqlite_master WHERE type = 'index' "
+                        "AND tbl_name = 'consent_events' AND sql IS NOT NULL"
+                    ).fetchall():
+                        cursor.execute(f'DROP INDEX main."{name}"')
                 try:
-                    _insert_rows_sqlite(cursor, rows, ingested)
+                    for start in range(0, len(rows), 200_000):
+                        _insert_rows_sqlite(cursor, rows.iloc[start : start + 200_000], ingested)
                 except sqlite3.IntegrityError:
                     cursor.execute("ROLLBACK")
                     refused = True
                 else:
                     refused = False
+                    for sql in indexes:
+                        cursor.execute(sql)
         finally:
             raw.close()
         if refused:
-            return self._write_sqlite(rows, ingested)
+            inserted, clashing = 0, []
+            for start in range(0, len(rows), 100_000):
+                new, clash = self._write_sqlite(rows.iloc[start : start + 100_000], ingested)
+                inserted += new
+                clashing += clash
+            return inserted, clashing
         return len(rows), []
 
     def _insert_new_postgresql(self, rows: pd.DataFrame, ingested: str) -> tuple[int, list[str]]:
@@ -1079,27 +1139,13 @@ class Ledger:
         rows = rows.take(pc.sort_indices(ids).to_numpy())
         buffer = _csv(rows, ingested)
         columns = ", ".join([*_PREPARED[:-1], "ingested_at", "content_hash"])
-        raw = self._engine.raw_connection()
         try:
-            db: Any = raw.driver_connection
-            try:
-                with db.cursor() as cursor:
-                    cursor.execute("SET LOCAL TimeZone = 'UTC'")  # the times are UTC text
-                    with cursor.copy(
-                        f"COPY consent_events ({columns}) FROM STDIN (FORMAT csv)"
-                    ) as copy:
-                        _copy_buffer(copy, buffer)
-                db.commit()
-                refused = False
-            except (errors.UniqueViolation, errors.DeadlockDetected):
-                db.rollback()
-                refused = True
-            except BaseException:
-                db.rollback()
-                raise
-        finally:
-            raw.close()
-        if refused:
+            with _postgresql_transaction(self._engine) as (_db, cursor):
+                with cursor.copy(
+                    f"COPY consent_events ({columns}) FROM STDIN (FORMAT csv)"
+                ) as copy:
+                    _copy_buffer(copy, buffer)
+        except (errors.UniqueViolation, errors.DeadlockDetected):
             return self._write_postgresql_copy(rows, ingested, all_or_nothing=False)
         return len(rows), []
 
@@ -1162,34 +1208,24 @@ class Ledger:
         arrays = [rows[c].tolist() for c in _PREPARED[:-1]]
         arrays += [[ingested] * len(rows), rows["content_hash"].tolist()]
         unnest = ", ".join(["%s::text[]"] * len(columns))
-        raw = self._engine.raw_connection()
-        try:
-            db: Any = raw.driver_connection
-            try:
-                with db.cursor() as cursor:
-                    cursor.execute(
-                        f"INSERT INTO consent_events ({', '.join(columns)}) "
-                        f"SELECT {selected} FROM unnest({unnest}) AS t({', '.join(columns)}) "
-                        'ORDER BY event_id COLLATE "C" ON CONFLICT (event_id) DO NOTHING',
-                        arrays,
-                    )
-                    inserted = cursor.rowcount
-                    cursor.execute(
-                        "SELECT c.event_id FROM consent_events AS c "
-                        "JOIN unnest(%s::text[], %s::text[]) AS i(event_id, content_hash) "
-                        "ON c.event_id = i.event_id WHERE c.content_hash <> i.content_hash",
-                        [rows["event_id"].tolist(), rows["content_hash"].tolist()],
-                    )
-                    clashing = [r[0] for r in cursor.fetchall()]
-                if all_or_nothing and clashing:
-                    db.rollback()
-                    return 0, clashing
-                db.commit()
-            except BaseException:
+        with _postgresql_transaction(self._engine) as (db, cursor):
+            cursor.execute(
+                f"INSERT INTO consent_events ({', '.join(columns)}) "
+                f"SELECT {selected} FROM unnest({unnest}) AS t({', '.join(columns)}) "
+                'ORDER BY event_id COLLATE "C" ON CONFLICT (event_id) DO NOTHING',
+                arrays,
+            )
+            inserted = cursor.rowcount
+            cursor.execute(
+                "SELECT c.event_id FROM consent_events AS c "
+                "JOIN unnest(%s::text[], %s::text[]) AS i(event_id, content_hash) "
+                "ON c.event_id = i.event_id WHERE c.content_hash <> i.content_hash",
+                [rows["event_id"].tolist(), rows["content_hash"].tolist()],
+            )
+            clashing = [r[0] for r in cursor.fetchall()]
+            if all_or_nothing and clashing:
                 db.rollback()
-                raise
-        finally:
-            raw.close()
+                return 0, clashing
         return int(inserted), clashing
 
     def _write_postgresql_copy(
@@ -1200,50 +1236,37 @@ class Ledger:
         another transaction is inserting waits for it, so its row is seen)."""
         buffer = _csv(rows, ingested)
         listed = ", ".join([*_PREPARED[:-1], "ingested_at", "content_hash"])
-        raw = self._engine.raw_connection()
-        try:
-            db: Any = raw.driver_connection
-            try:
-                with db.cursor() as cursor:
-                    cursor.execute("SET LOCAL TimeZone = 'UTC'")  # the times are UTC text
-                    # sorts and hashes of a batch in memory, not in temporary files
-                    cursor.execute("SET LOCAL work_mem = '256MB'")
-                    cursor.execute(
-                        "CREATE TEMP TABLE consent_incoming "
-                        "(LIKE consent_events INCLUDING DEFAULTS) ON COMMIT DROP"
-                    )
-                    with cursor.copy(
-                        f"COPY consent_incoming ({listed}) FROM STDIN (FORMAT csv)"
-                    ) as copy:
-                        _copy_buffer(copy, buffer)
-                    # Only ids not stored yet are sorted and inserted (a rerun inserts
-                    # nothing); in id order, so the primary key grows in order and
-                    # concurrent writers of the same ids lock them in one order (no
-                    # deadlock). ON CONFLICT covers ids another writer stores meanwhile.
-                    cursor.execute(
-                        f"INSERT INTO consent_events ({listed}) SELECT {listed} "
-                        "FROM consent_incoming AS i WHERE NOT EXISTS "
-                        "(SELECT 1 FROM consent_events AS c WHERE c.event_id = i.event_id) "
-                        'ORDER BY event_id COLLATE "C" ON CONFLICT (event_id) DO NOTHING'
-                    )
-                    inserted = cursor.rowcount
-                    clashing = []
-                    if inserted < len(rows):  # some ids were there: which of them differ?
-                        cursor.execute(
-                            "SELECT i.event_id FROM consent_incoming AS i "
-                            "JOIN consent_events AS c ON c.event_id = i.event_id "
-                            "WHERE c.content_hash <> i.content_hash"
-                        )
-                        clashing = [r[0] for r in cursor.fetchall()]
-                if all_or_nothing and clashing:
-                    db.rollback()
-                    return 0, clashing
-                db.commit()
-            except BaseException:
+        with _postgresql_transaction(self._engine) as (db, cursor):
+            # sorts and hashes of a batch in memory, not in temporary files
+            cursor.execute("SET LOCAL work_mem = '256MB'")
+            cursor.execute(
+                "CREATE TEMP TABLE consent_incoming "
+                "(LIKE consent_events INCLUDING DEFAULTS) ON COMMIT DROP"
+            )
+            with cursor.copy(f"COPY consent_incoming ({listed}) FROM STDIN (FORMAT csv)") as copy:
+                _copy_buffer(copy, buffer)
+            # Only ids not stored yet are sorted and inserted (a rerun inserts
+            # nothing); in id order, so the primary key grows in order and
+            # concurrent writers of the same ids lock them in one order (no
+            # deadlock). ON CONFLICT covers ids another writer stores meanwhile.
+            cursor.execute(
+                f"INSERT INTO consent_events ({listed}) SELECT {listed} "
+                "FROM consent_incoming AS i WHERE NOT EXISTS "
+                "(SELECT 1 FROM consent_events AS c WHERE c.event_id = i.event_id) "
+                'ORDER BY event_id COLLATE "C" ON CONFLICT (event_id) DO NOTHING'
+            )
+            inserted = cursor.rowcount
+            clashing = []
+            if inserted < len(rows):  # some ids were there: which of them differ?
+                cursor.execute(
+                    "SELECT i.event_id FROM consent_incoming AS i "
+                    "JOIN consent_events AS c ON c.event_id = i.event_id "
+                    "WHERE c.content_hash <> i.content_hash"
+                )
+                clashing = [r[0] for r in cursor.fetchall()]
+            if all_or_nothing and clashing:
                 db.rollback()
-                raise
-        finally:
-            raw.close()
+                return 0, clashing
         return int(inserted), clashing
 
     def content_hashes(self, event_ids: Sequence[str]) -> dict[str, str]:
