@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, cast, get_args, get_origin, get_type_hints
 
@@ -17,13 +18,14 @@ from api.workspace import DEFAULT_KEEP_RUNS
 from consent.purposes import DEFAULT_POLICY, ConsentPolicy, policy_from_dict
 from resolver.errors import ConfigError
 from resolver.options import IDENTIFIER_KINDS, LinkingOptions
-from resolver.sources import SourceConfig, SourceKind
+from resolver.sources import SourceConfig
 
 __all__ = [
     "EXAMPLE_CONFIG",
     "ApiOptions",
     "ApiSettings",
     "TetherConfig",
+    "sources_reference",
     "WorkspaceOptions",
     "api_example",
     "api_reference",
@@ -363,39 +365,102 @@ def _consent(raw: Any, *, problems: list[str]) -> ConsentPolicy:
         return DEFAULT_POLICY
 
 
+def _source_key(hint: Any) -> tuple[type, tuple[str, ...]]:
+    """The TOML type of a ``SourceConfig`` field and, for a closed vocabulary, its values."""
+    args = [a for a in get_args(hint) if a is not type(None)]
+    if get_origin(hint) is not None and type(None) in get_args(hint) and len(args) == 1:
+        hint = args[0]  # optional: ``date_order``
+    if get_origin(hint) is Literal:
+        return str, tuple(str(a) for a in get_args(hint))
+    if hint is Path:
+        return str, ()
+    if get_origin(hint) in (dict, Mapping):
+        return dict, ()
+    return _toml_type(hint), ()
+
+
+#: ``[sources.NAME]`` key -> its TOML type and closed vocabulary, from ``SourceConfig``
+#: (declared once there; ``name`` is the table's name, not a key).
+_SOURCE_KEYS: dict[str, tuple[type, tuple[str, ...]]] = {
+    f.name: _source_key(get_type_hints(SourceConfig)[f.name])
+    for f in fields(SourceConfig)
+    if f.name != "name"
+}
+#: Keys every ``[sources.NAME]`` table must give (the fields without a default).
+_SOURCE_REQUIRED = tuple(
+    f.name
+    for f in fields(SourceConfig)
+    if f.name != "name" and f.default is MISSING and f.default_factory is MISSING
+)
+
+
 def _sources(raw: Any, *, base: Path, problems: list[str]) -> list[SourceConfig]:
     if not isinstance(raw, dict) or not raw:
         problems.append("no [sources.NAME] table: configure at least one source")
         return []
     out = []
-    kinds = get_args(SourceKind)
     for name, table in raw.items():
         where = f"sources.{name}"
         if not isinstance(table, dict):
             problems.append(f"{where} must be a table")
             continue
-        extra = sorted(set(table) - {"kind", "path", "columns"})
+        extra = sorted(set(table) - set(_SOURCE_KEYS))
         if extra:
-            problems.append(f"{where}: unknown key(s) {', '.join(extra)}")
-        kind, location = table.get("kind"), table.get("path")
-        if kind not in kinds:
-            problems.append(f"{where}.kind must be one of {', '.join(kinds)}")
-            continue
-        if not isinstance(location, str) or not location:
-            problems.append(f"{where}.path is required (a file or directory)")
-            continue
-        columns = table.get("columns", {})
-        if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
-            problems.append(f"{where}.columns must map canonical names to column names")
-            continue
-        resolved = Path(location) if Path(location).is_absolute() else base / location
-        try:
-            out.append(
-                SourceConfig(name=name, kind=cast(SourceKind, kind), path=resolved, columns=columns)
+            problems.append(
+                f"{where}: unknown key(s) {', '.join(extra)}; known: {', '.join(_SOURCE_KEYS)}"
             )
-        except ValueError as exc:  # SourceSchemaError: an unknown canonical column
+        values: dict[str, Any] = {}
+        for key, (expected, choices) in _SOURCE_KEYS.items():
+            if key not in table:
+                if key in _SOURCE_REQUIRED:
+                    problems.append(f"{where}.{key} is required ({_SOURCE_HELP[key]})")
+                continue
+            value = table[key]
+            if choices and value not in choices:
+                problems.append(f"{where}.{key} must be one of {', '.join(choices)}")
+            elif not isinstance(value, expected) or (expected is str and not value):
+                problems.append(f"{where}.{key} must be a {_TYPE_NAMES.get(expected, 'value')}")
+            elif isinstance(value, dict) and not all(isinstance(v, str) for v in value.values()):
+                problems.append(f"{where}.columns must map canonical names to column names")
+            else:
+                values[key] = value
+        if len(values) < len({k for k in table if k in _SOURCE_KEYS}) or not all(
+            k in values for k in _SOURCE_REQUIRED
+        ):
+            continue
+        location = Path(values.pop("path"))
+        resolved = location if location.is_absolute() else base / location
+        try:
+            out.append(SourceConfig(name=name, path=resolved, **values))
+        except ValueError as exc:  # SourceSchemaError: unknown column, encoding...
             problems.append(str(exc))
     return out
+
+
+_TYPE_NAMES = {str: "string", dict: "table", list: "array", bool: "boolean", int: "int"}
+_SOURCE_HELP = {f.name: str(f.metadata.get("help", "")) for f in fields(SourceConfig)}
+
+
+def sources_reference() -> str:
+    """The Markdown table of every ``[sources.NAME]`` key (``docs/configuration.md``)."""
+    rows = ["| key | type | default | what it does |", "|---|---|---|---|"]
+    for f in fields(SourceConfig):
+        if f.name == "name":
+            continue
+        expected, _ = _SOURCE_KEYS[f.name]
+        if f.name in _SOURCE_REQUIRED:
+            default = "required"
+        elif f.default_factory is not MISSING:
+            default = "`{}`"
+        elif f.default is None:
+            default = "unset"
+        else:
+            default = f"`{_toml_value(f.default)}`"
+        rows.append(
+            f"| `{f.name}` | {_TYPE_NAMES.get(expected, expected.__name__)} | {default} "
+            f"| {_SOURCE_HELP[f.name]} |"
+        )
+    return "\n".join(rows) + "\n"
 
 
 def _linking(raw: Any, *, problems: list[str]) -> LinkingOptions | None:
@@ -455,6 +520,8 @@ _EXAMPLE_TEMPLATE = """\
 [sources.crm]
 kind = "customers"
 path = "data/crm.csv"            # a CSV or Parquet file, or a directory of them
+encoding = "utf-8"               # of CSV files; a row that is not text in it is quarantined
+# date_order = "DMY"             # DMY | MDY | YMD; unset: the region's, ambiguous dates counted
 [sources.crm.columns]            # optional: canonical name = column in the file
 email = "EmailAddress"
 

@@ -18,12 +18,16 @@ import re
 import unicodedata
 from datetime import date, datetime
 from functools import lru_cache
+from typing import Literal, get_args
 
 import phonenumbers
 from anyascii import anyascii
 from nicknames import NickNamer
 
 __all__ = [
+    "DATE_ORDERS",
+    "DateOrder",
+    "MONTH_FIRST_COUNTRIES",
     "fold_email",
     "is_transliterated",
     "canonical_form",
@@ -35,6 +39,7 @@ __all__ = [
     "normalize_phone",
     "normalize_postcode",
     "phone_region",
+    "region_date_order",
     "transliterate_name",
 ]
 
@@ -288,22 +293,45 @@ _DATE_FORMATS_ISO = ("%Y-%m-%d", "%Y%m%d", "%Y/%m/%d", "%Y.%m.%d")
 _DATE_FORMATS_DAY_FIRST = ("%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%d/%m/%y", "%d.%m.%y")
 _DATE_FORMATS_MONTH_FIRST = ("%m/%d/%Y", "%m-%d-%Y", "%m/%d/%y")
 _DATE_FORMATS_WORDS = ("%d %b %Y", "%d %B %Y", "%b %d %Y", "%B %d %Y", "%b %d, %Y", "%B %d, %Y")
-_MONTH_FIRST_COUNTRIES = frozenset({"US", "PH", "CA"})
+
+DateOrder = Literal["DMY", "MDY", "YMD"]
+"""How a source writes the numeric dates that are not ISO 8601 (``03/04/1980``)."""
+DATE_ORDERS: tuple[DateOrder, ...] = get_args(DateOrder)
+#: Countries that write the month first (``03/04/1980`` is 4 March); the others day first.
+MONTH_FIRST_COUNTRIES = frozenset({"US", "PH", "CA"})
 
 
-def normalize_date(raw: object, *, country: str | None = None) -> str | None:
+def region_date_order(region: str | None) -> DateOrder:
+    """The date order a country writes: ``MDY`` for US, CA and PH, ``DMY`` elsewhere.
+
+    Examples:
+        >>> region_date_order("US"), region_date_order("IL")
+        ('MDY', 'DMY')
+    """
+    return "MDY" if (region or "").upper() in MONTH_FIRST_COUNTRIES else "DMY"
+
+
+def normalize_date(
+    raw: object, *, country: str | None = None, order: DateOrder | None = None
+) -> str | None:
     """Parse a date written in one of several common formats to ISO ``YYYY-MM-DD``.
 
-    ``dd/mm/yyyy`` is read day-first, except for countries that write the
-    month first (US, CA, PH) — and either way, if only one reading is a real
-    date, that one is used. Timestamps keep their date part. Dates before
-    1900 or in the future are refused.
+    With an ``order`` (a source's ``date_order``), numeric dates are read in
+    that order only: ``03/04/1985`` is 3 April under ``DMY``, 4 March under
+    ``MDY``, and not a date under ``YMD``; a value that is no date in that
+    order is refused. ISO 8601 and dates with a month name are always read.
+    Without one, ``dd/mm/yyyy`` is read day-first, except for countries that
+    write the month first (US, CA, PH), and either way, if only one reading
+    is a real date, that one is used. Timestamps keep their date part. Dates
+    before 1900 or in the future are refused.
 
     Examples:
         >>> normalize_date("03/04/1985")
         '1985-04-03'
         >>> normalize_date("03/04/1985", country="US")
         '1985-03-04'
+        >>> normalize_date("13/04/1985", order="MDY") is None
+        True
         >>> normalize_date("12 Mar 1980")
         '1980-03-12'
     """
@@ -312,9 +340,13 @@ def normalize_date(raw: object, *, country: str | None = None) -> str | None:
     elif isinstance(raw, date):
         parsed = raw
     elif isinstance(raw, str):
-        parsed = _parse_date_text(
-            raw, month_first=(country or "").upper() in _MONTH_FIRST_COUNTRIES
-        )
+        if order is not None:
+            formats = _DATE_ORDER_STRICT[order]
+        elif (country or "").upper() in MONTH_FIRST_COUNTRIES:
+            formats = _DATE_ORDER_MONTH_FIRST
+        else:
+            formats = _DATE_ORDER_DAY_FIRST
+        parsed = _parse_date_text(raw, formats=formats)
     else:
         return None
     if parsed is None or not (1900 <= parsed.year <= date.today().year) or parsed > date.today():
@@ -342,10 +374,28 @@ _DATE_ORDER_MONTH_FIRST = tuple(
     + _DATE_FORMATS_DAY_FIRST
     + _DATE_FORMATS_WORDS
 )
+#: A declared order reads numeric dates its way only (every separator, 2- or 4-digit years).
+_DATE_ORDER_STRICT: dict[str, tuple[tuple[str, frozenset[str], bool], ...]] = {
+    order: tuple(
+        _date_format(f)
+        for f in _DATE_FORMATS_ISO
+        + tuple(
+            f"{first}{sep}{second}{sep}{year}"
+            for year in ("%Y", "%y")
+            for sep in "/.-"
+            for first, second in [("%d", "%m") if order == "DMY" else ("%m", "%d")]
+            if order != "YMD"
+        )
+        + _DATE_FORMATS_WORDS
+    )
+    for order in DATE_ORDERS
+}
 _TIME_OF_DAY = re.compile(r"[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 
 
-def _parse_date_text(raw: str, *, month_first: bool) -> date | None:
+def _parse_date_text(
+    raw: str, *, formats: tuple[tuple[str, frozenset[str], bool], ...]
+) -> date | None:
     """The first format, in order, that ``strptime`` reads ``raw`` with.
 
     A format is tried only if it can match: ``strptime`` needs its literal
@@ -356,7 +406,7 @@ def _parse_date_text(raw: str, *, month_first: bool) -> date | None:
     text = raw.strip().replace(",", ", ").replace("  ", " ")
     text = _TIME_OF_DAY.sub("", text).strip()
     letters = any(ch.isalpha() for ch in text)
-    for fmt, literals, words in _DATE_ORDER_MONTH_FIRST if month_first else _DATE_ORDER_DAY_FIRST:
+    for fmt, literals, words in formats:
         if words != letters or not literals.issubset(text):
             continue
         try:

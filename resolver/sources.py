@@ -3,7 +3,9 @@
 Every source is a CSV or Parquet file, or a directory of them, of one *kind*
 (SPEC §3). A source may map its own column names onto the canonical ones.
 Rows that cannot be used are never dropped silently: each goes to the
-quarantine with a reason, and the reconciliation
+quarantine with a reason (a CSV row that is not text in the source's
+``encoding`` too: ``undecodable``, the rest of the file is used), and the
+reconciliation
 ``rows_in = rows_used + rows_quarantined + rows_suppressed`` holds for every
 source (suppressed: rows of erased persons, ``resolver.suppression``).
 
@@ -11,10 +13,17 @@ Linked kinds (customers, sessions, devices, contacts) become one
 *touchpoints* table with normalised identifiers and person fields; the
 activity kinds (events, interactions, consents) are validated and returned as
 they are, for the later steps.
+
+Numeric dates that are not ISO 8601 (``03/04/1980``) are read in the
+source's ``date_order`` (DMY, MDY or YMD) in every date and timestamp
+column alike; without one, in the order of the row's country (dates of
+birth) or of ``default_region`` (timestamps), and a value that reads as two
+different real dates is counted in ``SourceCounts.ambiguous_dates``.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
 import logging
 import re
@@ -33,6 +42,8 @@ from pandas.arrays import ArrowStringArray
 from resolver.channels import CHANNELS as CAPABILITIES
 from resolver.errors import InputError, SourceSchemaError
 from resolver.normalize import (
+    DATE_ORDERS,
+    DateOrder,
     canonical_form,
     fold_email,
     is_transliterated,
@@ -43,6 +54,7 @@ from resolver.normalize import (
     normalize_name,
     normalize_phone,
     normalize_postcode,
+    region_date_order,
     transliterate_name,
 )
 from resolver.progress import NULL_PROGRESS, Progress
@@ -148,15 +160,44 @@ TOUCHPOINT_COLUMNS: tuple[str, ...] = (
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SourceConfig:
-    """One configured input source."""
+    """One configured input source: ``[sources.NAME]`` in ``tether.toml``.
+
+    Declared once: the keys a ``[sources.NAME]`` table takes, their TOML
+    types, the table of them in ``docs/configuration.md`` and their
+    validation all follow these fields (``help`` in each field's metadata;
+    ``name`` is the table's name, not a key).
+    """
 
     name: str
     """The source's name; it is the ``source`` of every record downstream."""
-    kind: SourceKind
-    path: Path
-    """A CSV or Parquet file, or a directory of them."""
-    columns: Mapping[str, str] = field(default_factory=dict)
+    kind: SourceKind = field(
+        metadata={"help": "what the rows are: " + ", ".join(get_args(SourceKind))}
+    )
+    path: Path = field(
+        metadata={
+            "help": "a CSV or Parquet file, or a directory of them; relative to the config file"
+        }
+    )
+    columns: Mapping[str, str] = field(
+        default_factory=dict,
+        metadata={"help": "canonical column name = the column's name in the file"},
+    )
     """Canonical column name -> the column's name in the file."""
+    encoding: str = field(
+        default="utf-8",
+        metadata={
+            "help": "text encoding of CSV files (`latin-1`, `cp1252`, ...); a row that is not "
+            "text in it is quarantined as `undecodable`"
+        },
+    )
+    date_order: DateOrder | None = field(
+        default=None,
+        metadata={
+            "help": "how numeric dates that are not ISO 8601 are written: "
+            + ", ".join(f"`{o}`" for o in DATE_ORDERS)
+            + "; unset: the region's order, ambiguous values counted"
+        },
+    )
 
     def __post_init__(self) -> None:
         if self.kind not in get_args(SourceKind):
@@ -175,6 +216,19 @@ class SourceConfig:
                 source=self.name,
                 columns=unknown,
             )
+        try:
+            codecs.lookup(self.encoding)
+        except (LookupError, TypeError):
+            raise SourceSchemaError(
+                f"source `{self.name}`: unknown encoding `{self.encoding}` "
+                "(Python codec names: utf-8, latin-1, cp1252, ...)",
+                source=self.name,
+            ) from None
+        if self.date_order is not None and self.date_order not in DATE_ORDERS:
+            raise SourceSchemaError(
+                f"source `{self.name}`: date_order must be one of {', '.join(DATE_ORDERS)}",
+                source=self.name,
+            )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -192,6 +246,9 @@ class SourceCounts:
     """Field -> values present but unusable (an invalid email, say); the row is kept."""
     rows_suppressed: int = 0
     """Rows of erased persons (``resolver.suppression``): dropped, counted, never written."""
+    ambiguous_dates: dict[str, int] = field(default_factory=dict)
+    """Date column -> used values that read as two real dates (``03/04/1980``) and were
+    read in the region's order because the source declares no ``date_order``."""
 
     @property
     def reconciles(self) -> bool:
@@ -222,12 +279,20 @@ def read_source(config: SourceConfig) -> pd.DataFrame:
 
 
 def _read_source(config: SourceConfig, *, text: Collection[str]) -> pd.DataFrame:
+    """``_read_rows`` without which rows did not decode."""
+    return _read_rows(config, text=text)[0]
+
+
+def _read_rows(config: SourceConfig, *, text: Collection[str]) -> tuple[pd.DataFrame, np.ndarray]:
     """``read_source``, with the canonical columns ``text`` of Parquet string type as Arrow text.
 
     Ingest only ever reads those columns through ``_text`` (or as ``"string"``),
     which gives the same values whether the column arrives as Python objects
     or as Arrow strings; skipping the objects saves building a Python string
     per cell and converting it back.
+
+    Also returns, per row, whether it was not text in the source's encoding
+    (``_read_csv``): such rows are quarantined as ``undecodable``.
     """
     files = _source_files(config)
     wanted = {config.columns.get(c, c) for c in text}
@@ -242,8 +307,12 @@ def _read_source(config: SourceConfig, *, text: Collection[str]) -> pd.DataFrame
             }
     else:
         wanted = set()
-    frames = [_read_file(path, text=wanted) for path in files]
+    parts = [_read_file(path, text=wanted, encoding=config.encoding) for path in files]
+    frames = [frame for frame, _ in parts]
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    undecodable = np.concatenate(
+        [bad if bad is not None else np.zeros(len(part), dtype=bool) for part, bad in parts]
+    )
     schema = KIND_SCHEMAS[config.kind]
     missing_mapped = sorted(c for c in config.columns.values() if c not in frame.columns)
     if missing_mapped:
@@ -267,7 +336,7 @@ def _read_source(config: SourceConfig, *, text: Collection[str]) -> pd.DataFrame
     for column in (*schema.required, *schema.optional):
         if column not in frame.columns:
             frame[column] = None
-    return frame
+    return frame, undecodable
 
 
 def _source_files(config: SourceConfig) -> list[Path]:
@@ -291,13 +360,57 @@ def _source_files(config: SourceConfig) -> list[Path]:
     return [path]
 
 
-def _read_file(path: Path, *, text: Collection[str] = ()) -> pd.DataFrame:
+def _read_file(
+    path: Path, *, text: Collection[str] = (), encoding: str = "utf-8"
+) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """One file's rows, and for a CSV with rows that are not ``encoding`` text, which rows."""
     if path.suffix.lower() == ".parquet":
-        return _read_parquet(path, text=text)
+        return _read_parquet(path, text=text), None  # Parquet text is UTF-8 by definition
+    return _read_csv(path, encoding=encoding)
+
+
+#: A byte that did not decode, as ``surrogateescape`` keeps it (U+DC80-U+DCFF).
+_UNDECODED = "[\udc80-\udcff]"
+
+
+def _read_csv(path: Path, *, encoding: str) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """A CSV as text, every row that decodes in ``encoding`` as it is.
+
+    The whole file is read at once when it decodes (the common case, no
+    cost added). Otherwise it is read again keeping each undecodable byte
+    (``surrogateescape``): the rows holding one are marked, and their values
+    show the byte escaped (``Ren\\xe9e``) for the quarantine, so one bad
+    byte costs one row, named by its number, not the file.
+    """
+    options: dict[str, Any] = {"dtype": str, "keep_default_na": False, "na_values": [""]}
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        try:
+            return pd.read_csv(path, encoding=encoding, **options), None
+        except UnicodeDecodeError:
+            frame = pd.read_csv(
+                path, encoding=encoding, encoding_errors="surrogateescape", **options
+            )
+    except pd.errors.ParserError as exc:
         raise InputError(f"{path}: not a readable CSV file ({type(exc).__name__})") from exc
+    if any(re.search(_UNDECODED, str(column)) for column in frame.columns):
+        raise InputError(
+            f"{path}: the header line is not {encoding} text; set the source's `encoding`"
+        )
+    bad = np.zeros(len(frame), dtype=bool)
+    for column in frame.columns:
+        values = frame[column]
+        hit = values.str.contains(_UNDECODED, regex=True, na=False).to_numpy(dtype=bool)
+        if hit.any():
+            bad |= hit
+            frame[column] = values.where(
+                ~hit,
+                values[hit].map(
+                    lambda v: v.encode(encoding, "surrogateescape").decode(
+                        encoding, "backslashreplace"
+                    )
+                ),
+            )
+    return frame, bad
 
 
 def _read_parquet(path: Path, *, text: Collection[str]) -> pd.DataFrame:
@@ -358,7 +471,7 @@ def ingest_sources(
     counts: list[SourceCounts] = []
     for config in sources:
         progress.start(f"ingest:{config.name}")
-        raw = _read_source(config, text=_text_columns(config.kind))
+        raw, undecodable = _read_rows(config, text=_text_columns(config.kind))
         rows_in = len(raw)
         suppressed = 0
         if suppression:
@@ -366,10 +479,20 @@ def ingest_sources(
             suppressed = int(hit.sum())
             if suppressed:
                 raw = raw.loc[~hit]  # keep the index: quarantine rows keep their file row numbers
-        valid, rejected, reasons = _validate(config, raw)
+                undecodable = undecodable[~np.asarray(hit, dtype=bool)]
+        ambiguous: dict[str, int] = {}
+        valid, rejected, reasons = _validate(
+            config,
+            raw,
+            undecodable=undecodable,
+            default_region=default_region,
+            ambiguous=ambiguous,
+        )
         dropped: dict[str, int] = {}
         if config.kind in LINKED_KINDS:
-            touch = _touchpoints(config, valid, default_region=default_region, dropped=dropped)
+            touch = _touchpoints(
+                config, valid, default_region=default_region, dropped=dropped, ambiguous=ambiguous
+            )
             touch_parts.append(touch)
         else:
             valid["source"] = config.name  # valid is this step's own frame, with a RangeIndex
@@ -386,6 +509,7 @@ def ingest_sources(
                 reasons=reasons,
                 dropped_values=dropped,
                 rows_suppressed=suppressed,
+                ambiguous_dates=dict(sorted(ambiguous.items())),
             )
         )
         logger.info(
@@ -545,7 +669,9 @@ def _arrow(series: pd.Series) -> Any:
     return series.array.__arrow_array__()
 
 
-def _timestamps(values: pd.Series) -> pd.Series:
+def _timestamps(
+    values: pd.Series, *, order: DateOrder | None = None, month_first: bool = False
+) -> pd.Series:
     """Parse timestamps to UTC: ISO 8601 in one vectorised pass, other formats one by one.
 
     A column of Arrow text whose every value has the shape ``_ISO_SHAPE``
@@ -554,8 +680,17 @@ def _timestamps(values: pd.Series) -> pd.Series:
     a real instant. Any other column goes through pandas whole
     (``_pandas_timestamps``): pandas reads a value without an offset in the
     offset of the value before it, so a value's instant can depend on its
-    neighbours, and only a column read whole keeps that.
+    neighbours, and only a column read whole keeps that. Numeric dates are
+    read in ``order`` (``_iso_dates``; without one, month first if
+    ``month_first``).
     """
+    return _read_timestamps(values, order=order, month_first=month_first)[0]
+
+
+def _read_timestamps(
+    values: pd.Series, *, order: DateOrder | None, month_first: bool
+) -> tuple[pd.Series, np.ndarray]:
+    """``_timestamps``, and which values were numeric dates read in a guessed order."""
     if _is_arrow_text(values) and len(values):
         array = _arrow(values)
         shaped = pc.match_substring_regex(array, _ISO_SHAPE)
@@ -565,19 +700,141 @@ def _timestamps(values: pd.Series) -> pd.Series:
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 pass
             else:
-                return pd.Series(stamps.to_pandas(), index=values.index, name=values.name)
+                parsed = pd.Series(stamps.to_pandas(), index=values.index, name=values.name)
+                return parsed, np.zeros(len(values), dtype=bool)
         values = pd.Series(
             array.to_numpy(zero_copy_only=False), index=values.index, name=values.name, dtype=object
         )
-    return _pandas_timestamps(values)
+    return _pandas_read(values, order=order, month_first=month_first)
 
 
-def _pandas_timestamps(values: pd.Series) -> pd.Series:
+def _pandas_timestamps(
+    values: pd.Series, *, order: DateOrder | None = None, month_first: bool = False
+) -> pd.Series:
+    return _pandas_read(values, order=order, month_first=month_first)[0]
+
+
+def _pandas_read(
+    values: pd.Series, *, order: DateOrder | None, month_first: bool
+) -> tuple[pd.Series, np.ndarray]:
+    """pandas' ISO 8601 reading; the values it cannot read are read again, numeric dates
+    in ``order`` (``_iso_dates``), then in pandas' mixed formats with the same day order."""
     parsed = pd.to_datetime(values, errors="coerce", utc=True, format="ISO8601")
+    guessed = np.zeros(len(values), dtype=bool)
     retry = parsed.isna() & values.notna()
     if retry.any():
-        parsed[retry] = pd.to_datetime(values[retry], errors="coerce", utc=True, format="mixed")
-    return parsed
+        rewritten, ambiguous = _iso_dates(values[retry], order=order, month_first=month_first)
+        again = pd.to_datetime(rewritten, errors="coerce", utc=True, format="ISO8601")
+        left = again.isna() & rewritten.notna()
+        if left.any():
+            again[left] = pd.to_datetime(
+                rewritten[left],
+                errors="coerce",
+                utc=True,
+                format="mixed",
+                dayfirst=order == "DMY" or (order is None and not month_first),
+                yearfirst=order == "YMD",
+            )
+        parsed[retry] = again
+        guessed[retry.to_numpy(dtype=bool)] = ambiguous & again.notna().to_numpy()
+    return parsed, guessed
+
+
+#: A numeric date that is not ISO 8601: two numbers of one or two digits and a year of
+#: two or four, with one separator (``/``, ``.`` or ``-``); a time of day may follow.
+_NUMERIC_DATE = (
+    r"^\s*(?P<a>\d{1,2})(?P<s1>[/.-])(?P<b>\d{1,2})(?P<s2>[/.-])(?P<y>\d{4}|\d{2})"
+    r"(?P<rest>[T ].*)?$"
+)
+
+
+def _numeric_dates(values: pd.Series) -> tuple[np.ndarray, dict[str, Any]]:
+    """Which values are numeric dates, and their parts (``a``, ``b``, ``y``, ``rest``) as arrays.
+
+    One Arrow regex pass over the column (no Python call per value); a value
+    whose two separators differ (``03/04-1980``) is not a numeric date.
+    """
+    if _is_arrow_text(values):
+        array = _arrow(values).combine_chunks()
+    else:
+        objects = values.to_numpy(dtype=object, copy=True)
+        objects[~np.array([isinstance(v, str) for v in objects], dtype=bool)] = None
+        array = pa.array(objects, type=pa.large_string())
+    parts = pc.extract_regex(array, _NUMERIC_DATE)  # null where the value does not match
+    matched = pc.fill_null(pc.is_valid(parts), False)
+    if not pc.any(matched).as_py():
+        return np.zeros(len(values), dtype=bool), {}
+
+    def part(name: str, default: str = "0") -> Any:
+        return pc.fill_null(pc.struct_field(parts, name), default)
+
+    same = pc.fill_null(pc.equal(part("s1", ""), part("s2", "")), False)
+    is_date = np.asarray(pc.and_(matched, same).to_numpy(zero_copy_only=False), dtype=bool)
+    out = {
+        "a": np.asarray(pc.cast(part("a"), pa.int64()).to_numpy(), dtype=np.int64),
+        "b": np.asarray(pc.cast(part("b"), pa.int64()).to_numpy(), dtype=np.int64),
+        "y": np.asarray(pc.cast(part("y"), pa.int64()).to_numpy(), dtype=np.int64),
+        "y_digits": np.asarray(pc.utf8_length(part("y")).to_numpy(), dtype=np.int64),
+        "rest": pc.cast(part("rest", ""), pa.string()),
+    }
+    return is_date, out
+
+
+def _ambiguous_dates(values: pd.Series) -> np.ndarray:
+    """Values that read as two different real dates: ``03/04/1980``, not ``13/04`` or ``04/04``."""
+    is_date, parts = _numeric_dates(values)
+    return _ambiguous(is_date, parts) if is_date.any() else is_date
+
+
+def _ambiguous(is_date: np.ndarray, parts: Mapping[str, Any]) -> np.ndarray:
+    a: np.ndarray = parts["a"]
+    b: np.ndarray = parts["b"]
+    return np.asarray(is_date & (a >= 1) & (a <= 12) & (b >= 1) & (b <= 12) & (a != b))
+
+
+def _iso_dates(
+    values: pd.Series, *, order: DateOrder | None, month_first: bool
+) -> tuple[pd.Series, np.ndarray]:
+    """Numeric dates rewritten as ISO ``YYYY-MM-DD`` (a time of day kept), in ``order``.
+
+    ``DMY`` reads ``03/04/1980`` as 3 April, ``MDY`` as 4 March, ``YMD`` as
+    no date (left missing, so the value counts as unreadable). Without an
+    order, the first number is the month if ``month_first``, else the day;
+    and when only the other reading is a real month, that one is used (the
+    rule dates of birth follow, ``normalize_date``). Two-digit years are read
+    as ``strptime`` reads them (69-99: 1900s). Other values are left as they are.
+    Also returns which values were read in a guessed order: no ``order``, and
+    both readings have a real month (``_ambiguous_dates``).
+    """
+    is_date, parts = _numeric_dates(values)
+    if not is_date.any():
+        return values, is_date
+    a, b, year = parts["a"], parts["b"], parts["y"]
+    year = np.where(parts["y_digits"] == 2, np.where(year < 69, 2000 + year, 1900 + year), year)
+    if order is not None:
+        first_is_month = np.full(len(a), order == "MDY")
+    else:
+        first_is_month = np.full(len(a), month_first)
+        # only the other reading has a real month: use it
+        swap = np.where(first_is_month, (a > 12) & (b <= 12), (b > 12) & (a <= 12))
+        first_is_month = first_is_month ^ swap
+    month = np.where(first_is_month, a, b)
+    day = np.where(first_is_month, b, a)
+    usable = is_date & (month >= 1) & (month <= 12) & (day >= 1)
+    if order == "YMD":
+        usable[:] = False
+    iso = pc.binary_join_element_wise(_digits(year, 4), _digits(month, 2), _digits(day, 2), "-")
+    iso = pc.binary_join_element_wise(iso, parts["rest"], "")
+    iso = pc.if_else(pa.array(usable), iso, pa.scalar(None, iso.type))
+    out = values.to_numpy(dtype=object, copy=True)
+    out[is_date] = np.asarray(iso.to_numpy(zero_copy_only=False), dtype=object)[is_date]
+    guessed = _ambiguous(is_date, parts) if order is None else np.zeros(len(a), dtype=bool)
+    return pd.Series(out, index=values.index, name=values.name, dtype=object), guessed
+
+
+def _digits(numbers: np.ndarray, width: int) -> pa.Array:
+    """Whole numbers as text padded with zeros to ``width`` (one Arrow kernel each)."""
+    return pc.utf8_lpad(pc.cast(pa.array(numbers), pa.string()), width=width, padding="0")
 
 
 #: What Arrow parses in ``_timestamps``: ISO 8601 with an offset, in the ranges
@@ -590,13 +847,22 @@ _ISO_SHAPE = (
 
 
 def _validate(
-    config: SourceConfig, raw: pd.DataFrame
+    config: SourceConfig,
+    raw: pd.DataFrame,
+    *,
+    undecodable: np.ndarray | None = None,
+    default_region: str = "GB",
+    ambiguous: dict[str, int] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
     """Split rows into usable and quarantined, with the first failed rule as reason.
 
     ``raw`` is left as it is: the quarantine shows the rows as read. Each rule
     marks the rows it fails that no earlier rule failed, in an integer array of
     rule numbers, so a rule costs one vectorised pass however many rows it hits.
+    Rows flagged ``undecodable`` (not text in the source's encoding) fail first.
+    Timestamps are read in the source's ``date_order``, else in
+    ``default_region``'s; without a declared order, the used values that
+    read as two dates are counted per column in ``ambiguous``.
     """
     schema = KIND_SCHEMAS[config.kind]
     # Columns are replaced, never written into, so the copy can share raw's data.
@@ -609,6 +875,10 @@ def _validate(
         hit = _flags(mask) & (failed == 0)
         failed[hit] = len(rules)
 
+    if undecodable is not None and undecodable.any():
+        fail(undecodable, "undecodable")
+    month_first = region_date_order(default_region) == "MDY"
+    guessed: dict[str, np.ndarray] = {}
     for column in schema.required:
         if column in schema.timestamps:
             continue
@@ -616,7 +886,9 @@ def _validate(
         fail(frame[column].isna(), f"missing_required:{column}")
     for column in schema.timestamps:
         values = frame[column]
-        parsed = _timestamps(values)
+        parsed, guessed[column] = _read_timestamps(
+            values, order=config.date_order, month_first=month_first
+        )
         text = _text(values) if _is_arrow_text(values) else _text(values.astype(object))
         present = values.notna() & text.notna()
         if column in schema.required:
@@ -651,6 +923,11 @@ def _validate(
         dup = key.notna() & ok & key.where(ok).duplicated(keep="first")
         fail(dup, f"duplicate_key:{schema.key}")
     bad = failed != 0
+    if ambiguous is not None:
+        for column, mask in guessed.items():
+            count = int((mask & ~bad).sum())
+            if count:
+                ambiguous[column] = count
     names = np.array(["", *rules], dtype=object)
     rejected = (
         raw.loc[bad]
@@ -809,7 +1086,12 @@ def _place(raw: str) -> tuple[object, ...]:
 
 
 def _touchpoints(
-    config: SourceConfig, frame: pd.DataFrame, *, default_region: str, dropped: dict[str, int]
+    config: SourceConfig,
+    frame: pd.DataFrame,
+    *,
+    default_region: str,
+    dropped: dict[str, int],
+    ambiguous: dict[str, int] | None = None,
 ) -> pd.DataFrame:
     kind = config.kind
     schema = KIND_SCHEMAS[kind]
@@ -877,7 +1159,14 @@ def _touchpoints(
     out["last_name"], out["last_latin"], out["last_skeleton"], out["last_translit"], _, _ = (
         _map_fields(last_raw, _name_fields, 6)
     )
-    out["dob"] = _map_pairs(get("date_of_birth"), region, lambda d, r: normalize_date(d, country=r))
+    order = config.date_order
+    out["dob"] = _map_pairs(
+        get("date_of_birth"), region, lambda d, r: normalize_date(d, country=r, order=order)
+    )
+    if order is None and ambiguous is not None:
+        guessed = int((_ambiguous_dates(get("date_of_birth")) & present(out["dob"])).sum())
+        if guessed:
+            ambiguous["date_of_birth"] = guessed
     gender = get("gender").str.upper().str[:1]
     out["gender"] = _keep(gender, gender.isin(["M", "F", "X"]))
     out["address"] = _map_fields(get("address"), _place, 1)[0]
