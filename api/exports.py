@@ -7,10 +7,12 @@ person out. Exports are written into ``runs/<run_id>/exports/<segment>/
 <destination>/`` and recorded in the store's export history, with that
 directory relative to the workspace (a server started anywhere finds it).
 
-Writers of one segment's export to one destination are serialised by a file
-lock in the workspace (``locks/``), across threads and processes alike: a
-second writer waits for the first and then finds its export, or gives up
-with ``ExportInProgress`` (409) after ``wait_seconds``.
+Writers of one run's export of a segment to a destination are serialised by
+a file lock in the workspace (``locks/``), across threads and processes
+alike: a second writer waits for the first and then finds its export, or
+gives up with ``ExportInProgress`` (409) after ``wait_seconds``. The lock is
+per export id (run, segment, destination): what shares a directory and a
+history row; a nightly writing a new run never waits for the API.
 """
 
 from __future__ import annotations
@@ -200,19 +202,19 @@ def _why(
 
 @contextmanager
 def export_lock(
-    *, workspace: Workspace, segment: str, destination: str, wait_seconds: float
+    *, workspace: Workspace, run_id: str, segment: str, destination: str, wait_seconds: float
 ) -> Iterator[None]:
-    """Hold the lock of ``segment``'s exports to ``destination`` in this workspace.
+    """Hold the lock of run ``run_id``'s export of ``segment`` to ``destination``.
 
-    An exclusive ``flock`` on ``locks/export-<digest>.lock``: it holds
+    An exclusive ``flock`` on ``locks/<export id>.lock``: it holds
     between threads (each opens its own descriptor) and processes alike, and
     the kernel releases it when a holder dies. Waits up to ``wait_seconds``,
     then raises ``ExportInProgress``.
     """
     folder = workspace.home / "locks"
     folder.mkdir(mode=DIR_MODE, exist_ok=True)
-    digest = hashlib.sha256(f"{segment}\x1f{destination}".encode()).hexdigest()[:16]
-    fd = os.open(folder / f"export-{digest}.lock", os.O_RDWR | os.O_CREAT, FILE_MODE)
+    export_id = export_id_for(run_id=run_id, segment=segment, destination=destination)
+    fd = os.open(folder / f"{export_id}.lock", os.O_RDWR | os.O_CREAT, FILE_MODE)
     try:
         deadline = time.monotonic() + wait_seconds
         while True:
@@ -269,7 +271,11 @@ def export_segment(
     export_id = export_id_for(run_id=tables.run_id, segment=segment.name, destination=dest.name)
     directory = tables.run_dir / "exports" / segment.name / dest.name
     with export_lock(
-        workspace=workspace, segment=segment.name, destination=dest.name, wait_seconds=wait_seconds
+        workspace=workspace,
+        run_id=tables.run_id,
+        segment=segment.name,
+        destination=dest.name,
+        wait_seconds=wait_seconds,
     ):
         history = ExportHistory(store)
         existing = history.get(export_id)

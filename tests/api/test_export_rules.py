@@ -97,18 +97,19 @@ def test_concurrent_exports_of_one_segment_and_destination_are_serialised(
 
 def test_a_writer_waits_for_the_lock_then_gives_up_with_a_409(tether: Tether) -> None:
     """The lock holds across processes: another process holds it, this one gives up."""
+    run_id = str(tether.workspace.current_run_id())
     code = (
         "import sys, time\n"
         "from pathlib import Path\n"
         "from api.exports import export_lock\n"
         "from api.workspace import Workspace\n"
-        f"with export_lock(workspace=Workspace.open(Path(sys.argv[1])), segment='{SEGMENT}', "
-        f"destination='{DESTINATION}', wait_seconds=0):\n"
+        "with export_lock(workspace=Workspace.open(Path(sys.argv[1])), run_id=sys.argv[2], "
+        f"segment='{SEGMENT}', destination='{DESTINATION}', wait_seconds=0):\n"
         "    print('held', flush=True)\n"
         "    sys.stdin.readline()\n"
     )
     with subprocess.Popen(
-        [sys.executable, "-c", code, str(tether.workspace.home)],
+        [sys.executable, "-c", code, str(tether.workspace.home), run_id],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -135,7 +136,29 @@ def test_a_writer_waits_for_the_lock_then_gives_up_with_a_409(tether: Tether) ->
     assert _history(tether.store) == []
     # released with the process: the next writer goes through
     with export_lock(
-        workspace=tether.workspace, segment=SEGMENT, destination=DESTINATION, wait_seconds=0
+        workspace=tether.workspace,
+        run_id=run_id,
+        segment=SEGMENT,
+        destination=DESTINATION,
+        wait_seconds=0,
+    ):
+        pass
+    # another run's export of the same segment (a nightly writing) never waits for it
+    with (
+        export_lock(
+            workspace=tether.workspace,
+            run_id=run_id,
+            segment=SEGMENT,
+            destination=DESTINATION,
+            wait_seconds=0,
+        ),
+        export_lock(
+            workspace=tether.workspace,
+            run_id="next-run",
+            segment=SEGMENT,
+            destination=DESTINATION,
+            wait_seconds=0,
+        ),
     ):
         pass
 

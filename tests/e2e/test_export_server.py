@@ -121,8 +121,8 @@ def test_exports_over_a_real_server(served: Served) -> None:
     listed = http.get("/v1/exports?limit=500", headers=key["read"]).json()["data"]
     this_run = [e for e in listed if e["run_id"] == run_id]
     assert this_run, listed
-    for export in listed:  # older runs' rows too
-        assert {"upload.csv", "manifest.json"} <= set(export["files"]), export
+    for row in listed:  # older runs' rows too
+        assert {"upload.csv", "manifest.json"} <= set(row["files"]), row
     first = this_run[0]
     directory = home / "runs" / run_id / "exports" / first["segment"] / first["destination"]
     download = http.get(f"/v1/exports/{first['export_id']}/files/upload.csv", headers=key["export"])
