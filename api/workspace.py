@@ -196,7 +196,10 @@ class Workspace:
         return sorted(
             p.name
             for p in (self.home / "runs").iterdir()
-            if p.is_dir() and not p.name.endswith(".partial") and (p / "report.json").is_file()
+            if p.is_dir()
+            and not p.name.startswith(".")  # a run being pruned
+            and not p.name.endswith(".partial")
+            and (p / "report.json").is_file()
         )
 
     def prune_runs(self, *, keep: int = DEFAULT_KEEP_RUNS) -> list[str]:

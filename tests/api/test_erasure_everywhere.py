@@ -255,6 +255,9 @@ def test_prune_runs_keeps_the_newest_and_the_current(tmp_path: Path) -> None:
     assert workspace.kept_runs() == [ids[0], *ids[6:]]
     assert workspace.partial_dir("20261110T000000-abcdef").is_dir()
     assert workspace.prune_runs(keep=3) == []
+    half_pruned = workspace.home / "runs" / f".{ids[1]}.pruning"  # a prune that was cut short
+    _fake_run(workspace, half_pruned.name)
+    assert half_pruned.name not in workspace.kept_runs()
     assert workspace.prune_runs() == []  # the default keeps seven
     with pytest.raises(Exception, match="at least 1"):
         workspace.prune_runs(keep=0)
