@@ -69,6 +69,31 @@ def _no_contacts() -> pd.DataFrame:
     return pd.DataFrame(columns=list(CONTACT_COLUMNS))
 
 
+def _no_actions() -> pd.DataFrame:
+    from audiences.actions import ACTION_COLUMNS
+
+    return pd.DataFrame(columns=list(ACTION_COLUMNS))
+
+
+def members_to_export(
+    *, segment: Segment, tables: RunTables, members: pd.Series | None = None
+) -> tuple[pd.Series, int]:
+    """The members an export of ``segment`` sends, and how many a higher action took.
+
+    A member whose next best action comes from a higher-priority segment of
+    the same topic (an advisor's call instead of this ad) is left out
+    (``audiences.actions.suppressed``).
+    """
+    from audiences.actions import suppressed
+
+    if members is None:
+        members = evaluate_segment(
+            segment, features=tables.features, activity=tables.activity, as_of=tables.as_of
+        )
+    drop = suppressed(members=members, segment=segment, actions=tables.actions)
+    return members[~drop].reset_index(drop=True), int(drop.sum())
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class RunTables:
     """The current run's tables that segments and exports read."""
@@ -85,6 +110,8 @@ class RunTables:
     consent: pd.DataFrame
     contacts: pd.DataFrame = field(default_factory=_no_contacts)
     """``person_contacts``: messaging contacts, for the messaging destinations."""
+    actions: pd.DataFrame = field(default_factory=_no_actions)
+    """``person_actions``: each person's next best action (``audiences.actions``)."""
 
 
 def load_run_tables(workspace: Workspace) -> RunTables:
@@ -136,10 +163,11 @@ def preview_segment(
         "holdout": segment.holdout,
         "destinations": {},
     }
+    sent, _ = members_to_export(segment=segment, tables=tables, members=members)
     for dest in destinations:
         plan = plan_export(
             segment=segment.name,
-            members=members,
+            members=sent,
             destination=dest,
             consent=consent,
             identifiers=tables.identifiers,
@@ -250,6 +278,7 @@ def export_segment(
     min_size: int | None = None,
     min_size_by: dict[str, Any] | None = None,
     wait_seconds: float = EXPORT_WAIT_SECONDS,
+    members: pd.Series | None = None,
 ) -> tuple[ExportResult, bool]:
     """Export a segment of the current run (or of ``tables``, a run being written).
 
@@ -264,7 +293,10 @@ def export_segment(
     destination's minimum size is theirs unless ``min_size`` overrides it
     for this export (who may do so is the caller's rule: ``Exports.create``).
     The manifest records the minimum applied, the configured one and
-    ``min_size_by`` (who asked) when overridden.
+    ``min_size_by`` (who asked) when overridden. ``members`` (the segment
+    evaluated on ``tables``) saves evaluating it again; members whose next
+    best action is another of the topic's are left out and counted
+    (``suppressed_by_action``).
     """
     dest = destination(destination_name, **(overrides or {}))
     tables = without_erased(tables or load_run_tables(workspace), store=store)
@@ -285,9 +317,7 @@ def export_segment(
         moment = as_of or datetime.now(UTC)
         if consent is None:
             consent = consent_now(tables=tables, ledger=Ledger(store), as_of=moment, policy=policy)
-        members = evaluate_segment(
-            segment, features=tables.features, activity=tables.activity, as_of=tables.as_of
-        )
+        members, held_by_action = members_to_export(segment=segment, tables=tables, members=members)
         applied = dest.min_size if min_size is None else min_size
         plan = plan_export(
             segment=segment.name,
@@ -299,6 +329,7 @@ def export_segment(
             min_size=applied,
             contacts=tables.contacts,
             as_of=moment,
+            suppressed=held_by_action,
         )
         minimum: dict[str, Any] = {"configured": dest.min_size, "applied": applied}
         if min_size is not None:

@@ -77,6 +77,8 @@ class RunView:
     """Person id -> its consent subjects ``(subject_type, subject_id)``."""
     segment_names: tuple[str, ...] = ()
     segment_sizes: Mapping[str, int] = field(default_factory=dict)
+    definitions: Mapping[str, Segment] = field(default_factory=dict)
+    """Segment name -> its definition (action, priority, topic), for the next best action."""
     erased: frozenset[str] = frozenset()
     """Persons erased since the run: never answered, never targeted."""
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -305,8 +307,13 @@ class CurrentRun:
             segment_names=names,
             segment_sizes=sizes,
             segments_of=segments_of,
+            definitions=self._definitions(names),
             loaded_at=datetime.now(UTC),
         )
+
+    def _definitions(self, names: tuple[str, ...]) -> dict[str, Segment]:
+        defined = self.segments()
+        return {name: defined[name] for name in names if name in defined}
 
     def _memberships(
         self,
@@ -437,5 +444,6 @@ class CurrentRun:
             subjects_of={k: tuple(v) for k, v in subjects_of.items()},
             segment_names=names,
             segment_sizes=sizes,
+            definitions=self._definitions(names),
             erased=erased,
         )

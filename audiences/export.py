@@ -75,6 +75,8 @@ class ExportPlan:
     """Person id -> consent event ids that allowed the export."""
     excluded: dict[str, int] = field(default_factory=dict)
     """Messaging destinations: contacts the channel's rule forbids reaching, by reason."""
+    suppressed: int = 0
+    """Members left out because another action of the topic goes first (a call, not an ad)."""
 
     @property
     def exported(self) -> int:
@@ -92,6 +94,7 @@ def plan_export(
     min_size: int | None = None,
     contacts: pd.DataFrame | None = None,
     as_of: datetime | None = None,
+    suppressed: int = 0,
 ) -> ExportPlan:
     """Apply holdout, consent gate and matchability; refuse an audience below the minimum.
 
@@ -156,6 +159,7 @@ def plan_export(
         rows=rows,
         lineage={pid: lineage.get(pid, []) for pid in rows["person_id"].tolist()},
         excluded=excluded,
+        suppressed=suppressed,
     )
     if plan.exported < limit:
         raise AudienceTooSmall(
@@ -280,6 +284,7 @@ def write_export(
             "exported": plan.exported,
             "added": len(added),
             "removed": len(removed_rows),
+            "suppressed_by_action": plan.suppressed,
         },
         **(
             {"channel": destination.channel, "excluded": dict(sorted(plan.excluded.items()))}

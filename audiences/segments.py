@@ -32,6 +32,9 @@ Conditions:
   with ``engaged``, ``unknown`` or ``unengaged`` (or a list):
   ``audiences.engagement`` defines them.
 
+A segment may also declare ``action``, ``priority`` and ``topic``: the next
+best action for its members (``audiences.actions``).
+
 Windows count back from the run's time. Everything a user writes is checked
 against the feature schema and the rule grammar first; an unknown feature, a
 wrong type or a bad window is refused with a ``SegmentInvalid`` naming the
@@ -99,6 +102,12 @@ class Segment:
     destinations: tuple[str, ...] = ()
     source: str = ""
     """Where the definition came from (a file path), for messages."""
+    action: str | None = None
+    """The next best action for its members (``audiences.actions.ACTIONS``), if any."""
+    priority: int = 0
+    """Among a person's segments with an action, the highest priority decides."""
+    topic: str | None = None
+    """A higher-priority action of the same topic keeps members out of this segment's exports."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -115,7 +124,10 @@ def parse_segment(data: Mapping[str, Any], *, source: str = "") -> Segment:
     where = source or "segment"
     if not isinstance(data, Mapping):
         raise SegmentInvalid(f"{where}: a segment is a mapping with name and rule", source=source)
-    unknown = sorted(set(data) - {"name", "description", "rule", "holdout", "destinations"})
+    unknown = sorted(
+        set(data)
+        - {"name", "description", "rule", "holdout", "destinations", "action", "priority", "topic"}
+    )
     if unknown:
         raise SegmentInvalid(f"{where}: unknown key(s) {', '.join(unknown)}", source=source)
     name = data.get("name")
@@ -135,6 +147,7 @@ def parse_segment(data: Mapping[str, Any], *, source: str = "") -> Segment:
         raise SegmentInvalid(f"{where}: destinations must be a list of names", segment=name)
     _check_destinations(destinations, where=where, segment=name)
     _check_rule(rule, path="rule", depth=0, segment=name)
+    action, priority, topic = _next_best_action(data, where=where, segment=name)
     return Segment(
         name=name,
         rule=rule,
@@ -142,7 +155,50 @@ def parse_segment(data: Mapping[str, Any], *, source: str = "") -> Segment:
         holdout=float(holdout),
         destinations=tuple(destinations),
         source=source,
+        action=action,
+        priority=priority,
+        topic=topic,
     )
+
+
+#: The largest ``priority`` a segment may give (any whole number from 0 to this).
+MAX_PRIORITY = 1000
+
+
+def _next_best_action(
+    data: Mapping[str, Any], *, where: str, segment: str
+) -> tuple[str | None, int, str | None]:
+    """``action``, ``priority`` and ``topic`` of a definition (``audiences.actions``)."""
+    from audiences.actions import ACTIONS
+
+    action = data.get("action")
+    if action is not None and action not in ACTIONS:
+        raise SegmentInvalid(
+            f"{where}: action must be one of {', '.join(ACTIONS)}", segment=segment, field="action"
+        )
+    priority = data.get("priority", 0)
+    if (
+        isinstance(priority, bool)
+        or not isinstance(priority, int)
+        or not 0 <= priority <= MAX_PRIORITY
+    ):
+        raise SegmentInvalid(
+            f"{where}: priority must be a whole number from 0 to {MAX_PRIORITY}",
+            segment=segment,
+            field="priority",
+        )
+    topic = data.get("topic")
+    if topic is not None and (not isinstance(topic, str) or not _NAME.match(topic)):
+        raise SegmentInvalid(
+            f"{where}: topic must be lower-case letters, digits and _",
+            segment=segment,
+            field="topic",
+        )
+    if action is None and ("priority" in data or topic is not None):
+        raise SegmentInvalid(
+            f"{where}: priority and topic go with an action", segment=segment, field="action"
+        )
+    return action, priority, topic
 
 
 def _check_rule(node: Any, *, path: str, depth: int, segment: str) -> None:

@@ -99,6 +99,10 @@ def nightly(
         )
     for e in summary.refused:
         lines.append(f"  {e.segment} -> {e.destination}: refused: {escape(e.refused or '')}")
+    if summary.actions:
+        lines.append(
+            "next best actions: " + ", ".join(f"{k} {v:,}" for k, v in summary.actions.items())
+        )
     for name, code in sorted(summary.segments_failed.items()):
         lines.append(f"  {name}: FAILED ({code}), skipped; the other segments exported")
     lines += [f"report:  {run_dir / 'report.html'}", f"exports: {run_dir / 'exports'}"]

@@ -138,8 +138,15 @@ def demo(
             f"F1 {scores.gated_pairwise_f1:.4f}  "
             f"({summary.consent['records_without_linking_consent']:,} records without linking "
             f"consent; linked against it: {scores.unconsented_records_linked})",
-            f"exports:        {len([e for e in summary.exports if 'counts' in e])} written to "
-            f"{run_dir / 'exports'}",
+            f"exports:        {len(summary.written)} written to {run_dir / 'exports'}",
+            "next best actions: "
+            + (", ".join(f"{k} {v:,}" for k, v in summary.actions.items()) or "none"),
+            *(
+                f"  {e.segment} -> {e.destination}: {(e.counts or {}).get('exported', 0):,} "
+                "contacts to message"
+                for e in summary.written
+                if e.destination in ("whatsapp", "telegram", "viber", "messenger")
+            ),
             f"identity graph: {run_dir / 'identity_graph.parquet'}",
             f"report:         {run_dir / 'report.html'}",
             f"config:         {config_path}",

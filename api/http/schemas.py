@@ -122,6 +122,15 @@ class IdentifyResponse(BaseModel):
     may_target: bool = Field(description="ad_targeting is effective for the person now.")
     consent: dict[str, bool] = Field(description="Purpose -> allowed now.")
     reason: str | None = Field(default=None, description="Why nothing was matched, if so.")
+    action: str | None = Field(
+        default=None,
+        description=(
+            "The next best action now (advisor_call, message, ad, suppress): the "
+            "highest-priority segment the person is in whose purposes their consent allows."
+        ),
+        examples=["advisor_call"],
+    )
+    action_segment: str | None = Field(default=None, description="The segment that decided it.")
 
 
 class RecordPublic(BaseModel):

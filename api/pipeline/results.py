@@ -35,6 +35,7 @@ __all__ = [
     "PersonIds",
     "Published",
     "Results",
+    "Segmented",
     "RunSummary",
 ]
 
@@ -106,6 +107,18 @@ class Features:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Segmented:
+    """Every segment evaluated once, and each person's next best action."""
+
+    members: dict[str, pd.Series]
+    """Segment name -> its members' person ids (segments that evaluated)."""
+    failed: dict[str, str]
+    """Segment -> error code, for segments that could not be evaluated (skipped)."""
+    actions: pd.DataFrame
+    """``person_actions`` (``audiences.actions.ACTION_COLUMNS``)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ExportOutcome:
     """One segment to one destination: written (counts), refused (a rule), or failed."""
 
@@ -158,6 +171,10 @@ class RunSummary:
     """Per segment and destination: counts, or why it was refused or failed."""
     segments_failed: dict[str, str] = field(default_factory=dict)
     """Segments that failed and were skipped (name -> error code): the run still published."""
+    actions: dict[str, int] = field(default_factory=dict)
+    """Next best action -> persons given it this run."""
+    actions_by_segment: dict[str, int] = field(default_factory=dict)
+    """Segment -> persons whose action it decided."""
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)

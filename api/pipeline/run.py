@@ -47,12 +47,15 @@ NIGHTLY_STEPS: tuple[Step, ...] = (
     ("person_ids", steps.person_ids),
     ("person_consent", steps.person_consent_step),
     ("features", steps.features),
+    ("segments", steps.segments),
     ("exports", steps.exports),
     ("publish", steps.publish),
 )
 """The nightly, in order."""
 
-LINK_STEPS: tuple[Step, ...] = tuple(s for s in NIGHTLY_STEPS if s[0] != "exports")
+LINK_STEPS: tuple[Step, ...] = tuple(
+    s for s in NIGHTLY_STEPS if s[0] not in ("segments", "exports")
+)
 """``tether link``: the nightly's steps up to the features, then publishing."""
 
 _TIMED_STEPS = {name for name, _ in NIGHTLY_STEPS} - {"publish"}

@@ -32,8 +32,10 @@ from api.pipeline.results import (
     Published,
     Results,
     RunSummary,
+    Segmented,
 )
 from api.report import write_report
+from audiences.actions import assign_actions
 from audiences.errors import AudienceError, SegmentInvalid
 from audiences.features import build_person_tables
 from audiences.segments import Segment, evaluate_segment
@@ -52,6 +54,7 @@ __all__ = [
     "consent",
     "exports",
     "features",
+    "segments",
     "ingest",
     "link",
     "model",
@@ -226,16 +229,44 @@ def features(ctx: RunContext, done: Results) -> Features:
     return Features(tables=tables)
 
 
-def exports(ctx: RunContext, done: Results) -> Exported:
-    """Evaluate every segment and export it to each destination it lists.
+def segments(ctx: RunContext, done: Results) -> Segmented:
+    """Evaluate every segment once; give each person their next best action.
 
-    A segment that fails (an audience rule refusing an export is not a
-    failure) is logged by error code, recorded in the summary and skipped:
-    the other segments still export and the run still publishes, and
-    ``tether nightly`` exits 1 to say so.
+    A segment that fails to evaluate is logged by error code, recorded and
+    skipped: the others still count, act and export, and the run publishes
+    (``tether nightly`` exits 1 to say so). Actions are judged on the run's
+    person consent (``audiences.actions``) and written as ``person_actions``.
     """
     tables = done.of(Features).tables
-    consent_table = done.of(PersonConsent).consent
+    members: dict[str, pd.Series] = {}
+    failed: dict[str, str] = {}
+    for name, segment in sorted(ctx.segments.items()):
+        ctx.progress.start(f"segment:{name}")
+        try:
+            members[name] = evaluate_segment(
+                segment, features=tables.features, activity=tables.activity, as_of=ctx.as_of
+            )
+        except Exception as exc:  # one segment never stops the others (issue #12)
+            code = exc.code if isinstance(exc, TetherError) else type(exc).__name__
+            logger.error("segment %s failed (%s): skipped, the other segments export", name, code)
+            failed[name] = code
+        ctx.progress.finish(f"segment:{name}", rows=len(members.get(name, ())))
+    actions = assign_actions(
+        members=members, segments=ctx.segments, consent=done.of(PersonConsent).consent
+    )
+    actions.to_parquet(ctx.out / "person_actions.parquet", index=False)
+    return Segmented(members=members, failed=failed, actions=actions)
+
+
+def exports(ctx: RunContext, done: Results) -> Exported:
+    """Export every segment that evaluated to each destination it lists.
+
+    An audience rule refusing an export (too small) is an outcome; an export
+    that fails is recorded as failed for its segment and skipped like a
+    segment that failed to evaluate.
+    """
+    tables = done.of(Features).tables
+    segmented = done.of(Segmented)
     run_tables = RunTables(
         run_id=ctx.run_id,
         run_dir=ctx.out,
@@ -244,17 +275,22 @@ def exports(ctx: RunContext, done: Results) -> Exported:
         features=tables.features,
         activity=tables.activity,
         identifiers=tables.identifiers,
-        consent=consent_table,
+        consent=done.of(PersonConsent).consent,
         contacts=tables.contacts,
+        actions=segmented.actions,
     )
-    sizes: dict[str, int] = {}
     outcomes: list[ExportOutcome] = []
-    failed: dict[str, str] = {}
+    failed = dict(segmented.failed)
     for name, segment in sorted(ctx.segments.items()):
-        ctx.progress.start(f"segment:{name}")
+        if name in failed:
+            outcomes += [
+                ExportOutcome(segment=name, destination=d, failed=failed[name])
+                for d in segment.destinations
+            ]
+            continue
         mine: list[ExportOutcome] = []
-        try:
-            for destination_name in segment.destinations:
+        for destination_name in segment.destinations:
+            try:
                 mine.append(
                     _export(
                         ctx,
@@ -262,35 +298,27 @@ def exports(ctx: RunContext, done: Results) -> Exported:
                         destination=destination_name,
                         segment=segment,
                         tables=run_tables,
+                        members=segmented.members[name],
                     )
                 )
-            # an export counted the segment's members: it is evaluated again only if none did
-            counted = [o.counts["members"] for o in mine if o.counts is not None]
-            sizes[name] = (
-                counted[0]
-                if counted
-                else len(
-                    evaluate_segment(
-                        segment, features=tables.features, activity=tables.activity, as_of=ctx.as_of
-                    )
-                )
-            )
-        except Exception as exc:  # one segment never stops the others (issue #12)
-            code = exc.code if isinstance(exc, TetherError) else type(exc).__name__
-            logger.error("segment %s failed (%s): skipped, the other segments export", name, code)
-            failed[name] = code
-            mine = [o for o in mine if o.counts is not None] + [
-                ExportOutcome(segment=name, destination=d, failed=code)
-                for d in segment.destinations
-                if d not in {o.destination for o in mine if o.counts is not None}
-            ]
+            except Exception as exc:
+                code = exc.code if isinstance(exc, TetherError) else type(exc).__name__
+                logger.error("segment %s failed at %s (%s): skipped", name, destination_name, code)
+                failed[name] = code
+                mine.append(ExportOutcome(segment=name, destination=destination_name, failed=code))
         outcomes.extend(mine)
-        ctx.progress.finish(f"segment:{name}", rows=sizes.get(name))
+    sizes = {name: len(ids) for name, ids in segmented.members.items()}
     return Exported(sizes=sizes, outcomes=tuple(outcomes), failed=failed)
 
 
 def _export(
-    ctx: RunContext, *, segment_name: str, destination: str, segment: Segment, tables: RunTables
+    ctx: RunContext,
+    *,
+    segment_name: str,
+    destination: str,
+    segment: Segment,
+    tables: RunTables,
+    members: pd.Series,
 ) -> ExportOutcome:
     """One export inside the run; an audience rule's refusal is an outcome, not a failure."""
     try:
@@ -304,6 +332,7 @@ def _export(
             as_of=ctx.as_of,
             tables=tables,
             consent=tables.consent,
+            members=members,
         )
     except SegmentInvalid:
         raise  # the segment itself cannot be evaluated: a failure, not a refusal
@@ -325,6 +354,8 @@ def publish(ctx: RunContext, done: Results) -> Published:
     judged, ids, ready = done.of(ConsentJudged), done.of(PersonIds), done.of(ModelReady)
     consent_table = done.of(PersonConsent).consent
     exported = done.get(Exported) or Exported(sizes={}, outcomes=(), failed={})
+    segmented = done.get(Segmented)
+    actions = segmented.actions if segmented is not None else pd.DataFrame(columns=["action"])
     summary = RunSummary(
         run_id=ctx.run_id,
         run_dir=str(ctx.workspace.run_dir(ctx.run_id)),
@@ -360,6 +391,14 @@ def publish(ctx: RunContext, done: Results) -> Published:
         segments=exported.sizes,
         exports=list(exported.outcomes),
         segments_failed=exported.failed,
+        actions={str(k): int(v) for k, v in actions["action"].value_counts().sort_index().items()},
+        actions_by_segment={
+            str(k): int(v)
+            for k, v in actions.get("segment", pd.Series(dtype=object))
+            .value_counts()
+            .sort_index()
+            .items()
+        },
     )
     data = summary.as_dict()
     (ctx.out / "report.json").write_text(json.dumps(data, indent=2, default=str))

@@ -15,8 +15,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import pandas as pd
+
 from api.lookup import consent_of_subject
 from api.realtime import CurrentRun, RunView
+from audiences.actions import assign_actions
 from consent.ledger import Ledger
 from consent.purposes import ConsentPolicy
 from resolver.errors import InputError
@@ -44,6 +47,11 @@ class Identified:
     consent: dict[str, bool] = field(default_factory=dict)
     reason: str | None = None
     """Why no person was answered."""
+    action: str | None = None
+    """The next best action for this visitor now (``audiences.actions``): the
+    highest-priority segment they are in whose purposes their consent allows."""
+    action_segment: str | None = None
+    """The segment that decided ``action``."""
 
 
 def _unerased(view: RunView, match: IdentifyMatch) -> IdentifyMatch:
@@ -75,15 +83,32 @@ def answer(
             ),
         )
     allowed = {purpose: bool(d["allowed"]) for purpose, d in (consent or {}).items()}
+    segments = list(view.segments_of.get(match.person_id, ()))
+    chosen = assign_actions(
+        members={
+            name: pd.Series([match.person_id]) for name in segments if name in view.definitions
+        },
+        segments=view.definitions,
+        consent=pd.DataFrame(
+            {
+                "person_id": match.person_id,
+                "purpose": list(allowed),
+                "allowed": list(allowed.values()),
+            },
+            columns=["person_id", "purpose", "allowed"],
+        ),
+    )
     return Identified(
         run_id=view.run_id,
         person_id=match.person_id,
         match_probability=match.match_probability,
         method=match.method,
         candidates=match.candidates,
-        segments=list(view.segments_of.get(match.person_id, ())),
+        segments=segments,
         may_target=allowed.get("ad_targeting", False),
         consent=allowed,
+        action=str(chosen["action"].iloc[0]) if len(chosen) else None,
+        action_segment=str(chosen["segment"].iloc[0]) if len(chosen) else None,
     )
 
 

@@ -131,4 +131,5 @@ class Run:
             identifiers=self.table("person_identifiers"),
             consent=self.table("person_consent"),
             **({"contacts": self.table("person_contacts")} if self.has("person_contacts") else {}),
+            **({"actions": self.table("person_actions")} if self.has("person_actions") else {}),
         )

@@ -39,7 +39,7 @@ ACTIVITY = pd.DataFrame(
         ("a", ago(3), "event", "page_view", "mortgage", "web", None),
         ("a", ago(200), "interaction", "advisor_meeting", None, None, "completed"),
         ("b", ago(6), "event", "page_view", "mortgage", "web", None),
-        ("b", ago(10), "interaction", "advisor_meeting", None, None, "completed"),
+        ("b", ago(10), "interaction", "advisor_meeting", None, None, "not_signed"),
         ("c", ago(1), "event", "page_view", "mortgage", "web", None),
         ("d", ago(8), "event", "page_view", "mortgage", "web", None),
         ("a", ago(5), "event", "message_delivered", None, "whatsapp", None),
@@ -149,7 +149,7 @@ def test_the_shipped_examples_compile_on_real_features() -> None:
         for name, s in examples.items()
     }
     assert got == {
-        "mortgage_readers_for_ads": ["a", "c"],
+        "mortgage_readers_for_ads": ["a", "b", "c"],  # b's call goes first: actions
         "mortgage_readers_advisor_calls": ["b"],
         "engaged_whatsapp_readers": ["a", "b"],
     }

@@ -113,6 +113,10 @@ def _message(c: Chunk, contact_id: str, channel: str, event_type: str, ts: datet
     )
 
 
+#: Outcomes of a meeting with an advisor: a mortgage signed, not signed, or no show.
+OUTCOMES = {"advisor_meeting": ["signed", "not_signed", "no_show"]}
+
+
 def interactions_for(c: Chunk, p: Person) -> None:
     """A customer's meetings, calls and purchases with the bank."""
     d = c.draws
@@ -124,7 +128,8 @@ def interactions_for(c: Chunk, p: Person) -> None:
                 "customer_id": d.pick(p.customer_ids),
                 "ts": d.timestamp(days_back=180),
                 "kind": kind,
-                "outcome": d.pick(["completed", "no_show", "follow_up"])
+                # one draw whatever the kind (the generator's order is the world's bytes)
+                "outcome": d.pick(OUTCOMES.get(kind, ["completed", "no_show", "follow_up"]))
                 if kind != "purchase"
                 else "completed",
                 "value": round(float(d.rng.gamma(2, 400)), 2) if kind == "purchase" else None,
