@@ -68,7 +68,7 @@ ONE_FILE_PER_SOURCE = {
     "crm.csv": "18c1af41f9ca",
     "events.csv": "13cfa2f1a6ce",  # issue #15: receipts off, replies, clicks, opt-ins
     "hard_cases.csv": "861cf3a4246a",
-    "interactions.csv": "545ac4ed79c8",
+    "interactions.csv": "991a1e04a126",  # issue #15: advisor meetings signed / not_signed
     "labels.csv": "a33d91bceeac",
     "messaging.csv": "65128e7a8d58",
     "web_sessions.csv": "5b31f949bbb0",
@@ -79,7 +79,7 @@ CHUNKED = {
     "crm": "f86ef25f6ee4",
     "events": "cc9347b53b9c",  # issue #15
     "hard_cases.csv": "861cf3a4246a",
-    "interactions": "0fef630690b6",
+    "interactions": "568d8a05a162",  # issue #15: advisor meetings signed / not_signed
     "labels.csv": "5c0d2459064c",
     "messaging": "e7ce127e472d",
     "web_sessions": "a74632eb4c77",
