@@ -46,7 +46,7 @@ class TrainedModels:
 
     def seed(self, config: Path, home: Path) -> Path:
         """Put the model trained on ``config``'s linked sources into the workspace ``home``."""
-        from api.nightly import train
+        from api.pipeline import train
         from api.settings import load_config
         from api.workspace import Workspace
 
@@ -93,7 +93,7 @@ API_PERSONS = 600
 def api_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A demo world linked and published once (nightly with the example segments)."""
     from api.cli import write_demo_audiences
-    from api.nightly import run_link
+    from api.pipeline import run_link
     from api.settings import load_config
     from api.workspace import Workspace
     from api.worlds.demo import WORLD_NOW, write_demo_world

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from api.nightly import RunSummary, run_link
+from api.pipeline import RunSummary, run_link
 from api.settings import load_config
 from api.workspace import Workspace
 from api.worlds.demo import WORLD_NOW

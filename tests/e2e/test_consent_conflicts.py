@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from api.nightly import run_link
+from api.pipeline import run_link
 from api.settings import load_config
 from api.storage import database_url, open_store
 from api.workspace import Workspace

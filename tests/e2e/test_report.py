@@ -169,7 +169,7 @@ def _shrink(path: Path, rows: int) -> None:
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory: pytest.TempPathFactory) -> tuple[Rendered, Rendered]:
     from api.cli import write_demo_audiences
-    from api.nightly import run_link
+    from api.pipeline import run_link
     from api.settings import load_config
     from api.workspace import Workspace
     from api.worlds.demo import WORLD_NOW, write_demo_world

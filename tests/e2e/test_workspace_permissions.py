@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from api.nightly import run_link
+from api.pipeline import run_link
 from api.settings import load_config
 from api.workspace import Workspace
 from tests.conftest import make_demo_dir

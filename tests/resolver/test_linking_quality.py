@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from api.nightly import run_link
+from api.pipeline import run_link
 from api.settings import load_config
 from api.workspace import Workspace
 from api.worlds.demo import demo_config_toml
