@@ -127,6 +127,21 @@ class Segments:
             self.dry_run(segment=segment, run=run)
         return SegmentStore(self._store).replace(name, definition)
 
+    def delete(self, *, name: str) -> None:
+        """Delete a stored segment; exports already written stay in their runs.
+
+        Only the segment files are read to refuse a file-defined name
+        (``SegmentConflict``), never the stored definitions: one stored before
+        a validation limit existed, which no longer parses, can still be deleted.
+        """
+        files = load_segments(self._dir) if self._dir is not None and self._dir.is_dir() else {}
+        if name in files:
+            raise SegmentConflict(
+                f"segment `{name}` is defined by a file; edit the file instead", segment=name
+            )
+        if not SegmentStore(self._store).delete(name):
+            raise SegmentNotFound(f"no segment `{name}`", segment=name)
+
     def dry_run(self, *, segment: Segment, run: DryRun | None = None) -> int | None:
         """Evaluate ``segment`` on ``run`` (default: the current run); its size, or ``None``.
 
@@ -178,9 +193,7 @@ class Segments:
 
     def rows(self) -> builtins.list[dict[str, Any]]:
         """``list()``'s rows as dicts of plain values (``size`` is ``None`` without a run)."""
-        tables = (
-            self._tables() if self._workspace.current_run_id() else None
-        )
+        tables = self._tables() if self._workspace.current_run_id() else None
         rows = []
         for name, segment in sorted(self.all().items()):
             size = None

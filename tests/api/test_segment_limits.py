@@ -173,3 +173,37 @@ def test_refusals_on_each_store(
         listed = client.get("/v1/segments", headers=auth)
         assert listed.status_code == 200 and listed.json()["count"] == 4
     assert [s.name for s, _, _ in SegmentStore(store).list()] == ["adults"]
+
+
+def test_a_definition_stored_before_the_limits_is_named_and_can_be_deleted(
+    api_home: Path, api_config: TetherConfig, store_url: str, store: Engine
+) -> None:
+    """A store written by an older version may hold a 500-deep rule: the listing says
+    which segment breaks which rule (422, not a 500), and DELETE removes it."""
+    from datetime import UTC, datetime
+
+    from audiences.definitions import segment_definitions
+
+    now = datetime.now(UTC)
+    with store.begin() as connection:
+        connection.execute(
+            segment_definitions.insert(),
+            [{"name": "legacy", "definition": {"name": "legacy", "rule": nested_not(500)},
+              "version": 1, "created_at": now, "updated_at": now}],
+        )  # fmt: skip
+    token = KeyStore(store).create(name="ops", scopes=["export", "read"]).token
+    auth = {"X-API-Key": token}
+    with make_app_client(api_home, api_config, url=store_url) as client:
+        error = assert_error(client.get("/v1/segments", headers=auth), 422, "segment_invalid")
+        assert "segment `legacy`" in str(error["message"])
+        assert client.delete("/v1/segments/legacy", headers=auth).status_code == 204
+        listed = client.get("/v1/segments", headers=auth)
+        assert listed.status_code == 200 and listed.json()["count"] == 3
+        assert_error(client.delete("/v1/segments/legacy", headers=auth), 404, "segment_not_found")
+        clash = assert_error(
+            client.delete("/v1/segments/mortgage_readers_for_ads", headers=auth),
+            409,
+            "segment_conflict",
+        )
+        assert "/" not in str(clash["message"])  # no server path
+    assert SegmentStore(store).list() == []

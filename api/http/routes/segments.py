@@ -17,7 +17,7 @@ from api.http.routes import tether_of
 from api.http.schemas import SegmentCreate, SegmentPreview, SegmentPublic, SegmentsPublic
 from api.tether.segments import DryRun
 from audiences.definitions import STORE_SOURCE, SegmentStore
-from audiences.errors import SegmentConflict, SegmentNotFound
+from audiences.errors import SegmentNotFound
 from audiences.segments import Segment
 
 router = APIRouter(prefix="/v1", tags=["segments"])
@@ -92,15 +92,6 @@ def _one(state: StateDep, name: str) -> Segment:
     return found[name]
 
 
-def _writable(state: StateDep, name: str) -> None:
-    segment = _one(state, name)
-    if segment.source != STORE_SOURCE:
-        raise SegmentConflict(
-            f"segment `{name}` is defined by the file {segment.source}; edit the file instead",
-            segment=name,
-        )
-
-
 @router.put("/segments/{name}", response_model=SegmentPublic)
 def replace_segment(
     name: SegmentName, body: SegmentCreate, state: StateDep, key: HeavyExportKey
@@ -117,9 +108,11 @@ def replace_segment(
 
 @router.delete("/segments/{name}", status_code=204)
 def delete_segment(name: SegmentName, state: StateDep, key: ExportKey) -> Response:
-    """Delete a stored segment; exports already written stay in their runs."""
-    _writable(state, name)
-    SegmentStore(state.store).delete(name)
+    """Delete a stored segment; exports already written stay in their runs.
+
+    Works for a stored definition that no longer validates, so it can be removed.
+    """
+    tether_of(state).segments.delete(name=name)
     return Response(status_code=204)
 
 
