@@ -181,3 +181,15 @@ def test_a_declared_order_applies_to_birth_dates_and_timestamps_alike(tmp_path: 
     assert counts.ambiguous_dates == {}
     ymd, _ = customers(tmp_path, date_order="YMD")
     assert ymd["dob"].dropna().tolist() == ["1980-04-03"]
+
+
+def test_the_run_report_carries_the_guessed_dates(api_world: Path) -> None:
+    """The demo CRM writes birth dates dd/mm/yyyy (mm/dd for US rows) with no ``date_order``:
+    the run's report counts the guesses per source, next to the reconciliation."""
+    import json
+
+    report = json.loads((api_world / "current" / "report.json").read_text())
+    by_source = {s["source"]: s for s in report["sources"]}
+    crm = next(s for s in by_source.values() if s["kind"] == "customers")
+    assert crm["ambiguous_dates"].get("date_of_birth", 0) > 0
+    assert all("ambiguous_dates" in s for s in by_source.values())
