@@ -66,6 +66,9 @@ class ApiOptions:
     heavy_concurrent: int = _api_option(
         2, "expensive requests one key may have in progress (0: no limit)", least=0
     )
+    heavy_workers: int = _api_option(
+        2, "expensive requests the server runs at once, all keys; more wait their turn", least=1
+    )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -30,7 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.errors import RateLimited, http_status_for
 from api.http import schemas
 from api.http.deps import State
-from api.http.limits import RateLimiter
+from api.http.limits import RateLimiter, Slots
 from api.http.schemas import ErrorResponse
 from api.keys import KeyCache, KeyStore
 from api.realtime import CurrentRun
@@ -98,6 +98,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         ledger=Ledger(store),
         current=current,
         limiter=RateLimiter(options=settings.api),
+        heavy_slots=Slots(settings.api.heavy_workers),
     )
 
     @asynccontextmanager

@@ -9,7 +9,8 @@ runs on a worker thread.
 
 Expensive endpoints take ``HeavyReadKey`` or ``HeavyExportKey`` instead: the
 same scope check, then the key's rate and in-progress limits
-(``api.http.limits``, ``[api] heavy_*``): past them, 429 with Retry-After.
+(``api.http.limits``, ``[api] heavy_*``): past them, 429 with Retry-After;
+then a turn among the server's ``heavy_workers`` slots.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import Forbidden, Unauthorized
-from api.http.limits import Lease, RateLimiter
+from api.http.limits import Lease, RateLimiter, Slots
 from api.keys import ApiKey, KeyCache
 from api.realtime import CurrentRun
 from api.settings import ApiSettings
@@ -56,6 +57,7 @@ class State:
     ledger: Ledger
     current: CurrentRun
     limiter: RateLimiter
+    heavy_slots: Slots
 
     @property
     def policy(self) -> ConsentPolicy:
@@ -129,7 +131,8 @@ def _admit(request: Request, state: State, key: ApiKey) -> Lease:
 async def _heavy_read(request: Request, state: StateDep, key: ReadKey) -> AsyncIterator[ApiKey]:
     lease = _admit(request, state, key)
     try:
-        yield key
+        async with state.heavy_slots.semaphore():  # waits on the loop, not on a thread
+            yield key
     finally:
         lease.release()
 
@@ -137,7 +140,8 @@ async def _heavy_read(request: Request, state: StateDep, key: ReadKey) -> AsyncI
 async def _heavy_export(request: Request, state: StateDep, key: ExportKey) -> AsyncIterator[ApiKey]:
     lease = _admit(request, state, key)
     try:
-        yield key
+        async with state.heavy_slots.semaphore():
+            yield key
     finally:
         lease.release()
 

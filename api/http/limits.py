@@ -6,7 +6,10 @@ request (issue #12: four parallel previews with overlap took 24 s and moved
 identify's median from 7 ms to 34 ms), so each key gets a token bucket
 (``[api] heavy_per_minute`` tokens a minute, at most ``heavy_burst`` saved
 up) and at most ``heavy_concurrent`` expensive requests in progress. Past
-either limit the request is answered 429 with ``Retry-After``.
+either limit the request is answered 429 with ``Retry-After``. Across all
+keys, at most ``heavy_workers`` expensive requests run at once (``Slots``);
+the others wait their turn on the event loop, holding no worker thread, so
+many keys at once cannot crowd out identify either.
 
 The buckets live in the server process's memory: with ``tether serve
 --workers N`` each worker counts on its own. A token bucket is a few lines;
@@ -16,6 +19,7 @@ a new runtime dependency with a leak thread per bucket for the same thing.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import threading
 import time
@@ -25,7 +29,7 @@ from dataclasses import dataclass
 from api.errors import RateLimited
 from api.settings import ApiOptions
 
-__all__ = ["Lease", "RateLimiter"]
+__all__ = ["Lease", "RateLimiter", "Slots"]
 
 
 @dataclass(slots=True)
@@ -106,3 +110,23 @@ class RateLimiter:
             bucket = self._buckets.get(key_id)
             if bucket is not None and bucket.running > 0:
                 bucket.running -= 1
+
+
+class Slots:
+    """At most ``n`` expensive requests run at once in this process; the others wait.
+
+    One ``asyncio.Semaphore`` per running event loop (a test client may run
+    the same app on several loops, one after the other).
+    """
+
+    def __init__(self, n: int) -> None:
+        self._n = n
+        self._by_loop: dict[int, asyncio.Semaphore] = {}
+
+    def semaphore(self) -> asyncio.Semaphore:
+        """The semaphore of the running event loop."""
+        loop = id(asyncio.get_running_loop())
+        found = self._by_loop.get(loop)
+        if found is None:
+            found = self._by_loop[loop] = asyncio.Semaphore(self._n)
+        return found

@@ -191,3 +191,47 @@ def test_key_checks_never_read_the_store_on_the_event_loop(
             assert identified.status_code != 401
             assert client.get("/v1/runs", headers=auth).status_code == 200
     assert loop_reads == []
+
+
+def test_the_server_runs_at_most_heavy_workers_expensive_requests_at_once(
+    api_home: Path, api_config: TetherConfig, headers: Headers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three keys preview at once; with one slot they run one after the other, all answered."""
+    import threading
+    import time
+
+    from api.tether.segments import Segments
+
+    original = Segments.preview
+    running, peak = 0, 0
+    count = threading.Lock()
+
+    def watched(self: Segments, **kwargs: object) -> object:
+        nonlocal running, peak
+        with count:
+            running += 1
+            peak = max(peak, running)
+        try:
+            time.sleep(0.3)  # long enough for the others to arrive meanwhile
+            return original(self, **kwargs)  # type: ignore[arg-type]
+        finally:
+            with count:
+                running -= 1
+
+    monkeypatch.setattr(Segments, "preview", watched)
+    config = replace(api_config, api=ApiOptions(heavy_workers=1))
+    keys = [headers("read") for _ in range(3)]
+    statuses: list[int] = []
+    with make_app_client(api_home, config) as client:
+
+        def preview(auth: dict[str, str]) -> None:
+            response = client.get("/v1/segments/mortgage_readers_for_ads/preview", headers=auth)
+            statuses.append(response.status_code)
+
+        threads = [threading.Thread(target=preview, args=(k,)) for k in keys]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert statuses == [200, 200, 200]
+    assert peak == 1
