@@ -236,10 +236,34 @@ def _core_figures(summary: dict[str, Any], run_dir: Path) -> dict[str, Any]:
         "consent_coverage": sorted(summary.get("consent", {}).get("persons_allowed", {}).items()),
         "segments": sorted(summary.get("segments", {}).items()),
         "actions": sorted(summary.get("actions", {}).items()),
+        "message_reads": _message_reads(run_dir),
         "actions_by_segment": sorted(summary.get("actions_by_segment", {}).items()),
         "exports": exports,
         "step_seconds": sorted(summary.get("seconds", {}).items(), key=lambda kv: -kv[1]),
     }
+
+
+def _message_reads(run_dir: Path) -> list[tuple[str, float]]:
+    """Persons messaged per channel whose reads are visible, and whose are unknown
+    (hidden by the person, or never reported by the channel): ``docs/messaging.md``."""
+    path = run_dir / "person_features.parquet"
+    if not path.is_file():
+        return []
+    import pyarrow.parquet as pq
+
+    names = [n for n in pq.read_schema(path).names if n.startswith("msg_reads_")]
+    if not names:
+        return []
+    reads = pd.read_parquet(path, columns=names)
+    out: list[tuple[str, float]] = []
+    for name in sorted(names):
+        channel = name.removeprefix("msg_reads_")
+        column = reads[name]
+        out.append((f"{channel}: reads visible", float((column == "visible").sum())))
+        out.append(
+            (f"{channel}: reads unknown", float(column.isin(["hidden", "unobservable"]).sum()))
+        )
+    return out
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -850,6 +874,14 @@ def render_page(figures: dict[str, Any]) -> str:
                 _rows(figures["segments"], p.get("segments"), compare),
                 compare=compare,
                 empty="no segment was evaluated",
+            ),
+            bar_chart(
+                "message-reads",
+                "Persons messaged, by whether their reads can be seen",
+                _rows(figures.get("message_reads", []), p.get("message_reads"), compare),
+                compare=compare,
+                empty="no messages in this run",
+                note="Unknown: the person hid reads (receipts off) or the channel never reports them; their read rate is unknown, not 0.",
             ),
             bar_chart(
                 "next-best-actions",

@@ -14,8 +14,10 @@
 # # Messaging engagement by channel
 #
 # Message events on messaging contacts (WhatsApp, Telegram, Messenger,
-# Viber): sent, delivered, read, replied, clicked. Where a channel hides
-# reads, the read rate is unknown, not zero (SPEC §3).
+# Viber): sent, delivered, read, received (the person wrote), clicked. Where
+# reads cannot be seen (Telegram bots, users with read receipts off), the
+# read rate is unknown, not zero (`docs/messaging.md#engagement`). Then each
+# person's next best action, by the segment that decided it.
 
 # %%
 import logging
@@ -48,7 +50,7 @@ display(counts)
 # %%
 rates = pd.DataFrame(index=counts.index)
 sent = counts.get("message_sent", pd.Series(0, index=counts.index))
-for event in ("message_delivered", "message_read", "message_replied", "message_clicked"):
+for event in ("message_delivered", "message_read", "message_received", "message_clicked"):
     if event in counts:
         rates[event.removeprefix("message_") + "_rate"] = (counts[event] / sent).round(3)
 rates["contacts"] = messages.groupby("channel")["subject_id"].nunique()
@@ -73,25 +75,76 @@ vega_lite(
 )
 
 # %% [markdown]
-# ## Per person
-# The run's person features carry each person's messaging engagement per
-# channel (delivered, read, read rate), which segments can use.
+# ## Per person: observable and unknown
+# Each person's reads on a channel are `visible`, `hidden` (receipts off:
+# replies or clicks but never a read) or `unobservable` (the channel never
+# reports them). Only visible reads give a read rate; the engagement level
+# over 30 days rests on replies and clicks where reads are unknown.
 
 # %%
 features = run.table("person_features")
 channels = [c.removeprefix("msg_delivered_") for c in features if c.startswith("msg_delivered_")]
+reached = {c: features[features[f"msg_delivered_{c}"] > 0] for c in channels}
 per_person = pd.DataFrame(
     {
         channel: {
-            "persons reached": int((features[f"msg_delivered_{channel}"] > 0).sum()),
-            "median read rate": features[f"msg_read_rate_{channel}"].median(),
+            "persons reached": len(people),
+            "reads visible": int((people[f"msg_reads_{channel}"] == "visible").sum()),
+            "reads unknown": int((people[f"msg_reads_{channel}"] != "visible").sum()),
+            "median read rate (visible)": people[f"msg_read_rate_{channel}"].median(),
         }
-        for channel in channels
+        for channel, people in reached.items()
     }
 ).T
 display(per_person)
 
 # %%
+levels = (
+    pd.DataFrame(
+        {
+            channel: people[f"msg_engagement_{channel}"]
+            .fillna("no messages in 30 days")
+            .value_counts()
+            for channel, people in reached.items()
+        }
+    )
+    .fillna(0)
+    .astype(int)
+)
+display(levels)
+split = levels.reset_index(names="level").melt(
+    id_vars="level", var_name="channel", value_name="persons"
+)
+vega_lite(
+    {
+        "mark": "bar",
+        "encoding": {
+            "x": {"field": "channel", "type": "nominal"},
+            "y": {"field": "persons", "type": "quantitative", "stack": "zero"},
+            "color": {"field": "level", "type": "nominal"},
+        },
+    },
+    data=split.to_dict(orient="records"),
+    title="Engagement over 30 days: engaged, unknown (reads unseen), unengaged",
+)
+
+# %% [markdown]
+# ## Next best actions, by segment
+# One action per person: the highest-priority segment they are in whose
+# purposes their consent allows (`docs/audiences.md#the-next-best-action`).
+
+# %%
+actions = run.table("person_actions") if run.has("person_actions") else pd.DataFrame()
+by_segment = (
+    actions.groupby(["segment", "action"]).size().rename("persons").reset_index()
+    if len(actions)
+    else pd.DataFrame(columns=["segment", "action", "persons"])
+)
+display(by_segment)
+
+# %%
 assert len(counts) >= 2 and counts.sum().sum() == len(messages)
 assert set(channels) <= set(counts.index)
+assert per_person["reads unknown"].sum() > 0, "the demo world hides some reads"
+assert len(by_segment) >= 1, "the demo's segments decide actions"
 tether.close()
