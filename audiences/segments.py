@@ -222,6 +222,13 @@ def _check_rule(node: Any, *, path: str, depth: int, segment: str) -> None:
                         segment=segment,
                         rule=inner,
                     )
+                if not isinstance(child, Mapping):
+                    raise SegmentInvalid(
+                        f"segment `{segment}`, {inner}: a condition is a mapping (all, any, "
+                        "not, feature, event, interaction, engagement)",
+                        segment=segment,
+                        rule=inner,
+                    )
                 _check_rule(child, path=inner, depth=depth + 1, segment=segment)
         else:
             _check_values(value, path=f"{path}.{key}", level=0, segment=segment)

@@ -154,6 +154,13 @@ def test_without_a_current_run_validation_alone_decides(tmp_path: Path) -> None:
         body, path, _ = BAD_BODIES["forty_digits"]
         error = assert_error(post_raw(client, body, auth), 422, "segment_invalid")
         assert error["details"]["rule"] == path
+        lists: Any = {"feature": "anything", "equals": 1}
+        for _ in range(500):
+            lists = [lists]
+        nested_lists = {"name": "lists", "rule": {"all": lists}}
+        error = assert_error(client.post("/v1/segments", json=nested_lists, headers=auth), 422,
+                             "segment_invalid")  # fmt: skip
+        assert error["details"]["rule"] == "rule.all[0]"
         listed = client.get("/v1/segments", headers=auth).json()
         assert [s["name"] for s in listed["data"]] == ["later"]
 
