@@ -10,15 +10,18 @@ evaluates: both, by name.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime, Engine, Integer, String, Table, delete, select
 
-from audiences.errors import SegmentConflict, SegmentNotFound
+from audiences.errors import SegmentConflict, SegmentInvalid, SegmentNotFound
 from audiences.segments import Segment, parse_segment
 from consent.ledger import metadata, stored_utc
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["STORE_SOURCE", "SegmentStore", "all_segments", "segment_definitions"]
 
@@ -43,14 +46,40 @@ class SegmentStore:
         self._engine = engine
 
     def list(self) -> list[tuple[Segment, int, datetime]]:
-        """Every stored segment with its version and last update, by name."""
+        """Every stored segment with its version and last update, by name.
+
+        A definition stored by an earlier version that today's validation
+        refuses (a number DuckDB cannot hold, nesting too deep) is left out
+        and logged by name and error code, so one bad row never stops a
+        listing or a nightly; ``unusable`` names them.
+        """
+        out = []
+        for row in self._rows():
+            try:
+                segment = self._segment(row.definition)
+            except SegmentInvalid as exc:
+                logger.warning("stored segment %s is unusable (%s): skipped", row.name, exc.code)
+                continue
+            out.append((segment, int(row.version), stored_utc(row.updated_at)))
+        return out
+
+    def unusable(self) -> dict[str, str]:
+        """Stored segments that no longer validate: name -> error code (``list`` skips them)."""
+        out = {}
+        for row in self._rows():
+            try:
+                self._segment(row.definition)
+            except SegmentInvalid as exc:
+                out[str(row.name)] = exc.code
+        return out
+
+    def _rows(self) -> tuple[Any, ...]:
         with self._engine.connect() as connection:
-            rows = connection.execute(
-                select(segment_definitions).order_by(segment_definitions.c.name)
-            ).all()
-        return [
-            (self._segment(r.definition), int(r.version), stored_utc(r.updated_at)) for r in rows
-        ]
+            return tuple(
+                connection.execute(
+                    select(segment_definitions).order_by(segment_definitions.c.name)
+                ).all()
+            )
 
     def get(self, name: str) -> tuple[Segment, int, datetime] | None:
         with self._engine.connect() as connection:

@@ -33,4 +33,6 @@ class RunContext:
     """When consent is judged and segment windows end."""
     retrain: bool
     segments: Mapping[str, Segment]
+    unusable_segments: Mapping[str, str]
+    """Stored segments that no longer validate (name -> error code): failed, never run."""
     progress: Progress

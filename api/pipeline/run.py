@@ -70,6 +70,7 @@ def run_steps(
     as_of: datetime,
     retrain: bool = False,
     segments: Mapping[str, Segment] | None = None,
+    unusable_segments: Mapping[str, str] | None = None,
     progress: Progress = NULL_PROGRESS,
     hook: StepHook = NULL_HOOK,
 ) -> RunSummary:
@@ -93,6 +94,7 @@ def run_steps(
             as_of=as_of,
             retrain=retrain,
             segments=dict(segments or {}),
+            unusable_segments=dict(unusable_segments or {}),
             progress=progress,
         )
         done = Results()
@@ -134,6 +136,7 @@ def run_link(
     as_of: datetime | None = None,
     store: Engine | None = None,
     segments: Mapping[str, Segment] | None = None,
+    unusable_segments: Mapping[str, str] | None = None,
     progress: Progress = NULL_PROGRESS,
     hook: StepHook = NULL_HOOK,
 ) -> RunSummary:
@@ -152,6 +155,8 @@ def run_link(
         store: the operational store; by default the workspace's
             (``TETHER_DATABASE_URL`` or SQLite in the workspace).
         segments: segments to evaluate and export (``None``: link only).
+        unusable_segments: stored segments that no longer validate (name -> error
+            code): reported as failed, like a segment that fails to evaluate.
         progress: step reporting.
         hook: called before and after every step (fault injection, metrics).
     """
@@ -165,6 +170,7 @@ def run_link(
             as_of=as_of or datetime.now(UTC),
             retrain=retrain,
             segments=segments,
+            unusable_segments=unusable_segments,
             progress=progress,
             hook=hook,
         )

@@ -239,7 +239,9 @@ def segments(ctx: RunContext, done: Results) -> Segmented:
     """
     tables = done.of(Features).tables
     members: dict[str, pd.Series] = {}
-    failed: dict[str, str] = {}
+    failed: dict[str, str] = dict(ctx.unusable_segments)
+    for name in sorted(failed):
+        logger.error("segment %s is unusable (%s): skipped, fix or delete it", name, failed[name])
     for name, segment in sorted(ctx.segments.items()):
         ctx.progress.start(f"segment:{name}")
         try:

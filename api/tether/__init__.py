@@ -158,6 +158,7 @@ class Tether:
             store=self.store,
             config=self.config,
             segments=self.segments.all,
+            unusable=self.segments.unusable,
         )
 
     @cached_property

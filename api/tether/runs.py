@@ -52,11 +52,13 @@ class Runs:
         store: Engine,
         config: TetherConfig | None,
         segments: Callable[[], dict[str, Segment]],
+        unusable: Callable[[], dict[str, str]] = dict,
     ) -> None:
         self._workspace = workspace
         self._store = store
         self._config = config
         self._segments = segments
+        self._unusable = unusable
 
     def _needs_config(self, what: str) -> TetherConfig:
         if self._config is None:
@@ -96,6 +98,7 @@ class Runs:
             as_of=as_of,
             store=self._store,
             segments=self._segments(),
+            unusable_segments=self._unusable(),
             progress=progress,
             hook=hook,
         )

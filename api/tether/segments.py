@@ -80,6 +80,11 @@ class Segments:
         """Every defined segment by name (files and store)."""
         return defined_segments(segments_dir=self._dir, store=self._store)
 
+    def unusable(self) -> dict[str, str]:
+        """Stored segments that no longer validate (name -> error code): never evaluated,
+        reported as failed by each nightly until they are fixed or deleted."""
+        return SegmentStore(self._store).unusable()
+
     def get(self, name: str) -> Segment:
         """One segment; ``SegmentNotFound`` names the defined ones."""
         found = self.all()

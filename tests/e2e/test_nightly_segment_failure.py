@@ -52,3 +52,46 @@ def test_a_failing_segment_is_skipped_and_the_others_export(
     assert report["segments_failed"] == summary.segments_failed
     assert not (ws.current_dir() / "exports" / BROKEN.name).exists()
     assert "broken_window" in (ws.current_dir() / "report.html").read_text()
+
+
+def test_a_stored_segment_that_no_longer_validates_fails_alone_and_the_nightly_exits_1(
+    api_world: Path, tmp_path: Path
+) -> None:
+    """A definition an older version stored (a 40-digit number) is skipped and named: the
+    listing still answers, the other segments export, the run publishes, the exit is 1."""
+    from datetime import UTC, datetime
+
+    from api import Tether
+    from api.storage import open_store
+    from audiences.definitions import segment_definitions
+    from tests.clirunner import tether_in_process
+
+    home = tmp_path / "home"
+    shutil.copytree(api_world, home, symlinks=True)
+    config = home / "demo" / "tether.toml"
+    engine = open_store(f"sqlite:///{home / 'tether.db'}")
+    now = datetime.now(UTC)
+    old = {"name": "old_bad_number", "rule": {"feature": "age", "gt": 10**40}}
+    with engine.begin() as connection:
+        connection.execute(
+            segment_definitions.insert(),
+            [{"name": "old_bad_number", "definition": old, "version": 1,
+              "created_at": now, "updated_at": now}],
+        )  # fmt: skip
+    engine.dispose()
+
+    with Tether.open(home, config=config) as tether:
+        assert "old_bad_number" not in tether.segments.all(), "the listing skips it"
+        assert tether.segments.unusable() == {"old_bad_number": "segment_invalid"}
+
+    ran = tether_in_process(
+        "nightly", "-c", str(config), "--as-of", WORLD_NOW.isoformat(), "--json",
+        home=home, check=False,
+    )  # fmt: skip
+    assert ran.returncode == 1, ran.stderr
+    summary = json.loads(ran.stdout)
+    assert summary["segments_failed"] == {"old_bad_number": "segment_invalid"}
+    assert summary["segments"], "the other segments were evaluated"
+    assert any("counts" in e for e in summary["exports"]), "and exported"
+    assert (home / "current").resolve().name == summary["run_id"], "the run published"
+    assert "old_bad_number" in ran.stderr and "Traceback" not in ran.stderr
