@@ -26,8 +26,6 @@ from api.workspace import PII_FILES, Workspace
 from tests.api.conftest import Headers, assert_error
 from tests.clirunner import tether_in_process as tether
 
-SEGMENT = "mortgage_readers_advisor_calls"
-
 
 def _config(home: Path) -> TetherConfig:
     """The demo config with csv_internal taking ``analytics`` (a default grant): every member
@@ -42,16 +40,20 @@ def _config(home: Path) -> TetherConfig:
     )
 
 
-def _person_with_email(tether: Tether) -> tuple[str, str]:
-    """A member of SEGMENT with an email (the person and the address)."""
-    members = set(tether.segments.members(name=SEGMENT).astype(str))
+def _person_with_email(tether: Tether) -> tuple[str, str, str]:
+    """A segment of the current run and one of its members with an email: (segment, person,
+    address). The segment is the first, by name, with at least two such members."""
     run = tether.run
     assert run is not None
     ids = run.table("person_identifiers")
-    mailed = ids[ids["person_id"].astype(str).isin(members) & ids["email"].notna()]
-    assert len(mailed) >= 2, "the demo world's segment has members with an email"
-    row = mailed.sort_values("person_id").iloc[0]
-    return str(row["person_id"]), str(row["email"])
+    mailed = ids[ids["email"].notna()]
+    for name in sorted(tether.segments.all()):
+        members = set(tether.segments.members(name=name).astype(str))
+        found = mailed[mailed["person_id"].astype(str).isin(members)]
+        if len(found) >= 2:
+            row = found.sort_values("person_id").iloc[0]
+            return name, str(row["person_id"]), str(row["email"])
+    raise AssertionError("the demo world has a segment with members that have an email")
 
 
 def _texts(root: Path) -> str:
@@ -84,15 +86,15 @@ def test_erased_person_is_in_no_preview_export_or_identify_and_no_kept_run(
 ) -> None:
     older = _second_run(api_home)
     with Tether.open(api_home, config=_config(api_home), database_url=store_url) as tether:
-        person, email = _person_with_email(tether)
-        before = tether.segments.preview(name=SEGMENT, destinations=["csv_internal"])
+        segment, person, email = _person_with_email(tether)
+        before = tether.segments.preview(name=segment, destinations=["csv_internal"])
         assert email in _texts(api_home / "runs")
         assert tether.identify(email=email).person_id == person
 
         receipt = tether.consent.erase(subject_type="person", subject_id=person)
 
-        assert person not in set(tether.segments.members(name=SEGMENT).astype(str))
-        after = tether.segments.preview(name=SEGMENT, destinations=["csv_internal"], person=person)
+        assert person not in set(tether.segments.members(name=segment).astype(str))
+        after = tether.segments.preview(name=segment, destinations=["csv_internal"], person=person)
         assert after["size"] == before["size"] - 1
         assert after["person"]["in_segment"] is False
         assert (
@@ -100,10 +102,10 @@ def test_erased_person_is_in_no_preview_export_or_identify_and_no_kept_run(
             == before["destinations"]["csv_internal"]["eligible"] - 1
         )
         sizes = {r["name"]: r["size"] for r in tether.segments.rows()}
-        assert sizes[SEGMENT] == before["size"] - 1
-        assert tether.segments.overlap(names=[SEGMENT]).loc[SEGMENT, SEGMENT] == after["size"]
+        assert sizes[segment] == before["size"] - 1
+        assert tether.segments.overlap(names=[segment]).loc[segment, segment] == after["size"]
         created = tether.exports.create(
-            segment=tether.segments.get(SEGMENT), destination="csv_internal"
+            segment=tether.segments.get(segment), destination="csv_internal"
         )
         members = pd.read_parquet(created.result.directory / "members.parquet")
         assert len(members) and person not in set(members["person_id"])
@@ -135,7 +137,7 @@ def test_a_run_being_written_when_the_erasure_lands_exports_without_the_person(
     api_home: Path, store_url: str
 ) -> None:
     with Tether.open(api_home, config=_config(api_home), database_url=store_url) as tether:
-        person, email = _person_with_email(tether)
+        segment, person, email = _person_with_email(tether)
         workspace = tether.workspace
         run = tether.run
         assert run is not None
@@ -156,7 +158,7 @@ def test_a_run_being_written_when_the_erasure_lands_exports_without_the_person(
         result, created = export_segment(
             workspace=workspace,
             store=tether.store,
-            segment=tether.segments.get(SEGMENT),
+            segment=tether.segments.get(segment),
             destination_name="csv_internal",
             policy=tether.policy,
             overrides={"purposes": ["analytics"], "min_size": 1},
@@ -180,13 +182,13 @@ def test_erasure_over_http_reaches_preview_export_download_and_identify(
 ) -> None:
     older = _second_run(api_home)
     with Tether.open(api_home, config=load_config(api_home / "demo" / "tether.toml")) as tether:
-        person, email = _person_with_email(tether)
+        segment, person, email = _person_with_email(tether)
     read, write = headers("read"), headers("consent:write")
     exporter = headers("read", "export")
     exports = client.get("/v1/exports", headers=read).json()
     listed = exports["data"]
     assert listed, "the nightly wrote exports"
-    before = client.get(f"/v1/segments/{SEGMENT}/preview", headers=read).json()
+    before = client.get(f"/v1/segments/{segment}/preview", headers=read).json()
     assert (
         client.post("/v1/identify", json={"email": email}, headers=read).json()["person_id"]
         == person
@@ -196,7 +198,7 @@ def test_erasure_over_http_reaches_preview_export_download_and_identify(
     assert response.status_code == 202
     assert "@" not in response.text
 
-    after = client.get(f"/v1/segments/{SEGMENT}/preview", headers=read).json()
+    after = client.get(f"/v1/segments/{segment}/preview", headers=read).json()
     assert after["size"] == before["size"] - 1
     assert (
         client.post("/v1/identify", json={"email": email}, headers=read).json()["person_id"] is None
@@ -211,7 +213,7 @@ def test_erasure_over_http_reaches_preview_export_download_and_identify(
             assert body.status_code == 200, body.text
             assert email not in body.text
     created = client.post(
-        "/v1/exports", json={"segment": SEGMENT, "destination": "csv_internal"}, headers=exporter
+        "/v1/exports", json={"segment": segment, "destination": "csv_internal"}, headers=exporter
     )
     if created.status_code in (200, 201):
         assert email not in json.dumps(created.json())
@@ -223,13 +225,13 @@ def test_erase_from_the_cli_then_preview_and_export_leave_the_person_out(
 ) -> None:
     config = api_home / "demo" / "tether.toml"
     with Tether.open(api_home, config=config) as opened:
-        person, email = _person_with_email(opened)
+        segment, person, email = _person_with_email(opened)
     erased = json.loads(tether("erase", "person", person, "--json", home=api_home).stdout)
     assert erased["person_id"] == person and erased["redactions"]
     assert sum(r["rows"] for r in erased["redactions"]) > 0 and "@" not in json.dumps(erased)
     preview = json.loads(
         tether(
-            "segments", "preview", SEGMENT, "--person", person, "--config", str(config), "--json",
+            "segments", "preview", segment, "--person", person, "--config", str(config), "--json",
             home=api_home,
         ).stdout
     )  # fmt: skip
