@@ -121,18 +121,8 @@ def _contact_state(
         }
     )
     rows["ts"] = pd.to_datetime(rows["ts"], utc=True)
-    caps = pd.DataFrame(
-        [(c.name, c.reads_observable, c.reads_hideable) for c in CHANNELS.values()],
-        columns=["channel", "observable", "hideable"],
-    )
-    rule = e.engagement_sql(
-        type_column="m.type",
-        ts_column="m.ts",
-        since=until - timedelta(days=RECENT_DAYS),
-        until=until,
-        observable="any_value(c.observable)",
-        hideable="any_value(c.hideable)",
-    )
+    caps = e.capabilities()
+    rule = e.per_channel_sql(since=until - timedelta(days=RECENT_DAYS), until=until)
     end = e.timestamp_literal(until)
     con = duckdb.connect()
     try:

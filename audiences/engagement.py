@@ -29,6 +29,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import pandas as pd
+
+from resolver.channels import CHANNELS
+
 __all__ = [
     "CLICK",
     "DELIVERED",
@@ -41,7 +45,9 @@ __all__ = [
     "READS",
     "SENT",
     "EngagementSql",
+    "capabilities",
     "engagement_sql",
+    "per_channel_sql",
     "timestamp_literal",
 ]
 
@@ -132,4 +138,25 @@ def engagement_sql(
             f" WHEN {rate} >= {ENGAGED_READ_RATE} THEN 'engaged'"
             " ELSE 'unengaged' END)"
         ),
+    )
+
+
+def capabilities() -> pd.DataFrame:
+    """The capability table's read facts as a frame to join on: ``channel, observable, hideable``."""
+    return pd.DataFrame(
+        [(c.name, c.reads_observable, c.reads_hideable) for c in CHANNELS.values()],
+        columns=["channel", "observable", "hideable"],
+    )
+
+
+def per_channel_sql(*, since: datetime, until: datetime) -> EngagementSql:
+    """The rule over message rows ``m`` grouped with their channel's ``capabilities()`` row ``c``
+    (``... FROM m_rows m LEFT JOIN caps c ON c.channel = m.channel GROUP BY ...``)."""
+    return engagement_sql(
+        type_column="m.type",
+        ts_column="m.ts",
+        since=since,
+        until=until,
+        observable="any_value(c.observable)",
+        hideable="any_value(c.hideable)",
     )

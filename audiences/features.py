@@ -45,7 +45,6 @@ import pyarrow.compute as pc
 
 from audiences import engagement as e
 from audiences.contacts import build_person_contacts
-from resolver.channels import CHANNELS
 
 __all__ = ["PersonTables", "build_person_tables", "IDENTIFIER_FIELDS"]
 
@@ -244,27 +243,10 @@ def _messaging_features(
             "ts": activity["ts"].array.take(rows),
         }
     )
-    caps = pd.DataFrame(
-        [(c.name, c.reads_observable, c.reads_hideable) for c in CHANNELS.values()],
-        columns=["channel", "observable", "hideable"],
-    )
+    caps = e.capabilities()
     until = pd.Timestamp(as_of).to_pydatetime()
-    recent = e.engagement_sql(
-        type_column="m.type",
-        ts_column="m.ts",
-        since=until - timedelta(days=RECENT_DAYS),
-        until=until,
-        observable="any_value(c.observable)",
-        hideable="any_value(c.hideable)",
-    )
-    ever = e.engagement_sql(
-        type_column="m.type",
-        ts_column="m.ts",
-        since=datetime(1970, 1, 1, tzinfo=UTC),
-        until=until,
-        observable="any_value(c.observable)",
-        hideable="any_value(c.hideable)",
-    )
+    recent = e.per_channel_sql(since=until - timedelta(days=RECENT_DAYS), until=until)
+    ever = e.per_channel_sql(since=datetime(1970, 1, 1, tzinfo=UTC), until=until)
     con = duckdb.connect()
     try:
         con.register("m_rows", frame)

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from api.cli.world import DEMO_AUDIENCES
 from api.http.app import create_app
 from api.keys import KeyStore
 from api.pipeline import run_link
@@ -34,16 +35,8 @@ PURPOSES = (
     "ad_targeting",
     "messaging_marketing",
 )
-AUDIENCES = """
-[audiences]
-segments = "segments"
-
-[destinations.google_customer_match]
-min_size = 1
-
-[destinations.meta_custom_audience]
-min_size = 1
-"""
+#: The demo's audiences with every minimum at 1: a small world's audiences export.
+AUDIENCES = DEMO_AUDIENCES.replace("min_size = 10", "min_size = 1")
 
 #: customer id, cookie, email, name; whether ad consent was withdrawn; met the advisor
 SCENE = {
