@@ -1024,12 +1024,8 @@ class Ledger:
                 # another writer stores one meanwhile, which the write path then checks
                 rows, clashing = _known_ids(rows, stored)
                 conflicts += clashing
-                if self._dialect == "sqlite":
-                    # one transaction; the secondary indexes built once, after the rows,
-                    # when the append is at least as big as the ledger (a first import)
-                    new, clashing = self._insert_new_sqlite(
-                        rows, ingested, rebuild_indexes=len(rows) >= len(stored)
-                    )
+                if self._dialect == "sqlite":  # one transaction for the whole append
+                    new, clashing = self._insert_new_sqlite(rows, ingested)
                     return AppendResult(
                         received=received,
                         inserted=new,
@@ -1075,18 +1071,11 @@ class Ledger:
             return None
         return self.events(columns=["event_id", "content_hash"], ordered=False)
 
-    def _insert_new_sqlite(
-        self, rows: pd.DataFrame, ingested: str, *, rebuild_indexes: bool = False
-    ) -> tuple[int, list[str]]:
+    def _insert_new_sqlite(self, rows: pd.DataFrame, ingested: str) -> tuple[int, list[str]]:
         """Rows whose ids were not stored at the snapshot (``_stored_fingerprints``), inserted
-        as they are in one transaction. When one was stored meanwhile (the primary key
-        refuses it), the transaction is rolled back and the rows take the checked path.
-
-        With ``rebuild_indexes`` the secondary indexes are dropped inside the transaction
-        and created again from their stored definitions after the rows are in: one sort
-        instead of a random B-tree insert per row. Readers (WAL) see the committed ledger,
-        indexes included, throughout; a failure rolls the drop back with the rows.
-        """
+        as they are, in id order, in one transaction. When one was stored meanwhile (the
+        primary key refuses it), the transaction is rolled back and the rows take the
+        checked path."""
         # in id order: the primary key's B-tree then grows at its end instead of splitting pages
         ids = pa.array(rows["event_id"].tolist(), type=pa.string())
         rows = rows.take(pc.sort_indices(ids).to_numpy())
@@ -1094,20 +1083,6 @@ class Ledger:
         try:
             db: Any = raw.driver_connection
             with _sqlite_transaction(db) as cursor:
-                indexes: list[str] = []
-                if rebuild_indexes:
-                    indexes = [
-                        str(r[1])
-                        for r in cursor.execute(
-                            "SELECT name, sql FROM main.sqlite_master WHERE type = 'index' "
-                            "AND tbl_name = 'consent_events' AND sql IS NOT NULL"
-                        ).fetchall()
-                    ]
-                    for (name,) in cursor.execute(
-                        "SELECT name FROM main.sqlite_master WHERE type = 'index' "
-                        "AND tbl_name = 'consent_events' AND sql IS NOT NULL"
-                    ).fetchall():
-                        cursor.execute(f'DROP INDEX main."{name}"')
                 try:
                     for start in range(0, len(rows), 200_000):
                         _insert_rows_sqlite(cursor, rows.iloc[start : start + 200_000], ingested)
@@ -1116,8 +1091,6 @@ class Ledger:
                     refused = True
                 else:
                     refused = False
-                    for sql in indexes:
-                        cursor.execute(sql)
         finally:
             raw.close()
         if refused:

@@ -1,10 +1,10 @@
 """The bulk append path keeps the ledger whole: indexes, idempotency, conflicts (issue #12).
 
-A first import into a small ledger builds the secondary indexes once, after
-the rows (SQLite); the indexes must come back exactly as the migrations made
-them, and a second append of the same rows must be all duplicates. On both
-stores: the PostgreSQL writers share one transaction wrapper, so a refused
-batch leaves nothing behind.
+A first import bigger than the ledger takes the snapshot path (one
+transaction on SQLite, COPY on PostgreSQL, whose writers share one
+transaction wrapper); the ledger's indexes stay as the migrations made them,
+a second append of the same rows is all duplicates, and a reused id is a
+conflict while the rest are stored.
 """
 
 from __future__ import annotations
