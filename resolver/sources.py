@@ -271,9 +271,11 @@ class IngestResult:
 def read_source(config: SourceConfig) -> pd.DataFrame:
     """Read a source's rows with canonical column names.
 
-    CSV is read as text (a phone number keeps its leading zero); Parquet keeps
-    its types. Unknown columns are kept. Raises ``SourceSchemaError`` when the
-    path is missing or a required or mapped column is absent.
+    CSV is read as text in the source's ``encoding`` (a phone number keeps its
+    leading zero; a row that does not decode is kept with its bytes escaped,
+    ``Ren\\xe9e``, and ingest quarantines it); Parquet keeps its types.
+    Unknown columns are kept. Raises ``SourceSchemaError`` when the path is
+    missing or a required or mapped column is absent.
     """
     return _read_source(config, text=())
 
