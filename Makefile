@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help demo test lint format typecheck pytest chromium bench clean
+.PHONY: help demo test lint format typecheck pytest chromium bench clean install install-spark
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -18,6 +18,15 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP) ## create .venv with the pinned dependencies
 
+# The optional Spark engine (tether[spark]) for its tests; after the stamp, whose sync
+# would remove it. pyspark installs from a source archive (about 1-3 min, 490 MB).
+SPARK_STAMP := $(VENV)/.installed-spark
+$(SPARK_STAMP): $(STAMP) requirements-spark.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements-spark.lock
+	touch $(SPARK_STAMP)
+
+install-spark: $(SPARK_STAMP) ## add the Spark engine (pyspark, pinned) to .venv
+
 demo: $(STAMP) ## generate the demo world, link it, print where the results are
 	$(BIN)/tether demo --home tether-data
 
@@ -29,10 +38,10 @@ format: $(STAMP) ## ruff format + autofix
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-typecheck: $(STAMP) ## mypy (strict)
+typecheck: $(STAMP) $(SPARK_STAMP) ## mypy (strict)
 	$(BIN)/mypy resolver consent audiences api tests bench
 
-pytest: $(STAMP) chromium ## the test suite (all markers)
+pytest: $(STAMP) $(SPARK_STAMP) chromium ## the test suite (all markers, Spark's included)
 	$(BIN)/pytest -q --durations=15
 
 chromium: ## Debian's chromium, for the report test (installed when run as root with apt)

@@ -17,7 +17,7 @@ from typing import Any, Literal, cast, get_args, get_origin, get_type_hints
 from api.workspace import DEFAULT_KEEP_RUNS
 from consent.purposes import DEFAULT_POLICY, ConsentPolicy, policy_from_dict
 from resolver.errors import ConfigError
-from resolver.options import IDENTIFIER_KINDS, LinkingOptions
+from resolver.options import IDENTIFIER_KINDS, LinkingOptions, SparkOptions
 from resolver.sources import SourceConfig
 
 __all__ = [
@@ -101,6 +101,8 @@ class TetherConfig:
     """Destination name -> overrides (``min_size``, ``purposes``; for ``whatsapp`` also the
     approved ``template`` and its ``language``, as ``extra``) from ``[destinations.NAME]``."""
     api: ApiOptions = field(default_factory=ApiOptions)
+    spark: SparkOptions = field(default_factory=SparkOptions)
+    """The Spark session of ``linking.engine = "spark"`` (``[spark]``, ``docs/scale.md``)."""
     workspace: WorkspaceOptions = field(default_factory=WorkspaceOptions)
 
 
@@ -160,6 +162,7 @@ def load_config(path: Path) -> TetherConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}", path=str(path)) from exc
     problems: list[str] = []
+    spark = _spark(raw.pop("spark", {}), problems=problems)  # read before unknown keys
     unknown = sorted(
         set(raw)
         - {"sources", "linking", "consent", "audiences", "destinations", "api", "workspace"}
@@ -186,6 +189,7 @@ def load_config(path: Path) -> TetherConfig:
         segments=segments,
         destinations=destinations,
         api=api,
+        spark=spark,
         workspace=workspace,
     )
 
@@ -290,6 +294,48 @@ def workspace_reference() -> str:
         rows.append(
             f"| `{f.name}` | {_WORKSPACE_TYPES.get(types[f.name], 'value')} | "
             f"`{_toml_value(f.default)}` | {shown} | {f.metadata['help']} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def _spark(raw: Any, *, problems: list[str]) -> SparkOptions:
+    """``[spark]``, validated against ``SparkOptions`` (declared once there)."""
+    if not isinstance(raw, dict):
+        problems.append("[spark] must be a table")
+        return SparkOptions()
+    declared = {f.name: f for f in fields(SparkOptions)}
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in declared:
+            problems.append(f"spark.{key} is not a known key ({', '.join(declared)})")
+            continue
+        expected = _toml_type(get_type_hints(SparkOptions)[key])
+        if not isinstance(value, expected) or isinstance(value, bool):
+            problems.append(f"spark.{key} must be a {_TYPE_NAMES.get(expected, 'value')}")
+            continue
+        if isinstance(value, dict):
+            bad = sorted(k for k, v in value.items() if not isinstance(v, str))
+            if bad:
+                problems.append(f"spark.conf: values are strings ({', '.join(bad)})")
+                continue
+        values[key] = value
+    try:
+        return SparkOptions(**values)
+    except ConfigError as exc:
+        problems.extend(exc.details().get("problems", [exc.message]))
+        return SparkOptions()
+
+
+def spark_reference() -> str:
+    """The Markdown table of every ``[spark]`` key (``docs/configuration.md``)."""
+    rows = ["| key | type | default | what it does |", "|---|---|---|---|"]
+    defaults = SparkOptions()
+    for f in fields(SparkOptions):
+        kind = _toml_type(get_type_hints(SparkOptions)[f.name])
+        default = getattr(defaults, f.name)
+        shown = "{}" if isinstance(default, dict) else _toml_value(default)
+        rows.append(
+            f"| `{f.name}` | {_TYPE_NAMES.get(kind, 'value')} | `{shown}` | {f.metadata['help']} |"
         )
     return "\n".join(rows) + "\n"
 

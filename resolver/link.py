@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -32,7 +33,7 @@ from resolver.blocking import BlockingPlan, plan_blocking
 from resolver.cluster import ACCEPTED, GuardedUnion
 from resolver.edges import EDGE_COLUMNS, RANKS, deterministic_edges
 from resolver.model import MODEL_COLUMNS, TrainedModel, present_columns, train_model
-from resolver.options import LinkingOptions
+from resolver.options import LinkingOptions, SparkOptions
 from resolver.progress import NULL_PROGRESS, Progress
 from resolver.stitch import STITCH_RULE, stitch_edges
 
@@ -40,8 +41,11 @@ __all__ = [
     "Clustered",
     "LinkResult",
     "PreparedLinking",
+    "MODEL_INPUT_SQL",
     "cluster_linked",
+    "link_result",
     "link_touchpoints",
+    "model_edge_table",
     "predict_pairs",
     "prepare_linking",
     "train_on_touchpoints",
@@ -64,50 +68,10 @@ _LINK_COLUMNS = (
     "gender", "postcode", "city", "address", "national_id",
 )  # fmt: skip
 
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class PreparedLinking:
-    """Deterministic part of linking, shared by training and linking."""
-
-    edges: pd.DataFrame
-    junk: pd.DataFrame
-    fragment: np.ndarray
-    model_input: pd.DataFrame
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class LinkResult:
-    """Everything linking decided, for the graph, the report and explanations."""
-
-    cluster: np.ndarray
-    """Cluster label per record id (the smallest record id in the cluster)."""
-    edges: pd.DataFrame
-    """Every edge considered: ``left, right, rule, rank, probability, reason, decision``."""
-    predictions: pd.DataFrame
-    """Model scores kept (``left, right, probability, match_weight``), p >= 0.5."""
-    junk: pd.DataFrame
-    """Identifier values the guard-rails refused (kind, value, reason, customers)."""
-    stats: dict[str, Any] = field(default_factory=dict)
-
-
-def prepare_linking(
-    touchpoints: pd.DataFrame, *, options: LinkingOptions, con: duckdb.DuckDBPyConnection
-) -> PreparedLinking:
-    """Deterministic edges, fragments and the model input."""
-    # One copy into DuckDB's own storage: a registered pandas frame of Python
-    # strings is converted again on every scan, and linking scans it a dozen times.
-    con.register("tp_frame", touchpoints[[c for c in _LINK_COLUMNS if c in touchpoints.columns]])
-    con.execute("CREATE OR REPLACE TABLE tp AS SELECT * FROM tp_frame")
-    con.unregister("tp_frame")
-    edges, junk = deterministic_edges(con, options=options)
-    accepted = edges[edges["reason"].isna()]
-    fragment = _components(len(touchpoints), accepted["left"], accepted["right"])
-    con.register(
-        "fragments", pd.DataFrame({"record_id": np.arange(len(touchpoints)), "fragment": fragment})
-    )
-    con.register("junk_values", junk)
-    model_input = con.sql(
-        """
+#: The model input: one row per distinct person signature per fragment, over the
+#: views ``tp`` (touchpoints), ``fragments`` and ``junk_values``. DuckDB's dialect;
+#: the Spark engine runs this same query (``resolver.spark.sql``).
+MODEL_INPUT_SQL = """
         WITH base AS (
             SELECT t.record_id, f.fragment, t.first_latin, t.last_latin, t.first_skeleton,
                    t.last_skeleton, t.first_translit, t.last_translit, t.first_forms,
@@ -136,7 +100,66 @@ def prepare_linking(
                  email_folded, phone, national_id
         ORDER BY unique_id
         """
-    ).df()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PreparedLinking:
+    """Deterministic part of linking, shared by training and linking."""
+
+    edges: pd.DataFrame
+    junk: pd.DataFrame
+    fragment: np.ndarray
+    model_input: pd.DataFrame
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LinkResult:
+    """Everything linking decided, for the graph, the report and explanations."""
+
+    cluster: np.ndarray
+    """Cluster label per record id (the smallest record id in the cluster)."""
+    edges: pd.DataFrame
+    """Every edge considered: ``left, right, rule, rank, probability, reason, decision``."""
+    predictions: pd.DataFrame
+    """Model scores kept (``left, right, probability, match_weight``), p >= 0.5."""
+    junk: pd.DataFrame
+    """Identifier values the guard-rails refused (kind, value, reason, customers)."""
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def prepare_linking(
+    touchpoints: pd.DataFrame,
+    *,
+    options: LinkingOptions,
+    con: duckdb.DuckDBPyConnection,
+    spark: SparkOptions | None = None,
+    source: Path | None = None,
+) -> PreparedLinking:
+    """Deterministic edges, fragments and the model input.
+
+    With ``options.engine == "spark"`` they are computed on the Spark session
+    ``spark`` describes (``con`` is not used), reading the touchpoints from the
+    Parquet file ``source`` when given (the run's ``touchpoints.parquet``).
+    """
+    if options.engine == "spark":
+        from resolver.spark.link import prepare_on_spark
+
+        return prepare_on_spark(
+            touchpoints, options=options, spark=spark or SparkOptions(), source=source
+        )
+    # One copy into DuckDB's own storage: a registered pandas frame of Python
+    # strings is converted again on every scan, and linking scans it a dozen times.
+    con.register("tp_frame", touchpoints[[c for c in _LINK_COLUMNS if c in touchpoints.columns]])
+    con.execute("CREATE OR REPLACE TABLE tp AS SELECT * FROM tp_frame")
+    con.unregister("tp_frame")
+    edges, junk = deterministic_edges(con, options=options)
+    accepted = edges[edges["reason"].isna()]
+    fragment = _components(len(touchpoints), accepted["left"], accepted["right"])
+    con.register(
+        "fragments", pd.DataFrame({"record_id": np.arange(len(touchpoints)), "fragment": fragment})
+    )
+    con.register("junk_values", junk)
+    model_input = con.sql(MODEL_INPUT_SQL).df()
     con.unregister("fragments")
     con.unregister("junk_values")
     return PreparedLinking(edges=edges, junk=junk, fragment=fragment, model_input=model_input)
@@ -148,16 +171,27 @@ def train_on_touchpoints(
     options: LinkingOptions,
     progress: Progress = NULL_PROGRESS,
     prepared: PreparedLinking | None = None,
+    spark: SparkOptions | None = None,
+    source: Path | None = None,
 ) -> TrainedModel:
     """Train the linkage model on a touchpoints table (see ``resolver.model``).
 
     ``prepared`` (``prepare_linking`` of the same touchpoints) saves redoing the
-    deterministic part when the caller links right after.
+    deterministic part when the caller links right after. With
+    ``options.engine == "spark"`` Splink trains on the Spark session ``spark``
+    describes (``source``: the touchpoints as Parquet, as ``prepare_linking``).
     """
     progress.start("train")
     if prepared is None:
-        prepared = prepare_linking(touchpoints, options=options, con=duckdb.connect())
-    model = train_model(prepared.model_input, options=options)
+        prepared = prepare_linking(
+            touchpoints, options=options, con=duckdb.connect(), spark=spark, source=source
+        )
+    if options.engine == "spark":
+        from resolver.spark.link import train_on_spark
+
+        model = train_on_spark(prepared.model_input, options=options, spark=spark or SparkOptions())
+    else:
+        model = train_model(prepared.model_input, options=options)
     progress.finish("train", rows=len(prepared.model_input))
     return model
 
@@ -170,6 +204,8 @@ def link_touchpoints(
     may_link: np.ndarray | None = None,
     progress: Progress = NULL_PROGRESS,
     prepared: PreparedLinking | None = None,
+    spark: SparkOptions | None = None,
+    source: Path | None = None,
 ) -> LinkResult:
     """Link and cluster touchpoints.
 
@@ -183,7 +219,24 @@ def link_touchpoints(
         progress: step reporting.
         prepared: ``prepare_linking`` of these touchpoints, if already done
             (training did it).
+        spark: the Spark session to link on when ``options.engine == "spark"``
+            (``resolver.spark``); the same result as DuckDB's (``docs/scale.md``).
+        source: the touchpoints as Parquet (the run's ``touchpoints.parquet``),
+            which the Spark engine reads instead of sending the frame over.
     """
+    if options.engine == "spark":
+        from resolver.spark.link import link_on_spark
+
+        return link_on_spark(
+            touchpoints,
+            model=model,
+            options=options,
+            may_link=may_link,
+            progress=progress,
+            prepared=prepared,
+            spark=spark or SparkOptions(),
+            source=source,
+        )
     n = len(touchpoints)
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -211,13 +264,27 @@ def link_touchpoints(
         may_link=may_link,
         fragment=prepared.fragment,
     )
-    edges = clustered.edges
     timings["cluster"] = time.perf_counter() - started
     progress.finish("link:cluster", rows=n)
 
+    return link_result(
+        prepared=prepared, scored=result, clustered=clustered, timings=timings, records=n
+    )
+
+
+def link_result(
+    *,
+    prepared: PreparedLinking,
+    scored: Scored,
+    clustered: Clustered,
+    timings: dict[str, float],
+    records: int,
+) -> LinkResult:
+    """The ``LinkResult`` of one linking, with its statistics (either engine)."""
+    edges = clustered.edges
     decisions = edges["decision"].value_counts().to_dict()
     stats = {
-        "records": n,
+        "records": records,
         "model_input_rows": len(prepared.model_input),
         "deterministic_edges": len(prepared.edges),
         "model_edges": int((edges["rule"] == "splink").sum()),
@@ -229,19 +296,19 @@ def link_touchpoints(
             ((edges["rule"] == STITCH_RULE) & (edges["decision"] == ACCEPTED)).sum()
         ),
         "clusters": int(len(np.unique(clustered.labels))),
-        "blocking": _blocking_stats(result, rows=len(prepared.model_input)),
+        "blocking": _blocking_stats(scored, rows=len(prepared.model_input)),
         "seconds": {k: round(v, 3) for k, v in timings.items()},
     }
     logger.info(
         "linked records=%d clusters=%d accepted_edges=%d",
-        n,
+        records,
         stats["clusters"],
         int(decisions.get(ACCEPTED, 0)),
     )
     return LinkResult(
         cluster=clustered.labels,
         edges=edges,
-        predictions=predictions,
+        predictions=scored.predictions,
         junk=prepared.junk,
         stats=stats,
     )
@@ -264,6 +331,7 @@ def cluster_linked(
     options: LinkingOptions,
     may_link: np.ndarray | None = None,
     fragment: np.ndarray | None = None,
+    stitched: pd.DataFrame | None = None,
 ) -> Clustered:
     """Cluster records on identifier edges and model scores at ``options.threshold``.
 
@@ -273,23 +341,13 @@ def cluster_linked(
     (``resolver.cluster``), browser stitching, and the union again with the
     stitched edges last. ``tether evaluate`` calls it at other thresholds on a
     run's stored scores to sweep them.
+
+    ``stitched``: the browser-stitching edges when already computed over the
+    whole graph (the Spark engine clusters one component at a time,
+    ``resolver.spark.cluster``); ``None`` computes them here.
     """
     n = len(touchpoints)
-    edge_floor = min(PREDICTION_FLOOR, options.threshold)
-    candidates = predictions[predictions["probability"] >= edge_floor]
-    model_edges = pd.DataFrame(
-        {
-            "left": candidates["left"].to_numpy(np.int64),
-            "right": candidates["right"].to_numpy(np.int64),
-            "rule": "splink",
-            "rank": RANKS["splink"],
-            "probability": candidates["probability"].to_numpy(float),
-            "reason": [
-                None if p >= options.threshold else "threshold"
-                for p in candidates["probability"].tolist()
-            ],
-        }
-    )
+    candidates, model_edges = model_edge_table(predictions, options=options)
     guard = options.conflict_guard
     names = touchpoints["first_name"].reset_index(drop=True) if "first_name" in guard else None
     dobs = touchpoints["dob"].reset_index(drop=True) if "dob" in guard else None
@@ -333,9 +391,10 @@ def cluster_linked(
         # Second pass: anonymous clusters join the one person sharing their browser.
         # Stitched edges are the weakest of all (rank 4): the union goes on from
         # where it stands, exactly as if every edge had been sorted together.
-        stitched = stitch_edges(
-            touchpoints, cluster=labels, max_persons_per_ip=options.max_persons_per_ip
-        )
+        if stitched is None:
+            stitched = stitch_edges(
+                touchpoints, cluster=labels, max_persons_per_ip=options.max_persons_per_ip
+            )
         if len(stitched):
             stitched = stitched[EDGE_COLUMNS].reset_index(drop=True)
             extra = union.add(stitched)
@@ -344,6 +403,32 @@ def cluster_linked(
             labels = union.labels()
     edges["decision"] = decisions.to_numpy()
     return Clustered(labels=labels, edges=edges)
+
+
+def model_edge_table(
+    predictions: pd.DataFrame, *, options: LinkingOptions
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The clustering candidates among the predictions, and their edges (``EDGE_COLUMNS``).
+
+    Scores from ``min(PREDICTION_FLOOR, threshold)`` up are edges; those below
+    the threshold are refused (``threshold``) and kept for the report.
+    """
+    edge_floor = min(PREDICTION_FLOOR, options.threshold)
+    candidates = predictions[predictions["probability"] >= edge_floor]
+    model_edges = pd.DataFrame(
+        {
+            "left": candidates["left"].to_numpy(np.int64),
+            "right": candidates["right"].to_numpy(np.int64),
+            "rule": "splink",
+            "rank": RANKS["splink"],
+            "probability": candidates["probability"].to_numpy(float),
+            "reason": [
+                None if p >= options.threshold else "threshold"
+                for p in candidates["probability"].tolist()
+            ],
+        }
+    )
+    return candidates, model_edges
 
 
 def _weights(candidates: pd.DataFrame) -> np.ndarray:

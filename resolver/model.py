@@ -427,7 +427,9 @@ def training_sessions(
 SESSIONS_PER_COMPARISON = 2
 
 
-def train_model(model_input: pd.DataFrame, *, options: LinkingOptions) -> TrainedModel:
+def train_model(
+    model_input: pd.DataFrame, *, options: LinkingOptions, db_api: Any = None
+) -> TrainedModel:
     """Train the model unsupervised on the model input table.
 
     λ from deterministic rules (shared email, phone or national id, same name
@@ -435,6 +437,9 @@ def train_model(model_input: pd.DataFrame, *, options: LinkingOptions) -> Traine
     ``training_sessions`` chooses; a session whose estimates fail
     ``_session_is_sound`` is dropped, and each comparison's m is the median of
     the sessions that trained it.
+
+    ``db_api``: the Splink backend to train on (a ``SparkAPI`` for the Spark
+    engine, ``resolver.spark``); a new in-memory DuckDB when not given.
 
     Raises ``ModelError`` when the input is too small or no comparison of
     names and birth dates can be trained.
@@ -450,7 +455,7 @@ def train_model(model_input: pd.DataFrame, *, options: LinkingOptions) -> Traine
     present = present_columns(model_input)
     settings_creator = model_settings(present)
     columns = ["unique_id", *[c for c in MODEL_COLUMNS if c in model_input.columns]]
-    db_api = DuckDBAPI()
+    db_api = DuckDBAPI() if db_api is None else db_api
     sdf = db_api.register(model_input[columns], dataset_display_name="touchpoints")
     linker = Linker(sdf, settings_creator, log_level=None)
     training = linker.training

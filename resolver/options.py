@@ -9,7 +9,7 @@ from resolver.vocabulary import IDENTIFIER_KINDS, IdentifierKind
 
 # The identifier kinds are declared in ``resolver.vocabulary``; named here too
 # because ``[linking.blocklist]`` keys are identifier kinds.
-__all__ = ["IDENTIFIER_KINDS", "IdentifierKind", "LinkingOptions"]
+__all__ = ["IDENTIFIER_KINDS", "IdentifierKind", "LinkingOptions", "SparkOptions", "spark_missing"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -102,8 +102,12 @@ class LinkingOptions:
     )
     """Seed of the training samples: the same data and seed give the same model."""
     engine: Literal["duckdb", "spark"] = field(
-        default="duckdb", metadata={"help": "duckdb (spark: not available yet)"}
+        default="duckdb",
+        metadata={"help": "duckdb (one machine) or spark (`[spark]`, docs/scale.md)"},
     )
+    """Where linking runs: DuckDB in the process, or a Spark session (``resolver.spark``,
+    configured by ``[spark]``; needs ``pip install 'tether[spark]'``). Both give the
+    same identity graph (``docs/scale.md``)."""
 
     def __post_init__(self) -> None:
         from resolver.errors import ConfigError
@@ -126,9 +130,12 @@ class LinkingOptions:
                 problems.append(
                     f"linking.max_customers_per_value.{kind}: only email and phone, limit >= 1"
                 )
-        if self.engine != "duckdb":
+        if self.engine not in ("duckdb", "spark"):
+            problems.append(f"linking.engine = {self.engine!r}: duckdb or spark")
+        elif self.engine == "spark" and spark_missing():
             problems.append(
-                f"linking.engine = {self.engine!r} is not available yet: linking runs on duckdb"
+                "linking.engine = 'spark' needs pyspark, which is not installed: "
+                "pip install 'tether[spark]' (or choose engine = 'duckdb')"
             )
         for field_name in self.conflict_guard:
             if field_name not in ("first_name", "dob"):
@@ -140,5 +147,76 @@ class LinkingOptions:
                 problems.append(
                     f"linking.blocklist.{kind}: unknown identifier; known: {', '.join(IDENTIFIER_KINDS)}"
                 )
+        if problems:
+            raise ConfigError("; ".join(problems), problems=problems)
+
+
+def spark_missing() -> bool:
+    """Whether pyspark cannot be imported (looked up without importing it: it is heavy)."""
+    from importlib.util import find_spec
+
+    try:
+        return find_spec("pyspark") is None
+    except (ImportError, ValueError):  # a broken or half-removed install
+        return True
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SparkOptions:
+    """The Spark session linking runs on (``[spark]`` in ``tether.toml``).
+
+    Read only when ``linking.engine = "spark"``. Declared once here, as
+    ``LinkingOptions``: ``api.settings`` validates ``[spark]`` from these fields
+    and writes its example and its table in ``docs/configuration.md`` from them.
+    The defaults are local mode sized to the machine; ``docs/scale.md`` shows a
+    cluster (standalone, Kubernetes, Databricks).
+    """
+
+    master: str = field(
+        default="local[*]",
+        metadata={
+            "help": 'Spark master: local[N], spark://host:7077, k8s://..., or "" to use the session spark-submit made'
+        },
+    )
+    """Where the session runs. An empty string uses the master that
+    ``spark-submit`` (or a Databricks cluster) already set: Tether then takes the
+    active session instead of building one."""
+    shuffle_partitions: int = field(
+        default=0,
+        metadata={
+            "help": "spark.sql.shuffle.partitions (0: 2 per core of a local master, else Spark's)"
+        },
+    )
+    """Small for local mode (Spark's default of 200 tiny tasks costs more than the
+    work on a few hundred thousand rows); on a cluster, about 2-3 per executor core."""
+    driver_memory: str = field(
+        default="",
+        metadata={"help": 'spark.driver.memory ("": a quarter of the machine, local only)'},
+    )
+    checkpoint_dir: str = field(
+        default="",
+        metadata={
+            "help": 'where Spark checkpoints lineage ("": a temporary directory; a shared path on a cluster)'
+        },
+    )
+    """Splink breaks long query lineages by writing Parquet there. On a cluster it
+    must be a path every executor reaches (HDFS, S3, DBFS)."""
+    conf: dict[str, str] = field(
+        default_factory=dict, metadata={"help": "extra Spark conf, set on the session as written"}
+    )
+    """Any ``spark.*`` setting, e.g. ``"spark.executor.memory" = "8g"``. Tether sets
+    ``spark.jars`` to Splink's string-similarity UDF jar (appended to any given
+    here) and ``spark.sql.constraintPropagation.enabled = false`` (Splink's long
+    comparison expressions make that optimiser rule slow) unless given here."""
+
+    def __post_init__(self) -> None:
+        from resolver.errors import ConfigError
+
+        problems = []
+        if self.shuffle_partitions < 0:
+            problems.append("spark.shuffle_partitions must be 0 (automatic) or more")
+        for key, value in self.conf.items():
+            if not key.startswith("spark.") or not isinstance(value, str):
+                problems.append(f"spark.conf.{key}: a spark.* key with a string value")
         if problems:
             raise ConfigError("; ".join(problems), problems=problems)

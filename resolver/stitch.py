@@ -25,7 +25,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-__all__ = ["STITCH_RULE", "stitch_edges"]
+__all__ = ["STITCH_RULE", "stitch_edges", "stitch_frame", "stitch_sql"]
 
 STITCH_RULE = "ip_user_agent"
 STITCH_RANK = 4
@@ -50,9 +50,18 @@ def stitch_edges(
         Edges (``left`` anonymous record, ``right`` the person's record) with
         ``reason`` set on refused ones (``ambiguous_identifier``).
     """
+    con = duckdb.connect()
+    con.register("r", stitch_frame(touchpoints, cluster=cluster))
+    edges: pd.DataFrame = con.sql(stitch_sql(max_persons_per_ip=max_persons_per_ip)).df()
+    con.close()
+    return edges
+
+
+def stitch_frame(touchpoints: pd.DataFrame, *, cluster: np.ndarray) -> pd.DataFrame:
+    """What stitching reads per record: ``record_id, cluster, evidence, ip, ua``."""
     present = [c for c in _EVIDENCE if c in touchpoints.columns]
     evidence = touchpoints[present].notna().any(axis=1).to_numpy()
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             "record_id": touchpoints["record_id"].to_numpy(),
             "cluster": cluster,
@@ -62,10 +71,15 @@ def stitch_edges(
             "ua": touchpoints["user_agent"].where(touchpoints["cookie_id"].notna()).to_numpy(),
         }
     )
-    con = duckdb.connect()
-    con.register("r", frame)
-    edges: pd.DataFrame = con.sql(
-        f"""
+
+
+def stitch_sql(*, max_persons_per_ip: int) -> str:
+    """The stitching query over a table ``r`` shaped as ``stitch_frame`` (DuckDB's dialect).
+
+    The Spark engine runs this same query over the whole graph
+    (``resolver.spark``); each engine gives the edges ``stitch_edges`` returns.
+    """
+    return f"""
         WITH clusters AS (
             SELECT cluster, bool_or(evidence) AS identified FROM r GROUP BY cluster
         ),
@@ -106,6 +120,3 @@ def stitch_edges(
         FROM verdict
         ORDER BY "left"
         """
-    ).df()
-    con.close()
-    return edges

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -17,15 +17,38 @@ from rich.markup import escape
 from api.cli.base import ConfigOpt, HomeOpt, JsonOpt, _as_of, _emit, _tether, app, out
 from api.errors import EXIT_FAILED_RUN
 
+if TYPE_CHECKING:
+    from api.settings import TetherConfig
+
 logger = logging.getLogger(__name__)
 
 RetrainOpt = Annotated[bool, typer.Option("--retrain", help="Train a new model first.")]
+EngineOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--engine",
+        help="Link on duckdb or spark (overrides linking.engine; spark: docs/scale.md).",
+    ),
+]
 AsOfOpt = Annotated[
     str | None,
     typer.Option(
         "--as-of", help="Judge consent and count windows at this ISO time (default: now)."
     ),
 ]
+
+
+def _with_engine(config: Path, engine: str | None) -> Path | TetherConfig:
+    """The config file, or the config parsed with ``linking.engine`` set to ``--engine``."""
+    if engine is None:
+        return config
+    from dataclasses import replace
+
+    from api.settings import load_config
+
+    parsed = load_config(config)
+    # LinkingOptions validates the engine (and that pyspark is installed): ConfigError, exit 2
+    return replace(parsed, linking=replace(parsed.linking, engine=engine))  # type: ignore[arg-type]
 
 
 @app.command("train")
@@ -45,11 +68,12 @@ def link(
     retrain: RetrainOpt = False,
     as_of: AsOfOpt = None,
     as_json: JsonOpt = False,
+    engine: EngineOpt = None,
 ) -> None:
     """Ingest, apply consent, link and cluster the sources into a new current run."""
     from api.progress_ui import ConsoleProgress
 
-    with _tether(home, config=config) as tether:
+    with _tether(home, config=_with_engine(config, engine)) as tether:
         summary = tether.runs.link(
             retrain=retrain, as_of=_as_of(as_of), progress=ConsoleProgress(quiet=as_json)
         )
@@ -73,6 +97,7 @@ def nightly(
     retrain: RetrainOpt = False,
     as_of: AsOfOpt = None,
     as_json: JsonOpt = False,
+    engine: EngineOpt = None,
 ) -> None:
     """The nightly batch: ingest, consent, link, ids, features, segments, exports, publish.
 
@@ -81,7 +106,7 @@ def nightly(
     """
     from api.progress_ui import ConsoleProgress
 
-    with _tether(home, config=config) as tether:
+    with _tether(home, config=_with_engine(config, engine)) as tether:
         summary = tether.runs.nightly(
             retrain=retrain, as_of=_as_of(as_of), progress=ConsoleProgress(quiet=as_json)
         )

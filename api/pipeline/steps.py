@@ -129,9 +129,18 @@ def model(ctx: RunContext, done: Results) -> ModelReady:
                 raise
             logger.info("no model in the workspace yet: training one (%s)", exc.code)
     tp = done.of(Ingested).touchpoints
-    prepared = prepare_linking(tp, options=ctx.config.linking, con=duckdb.connect())
+    # linking.engine = "spark" reads the touchpoints ingest wrote, on the [spark] session
+    spark, source = ctx.config.spark, ctx.out / "touchpoints.parquet"
+    prepared = prepare_linking(
+        tp, options=ctx.config.linking, con=duckdb.connect(), spark=spark, source=source
+    )
     trained = train_on_touchpoints(
-        tp, options=ctx.config.linking, progress=ctx.progress, prepared=prepared
+        tp,
+        options=ctx.config.linking,
+        progress=ctx.progress,
+        prepared=prepared,
+        spark=spark,
+        source=source,
     )
     save_model(trained, ctx.workspace.model_path)
     return ModelReady(model=trained, trained_now=True, prepared=prepared)
@@ -148,6 +157,8 @@ def link(ctx: RunContext, done: Results) -> Linked:
         may_link=done.of(ConsentJudged).may_link,
         progress=ctx.progress,
         prepared=ready.prepared,
+        spark=ctx.config.spark,
+        source=ctx.out / "touchpoints.parquet",
     )
     result.predictions.to_parquet(ctx.out / "predictions.parquet", index=False)
     (ctx.out / "linking.json").write_text(
