@@ -35,6 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from resolver.errors import NoCurrentRunError, WorkspaceError
 from resolver.suppression import Suppression, suppressed_rows
@@ -59,10 +60,13 @@ PII_FILES: dict[str, str] = {
     "person_features.parquet": "by person id",
     "person_activity.parquet": "by person id",
     "person_consent.parquet": "by person id",
+    "person_contacts.parquet": "by person id (clear phone, chat id, PSID: messaging addresses)",
+    "person_actions.parquet": "by person id (the next best action)",
     "consents.parquet": "by subject or identifier (the suppression list)",
     "events.parquet": "by subject or identifier (the suppression list)",
     "interactions.parquet": "by subject or identifier (the suppression list)",
     "quarantine/*.parquet": "by subject or identifier (the suppression list)",
+    "any other *.parquet with a person_id column": "by person id",
     "exports/<segment>/<destination>/": (
         "members.parquet, upload.csv, add.csv, payload_add.jsonl rewritten without the "
         "person, manifest lineage and counts updated; remove.csv and payload_remove.jsonl "
@@ -76,8 +80,14 @@ _PERSON_FILES = (
     "person_features",
     "person_activity",
     "person_consent",
+    "person_contacts",
+    "person_actions",
 )
 _SUBJECT_FILES = ("consents", "events", "interactions")
+#: Tables with a ``person_id`` column that are redacted otherwise (graph, touchpoints) or kept.
+_NOT_PERSON_KEYED = frozenset(
+    {"identity_graph.parquet", "touchpoints.parquet", "person_registry.parquet"}
+)
 
 
 class RunLockedError(WorkspaceError):
@@ -298,8 +308,16 @@ class Workspace:
                 lambda f: f["left"].isin(record_ids) | f["right"].isin(record_ids),
             )
         if erased:
-            for name in _PERSON_FILES:
-                rewrite(f"{name}.parquet", lambda f: f["person_id"].astype(str).isin(erased))
+            # the person tables named above, and any other table of the run keyed by person
+            # id (a table added later is covered without being listed here)
+            known = {f"{n}.parquet" for n in _PERSON_FILES}
+            for path in sorted(run.glob("*.parquet")):
+                if path.name in _NOT_PERSON_KEYED or path.name in known:
+                    continue
+                if "person_id" in pq.read_schema(path).names:
+                    known.add(path.name)
+            for name in sorted(known):
+                rewrite(name, lambda f: f["person_id"].astype(str).isin(erased))
         names = [f"{n}.parquet" for n in _SUBJECT_FILES]
         names += [f"quarantine/{p.name}" for p in sorted((run / "quarantine").glob("*.parquet"))]
         if suppression:

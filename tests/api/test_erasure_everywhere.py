@@ -118,6 +118,10 @@ def test_erased_person_is_in_no_preview_export_or_identify_and_no_kept_run(
             graph = pd.read_parquet(api_home / "runs" / str(run_id) / "identity_graph.parquet")
             touch = pd.read_parquet(api_home / "runs" / str(run_id) / "touchpoints.parquet")
             assert person not in set(graph["person_id"]) and len(graph) == len(touch)
+            for table in ("person_contacts", "person_actions", "person_identifiers"):
+                path = api_home / "runs" / str(run_id) / f"{table}.parquet"
+                if path.exists():  # messaging addresses and actions go too (issue #15)
+                    assert person not in set(pd.read_parquet(path)["person_id"]), table
 
         # the audit: per kept run, rows removed per file; ids and counts, never PII
         redactions = tether.consent.redactions(erasure_id=receipt.erasure_id)
@@ -286,3 +290,21 @@ def test_every_file_that_can_hold_pii_is_listed_and_documented() -> None:
     consent_doc = (Path(__file__).resolve().parents[2] / "docs" / "consent.md").read_text()
     for name in PII_FILES:
         assert f"`{name}`" in consent_doc, name
+
+
+def test_a_table_keyed_by_person_is_redacted_even_when_not_listed(tmp_path: Path) -> None:
+    from resolver.suppression import Suppression
+
+    workspace = Workspace.open(tmp_path / "ws")
+    _fake_run(workspace, "20261101T000000-abcdef")
+    run = workspace.run_dir("20261101T000000-abcdef")
+    pd.DataFrame({"person_id": ["p1", "p2", "p1"], "x": [1, 2, 3]}).to_parquet(
+        run / "person_something_new.parquet"
+    )
+    pd.DataFrame({"person_id": ["p1"], "number": [1]}).to_parquet(run / "person_registry.parquet")
+    removed = workspace.redact_run(
+        "20261101T000000-abcdef", persons={"p1"}, suppression=Suppression(key="k"), region="GB"
+    )
+    assert removed == {"person_something_new.parquet": 2}
+    assert pd.read_parquet(run / "person_something_new.parquet")["person_id"].tolist() == ["p2"]
+    assert len(pd.read_parquet(run / "person_registry.parquet")) == 1  # the retired id stays
