@@ -416,38 +416,39 @@ def _redact_export(directory: Path, erased: set[str]) -> int:
     in_lineage = [p for p in lineage if p in erased]
     if not gone.any() and not in_lineage:
         return 0
-    dest = destination(str(manifest["destination"]))
     keys = [c for c in members.columns if c != "person_id"]
-    add_path = directory / "add.csv"
-    added_keys: set[tuple[str, ...]] = set()
-    if add_path.is_file():
-        added_frame = pd.read_csv(add_path, dtype=str, keep_default_na=False)
-        columns = [c for c in ["person_id", *keys] if c in added_frame.columns]
-        added_keys = set(added_frame[columns].itertuples(index=False, name=None))
-    else:
-        columns = keys
-    as_text = members.reindex(columns=columns).astype(object).where(members.notna(), "")
-    was_added = pd.Series(
-        [tuple(str(v) for v in row) in added_keys for row in as_text.itertuples(index=False)],
-        dtype=bool,
-    ).to_numpy()
     kept = members.loc[~gone].reset_index(drop=True)
-    added = members.loc[~gone & was_added].reset_index(drop=True)
+    added: pd.DataFrame | None
+    try:
+        dest = destination(str(manifest["destination"]))
+        added = (
+            _added(members, directory / "add.csv", keys)
+            .loc[lambda f: ~f["person_id"].astype(str).isin(erased)]
+            .reset_index(drop=True)
+        )
+        upload, add = dest.file_text(kept), dest.file_text(added)
+        session = int.from_bytes(
+            hashlib.sha256(str(manifest["export_id"]).encode()).digest()[:7], "big"
+        )
+        payload = "".join(
+            json.dumps(body, ensure_ascii=False, sort_keys=True) + "\n"
+            for body in dest.payloads(added, action="add", session_id=session)
+        )
+    except Exception:  # noqa: BLE001 - a destination that cannot write again: scrub the text
+        gone_values = _values_of(members.loc[gone], keys)
+        upload = _scrub(directory / "upload.csv", gone_values)
+        add = _scrub(directory / "add.csv", gone_values)
+        payload = _scrub(directory / "payload_add.jsonl", gone_values)
+        added = None
     _write_parquet(kept, members_path)
-    _write_text(dest.file_text(kept), directory / "upload.csv")
-    _write_text(dest.file_text(added), add_path)
-    session = int.from_bytes(
-        hashlib.sha256(str(manifest["export_id"]).encode()).digest()[:7], "big"
-    )
-    payload = "".join(
-        json.dumps(body, ensure_ascii=False, sort_keys=True) + "\n"
-        for body in dest.payloads(added, action="add", session_id=session)
-    )
+    _write_text(upload, directory / "upload.csv")
+    _write_text(add, directory / "add.csv")
     _write_text(payload, directory / "payload_add.jsonl")
     counts = manifest.setdefault("counts", {})
     removed = int(gone.sum())
     counts["exported"] = len(kept)
-    counts["added"] = len(added)
+    if added is not None:
+        counts["added"] = len(added)
     manifest["consent_lineage"] = {p: e for p, e in lineage.items() if p not in erased}
     manifest["redacted"] = int(manifest.get("redacted", 0)) + removed
     files = manifest.setdefault("files", {})
@@ -457,6 +458,35 @@ def _redact_export(directory: Path, erased: set[str]) -> int:
             files[name] = hashlib.sha256(path.read_bytes()).hexdigest()
     _write_text(json.dumps(manifest, indent=1, sort_keys=True), manifest_path)
     return removed
+
+
+def _added(members: pd.DataFrame, add_path: Path, keys: list[str]) -> pd.DataFrame:
+    """The rows of ``members`` that ``add.csv`` holds (new since the previous export)."""
+    if not add_path.is_file():
+        return members.iloc[0:0]
+    added_frame = pd.read_csv(add_path, dtype=str, keep_default_na=False)
+    columns = [c for c in ["person_id", *keys] if c in added_frame.columns]
+    added_keys = set(added_frame[columns].itertuples(index=False, name=None))
+    as_text = members.reindex(columns=columns).astype(object).where(members.notna(), "")
+    mask = [tuple(str(v) for v in row) in added_keys for row in as_text.itertuples(index=False)]
+    return members.loc[pd.Series(mask, index=members.index, dtype=bool)]
+
+
+def _values_of(rows: pd.DataFrame, keys: list[str]) -> set[str]:
+    """Every non-empty key value (and person id) of ``rows``, as text."""
+    values = {str(v) for v in rows["person_id"].dropna()}
+    for key in keys:
+        values |= {str(v) for v in rows[key].dropna() if str(v)}
+    return values
+
+
+def _scrub(path: Path, values: set[str]) -> str:
+    """``path``'s text without the lines that contain one of ``values`` (a CSV keeps its header)."""
+    if not path.is_file():
+        return ""
+    lines = path.read_text().splitlines(keepends=True)
+    head, body = (lines[:1], lines[1:]) if path.suffix == ".csv" else ([], lines)
+    return "".join(head + [line for line in body if not any(v in line for v in values)])
 
 
 def _fsync_tree(root: Path) -> None:

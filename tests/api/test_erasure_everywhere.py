@@ -308,3 +308,40 @@ def test_a_table_keyed_by_person_is_redacted_even_when_not_listed(tmp_path: Path
     assert removed == {"person_something_new.parquet": 2}
     assert pd.read_parquet(run / "person_something_new.parquet")["person_id"].tolist() == ["p2"]
     assert len(pd.read_parquet(run / "person_registry.parquet")) == 1  # the retired id stays
+
+
+def test_an_export_whose_destination_cannot_write_again_is_scrubbed(tmp_path: Path) -> None:
+    from resolver.suppression import Suppression
+
+    workspace = Workspace.open(tmp_path / "ws")
+    _fake_run(workspace, "20261101T000000-abcdef")
+    run = workspace.run_dir("20261101T000000-abcdef")
+    export = run / "exports" / "seg" / "a_channel_gone_since"
+    export.mkdir(parents=True)
+    pd.DataFrame(
+        {"person_id": ["p1", "p2"], "phone": ["+447700900001", "+447700900002"]}
+    ).to_parquet(export / "members.parquet")
+    for name in ("upload.csv", "add.csv"):
+        (export / name).write_text("phone\n+447700900001\n+447700900002\n")
+    (export / "payload_add.jsonl").write_text('{"to": "+447700900001"}\n{"to": "+447700900002"}\n')
+    (export / "manifest.json").write_text(
+        json.dumps(
+            {
+                "export_id": "ex_1",
+                "destination": "a_channel_gone_since",
+                "counts": {"exported": 2, "added": 2},
+                "consent_lineage": {"p1": ["E1"], "p2": ["E2"]},
+                "files": {"upload.csv": "", "add.csv": "", "payload_add.jsonl": ""},
+            }
+        )
+    )
+    removed = workspace.redact_run(
+        "20261101T000000-abcdef", persons={"p1"}, suppression=Suppression(key="k"), region="GB"
+    )
+    assert removed == {"exports/seg/a_channel_gone_since/": 1}
+    for name in ("upload.csv", "add.csv", "payload_add.jsonl"):
+        text = (export / name).read_text()
+        assert "+447700900001" not in text and "+447700900002" in text, name
+    manifest = json.loads((export / "manifest.json").read_text())
+    assert manifest["consent_lineage"] == {"p2": ["E2"]} and manifest["counts"]["exported"] == 1
+    assert manifest["redacted"] == 1 and all(manifest["files"].values())
