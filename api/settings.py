@@ -67,7 +67,7 @@ class ApiOptions:
         2, "expensive requests one key may have in progress (0: no limit)", least=0
     )
     heavy_workers: int = _api_option(
-        2, "expensive requests the server runs at once, all keys; more wait their turn", least=1
+        1, "expensive requests the server runs at once, all keys; more wait their turn", least=1
     )
 
 
