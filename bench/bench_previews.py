@@ -16,7 +16,7 @@ sets it). Scenarios:
 
 The server runs with the workspace's ``tether.toml``, so the limits are the
 defaults (``heavy_burst`` 10, ``heavy_per_minute`` 30, ``heavy_concurrent``
-2). Prints one Markdown row per scenario: identify p50/p99 and the previews
+2, ``heavy_workers`` 1). Prints one Markdown row per scenario: identify p50/p99 and the previews
 answered 200 and 429.
 """
 

@@ -27,7 +27,8 @@ from tests.e2e.test_serve import _free_port
 pytestmark = pytest.mark.e2e
 
 SEGMENT = "engaged_whatsapp_readers"
-LIMITS = "\n[api]\nheavy_per_minute = 6\nheavy_burst = 3\nheavy_concurrent = 1\n"
+# three workers: concurrent exports reach the export lock instead of queueing for a turn
+LIMITS = "\n[api]\nheavy_per_minute = 6\nheavy_burst = 3\nheavy_concurrent = 1\nheavy_workers = 3\n"
 
 
 @dataclass(frozen=True)
