@@ -213,7 +213,7 @@ def test_the_server_runs_at_most_heavy_workers_expensive_requests_at_once(
             peak = max(peak, running)
         try:
             time.sleep(0.3)  # long enough for the others to arrive meanwhile
-            return original(self, **kwargs)  # type: ignore[arg-type]
+            return original(self, **kwargs)
         finally:
             with count:
                 running -= 1
