@@ -12,6 +12,7 @@ every kept run's files (``apply_erasures``), recording counts per run.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from api.lookup import (
+    PersonMatch,
     consent_of_person,
     consent_of_subject,
     erased_among,
@@ -31,12 +33,14 @@ from api.lookup import (
 from api.tether.run import Run
 from api.tether.strings import Decoded, decode_consent_string
 from api.workspace import Workspace
-from consent.effective import Decision
+from consent.effective import Decision, email_subject_id
 from consent.erasure import ErasureReceipt, ErasureStore, Redaction
 from consent.errors import SubjectNotFound
 from consent.ledger import Ledger, prepare_frame
 from consent.purposes import ConsentPolicy
+from resolver.normalize import normalize_email
 from resolver.sources import SourceConfig, ingest_sources
+from resolver.suppression import suppressed_rows
 
 __all__ = ["Consent", "ConsentAnswer", "ConsentImport", "Decoded", "decode_consent_string"]
 
@@ -64,6 +68,10 @@ class ConsentImport:
     @property
     def quarantine_reasons(self) -> dict[str, int]:
         return self.refused_reasons
+
+
+PersonFinder = Callable[[str, str], PersonMatch | None]
+"""``(subject_type, subject_id)`` -> the person of the current run it belongs to, if any."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -204,12 +212,20 @@ class Consent:
         )
 
     def show(
-        self, *, subject_type: str, subject_id: str, as_of: datetime | None = None
+        self,
+        *,
+        subject_type: str,
+        subject_id: str,
+        as_of: datetime | None = None,
+        find: PersonFinder | None = None,
     ) -> ConsentAnswer:
         """Effective consent of a subject and of its person (``tether consent show``).
 
         ``subject_type`` is ``customer``, ``cookie``, ``device``, ``contact``,
         ``email`` (the address or its hash) or ``person`` (a person id).
+        ``find`` resolves the subject to its person in the current run: by
+        default from the run's files; the HTTP API passes the run it holds
+        in memory (``api.realtime``), so both answer with this one method.
         """
         moment = as_of or datetime.now(UTC)
         ledger = Ledger(self._store)
@@ -224,11 +240,7 @@ class Consent:
                 policy=self._policy,
             )
         )
-        match = (
-            find_person(workspace=self._workspace, subject_type=subject_type, subject_id=subject_id)
-            if self._workspace.current_run_id()
-            else None
-        )
+        match = (find or self._person_of)(subject_type, subject_id)
         person = (
             consent_of_person(ledger=ledger, match=match, as_of=moment, policy=self._policy)
             if match
@@ -249,6 +261,14 @@ class Consent:
         """Decode a TC or GPP string (``tether consent decode``)."""
         return decode_consent_string(string)
 
+    def _person_of(self, subject_type: str, subject_id: str) -> PersonMatch | None:
+        """The subject's person in the current run, from the run's files (none before a run)."""
+        if not self._workspace.current_run_id():
+            return None
+        return find_person(
+            workspace=self._workspace, subject_type=subject_type, subject_id=subject_id
+        )
+
     def erase(
         self, *, subject_type: str, subject_id: str, requested_by: str = "cli"
     ) -> ErasureReceipt:
@@ -263,11 +283,7 @@ class Consent:
         counts). A subject in no person is suppressed all the same; an unknown
         person id is refused.
         """
-        match = (
-            find_person(workspace=self._workspace, subject_type=subject_type, subject_id=subject_id)
-            if self._workspace.current_run_id()
-            else None
-        )
+        match = self._person_of(subject_type, subject_id)
         if subject_type == "person" and match is None:
             raise SubjectNotFound(
                 f"person {subject_id} is not in the current run: nothing to erase",
@@ -283,7 +299,43 @@ class Consent:
             requested_by=requested_by,
         )
         self.apply_erasures()
+        self._scrub_import_quarantine(receipt.erasure_id)
         return receipt
+
+    def _scrub_import_quarantine(self, erasure_id: str) -> None:
+        """Remove the erased person's rows from ``consent import``'s quarantine files too
+        (they hold refused rows as given); audited as the pseudo-run ``quarantine``."""
+        folder = self._workspace.home / "quarantine"
+        files = sorted(folder.glob("*.csv")) if folder.is_dir() else []
+        if not files:
+            return
+        store = ErasureStore(self._store)
+        suppression = store.erasure(erasure_id).suppression(key=self._workspace.salt)
+        removed: dict[str, int] = {}
+        for path in files:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+            hit = suppressed_rows(
+                frame.replace("", None), suppression=suppression, default_region=self._region
+            )
+            types = (
+                frame["subject_type"] if "subject_type" in frame else pd.Series([""] * len(frame))
+            )
+            email = (types.astype(str).str.lower() == "email").to_numpy()
+            for position in np.flatnonzero(email & ~hit).tolist():
+                address = normalize_email(str(frame["subject_id"].iloc[position]))
+                if address and f"email:{email_subject_id(address)}" in suppression.subjects:
+                    hit[position] = True
+            if hit.any():
+                _write_private_csv(frame.loc[~hit], path)
+                removed[f"quarantine/{path.name}"] = int(hit.sum())
+        store.record_redaction(
+            Redaction(
+                erasure_id=erasure_id,
+                run_id="quarantine",
+                redacted_at=datetime.now(UTC),
+                removed=removed,
+            )
+        )
 
     def apply_erasures(self) -> list[Redaction]:
         """Redact every kept run for the erasures it has not been redacted for yet.

@@ -107,3 +107,22 @@ def test_a_chosen_quarantine_path_and_a_clean_import_exits_0(
         "consent", "import", str(_file(tmp_path / "d.csv", GOOD[1:])), "--json", home=home
     )
     assert clean.returncode == 0 and json.loads(clean.stdout)["quarantine"] is None
+
+
+def test_an_erasure_reaches_the_import_quarantine_too(
+    tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TETHER_DATABASE_URL", store_url)
+    home = tmp_path / "ws"
+    k3 = "cookie,K3,ad_targeting,maybe,2026-10-01T09:00:00Z,,cmp,E9"
+    lines = [GOOD[0], BAD[4][0], BAD[5][0], k3]
+    ran = tether(
+        "consent", "import", str(_file(tmp_path / "e.csv", lines)), "--json", home=home, check=False
+    )
+    quarantine = Path(json.loads(ran.stdout)["quarantine"])
+    assert pd.read_csv(quarantine)["subject_id"].tolist() == ["K2", "K2", "K3"]
+    erased = json.loads(tether("erase", "cookie", "K2", "--json", home=home).stdout)
+    assert pd.read_csv(quarantine)["subject_id"].tolist() == ["K3"]
+    assert stat.S_IMODE(quarantine.stat().st_mode) == 0o600
+    (audit,) = [r for r in erased["redactions"] if r["run_id"] == "quarantine"]
+    assert audit["removed"] == {f"quarantine/{quarantine.name}": 2}
