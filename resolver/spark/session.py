@@ -80,7 +80,7 @@ def session_conf(options: SparkOptions) -> dict[str, str]:
 
 
 def spark_session(options: SparkOptions) -> SparkSession:
-    """The session to link on: the active one when ``master`` is empty, else built (or reused).
+    """The session to link on: built for ``master``, or the one spark-submit set up when empty.
 
     ``SparkSession.builder.getOrCreate`` returns a running session of this
     process as it is: the first caller's conf holds, as in any Spark program.
@@ -95,15 +95,15 @@ def spark_session(options: SparkOptions) -> SparkSession:
     from pyspark.sql import SparkSession
 
     if not options.master:
-        active = SparkSession.getActiveSession()
-        if active is None:
-            from resolver.errors import ConfigError
-
-            raise ConfigError(
-                "spark.master is empty (use the running session) but no Spark session is "
-                "active: run under spark-submit, or set spark.master"
-            )
-        session = active
+        # spark-submit, a Databricks job or notebook: their session (or their conf) holds;
+        # the JVM runs already, so only SQL settings can still be set
+        session = SparkSession.builder.appName("tether-linking").getOrCreate()
+        runtime = {"spark.sql.constraintPropagation.enabled": "false"}
+        if options.shuffle_partitions:
+            runtime["spark.sql.shuffle.partitions"] = str(options.shuffle_partitions)
+        runtime.update({k: v for k, v in options.conf.items() if k.startswith("spark.sql.")})
+        for key, value in runtime.items():
+            session.conf.set(key, value)
     else:
         if _cores(options.master):
             # the Python workers (applyInPandas) run this interpreter: pyspark reads the
