@@ -136,6 +136,7 @@ def without_erased(tables: RunTables, *, store: Engine) -> RunTables:
         identifiers=keep(tables.identifiers),
         consent=keep(tables.consent),
         contacts=keep(tables.contacts),
+        actions=keep(tables.actions),
     )
 
 

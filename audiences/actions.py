@@ -11,10 +11,13 @@ She should get the call, not the ad.
   ``ad_targeting``, a message ``messaging_marketing``, an advisor's call
   ``personalisation``; ``suppress`` needs none and wins by priority like any
   other). Ties go to the segment name, so a run is reproducible.
-- A person whose action comes from a segment of the same topic and a higher
-  priority is kept out of a segment's exports (``suppressed``): exports never
-  both call and target her. A person whose consent refuses the call keeps the
-  ad (if that is allowed); one who withdrew ad consent gets neither.
+- A person whose action was decided by another segment of the same topic is
+  kept out of a segment's exports (``suppressed``): exports never both call
+  and target her. A person whose consent refuses the call keeps the ad (if
+  that is allowed); one who withdrew ad consent gets neither. A person whose
+  action is ``suppress`` is in no other segment's exports. A person whose
+  action belongs to another topic keeps this topic's audiences (one action
+  per person, one audience per topic).
 """
 
 from __future__ import annotations
@@ -96,17 +99,19 @@ def assign_actions(
 
 
 def suppressed(*, members: pd.Series, segment: Segment, actions: pd.DataFrame) -> np.ndarray:
-    """Which ``members`` of ``segment`` another action of its topic takes precedence for.
+    """Which ``members`` of ``segment`` another action takes precedence for.
 
-    True where the person's action comes from another segment with the same
-    topic and a higher priority (a call instead of this ad); segments without
-    a topic suppress no one.
+    True where the person's action was decided by another segment of the same
+    topic (it ranks first by priority, then name, as ``assign_actions`` ranks:
+    a call instead of this ad, ties included), or where the person's action
+    is ``suppress`` (from any segment but this one): then they are in no
+    other segment's exports. Segments without a topic are kept out only by
+    ``suppress``.
     """
-    if segment.topic is None or not len(actions):
+    if not len(actions):
         return np.zeros(len(members), dtype=bool)
-    rival = actions[
-        (actions["topic"] == segment.topic)
-        & (actions["segment"] != segment.name)
-        & (actions["priority"] > segment.priority)
-    ]
-    return members.astype(str).isin(set(rival["person_id"])).to_numpy()
+    other = actions[actions["segment"] != segment.name]
+    rival = other["action"] == "suppress"
+    if segment.topic is not None:
+        rival |= other["topic"] == segment.topic
+    return members.astype(str).isin(set(other.loc[rival, "person_id"])).to_numpy()

@@ -124,6 +124,13 @@ def _contact_state(
     caps = e.capabilities()
     rule = e.per_channel_sql(since=until - timedelta(days=RECENT_DAYS), until=until)
     end = e.timestamp_literal(until)
+    # on a bot channel, writing to the bot starts (or restarts) it: a later message undoes a
+    # block or an unsubscribe
+    restart = ", ".join(
+        f"'{c.name}'"
+        for c in CHANNELS.values()
+        if c.business_initiated in ("user_started_bot", "subscribed")
+    )
     con = duckdb.connect()
     try:
         con.register("m_rows", rows)
@@ -136,7 +143,9 @@ def _contact_state(
                        WHERE m.type IN ('{e.OPT_IN}', '{e.OPT_OUT}') AND m.ts <= {end}
                    ) = '{e.OPT_IN}' AS opted_in,
                    arg_max(m.type, m.ts) FILTER (
-                       WHERE m.type IN ('{e.OPT_IN}', '{e.OPT_OUT}') AND m.ts <= {end}
+                       WHERE (m.type IN ('{e.OPT_IN}', '{e.OPT_OUT}')
+                              OR (m.type = '{e.INBOUND}' AND m.channel IN ({restart})))
+                         AND m.ts <= {end}
                    ) = '{e.OPT_OUT}' AS opted_out,
                    max(m.ts) FILTER (WHERE m.type = '{e.INBOUND}' AND m.ts <= {end})
                        AS last_inbound_at,

@@ -14,7 +14,9 @@ upload file and the JSON payload batches its API takes. No network calls.
 | ``tiktok`` | customer file (``Email_SHA256, Phone_SHA256, MAID_SHA256``) | segment mapping ``add``/``delete`` with ``id_schema`` | 10,000 rows |
 | ``linkedin`` | list CSV mirroring the API fields | DMP segment users ``BATCH_CREATE``, ``action`` ADD/REMOVE | 1,000 elements |
 | ``uid2`` | ``email_hash, phone_hash`` (Base64) | ``POST /v2/identity/map`` | 5,000 identifiers |
-| ``csv_internal`` | unhashed call list for the CRM | none | - |
+| ``csv_internal`` | unhashed list for the CRM (``messaging_marketing``) | none | - |
+| ``crm_call_list`` | unhashed call list for advisors (``personalisation``) | none | - |
+| ``whatsapp``, ``telegram``, ``viber``, ``messenger`` | one row per reachable contact (``audiences.outreach``) | one body per contact, addressed for the channel's send API | 1 |
 """
 
 from __future__ import annotations
@@ -208,7 +210,7 @@ class Destination:
                 )
             )
         header = [r.key for r in self.keys]
-        if self.name == "csv_internal":
+        if self.name in ("csv_internal", "crm_call_list"):
             header = ["person_id", *header]
         frame = rows.reindex(columns=header)
         return str(frame.to_csv(index=False, lineterminator="\n"))
@@ -427,11 +429,8 @@ def _messaging_payload(
             body.update(chat_id=row["address"])
         elif dest.channel == "viber":
             body.update(receiver=row["address"])
-        elif dest.channel == "messenger":
-            body.update(
-                recipient={"id": row["address"]},
-                messaging_type="RESPONSE" if row["window_open"] else "MESSAGE_TAG",
-            )
+        elif dest.channel == "messenger":  # only inside the window: a response
+            body.update(recipient={"id": row["address"]}, messaging_type="RESPONSE")
         if action == "add":
             body.update(window_open=bool(row["window_open"]), window_until=row["window_until"])
         yield body
@@ -556,6 +555,23 @@ DESTINATIONS: dict[str, Destination] = {
             min_size=1,
             notes="Unhashed, for the CRM; only persons with messaging_marketing consent.",
         ),
+        Destination(
+            name="crm_call_list",
+            keys=(
+                _rule("email", "email", _plain(n.plain_email), hashed=False),
+                _rule("phone", "phone", _regional(n.e164), hashed=False),
+                _rule("first_name", "first_name", _plain(n.clear_name), hashed=False),
+                _rule("last_name", "last_name", _plain(n.clear_name), hashed=False),
+                _rule("country", "country", _plain(n.country_code), hashed=False),
+            ),
+            purposes=("personalisation",),
+            encoding="clear",
+            min_size=1,
+            notes=(
+                "Unhashed, for advisors to call: gated on personalisation, the purpose of "
+                "the advisor_call action (audiences/actions.py)."
+            ),
+        ),
         *(
             Destination(
                 name=channel,
@@ -572,7 +588,7 @@ DESTINATIONS: dict[str, Destination] = {
                 ("whatsapp", "WhatsApp: opted-in contacts; a template outside the 24 h window."),
                 ("telegram", "Telegram: users who started the bot and have not blocked it."),
                 ("viber", "Viber: subscribed users of the bot."),
-                ("messenger", "Messenger: inside the 24 h window, or with the marketing opt-in."),
+                ("messenger", "Messenger: inside the 24 h window after the person wrote."),
             )
         ),
     )

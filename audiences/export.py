@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from audiences.destinations import Destination
-from audiences.errors import AudienceTooSmall
+from audiences.errors import AudienceError, AudienceTooSmall
 
 __all__ = [
     "ExportPlan",
@@ -205,6 +205,15 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _member_keys(frame: pd.DataFrame, columns: list[str]) -> pd.Index:
+    """What identifies a member across exports: the person, or (person, contact)."""
+    values = frame[columns].astype(str)
+    if len(columns) == 1:
+        return pd.Index(values[columns[0]])
+    keys: pd.Index = pd.MultiIndex.from_frame(values)
+    return keys
+
+
 def write_export(
     *,
     plan: ExportPlan,
@@ -227,17 +236,31 @@ def write_export(
     The caller serialises writers of one ``directory`` (its ``.partial``
     sibling is shared).
     """
+    if destination.channel is not None and not destination.extra.get("template"):
+        templated = int((plan.rows["message_kind"] == "template").sum())
+        if templated:  # a body naming no template would be refused by the platform
+            raise AudienceError(
+                f"{destination.name}: {templated} contact(s) are outside the 24-hour window, "
+                "where only an approved template may be sent: name it in "
+                '[destinations.whatsapp] template = "..." (and language)',
+                segment=plan.segment,
+                destination=destination.name,
+            )
     tmp = directory.with_name(directory.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     rows = plan.rows.sort_values("person_id", kind="stable").reset_index(drop=True)
-    current_ids = set(rows["person_id"])
+    # a member is a person; for a messaging destination, one contact of a person
+    identity = ["person_id", "contact_id"] if destination.channel is not None else ["person_id"]
     before = previous if previous is not None else pd.DataFrame({"person_id": pd.Series(dtype=str)})
-    before_ids = set(before["person_id"].astype(str))
-    added = rows[~rows["person_id"].isin(before_ids)]
+    for column in identity:
+        if column not in before:
+            before = before.assign(**{column: pd.Series(dtype=str)})
+    now_keys, before_keys = _member_keys(rows, identity), _member_keys(before, identity)
+    added = rows[~now_keys.isin(before_keys)]
     removed = (
-        before[~before["person_id"].astype(str).isin(current_ids)]
-        .sort_values("person_id", kind="stable")
+        before[~before_keys.isin(now_keys)]
+        .sort_values(identity, kind="stable")
         .reset_index(drop=True)
     )
     keys = removal_keys(destination)

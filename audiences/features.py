@@ -279,8 +279,8 @@ def _messaging_features(
         out.append((f"msg_read_rate_{slug}", _spread(part["read_rate"], at, n, np.nan, float)))
         out.append((f"msg_reads_{slug}", _spread(part["reads"], at, n, None, object)))
         out.append((f"msg_engagement_{slug}", _spread(part["level"], at, n, None, object)))
-        inbound = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns, UTC]")
-        inbound.iloc[at] = pd.to_datetime(part["last_inbound"], utc=True).to_numpy()
+        last = pd.Series(pd.to_datetime(part["last_inbound"], utc=True).array, index=at)
+        inbound = last.reindex(range(n)).astype("datetime64[ns, UTC]")
         out.append((f"last_inbound_{slug}", inbound.array))
     return out
 

@@ -17,9 +17,10 @@ rule per channel is the capability table's ``business_initiated``
   event, or any message they sent it) and has not blocked it since;
 - ``subscribed`` (Viber): subscribed (an opt-in event, or a message they
   sent, which subscribes them) and not unsubscribed;
-- ``tagged_after_window`` (Messenger): inside the window, or with the
-  channel's marketing-messages opt-in; marketing is not a message tag, so a
-  closed window without opt-in is excluded.
+- ``tagged_after_window`` (Messenger): inside the window only. Outside it
+  only tagged or utility messages are allowed, and marketing is neither (a
+  marketing-messages opt-in gives a notification token Tether does not
+  hold), so a closed window is excluded.
 
 The consent gate (``messaging_marketing``), holdout, deltas and the
 manifest are the export machinery's, as for ad destinations.
@@ -62,11 +63,12 @@ def outreach_rows(
     exported. Rows are sorted by person and contact id; ``window_until`` is
     an ISO UTC instant or empty; ``message_kind`` says what may be sent now
     (``free_form`` inside a window, ``template`` for WhatsApp outside it,
-    ``bot_message`` for Telegram and Viber bots).
+    ``bot_message`` for Telegram and Viber bots). A naive ``as_of`` is taken as UTC.
     """
     capability = CHANNELS[channel]
     mine = contacts[contacts["channel"] == channel].reset_index(drop=True)
-    moment = pd.Timestamp(as_of).tz_convert("UTC")
+    stamp = pd.Timestamp(as_of)
+    moment = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
     last = pd.to_datetime(mine["last_inbound_at"], utc=True)
     hours = capability.service_window_hours
     until = last + timedelta(hours=hours) if hours else pd.Series(pd.NaT, index=mine.index)
@@ -84,7 +86,7 @@ def outreach_rows(
     elif rule in ("user_started_bot", "subscribed"):
         allowed, missing = opted_in | wrote, "not_opted_in"
     elif rule == "tagged_after_window":
-        allowed, missing = window_open | opted_in, "window_closed"
+        allowed, missing = window_open, "window_closed"
     else:  # SMS (opted_in): the regulatory consent is the ledger's messaging_marketing
         allowed, missing = np.ones(len(mine), dtype=bool), "not_opted_in"
     no_address = mine["address"].isna().to_numpy()

@@ -85,6 +85,11 @@ min_size = 10
 
 [destinations.csv_internal]
 min_size = 1
+
+# WhatsApp outside the 24-hour window takes only an approved template: name it.
+[destinations.whatsapp]
+template = "tether_demo_offer"
+language = "en"
 """
 
 

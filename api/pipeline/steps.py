@@ -38,6 +38,7 @@ from api.report import write_report
 from audiences.actions import assign_actions
 from audiences.errors import AudienceError, SegmentInvalid
 from audiences.features import build_person_tables
+from audiences.history import relative_export_directory
 from audiences.segments import Segment, evaluate_segment
 from consent.effective import linking_allowed, person_consent, person_subjects, subject_states
 from consent.erasure import ErasureStore
@@ -357,12 +358,18 @@ def _export(
         destination=destination,
         export_id=result.export_id,
         counts=result.counts,
-        directory=str(tables.published_dir / "exports" / segment_name / destination),
+        directory=relative_export_directory(
+            run_id=tables.run_id, segment=segment_name, destination=destination
+        ),
     )
 
 
 def publish(ctx: RunContext, done: Results) -> Published:
-    """Write ``report.json`` and the report; make the run current (an atomic switch)."""
+    """Write ``report.json`` and the report; make the run current (an atomic switch).
+
+    Then redact erasures that landed while the run was written, and prune
+    published runs beyond ``[workspace] keep_runs`` (the current one is kept).
+    """
     ingested, linked = done.of(Ingested), done.of(Linked)
     judged, ids, ready = done.of(ConsentJudged), done.of(PersonIds), done.of(ModelReady)
     consent_table = done.of(PersonConsent).consent
@@ -417,6 +424,16 @@ def publish(ctx: RunContext, done: Results) -> Published:
     (ctx.out / "report.json").write_text(json.dumps(data, indent=2, default=str))
     write_report(summary=json.loads(json.dumps(data, default=str)), run_dir=ctx.out)
     ctx.workspace.complete_run(ctx.run_id)
+    # an erasure that landed while this run was written: its rows leave the run's files now
+    from api.tether.consent import Consent
+
+    Consent(
+        workspace=ctx.workspace,
+        store=ctx.store,
+        policy=ctx.config.consent,
+        default_region=ctx.config.linking.default_region,
+    ).apply_erasures()
+    ctx.workspace.prune_runs(keep=ctx.config.workspace.keep_runs)  # [workspace] keep_runs
     return Published(summary=summary)
 
 

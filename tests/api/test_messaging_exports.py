@@ -38,14 +38,16 @@ rule:
 def config(api_home: Path) -> Path:
     segments = api_home / "demo" / "segments"
     (segments / "messaged_recently.yaml").write_text(SEGMENT)
-    return api_home / "demo" / "tether.toml"
+    config = api_home / "demo" / "tether.toml"
+    assert 'template = "tether_demo_offer"' in config.read_text(), "the demo names a template"
+    return config
 
 
 def contacts(home: Path) -> pd.DataFrame:
     return pd.read_parquet((home / "current").resolve() / "person_contacts.parquet")
 
 
-@pytest.mark.parametrize("channel", ["whatsapp", "telegram", "viber", "messenger"])
+@pytest.mark.parametrize("channel", ["whatsapp", "telegram", "viber"])
 def test_each_channel_writes_only_the_contacts_its_rule_allows(
     api_home: Path, config: Path, channel: str
 ) -> None:
@@ -86,8 +88,6 @@ def test_each_channel_writes_only_the_contacts_its_rule_allows(
             until.tolist()
             == (last[expect_open] + timedelta(hours=24)).reset_index(drop=True).tolist()
         )
-        if channel == "messenger":  # no tag for marketing: a closed window needs the opt-in
-            assert (rows["window_open"] | written["opted_in"].to_numpy()).all()
     else:
         assert not rows["window_open"].any(), f"{channel} has no service window"
 
@@ -105,17 +105,29 @@ def test_each_channel_writes_only_the_contacts_its_rule_allows(
         assert {p["to"] for p in payloads} == {a.lstrip("+") for a in rows["address"]}
 
 
+def test_messenger_now_has_no_open_window_and_says_so(api_home: Path, config: Path) -> None:
+    """Exported a month after the world's last message, every Messenger window is closed:
+    marketing is no message tag, so nobody may be written to, and the export says so."""
+    ran = tether_in_process(
+        "segments", "export", "messaged_recently", "-c", str(config), "-d", "messenger",
+        home=api_home, check=False,
+    )  # fmt: skip
+    assert ran.returncode == 2 and "audience_too_small" in ran.stderr
+    assert "0 persons messenger can take" in ran.stderr and "Traceback" not in ran.stderr
+
+
 def test_the_window_is_open_for_a_day_after_the_persons_last_message(
     api_home: Path, config: Path
 ) -> None:
     """Exported at the world's time, some contacts wrote in the last day: free-form now."""
     from api import Tether
 
-    with config.open("a") as toml:  # the approved template the request bodies name
-        toml.write('\n[destinations.whatsapp]\ntemplate = "mortgage_follow_up"\nlanguage = "he"\n')
     with Tether.open(api_home, config=config) as tether:
         segment = tether.segments.get("messaged_recently")
         done = tether.exports.create(segment=segment, destination="whatsapp", as_of=WORLD_NOW)
+        messenger = tether.exports.create(segment=segment, destination="messenger", as_of=WORLD_NOW)
+    window_only = pd.read_parquet(messenger.result.directory / "members.parquet")
+    assert len(window_only) and window_only["window_open"].all(), "Messenger: the window only"
     rows = pd.read_parquet(done.result.directory / "members.parquet")
     known = contacts(api_home).set_index(["channel", "contact_id"])
     last = known.loc[[("whatsapp", c) for c in rows["contact_id"]], "last_inbound_at"]
@@ -129,7 +141,7 @@ def test_the_window_is_open_for_a_day_after_the_persons_last_message(
     bodies = (done.result.directory / "payload_add.jsonl").read_text().splitlines()
     templates = [json.loads(b).get("template") for b in bodies]
     assert templates == [
-        None if is_open else {"name": "mortgage_follow_up", "language": {"code": "he"}}
+        None if is_open else {"name": "tether_demo_offer", "language": {"code": "en"}}
         for is_open in opened
     ]
 

@@ -22,6 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from audiences.features import IDENTIFIER_FIELDS, RECENT_DAYS, build_person_tables
+from resolver.channels import CHANNELS
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
 
@@ -91,21 +92,62 @@ def reference_build_person_tables(
             slug = reference_slug(kind)
             wide.append(last["ts"].rename(f"last_{slug}_at"))
             wide.append(last["outcome"].rename(f"last_{slug}_outcome"))
-        messages = evts[evts["type"].isin(["message_delivered", "message_read"])]
-        for channel in sorted(messages["channel"].dropna().unique()):
+        kinds = ["message_sent", "message_delivered", "message_read", "message_received",
+                 "message_clicked"]  # fmt: skip
+        messages = evts[evts["type"].isin(kinds) & evts["channel"].notna()]
+        stamps = pd.to_datetime(messages["ts"], utc=True)
+        end = pd.Timestamp(as_of).tz_convert("UTC")
+        upto, recent = (
+            stamps <= end,
+            (stamps >= end - timedelta(days=RECENT_DAYS)) & (stamps <= end),
+        )
+        for channel in sorted(messages["channel"].unique()):
             rows = messages[messages["channel"] == channel]
             slug = reference_slug(channel)
-            delivered = rows[rows["type"] == "message_delivered"].groupby("person_id").size()
-            read = rows[rows["type"] == "message_read"].groupby("person_id").size()
-            wide.append(delivered.rename(f"msg_delivered_{slug}"))
-            wide.append(read.rename(f"msg_read_{slug}"))
-            rate = (read.reindex(delivered.index).fillna(0) / delivered).clip(upper=1.0)
-            wide.append(rate.rename(f"msg_read_rate_{slug}"))
+            capability = CHANNELS.get(channel)
+
+            def per(
+                kind: str, mask: pd.Series | None = None, rows: pd.DataFrame = rows
+            ) -> pd.Series:
+                keep = rows["type"] == kind
+                chosen = rows[keep if mask is None else keep & mask.loc[rows.index]]
+                return (
+                    chosen.groupby("person_id")
+                    .size()
+                    .reindex(rows["person_id"].unique(), fill_value=0)
+                )
+
+            delivered, read = per("message_delivered"), per("message_read")
+            replies, clicks = per("message_received"), per("message_clicked")
+            wide += [delivered.rename(f"msg_delivered_{slug}"), read.rename(f"msg_read_{slug}"),
+                     replies.rename(f"msg_replies_{slug}"), clicks.rename(f"msg_clicks_{slug}")]  # fmt: skip
+            responded = per("message_received", upto) + per("message_clicked", upto)
+            reads = pd.Series("visible", index=delivered.index, dtype=object)
+            if capability is None or not capability.reads_observable:
+                reads[:] = "unobservable"
+            elif capability.reads_hideable:
+                reads[(per("message_read", upto) == 0) & (responded > 0)] = "hidden"
+            shown_d, shown_r = per("message_delivered", upto), per("message_read", upto)
+            rate = (shown_r / shown_d.where(shown_d > 0)).clip(upper=1.0).where(reads == "visible")
+            d30, r30 = per("message_delivered", recent), per("message_read", recent)
+            a30 = per("message_received", recent) + per("message_clicked", recent)
+            level = pd.Series(None, index=delivered.index, dtype=object)
+            level[(reads == "visible") & (d30 > 0)] = "unengaged"
+            level[(reads == "visible") & (d30 > 0) & (r30 / d30.where(d30 > 0) >= 0.5)] = "engaged"
+            level[(reads != "visible") & (d30 > 0)] = "unknown"
+            level[a30 > 0] = "engaged"
+            inbound = rows.assign(ts=pd.to_datetime(rows["ts"], utc=True))
+            inbound = (
+                inbound[inbound["type"] == "message_received"].groupby("person_id")["ts"].max()
+            )
+            wide += [rate.astype(float).rename(f"msg_read_rate_{slug}"), reads.rename(f"msg_reads_{slug}"),
+                     level.rename(f"msg_engagement_{slug}"),
+                     inbound.reindex(delivered.index).rename(f"last_inbound_{slug}")]  # fmt: skip
         features = pd.concat(wide, axis=1)
         for column in features.columns:
-            if column.startswith(("views_", "events_", "msg_delivered_", "msg_read_")) and not (
-                column.startswith("msg_read_rate_")
-            ):
+            if column.startswith(
+                ("views_", "events_", "msg_delivered_", "msg_read_", "msg_replies_", "msg_clicks_")
+            ) and not column.startswith(("msg_read_rate_", "msg_reads_")):
                 features[column] = features[column].fillna(0).astype(np.int64)
     finally:
         con.close()
@@ -270,7 +312,8 @@ def runs(draw: st.DrawFn) -> dict[str, object]:
     events = None
     if draw(st.booleans()):
         n_events = draw(st.integers(0, 30))
-        kinds = ["page_view", "page_view", "message_delivered", "message_read", "message_sent"]
+        kinds = ["page_view", "page_view", "message_delivered", "message_read", "message_sent",
+                 "message_received", "message_clicked"]  # fmt: skip
         events = pd.DataFrame(
             {
                 "subject_type": [draw(st.sampled_from(["cookie", "device", "contact"])) for _ in range(n_events)],
@@ -280,7 +323,7 @@ def runs(draw: st.DrawFn) -> dict[str, object]:
                 "category": [draw(_maybe(["loans", "Cards & More", "savings"])) for _ in range(n_events)],
                 "url": None,
                 "value": None,
-                "channel": [draw(_maybe(["web", "whatsapp", "Viber!"])) for _ in range(n_events)],
+                "channel": [draw(_maybe(["web", "whatsapp", "Viber!", "telegram"])) for _ in range(n_events)],
                 "source": "events",
             }
         )  # fmt: skip

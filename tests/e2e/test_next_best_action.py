@@ -66,11 +66,12 @@ def _append(path: Path, rows: list[dict[str, object]]) -> None:
 
 
 def _consents(subject_type: str, subject_id: str, *, withdraw_ads: bool) -> list[dict[str, object]]:
+    """Every purpose granted, but messaging refused: the call list must not need it."""
     granted = WORLD_NOW - timedelta(days=100)
     rows: list[dict[str, object]] = [
         {
             "subject_type": subject_type, "subject_id": subject_id, "purpose": purpose,
-            "status": "granted", "recorded_at": granted.isoformat(), "source": "cmp",
+            "status": "denied" if purpose == "messaging_marketing" else "granted", "recorded_at": granted.isoformat(), "source": "cmp",
             "evidence": "banner-v3", "expires_at": "", "event_id": f"E-{subject_id}-{purpose}",
         }
         for purpose in PURPOSES
@@ -156,7 +157,7 @@ def test_the_customer_who_did_not_sign_gets_the_call_and_no_mortgage_ad(home: Pa
     assert withdrawn not in actions.index, "withdrew ad consent, never met an advisor: neither"
 
     call_list = pd.read_parquet(
-        run / "exports" / "mortgage_readers_advisor_calls" / "csv_internal" / "members.parquet"
+        run / "exports" / "mortgage_readers_advisor_calls" / "crm_call_list" / "members.parquet"
     )
     assert caller in set(call_list["person_id"])
     for platform in ("google_customer_match", "meta_custom_audience"):

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from api.http.deps import ConsentWriteKey, ReadKey, StateDep
+from api.http.routes import tether_of
 from api.http.schemas import (
     ConsentEventsCreate,
     ConsentStatePublic,
@@ -17,8 +18,9 @@ from api.http.schemas import (
     DecodeRequest,
     LookupType,
 )
-from api.lookup import PersonMatch, consent_of_person, consent_of_subject
-from api.tether.consent import decode_consent_string
+from api.lookup import PersonMatch
+from api.realtime import RunView
+from api.tether.consent import PersonFinder, decode_consent_string
 from consent.effective import Decision
 from consent.erasure import erasure_subject
 from consent.errors import SubjectNotFound
@@ -91,46 +93,42 @@ def read_consent(
     moment = _aware(as_of) if as_of else datetime.now(UTC)
     view = state.current.peek() or _maybe_current(state)
     kind, stored = erasure_subject(subject_type=subject_type, subject_id=subject_id)
-    subject = None
-    person_id = None
-    if kind == "person":
-        if view is None:
-            raise SubjectNotFound("no run is published yet: no person is known", subject_type=kind)
-        resolved = view.resolve(stored)
-        if resolved is None or resolved[0] not in view.rows_of:
-            raise SubjectNotFound(
-                f"person {stored} is not in the current run", subject_type=kind, run_id=view.run_id
-            )
-        person_id = resolved[0]
-    else:
-        subject = _public(
-            consent_of_subject(
-                ledger=state.ledger,
-                subject_type=kind,
-                subject_id=stored,
-                as_of=moment,
-                policy=state.policy,
-            )
-        )
-        if view is not None:
-            person_id = view.person_of_subject(kind, stored)
-    person = None
-    if person_id is not None and view is not None:
-        match = PersonMatch(
-            person_id=person_id, run_id=view.run_id, records=view.person_records(person_id)
-        )
-        person = _public(
-            consent_of_person(ledger=state.ledger, match=match, as_of=moment, policy=state.policy)
-        )
+    if kind == "person" and view is None:
+        raise SubjectNotFound("no run is published yet: no person is known", subject_type=kind)
+    answer = tether_of(state).consent.show(
+        subject_type=kind, subject_id=stored, as_of=moment, find=_in_view(view)
+    )
     return ConsentStatePublic(
         subject_type=kind,
         subject_id=stored,
         as_of=moment,
-        person_id=person_id,
+        person_id=answer.person_id,
         run_id=view.run_id if view is not None else None,
-        subject=subject,
-        person=person,
+        subject=_public(answer.subject) if answer.subject is not None else None,
+        person=_public(answer.person) if answer.person is not None else None,
     )
+
+
+def _in_view(view: RunView | None) -> PersonFinder:
+    """Find a subject's person in the run this server holds in memory (merged ids followed)."""
+
+    def find(kind: str, stored: str) -> PersonMatch | None:
+        if view is None:
+            return None
+        if kind == "person":
+            resolved = view.resolve(stored)
+            person_id = resolved[0] if resolved is not None else None
+            if person_id not in view.rows_of:
+                person_id = None
+        else:
+            person_id = view.person_of_subject(kind, stored)
+        if person_id is None:
+            return None
+        return PersonMatch(
+            person_id=person_id, run_id=view.run_id, records=view.person_records(person_id)
+        )
+
+    return find
 
 
 def _maybe_current(state: StateDep) -> Any:
