@@ -15,9 +15,9 @@ from tests.clirunner import tether_in_process as tether
 
 pytestmark = pytest.mark.e2e
 
+#: The example segments sent to the ad platforms (the advisors' call list goes to the CRM).
 SEGMENTS = (
     "mortgage_readers_for_ads",
-    "mortgage_readers_advisor_calls",
     "engaged_whatsapp_readers",
 )
 ADS = ("google_customer_match", "meta_custom_audience")

@@ -359,6 +359,9 @@ CHARTS = {
     "blocking",
     "consent-coverage",
     "segment-sizes",
+    "message-reads",
+    "next-best-actions",
+    "actions-by-segment",
     "export-sizes",
     "step-timings",
 }
