@@ -28,7 +28,7 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -209,9 +209,8 @@ def _member_keys(frame: pd.DataFrame, columns: list[str]) -> pd.Index:
     """What identifies a member across exports: the person, or (person, contact)."""
     values = frame[columns].astype(str)
     if len(columns) == 1:
-        return pd.Index(values[columns[0]])
-    keys: pd.Index = pd.MultiIndex.from_frame(values)
-    return keys
+        return cast(pd.Index, pd.Index(values[columns[0]]))
+    return cast(pd.Index, pd.MultiIndex.from_frame(values))
 
 
 def write_export(

@@ -130,8 +130,12 @@ def test_the_window_is_open_for_a_day_after_the_persons_last_message(
     assert len(window_only) and window_only["window_open"].all(), "Messenger: the window only"
     rows = pd.read_parquet(done.result.directory / "members.parquet")
     known = contacts(api_home).set_index(["channel", "contact_id"])
-    last = known.loc[[("whatsapp", c) for c in rows["contact_id"]], "last_inbound_at"]
-    opened = (last > WORLD_NOW - timedelta(hours=24)).fillna(False).to_numpy()
+    last = pd.Series(
+        pd.to_datetime(
+            known.loc[[("whatsapp", c) for c in rows["contact_id"]], "last_inbound_at"], utc=True
+        ).to_numpy()
+    )
+    opened = (last > pd.Timestamp(WORLD_NOW) - timedelta(hours=24)).fillna(False).to_numpy()
     assert opened.any(), "the demo world has people who wrote in the last day"
     assert rows["window_open"].tolist() == opened.tolist()
     until = pd.to_datetime(rows.loc[opened, "window_until"], utc=True).to_numpy()

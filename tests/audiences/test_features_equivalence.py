@@ -71,7 +71,7 @@ def reference_build_person_tables(
             """
         ).df()
         since = pd.Timestamp(as_of) - timedelta(days=RECENT_DAYS)
-        wide = [base.set_index("person_id")]
+        wide: list[pd.DataFrame | pd.Series] = [base.set_index("person_id")]
         views = activity[(activity["source_kind"] == "event") & (activity["type"] == "page_view")]
         for category in sorted(views["category"].dropna().unique()):
             rows = views[views["category"] == category]
