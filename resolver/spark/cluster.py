@@ -4,10 +4,10 @@ The guard-railed union (``resolver.cluster``) is sequential: strongest edge
 first, each decision depending on the clusters so far. But a decision only
 ever depends on the clusters its two ends are in, so two connected
 components of the candidate edges (deterministic edges not refused upstream,
-model links at the threshold) never influence each other. Each component is
-clustered on its own, in ``applyInPandas``, by ``resolver.link.cluster_linked``
-itself, with record ids renumbered 0..k-1 in order (so every tie breaks as
-in one global run).
+model links at the threshold) never influence each other. The components are
+dealt into one bucket per shuffle partition, and each bucket is clustered in
+``applyInPandas`` by ``resolver.link.cluster_linked`` itself, with record ids
+renumbered 0..k-1 in order (so every tie breaks as in one global run).
 
 Browser stitching (``resolver.stitch``) looks across the whole graph (an IP
 shared by many identified persons is ignored), so it runs in between:
