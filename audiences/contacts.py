@@ -93,8 +93,8 @@ def build_person_contacts(
     until = pd.Timestamp(as_of).to_pydatetime().astimezone(UTC)
     state = _contact_state(contacts, events, until=until)
     out = contacts.merge(state, on=["channel", "contact_id"], how="left")
-    out["opted_in"] = out["opted_in"].fillna(False).astype(bool)
-    out["opted_out"] = out["opted_out"].fillna(False).astype(bool)
+    for flag in ("opted_in", "opted_out"):  # no opt event: neither (``== True`` keeps NA out)
+        out[flag] = (out[flag].astype("boolean") == True).fillna(False).astype(bool)  # noqa: E712
     out["last_inbound_at"] = pd.to_datetime(out["last_inbound_at"], utc=True)
     unseen = out["reads"].isna()
     out.loc[unseen, "reads"] = out.loc[unseen, "channel"].map(
