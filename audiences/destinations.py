@@ -447,6 +447,15 @@ def _rule(
     return KeyRule(key=key, field=field, normalise=fn, hashed=hashed, fast=fast)
 
 
+#: The CRM's own lists (``csv_internal``, ``crm_call_list``): clear values, nothing hashed.
+_CLEAR_KEYS = (
+    _rule("email", "email", _plain(n.plain_email), hashed=False),
+    _rule("phone", "phone", _regional(n.e164), hashed=False),
+    _rule("first_name", "first_name", _plain(n.clear_name), hashed=False),
+    _rule("last_name", "last_name", _plain(n.clear_name), hashed=False),
+    _rule("country", "country", _plain(n.country_code), hashed=False),
+)
+
 DESTINATIONS: dict[str, Destination] = {
     d.name: d
     for d in (
@@ -543,13 +552,7 @@ DESTINATIONS: dict[str, Destination] = {
         ),
         Destination(
             name="csv_internal",
-            keys=(
-                _rule("email", "email", _plain(n.plain_email), hashed=False),
-                _rule("phone", "phone", _regional(n.e164), hashed=False),
-                _rule("first_name", "first_name", _plain(n.clear_name), hashed=False),
-                _rule("last_name", "last_name", _plain(n.clear_name), hashed=False),
-                _rule("country", "country", _plain(n.country_code), hashed=False),
-            ),
+            keys=_CLEAR_KEYS,
             purposes=("messaging_marketing",),
             encoding="clear",
             min_size=1,
@@ -557,13 +560,7 @@ DESTINATIONS: dict[str, Destination] = {
         ),
         Destination(
             name="crm_call_list",
-            keys=(
-                _rule("email", "email", _plain(n.plain_email), hashed=False),
-                _rule("phone", "phone", _regional(n.e164), hashed=False),
-                _rule("first_name", "first_name", _plain(n.clear_name), hashed=False),
-                _rule("last_name", "last_name", _plain(n.clear_name), hashed=False),
-                _rule("country", "country", _plain(n.country_code), hashed=False),
-            ),
+            keys=_CLEAR_KEYS,
             purposes=("personalisation",),
             encoding="clear",
             min_size=1,
