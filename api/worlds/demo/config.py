@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from api.worlds.demo.world import LINKED_SOURCES, SOURCE_FILES, Format
+from api.worlds.toml import world_config_toml
 
 __all__ = ["demo_config_toml"]
 
@@ -17,26 +18,13 @@ def demo_config_toml(
     no consent records, so its config allows linking by default (resolver
     benchmarks measure linking, not the consent gate).
     """
-    lines = [
-        "# Tether configuration for the generated demo world.",
-        "# Each [sources.NAME] is one input; NAME is the `source` downstream.",
-        "",
-    ]
-    for name, (kind, stem) in SOURCE_FILES.items():
-        if not activity and name not in LINKED_SOURCES:
-            continue
-        path = f"{data_dir}/{stem}" + ("" if chunked else f".{fmt}")
-        lines += [f"[sources.{name}]", f'kind = "{kind}"', f'path = "{path}"', ""]
-    lines += [
-        "[linking]",
-        "threshold = 0.9          # match probability at which records cluster",
-        'default_region = "GB"    # for phone numbers written without a country code',
-        "",
-    ]
-    if not activity:
-        lines += [
-            "[consent.defaults]",
-            "identity_linking = true  # no consent source here: link every record",
-            "",
-        ]
-    return "\n".join(lines)
+    return world_config_toml(
+        title="demo world",
+        source_files=SOURCE_FILES,
+        linked=LINKED_SOURCES,
+        region="GB",
+        data_dir=data_dir,
+        fmt=fmt,
+        chunked=chunked,
+        activity=activity,
+    )

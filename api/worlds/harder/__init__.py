@@ -64,6 +64,7 @@ from api.worlds.demo.world import WORLD_NOW, DemoWorld
 from api.worlds.harder.cases import HARD_CASES, hard_case_people, instances_for
 from api.worlds.harder.people import Factory
 from api.worlds.harder.sources import COLUMNS, WebRegime, build_chunk
+from api.worlds.toml import world_config_toml
 
 __all__ = [
     "HARDER_LINKED_SOURCES",
@@ -315,26 +316,13 @@ def harder_config_toml(
         >>> print(harder_config_toml(data_dir="data", activity=False).splitlines()[3:6])
         ['[sources.crm]', 'kind = "customers"', 'path = "data/crm.csv"']
     """
-    lines = [
-        "# Tether configuration for the generated harder world (api.worlds.harder).",
-        "# Each [sources.NAME] is one input; NAME is the `source` downstream.",
-        "",
-    ]
-    for name, (kind, stem) in HARDER_SOURCE_FILES.items():
-        if not activity and name not in HARDER_LINKED_SOURCES:
-            continue
-        path = f"{data_dir}/{stem}" + ("" if chunked else f".{fmt}")
-        lines += [f"[sources.{name}]", f'kind = "{kind}"', f'path = "{path}"', ""]
-    lines += [
-        "[linking]",
-        "threshold = 0.9          # match probability at which records cluster",
-        'default_region = "IL"    # for phone numbers written without a country code',
-        "",
-    ]
-    if not activity:
-        lines += [
-            "[consent.defaults]",
-            "identity_linking = true  # no consent source here: link every record",
-            "",
-        ]
-    return "\n".join(lines)
+    return world_config_toml(
+        title="harder world (api.worlds.harder)",
+        source_files=HARDER_SOURCE_FILES,
+        linked=HARDER_LINKED_SOURCES,
+        region="IL",
+        data_dir=data_dir,
+        fmt=fmt,
+        chunked=chunked,
+        activity=activity,
+    )
