@@ -25,6 +25,14 @@ that would break a rule is refused and the edge keeps the rule's name:
   weighed by the model: data whose duplicates replace whole values (FEBRL)
   is not vetoed.
 
+A cookie, device or ad id logged into several customers was refused upstream
+as shared (``shared_identifier``, ``resolver.edges``): a family tablet.
+When the edges of the batch have joined all those customers into one
+person anyway (CRM duplicate rows of one person: the model, a shared email
+or phone), the identifier was never shared: after the batch its refused
+edges are tried again, under every rule above, and join its anonymous
+records to that person.
+
 This is Kruskal's algorithm with cannot-link constraints; it is
 deterministic (ties broken by record ids) and runs in near-linear time.
 """
@@ -41,6 +49,7 @@ from resolver.compare import sets_compatible
 __all__ = ["ClusterResult", "GuardedUnion", "cluster_records"]
 
 ACCEPTED = "accepted"
+SHARED = "shared_identifier"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -178,7 +187,53 @@ class GuardedUnion:
         return x
 
     def add(self, edges: pd.DataFrame) -> pd.Series:
-        """Apply ``edges`` strongest first; the decision per edge (aligned with ``edges``)."""
+        """Apply ``edges`` strongest first; the decision per edge (aligned with ``edges``).
+
+        Then the edges refused upstream as ``shared_identifier`` are tried again
+        where every customer the identifier was logged into is now one person.
+        """
+        decisions = self._add(edges)
+        shared = np.flatnonzero(decisions.to_numpy(dtype=object) == SHARED)
+        if len(shared):
+            self._retry_shared(edges.iloc[shared], decisions, positions=shared)
+        return decisions
+
+    def _retry_shared(
+        self, refused: pd.DataFrame, decisions: pd.Series, *, positions: np.ndarray
+    ) -> None:
+        """Accept a shared identifier's refused edges when its customers are one person.
+
+        Each refused edge joins the identifier's anonymous anchor (``left``) to
+        one of its logged-in records (``right``). When all the logged-in
+        records of an anchor are in one cluster, one edge from the anchor to
+        that cluster is applied under the guard-rails, and its decision is
+        every one of them's.
+        """
+        roots = np.array([self._find(int(r)) for r in refused["right"].tolist()], dtype=np.int64)
+        frame = pd.DataFrame(
+            {"left": refused["left"].to_numpy(dtype=np.int64), "root": roots, "pos": positions}
+        )
+        per_anchor = frame.groupby("left")["root"].agg(["nunique", "first"])
+        one = per_anchor[per_anchor["nunique"] == 1]
+        if one.empty:
+            return
+        retry = pd.DataFrame(
+            {
+                "left": one.index.to_numpy(dtype=np.int64),
+                "right": one["first"].to_numpy(dtype=np.int64),
+                "rule": refused["rule"].iloc[0] if "rule" in refused else SHARED,
+                "rank": int(refused["rank"].max()),
+                "probability": 1.0,
+                "reason": None,
+            }
+        )
+        verdict = dict(zip(retry["left"].tolist(), self._add(retry).tolist(), strict=True))
+        # An edge that is not accepted keeps ``shared_identifier``: the reason it was refused.
+        for anchor, pos in zip(frame["left"].tolist(), frame["pos"].tolist(), strict=True):
+            if verdict.get(anchor) == ACCEPTED:
+                decisions.iloc[pos] = ACCEPTED
+
+    def _add(self, edges: pd.DataFrame) -> pd.Series:
         decisions = edges["reason"].astype(object).copy()
         candidate = decisions.isna().to_numpy()
         idx = np.flatnonzero(candidate)

@@ -419,3 +419,36 @@ def test_a_record_matching_two_incompatible_people_equally_links_to_neither():
         dobs=pd.Series([None, "1964-06-16", "1964-06-16", None]),
     )  # fmt: skip
     assert same.tolist() == [False, False]
+
+
+@pytest.mark.parametrize("same_person", [True, False], ids=["crm-duplicates", "family-tablet"])
+def test_a_device_shared_by_two_customer_rows_of_one_person_is_not_shared(same_person):
+    """A tablet logged into customers A and B: its anonymous sessions join them only if A is B.
+
+    Records 0 and 1 are CRM rows A and B; 2 and 3 the tablet's logged-in sessions;
+    4 and 5 its anonymous sessions. With ``same_person`` A and B share an email.
+    """
+    tp = _touchpoints(
+        [
+            {"customer_id": "A", "kind": "customers", "email_folded": "a@x.com" if same_person else None},
+            {"customer_id": "B", "kind": "customers", "email_folded": "a@x.com" if same_person else None},
+            {"device_id": "tab", "customer_id": "A"},
+            {"device_id": "tab", "customer_id": "B"},
+            {"device_id": "tab"},
+            {"device_id": "tab"},
+        ]
+    )  # fmt: skip
+    edges = _edges(tp)
+    assert _refused(edges) == {"shared_identifier": 2}  # upstream: a shared device
+    result = cluster_records(
+        n_records=6, edges=edges, customer=pd.factorize(tp["customer_id"])[0],
+        subject=np.arange(6), may_link=np.ones(6, bool), max_customer_ids=2,
+        customer_record=(tp["kind"] == "customers").to_numpy(),
+    )  # fmt: skip
+    shared = (edges["reason"] == "shared_identifier").to_numpy()
+    if same_person:
+        assert result.labels.tolist() == [0] * 6
+        assert set(result.decisions[shared]) == {"accepted"}
+    else:
+        assert result.labels.tolist() == [0, 1, 0, 1, 4, 4]
+        assert set(result.decisions[shared]) == {"shared_identifier"}
