@@ -24,6 +24,10 @@ that would break a rule is refused and the edge keeps the rule's name:
   contact identifiers on both sides the names and dates are only evidence,
   weighed by the model: data whose duplicates replace whole values (FEBRL)
   is not vetoed.
+  A model link is also refused (``conflict``) between two clusters that
+  share no contact while each holds an email *and* a phone, unless a birth
+  date agrees: someone registering again keeps one of the two; a father and
+  son of one name at one address, the son without a birth date, keep none.
 
 A cookie, device or ad id logged into several customers was refused upstream
 as shared (``shared_identifier``, ``resolver.edges``): a family tablet.
@@ -61,6 +65,9 @@ class ClusterResult:
     decisions: pd.Series
     """Per edge (aligned with the input edges): ``accepted`` or a refusal reason."""
 
+
+#: The rule of model (Splink) edges: the only ones the contact clash refuses.
+MODEL_RULE = "splink"
 
 #: Edges that join two customer rows *directly*; such rows count as one customer.
 DIRECT_RULES = frozenset({"splink", "email", "phone", "customer_id"})
@@ -250,6 +257,7 @@ class GuardedUnion:
         right_ids = sub["right"].to_numpy(dtype=np.int64)[order]
         result = np.empty(len(edges), dtype=object)
         result[:] = decisions.to_numpy()
+        profile = self.profile
         # Whether each edge joins two customer rows directly (they count as one customer).
         if self.is_customer and "rule" in sub:
             rows = self.customer_row
@@ -260,19 +268,25 @@ class GuardedUnion:
             )
         else:
             direct_edge = np.zeros(len(order), dtype=bool)
+        if "rule" in sub:
+            model_edge = sub["rule"].to_numpy(dtype=object)[order] == MODEL_RULE
+        else:
+            model_edge = np.zeros(len(order), dtype=bool)
+        dob_sets = profile["dob"]
         codes, gfind = self.codes, self._gfind
         parent, size, customers = self.parent, self.size, self.customers
-        restricted, subject_of, profile = self.restricted, self.subject_of, self.profile
+        restricted, subject_of = self.restricted, self.subject_of
         surnames, contact_sets, group = self.surnames, self.contact_sets, self.group
         carried = [*profile.values(), surnames, *([contact_sets] if contact_sets else [])]
         holds = self.holds
         limit = self.max_customer_ids
         accepted = []  # positions, written once at the end
-        for left, right, pos, direct in zip(
+        for left, right, pos, direct, model in zip(
             left_ids.tolist(),
             right_ids.tolist(),
             idx[order].tolist(),
             direct_edge.tolist(),
+            model_edge.tolist(),
             strict=True,
         ):
             ra = left  # find, halving the path on the way
@@ -307,6 +321,14 @@ class GuardedUnion:
                 xa, xb = contact_sets.get(ra), contact_sets.get(rb)
                 disjoint = bool(xa and xb and not xa & xb)
             if disjoint and holds[ra] and holds[rb] and _conflicting(profile, surnames, ra, rb):
+                result[pos] = "conflict"
+                continue
+            if (
+                model
+                and disjoint
+                and contact_sets is not None
+                and _strangers(xa, xb, dob_sets.get(ra), dob_sets.get(rb))
+            ):
                 result[pos] = "conflict"
                 continue
             if direct:
@@ -352,6 +374,30 @@ class GuardedUnion:
         labels = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
         np.minimum.at(labels, roots, np.arange(n, dtype=np.int64))
         return labels[roots]
+
+
+def _strangers(
+    contacts_a: set[str] | None,
+    contacts_b: set[str] | None,
+    dobs_a: set[str] | None,
+    dobs_b: set[str] | None,
+) -> bool:
+    """Whether two clusters sharing no contact each hold an email *and* a phone, and no birth date.
+
+    Someone registering again keeps their email or their phone; a new email and
+    a new phone at once, without a birth date they agree on, is another person:
+    most often a relative at the same address with the same name (Sr. and Jr.).
+    The caller has checked that the two share no contact.
+    """
+    if not (contacts_a and contacts_b) or (dobs_a and dobs_b and dobs_a & dobs_b):
+        return False
+    return _email_and_phone(contacts_a) and _email_and_phone(contacts_b)
+
+
+def _email_and_phone(contacts: set[str]) -> bool:
+    """Whether a contact set holds an email (with an ``@``) and a phone (without one)."""
+    emails = sum("@" in c for c in contacts)
+    return 0 < emails < len(contacts)
 
 
 #: Distinct values kept per cluster for the guard; more adds cost, not safety.

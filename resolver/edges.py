@@ -11,7 +11,9 @@ guard-rails before it links anything:
   so is an advertising id seen on more than ``max_devices_per_ad_id`` app
   installs (iOS and Android report all zeros when the user limits ad
   tracking, on every such device), and the platforms' documented null ad id
-  is never linked on (``blocked_value:known``);
+  is never linked on (``blocked_value:known``), nor is a phone ending in
+  seven equal digits or running 1 to 9 (``+972500000000``: typed to get past
+  a form);
 * **shared devices**: a cookie, device or ad id logged into more than
   ``max_customers_per_device`` customers is shared; its logged-in records go
   with their own customer and its anonymous records stay together on their
@@ -60,6 +62,8 @@ KNOWN_PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     # Apple's IDFA and Google's advertising id when the user limits ad tracking.
     "ad_id": ("00000000-0000-0000-0000-000000000000",),
 }
+#: Placeholder phones (see ``junk_values``): seven equal digits at the end, or 1 to 9 in a row.
+_PLACEHOLDER_PHONE = "(" + "|".join(str(d) * 7 for d in range(10)) + ")$|123456789"
 _VALUE_COLUMN = {
     "customer_id": "customer_id",
     "cookie_id": "cookie_id",
@@ -105,6 +109,15 @@ def junk_values(con: duckdb.DuckDBPyConnection, *, options: LinkingOptions) -> p
                count(DISTINCT customer_id) AS customers
         FROM tp WHERE ad_id IS NOT NULL
         GROUP BY ad_id HAVING count(DISTINCT device_id) > {int(options.max_devices_per_ad_id)}
+        """
+    )
+    # A phone whose last seven digits are one digit repeated, or that runs 1 to 9, is
+    # typed to get past a form (+972500000000, 1234567890): never a person's number.
+    parts.append(
+        f"""
+        SELECT DISTINCT 'phone' AS kind, phone AS value, 'blocked_value:known' AS reason,
+               0::BIGINT AS customers
+        FROM tp WHERE phone IS NOT NULL AND regexp_matches(phone, '{_PLACEHOLDER_PHONE}')
         """
     )
     auto = _frame(con.sql(" UNION ALL ".join(parts)))

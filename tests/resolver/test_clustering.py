@@ -452,3 +452,45 @@ def test_a_device_shared_by_two_customer_rows_of_one_person_is_not_shared(same_p
     else:
         assert result.labels.tolist() == [0, 1, 0, 1, 4, 4]
         assert set(result.decisions[shared]) == {"shared_identifier"}
+
+
+def _senior_and_junior(dobs: list[str | None], contacts: list[list[str]]) -> list[str]:
+    """Two CRM rows of one name and address, linked by the model at 0.995."""
+    result = cluster_records(
+        n_records=2, edges=_model_edges([(0, 1, 0.995)]), customer=np.array([0, 1]),
+        subject=np.arange(2), may_link=np.ones(2, bool), max_customer_ids=2,
+        first_names=pd.Series(["geoffrey", "geoffrey"]), dobs=pd.Series(dobs),
+        contacts=pd.Series(contacts), customer_record=np.ones(2, bool),
+    )  # fmt: skip
+    return result.decisions.tolist()
+
+
+def test_a_new_email_and_a_new_phone_at_once_is_another_person():
+    """Father and son of one name: each his own email and phone, the son without a birth date."""
+    own = [["jshel@x.com", "+14439384266"], ["geoffrey@y.com", "+14434051958"]]
+    assert _senior_and_junior([None, "1951-04-14"], own) == ["conflict"]
+    # A second registration keeps the email or the phone: one person.
+    kept_phone = [["jshel@x.com", "+14439384266"], ["geoffrey@y.com", "+14439384266"]]
+    assert _senior_and_junior([None, "1951-04-14"], kept_phone) == ["accepted"]
+    # Only phones (or only emails) on a side: the model's call, as before.
+    assert _senior_and_junior([None, None], [["+14439384266"], ["+14434051958"]]) == ["accepted"]
+    # A birth date both give is the person's, whatever the contacts.
+    assert _senior_and_junior(["1951-04-14", "1951-04-14"], own) == ["accepted"]
+
+
+def test_placeholder_phones_are_never_linked_on():
+    tp = _touchpoints(
+        [
+            {"customer_id": "A", "phone": "+972500000000", "first_latin": "emma"},
+            {"customer_id": "B", "phone": "+972500000000"},
+            {"customer_id": "C", "phone": "+441234567890"},
+            {"customer_id": "D", "phone": "+441234567890"},
+            {"customer_id": "E", "phone": "+972501234500"},
+            {"customer_id": "F", "phone": "+972501234500"},
+        ]
+    )
+    edges = _edges(tp)
+    phone = edges[edges["rule"] == "phone"]
+    assert sorted(phone["reason"].fillna("accepted")) == [
+        "accepted", "blocked_value:known", "blocked_value:known",
+    ]  # fmt: skip
