@@ -41,8 +41,12 @@ format: $(STAMP) ## ruff format + autofix
 typecheck: $(STAMP) $(SPARK_STAMP) ## mypy (strict)
 	$(BIN)/mypy resolver consent audiences api tests bench
 
+# Two workers (pytest-xdist) on the 2-core machine CI runs on. --dist loadscope keeps each
+# module on one worker, so a module's expensive fixtures (the Spark session, the notebooks'
+# workspace) are built once, not once per worker.
+TEST_WORKERS ?= 2
 pytest: $(STAMP) $(SPARK_STAMP) chromium ## the test suite (all markers, Spark's included)
-	$(BIN)/pytest -q --durations=15
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadscope --durations=15
 
 chromium: ## Debian's chromium, for the report test (installed when run as root with apt)
 	@command -v chromium >/dev/null || { \
