@@ -94,8 +94,8 @@ def _linked_only_config(kind: str, out: Path, *, chunked: bool) -> None:
     (out / "tether-linked.toml").write_text(text)
 
 
-def timed(args: list[str], *, env: dict[str, str] | None = None) -> tuple[str, float, float]:
-    """Run a child process: its stdout, wall seconds and peak RSS in GB (``wait4``)."""
+def timed(args: list[str], *, env: dict[str, str] | None = None) -> tuple[str, float, float, float]:
+    """Run a child process: its stdout, wall seconds, peak RSS in GB and CPU seconds (``wait4``)."""
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         process = subprocess.Popen(args, stdout=out, stderr=err, env=env)
@@ -108,7 +108,8 @@ def timed(args: list[str], *, env: dict[str, str] | None = None) -> tuple[str, f
             raise SystemExit(
                 f"{' '.join(args[:4])} failed ({process.returncode}):\n{err.read().decode()[-3000:]}"
             )
-        return out.read().decode(), seconds, usage.ru_maxrss / 1024**2
+        cpu = usage.ru_utime + usage.ru_stime
+        return out.read().decode(), seconds, usage.ru_maxrss / 1024**2, cpu
 
 
 def run_tether(data: Path, home: Path, *, config: str = "tether.toml") -> dict[str, Any]:
@@ -116,15 +117,18 @@ def run_tether(data: Path, home: Path, *, config: str = "tether.toml") -> dict[s
     env = {**os.environ, "TETHER_HOME": str(home)}
     args = [sys.executable, "-m", "api.cli", "link", "-c", str(data / config),
             "--retrain", "--as-of", AS_OF, "--json"]  # fmt: skip
-    stdout, seconds, rss = timed(args, env=env)
+    stdout, seconds, rss, cpu = timed(args, env=env)
     summary = json.loads(stdout)
     graph = pd.read_parquet(Path(summary["run_dir"]) / "identity_graph.parquet")
     scores = evaluate_graph(graph=graph, labels=read_labels(data / "labels.csv"))
     blocking = summary["linking"]["blocking"]
     return {
         "seconds": round(seconds, 1),
+        "cpu_seconds": round(cpu, 1),
+        "load_average": os.getloadavg(),
         "peak_rss_gb": round(rss, 2),
         "steps": summary["seconds"],
+        "step_peak_rss_gb": summary.get("peak_rss_gb", {}),
         "link_detail": summary["linking"]["seconds"],
         "touchpoints": summary["touchpoints"],
         "persons": summary["persons"],
@@ -147,7 +151,7 @@ def run_peer(data: Path) -> dict[str, Any]:
     """The plain-Splink peer on the same files (``bench/peer_splink.py``)."""
     args = [sys.executable, str(ROOT / "bench" / "peer_splink.py"),
             "--config", str(data / "tether.toml"), "--labels", str(data / "labels.csv"), "--json"]  # fmt: skip
-    stdout, seconds, rss = timed(args)
+    stdout, seconds, rss, _ = timed(args)
     result = json.loads(stdout)
     return {
         "seconds": round(seconds, 1),

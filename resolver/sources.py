@@ -977,9 +977,13 @@ def _keep(values: pd.Series, mask: pd.Series | np.ndarray) -> pd.Series:
 def _objects(text: pd.Series) -> np.ndarray:
     """Arrow text as Python objects: each value a ``str``, ``None`` where missing.
 
-    The same as ``_keep(text, text.notna())``, in one Arrow conversion.
+    The same as ``_keep(text, text.notna())``, with one ``str`` per distinct value
+    shared by every row holding it (Arrow's dictionary encoding, then a take): a
+    user agent, a country or a cookie repeated over a million rows is one object,
+    not one per row, which is most of the touchpoints' memory held by every step.
     """
-    return np.asarray(_arrow(text).to_numpy(zero_copy_only=False), dtype=object)
+    codes, uniques = _codes(text)
+    return _take(uniques, codes, text.index).to_numpy()
 
 
 def _codes(values: pd.Series) -> tuple[np.ndarray, list[Any]]:
@@ -1225,8 +1229,9 @@ def _subjects(kind: str, out: Mapping[str, Any], index: pd.Index) -> tuple[pd.Se
     if kind == "sessions":
         cookie = pd.Series(out["cookie_id"], index=index, dtype=object)
         has_cookie = cookie.notna()
+        kinds = np.array(["device", "cookie"], dtype=object)  # two shared strings, not n
         return (
-            pd.Series(np.where(has_cookie, "cookie", "device"), index=index),
+            pd.Series(kinds[has_cookie.to_numpy(dtype=np.int64)], index=index),
             cookie.where(has_cookie, pd.Series(out["device_id"], index=index, dtype=object)),
         )
     column = {"customers": "customer_id", "devices": "device_id", "contacts": "record_key"}[kind]

@@ -165,6 +165,8 @@ class RunSummary:
     id_churn: dict[str, int]
     model: dict[str, Any]
     seconds: dict[str, float] = field(default_factory=dict)
+    peak_rss_gb: dict[str, float] = field(default_factory=dict)
+    """Step name -> the process's peak resident memory while the step ran (GiB, Linux)."""
     segments: dict[str, int] = field(default_factory=dict)
     """Segment name -> persons in it."""
     exports: list[ExportOutcome] = field(default_factory=list)
@@ -204,6 +206,9 @@ class Results:
         self._by_type: dict[type, object] = {}
         self.seconds: dict[str, float] = {}
         """Step name -> wall seconds, for the steps finished so far."""
+        self.peak_rss_gb: dict[str, float] = {}
+        """Step name -> the process's peak resident memory while the step ran, in GiB
+        (Linux; empty elsewhere)."""
 
     def of(self, kind: type[T]) -> T:
         """The result of type ``kind``; a ``LookupError`` if its step has not run."""

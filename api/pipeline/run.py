@@ -8,19 +8,22 @@ the next run to discard, and the previous current run stays current.
 
 from __future__ import annotations
 
+import ctypes
+import functools
+import gc
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Engine
 
 from api.pipeline import steps
 from api.pipeline.context import RunContext
 from api.pipeline.errors import RunFailedError
-from api.pipeline.hooks import NULL_HOOK, StepHook
+from api.pipeline.hooks import NULL_HOOK, PeakMemory, StepHook
 from api.pipeline.results import Published, Results, RunSummary
 from api.runs import RunRegistry
 from api.settings import TetherConfig
@@ -99,14 +102,20 @@ def run_steps(
         )
         done = Results()
         name = steps_to_run[0][0]
+        memory = PeakMemory()
         try:
             for name, step in steps_to_run:
                 hook.before(name)
                 started = time.perf_counter()
+                memory.reset()
                 result = step(ctx, done)
                 if name in _TIMED_STEPS:
                     done.seconds[name] = round(time.perf_counter() - started, 3)
+                peak = memory.peak_gb()
+                if peak is not None:
+                    done.peak_rss_gb[name] = peak
                 done.put(result)
+                _release_memory()
                 hook.after(name, result)
             summary = done.of(Published).summary
             registry.finished(run_id, status="published", summary=_brief(summary))
@@ -124,6 +133,8 @@ def run_steps(
                 step=name,
                 current=current,
             ) from exc
+        finally:
+            memory.close()
         logger.info("run %s complete: %d persons", run_id, summary.persons)
         return summary
 
@@ -191,6 +202,29 @@ def train(
     workspace.protect_model()
     logger.info("model trained on %d touchpoints", len(ingested.touchpoints))
     return workspace.model_path
+
+
+def _release_memory() -> None:
+    """Give back to the OS what the step freed, so the next step's peak starts low.
+
+    A step drops frames no later step reads; their Python objects go back to
+    Python's allocator at once, but numpy's and Arrow's large buffers freed to
+    glibc's heap stay in the process until ``malloc_trim``. Not glibc (macOS,
+    musl): only the collection.
+    """
+    gc.collect()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, or ``None`` where the C library has none."""
+    try:
+        return cast("Callable[[int], int]", ctypes.CDLL("libc.so.6").malloc_trim)
+    except (OSError, AttributeError):
+        return None
 
 
 def _brief(summary: RunSummary) -> dict[str, Any]:

@@ -111,7 +111,11 @@ def consent(ctx: RunContext, done: Results) -> ConsentJudged:
     ingested.activity.pop("consents", None)
     ctx.progress.finish("consent", rows=len(states))
     return ConsentJudged(
-        appended=appended, signals=signals, judged_at=judged_at, states=states, may_link=may_link
+        appended=appended,
+        signals=replace(signals, frame=signals.frame.iloc[:0]),  # appended: only counts are read
+        judged_at=judged_at,
+        states=states,
+        may_link=may_link,
     )
 
 
@@ -408,6 +412,7 @@ def publish(ctx: RunContext, done: Results) -> Published:
             ),
         },
         seconds=dict(done.seconds),
+        peak_rss_gb=dict(done.peak_rss_gb),
         segments=exported.sizes,
         exports=list(exported.outcomes),
         segments_failed=exported.failed,
