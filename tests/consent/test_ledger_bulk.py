@@ -9,14 +9,20 @@ conflict while the rest are stored.
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pandas as pd
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, text
 
-from consent.ledger import Ledger, metadata
+import consent.ledger as ledger_module
+from api.storage import open_store
+from consent.ledger import AppendResult, Ledger, metadata
 
 
 def _rows(n: int, *, status: str = "granted", offset: int = 0) -> pd.DataFrame:
@@ -85,3 +91,123 @@ def test_a_bulk_import_with_a_reused_id_stores_the_rest_and_names_it(store: Engi
     stored = ledger.events(subject_type="cookie", subject_ids=["K0"])
     assert set(stored.loc[stored["event_id"] == "E0000000", "status"]) == {"granted"}
     assert ledger.count() == 4010
+
+
+# --- a first import outnumbering the ledger builds the secondary indexes after its rows -----
+
+
+def _index_definitions(store: Engine) -> set[str]:
+    """The secondary indexes as the database would write them again."""
+    with store.connect() as connection:
+        if store.dialect.name == "sqlite":
+            rows = connection.execute(
+                text(
+                    "SELECT sql FROM sqlite_master WHERE type = 'index' "
+                    "AND tbl_name = 'consent_events' AND sql IS NOT NULL"
+                )
+            ).all()
+        else:
+            rows = connection.execute(
+                text("SELECT indexdef FROM pg_indexes WHERE tablename = 'consent_events'")
+            ).all()
+    return {str(r[0]) for r in rows}
+
+
+@pytest.fixture
+def rebuilds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Appends of 1,000 rows or more rebuild the indexes (50,000 in earnest); the list
+    counts the rebuilds that dropped indexes."""
+    monkeypatch.setattr("consent.ledger._REBUILD_MIN", 1000)
+    seen: list[int] = []
+    for name in ("_drop_indexes_sqlite", "_drop_indexes_postgresql"):
+        original = getattr(ledger_module, name)
+
+        def spy(cursor: Any, _original: Any = original) -> list[str]:
+            dropped: list[str] = _original(cursor)
+            seen.append(len(dropped))
+            return dropped
+
+        monkeypatch.setattr(ledger_module, name, spy)
+    return seen
+
+
+def test_an_import_outnumbering_the_ledger_rebuilds_its_indexes_as_they_were(
+    store: Engine, rebuilds: list[int]
+) -> None:
+    ledger = Ledger(store)
+    before = _index_definitions(store)
+    ledger.append_frame(_rows(100))
+    assert rebuilds == []  # 100 rows: below the threshold
+    first = ledger.append_frame(_rows(5000, offset=100))
+    assert rebuilds == [2]  # the subject and ingested_at indexes
+    assert (first.inserted, first.duplicates, first.conflicts) == (5000, 0, 0)
+    assert _index_definitions(store) == before
+    with store.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), metadata) == []
+    stored = ledger.events(subject_type="cookie", subject_ids=["K5"])
+    assert sorted(stored["event_id"]) == sorted(f"E{i:07d}" for i in range(5100) if i % 997 == 5), (
+        "read back through the rebuilt subject index"
+    )
+    again = ledger.append_frame(
+        pd.concat([_rows(5100), _rows(1, status="withdrawn", offset=7)], ignore_index=True)
+    )
+    assert (again.inserted, again.duplicates, again.conflicts) == (0, 5100, 1)
+    assert again.conflict_ids == ("E0000007",)
+    assert ledger.count() == 5100
+    assert len(rebuilds) == 1  # nothing new the second time
+
+
+def test_a_rebuild_refused_by_an_id_stored_meanwhile_rolls_back_with_its_indexes(
+    store: Engine, rebuilds: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another writer stored ids after the snapshot: the unchecked insert is refused, the
+    dropped indexes come back with the rollback, and the checked path decides each row."""
+    ledger = Ledger(store)
+    before = _index_definitions(store)
+    ledger.append_frame(_rows(30))
+    ledger.append_frame(_rows(1, offset=40, status="withdrawn"))  # E0000040, other content
+    nothing = pd.DataFrame({"event_id": [], "content_hash": []}, dtype=object)
+    monkeypatch.setattr(Ledger, "_stored_fingerprints", lambda self, incoming: nothing)
+    result = ledger.append_frame(_rows(3000))
+    assert rebuilds == [2]
+    assert (result.inserted, result.duplicates, result.conflicts) == (2969, 30, 1)
+    assert result.conflict_ids == ("E0000040",)
+    assert _index_definitions(store) == before
+    assert ledger.count() == 3000
+
+
+def test_concurrent_imports_that_rebuild_store_every_distinct_event_once(
+    store_url: str, rebuilds: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four writers at once, each 3,000 events into an empty ledger (so each may take the
+    rebuild path), 500 of them sent by every writer."""
+    monkeypatch.setattr("consent.ledger._SMALL", 0)
+    writers, per_writer, shared = 4, 3000, 500
+    start = threading.Barrier(writers)
+
+    def write(writer: int) -> AppendResult:
+        engine = open_store(store_url, migrate=False)
+        try:
+            rows = pd.concat(
+                [_rows(shared), _rows(per_writer - shared, offset=10_000 * (writer + 1))],
+                ignore_index=True,
+            )
+            start.wait(timeout=60)
+            return Ledger(engine).append_frame(rows)
+        finally:
+            engine.dispose()
+
+    engine = open_store(store_url, migrate=False)
+    try:
+        before = _index_definitions(engine)
+        with ThreadPoolExecutor(max_workers=writers) as pool:
+            results = list(pool.map(write, range(writers)))
+        distinct = writers * (per_writer - shared) + shared
+        assert sum(r.inserted for r in results) == distinct
+        assert all(r.inserted + r.duplicates == r.received for r in results)
+        assert all(r.conflicts == 0 for r in results)
+        assert Ledger(engine).count() == distinct
+        assert _index_definitions(engine) == before
+        assert rebuilds, "at least the first writer rebuilt the indexes"
+    finally:
+        engine.dispose()
