@@ -35,11 +35,25 @@ looks the batch's ids up through a temporary table and inserts the new rows
 with one ``executemany``. When the ledger holds at most a few times as many
 events as the append (a nightly import, a rerun of the same sources), its
 ids and fingerprints are read once instead: the ids found there are
-duplicates or conflicts on the spot, and the rest are inserted unchecked
-(SQLite ``executemany``, PostgreSQL ``COPY`` straight into the ledger); an id
-another writer stored after that read makes the database refuse the batch,
-which then takes the checked path. ``Ledger.events`` reads back in bulk
-(PostgreSQL: ``COPY ... TO STDOUT`` parsed by Arrow).
+duplicates or conflicts on the spot, and the rest are inserted unchecked, in
+one transaction (SQLite ``executemany``, PostgreSQL one ``COPY`` straight into
+the ledger); an id another writer stored after that read makes the database
+refuse the rows (rolled back), which then take the checked path. When those
+new rows are many (``_REBUILD_MIN``) and outnumber the ledger (a first
+import), the secondary indexes (subject, ingested_at) are dropped in that
+transaction and built again after the rows, as they were defined: building an
+index costs a fraction of updating it row by row. Readers are not held up on
+SQLite (WAL: they read the last commit, its indexes included); on PostgreSQL
+the table is locked for the length of such an import, so readers of the ledger
+wait for it. ``Ledger.events`` reads back in bulk (PostgreSQL: ``COPY ... TO
+STDOUT`` parsed by Arrow).
+
+Measured and not taken (bench/RESULTS.md, "Ledger throughput"): a clustered
+SQLite ledger (``WITHOUT ROWID``) wrote a first import no faster (its rows are
+large for a clustered B-tree, and the secondary indexes then carry the id
+instead of a rowid); SQLite rows sorted by id before ``executemany`` (the
+bound values are then read from scattered memory); a larger page cache while
+writing.
 
 The ledger takes an SQLAlchemy ``Engine``; which database (SQLite in the
 workspace, PostgreSQL in production) is the caller's business.
