@@ -94,30 +94,63 @@ def _linked_only_config(kind: str, out: Path, *, chunked: bool) -> None:
     (out / "tether-linked.toml").write_text(text)
 
 
-def timed(args: list[str], *, env: dict[str, str] | None = None) -> tuple[str, float, float, float]:
-    """Run a child process: its stdout, wall seconds, peak RSS in GB and CPU seconds (``wait4``)."""
+def timed(
+    args: list[str], *, env: dict[str, str] | None = None, max_rss_gb: float | None = None
+) -> tuple[str, float, float, float]:
+    """Run a child process: its stdout, wall seconds, peak RSS in GB and CPU seconds (``wait4``).
+
+    With ``max_rss_gb`` the child is killed once its resident size passes it (the machine is
+    shared: a run that would not fit is stopped, not left to the OOM killer), and the
+    ``SystemExit`` carries the steps it finished (their ``step ...`` log lines).
+    """
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         process = subprocess.Popen(args, stdout=out, stderr=err, env=env)
-        _, status, usage = os.wait4(process.pid, 0)
+        killed = None
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            rss = _rss_gb(process.pid)
+            if max_rss_gb is not None and rss > max_rss_gb and killed is None:
+                killed = rss
+                process.kill()
+            time.sleep(0.5)
         process.returncode = os.waitstatus_to_exitcode(status)
         seconds = time.perf_counter() - started
         out.seek(0)
         err.seek(0)
         if process.returncode != 0:
+            text = err.read().decode()
+            steps = "\n".join(line for line in text.splitlines() if ": step " in line)
+            why = f"killed at {killed:.1f} GB RSS after {seconds:.0f} s" if killed else "failed"
             raise SystemExit(
-                f"{' '.join(args[:4])} failed ({process.returncode}):\n{err.read().decode()[-3000:]}"
+                f"{' '.join(args[:4])} {why} ({process.returncode}):\n{steps}\n{text[-3000:]}"
             )
         cpu = usage.ru_utime + usage.ru_stime
         return out.read().decode(), seconds, usage.ru_maxrss / 1024**2, cpu
 
 
-def run_tether(data: Path, home: Path, *, config: str = "tether.toml") -> dict[str, Any]:
+def _rss_gb(pid: int) -> float:
+    """A running process's resident size in GiB (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024**2
+    except OSError:
+        pass
+    return 0.0
+
+
+def run_tether(
+    data: Path, home: Path, *, config: str = "tether.toml", max_rss_gb: float | None = None
+) -> dict[str, Any]:
     """`tether link` end to end in a fresh workspace, scored against the labels."""
     env = {**os.environ, "TETHER_HOME": str(home)}
-    args = [sys.executable, "-m", "api.cli", "link", "-c", str(data / config),
-            "--retrain", "--as-of", AS_OF, "--json"]  # fmt: skip
-    stdout, seconds, rss, cpu = timed(args, env=env)
+    args = [sys.executable, "-m", "api.cli", "--log-level", "info", "link", "-c",
+            str(data / config), "--retrain", "--as-of", AS_OF, "--json"]  # fmt: skip
+    stdout, seconds, rss, cpu = timed(args, env=env, max_rss_gb=max_rss_gb)
     summary = json.loads(stdout)
     graph = pd.read_parquet(Path(summary["run_dir"]) / "identity_graph.parquet")
     scores = evaluate_graph(graph=graph, labels=read_labels(data / "labels.csv"))
@@ -129,6 +162,7 @@ def run_tether(data: Path, home: Path, *, config: str = "tether.toml") -> dict[s
         "peak_rss_gb": round(rss, 2),
         "steps": summary["seconds"],
         "step_peak_rss_gb": summary.get("peak_rss_gb", {}),
+        "step_held_rss_gb": summary.get("held_rss_gb", {}),
         "link_detail": summary["linking"]["seconds"],
         "touchpoints": summary["touchpoints"],
         "persons": summary["persons"],
@@ -174,12 +208,20 @@ def main() -> None:
         action="store_true",
         help="Run Tether on tether-linked.toml (no consent source): like for like with the peer.",
     )
+    parser.add_argument(
+        "--max-rss-gb",
+        type=float,
+        help="Kill `tether link` once its resident size passes this (a shared machine).",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     data = world(args.world, args.touchpoints, args.seed)
     with tempfile.TemporaryDirectory(prefix="tether-bench-") as home:
         ours = run_tether(
-            data, Path(home), config="tether-linked.toml" if args.linked_only else "tether.toml"
+            data,
+            Path(home),
+            config="tether-linked.toml" if args.linked_only else "tether.toml",
+            max_rss_gb=args.max_rss_gb,
         )
     print(json.dumps({"tether": ours}), file=sys.stderr)  # kept even if the peer fails
     peer = None

@@ -66,6 +66,12 @@ class PeakMemory:
         now = self._read("VmRSS:") or 0
         return round(max(self._peak_kb, now) / 1024**2, 3)
 
+    def current_gb(self) -> float | None:
+        """The resident size now, in GiB (``None`` without ``/proc``)."""
+        if self._thread is None:
+            return None
+        return round((self._read("VmRSS:") or 0) / 1024**2, 3)
+
     def close(self) -> None:
         """Stop sampling."""
         self._stop.set()

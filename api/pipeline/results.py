@@ -167,6 +167,8 @@ class RunSummary:
     seconds: dict[str, float] = field(default_factory=dict)
     peak_rss_gb: dict[str, float] = field(default_factory=dict)
     """Step name -> the process's peak resident memory while the step ran (GiB, Linux)."""
+    held_rss_gb: dict[str, float] = field(default_factory=dict)
+    """Step name -> resident memory after the step: what the run holds into the next (GiB)."""
     segments: dict[str, int] = field(default_factory=dict)
     """Segment name -> persons in it."""
     exports: list[ExportOutcome] = field(default_factory=list)
@@ -209,6 +211,9 @@ class Results:
         self.peak_rss_gb: dict[str, float] = {}
         """Step name -> the process's peak resident memory while the step ran, in GiB
         (Linux; empty elsewhere)."""
+        self.held_rss_gb: dict[str, float] = {}
+        """Step name -> the process's resident memory once the step's result is kept and
+        what it freed is released: what the run holds into the next step (GiB, Linux)."""
 
     def of(self, kind: type[T]) -> T:
         """The result of type ``kind``; a ``LookupError`` if its step has not run."""

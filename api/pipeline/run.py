@@ -116,6 +116,16 @@ def run_steps(
                     done.peak_rss_gb[name] = peak
                 done.put(result)
                 _release_memory()
+                held = memory.current_gb()
+                if held is not None:
+                    done.held_rss_gb[name] = held
+                logger.info(
+                    "step %s: %.1f s, peak %s GiB, held %s GiB",
+                    name,
+                    time.perf_counter() - started,
+                    peak,
+                    held,
+                )
                 hook.after(name, result)
             summary = done.of(Published).summary
             registry.finished(run_id, status="published", summary=_brief(summary))

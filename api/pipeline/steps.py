@@ -66,6 +66,15 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+_LINKING_AND_CONSENT_ONLY = (
+    "cookie_id", "device_id", "ip", "user_agent", "handle", "email_folded", "address",
+    "national_id", "tc_string", "gpc", "attributes",
+)  # fmt: skip
+"""Touchpoint columns read only by consent (session signals) and linking: once linking ran they
+are on disk (``touchpoints.parquet``) and leave memory, as ``LINKING_ONLY_COLUMNS`` do. Person
+ids, person consent and the features read the rest (``audiences.features.IDENTIFIER_FIELDS``
+among them)."""
+
 
 def ingest(ctx: RunContext, done: Results) -> Ingested:
     """Read every source; erased subjects are dropped here (the suppression list)."""
@@ -172,7 +181,7 @@ def link(ctx: RunContext, done: Results) -> Linked:
     build_links_table(tp, result).to_parquet(ctx.out / "links.parquet", index=False)
     result.junk.to_parquet(ctx.out / "blocked_identifiers.parquet", index=False)
     done.put(replace(ready, prepared=None))  # the model input and deterministic edges
-    for column in LINKING_ONLY_COLUMNS:  # name forms only linking compares
+    for column in (*LINKING_ONLY_COLUMNS, *_LINKING_AND_CONSENT_ONLY):
         if column in tp.columns:
             del tp[column]
     return Linked(
@@ -413,6 +422,7 @@ def publish(ctx: RunContext, done: Results) -> Published:
         },
         seconds=dict(done.seconds),
         peak_rss_gb=dict(done.peak_rss_gb),
+        held_rss_gb=dict(done.held_rss_gb),
         segments=exported.sizes,
         exports=list(exported.outcomes),
         segments_failed=exported.failed,
