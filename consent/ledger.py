@@ -580,6 +580,63 @@ class _Coded:
         flags: np.ndarray = per_value[self.codes]
         return flags
 
+    def text(self, keep: np.ndarray) -> tuple[np.ndarray, pa.Array]:
+        """The ``keep`` rows as objects and as Arrow text (``_text_column``)."""
+        return _text_column(self.values, self.codes[keep])
+
+
+_EDGE = re.compile(r"^[\x00-\x20]|[\x00-\x20]$")
+"""A text that Python's ``str.strip`` might change starts or ends with one of these (in
+ASCII text: the whitespace and the control characters)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Plain:
+    """A column of (nearly) distinct texts with nothing to strip, kept as given: the ids.
+
+    ``_Coded`` would factorize a million distinct ids and strip each; here the
+    texts are checked in Arrow, and ``of`` declines (None) whatever it cannot
+    vouch for, so the result is always ``_Coded``'s.
+    """
+
+    objects: np.ndarray
+    arrow: pa.Array
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame, name: str) -> _Plain | None:
+        if name not in frame.columns:
+            return None
+        objects = frame[name].to_numpy(dtype=object, copy=True)
+        if pd.api.types.infer_dtype(objects, skipna=True) != "string":
+            return None  # numbers, bytes or other objects: _Coded makes text of them
+        try:
+            arrow = pa.array(objects, type=pa.string(), from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return None
+        if arrow.null_count == len(arrow):
+            return None
+        ascii_only = pc.all(pc.string_is_ascii(arrow)).as_py() is not False
+        edges = pc.any(pc.match_substring_regex(arrow, _EDGE.pattern)).as_py()
+        empty = pc.any(pc.equal(pc.utf8_length(arrow), 0)).as_py()
+        if not ascii_only or edges or empty:
+            return None
+        if arrow.null_count:
+            objects[arrow.is_null().to_numpy(zero_copy_only=False)] = None
+        return cls(objects=objects, arrow=arrow)
+
+    def longer_than(self, width: int) -> np.ndarray:
+        flags: np.ndarray = pc.fill_null(
+            pc.greater(pc.utf8_length(self.arrow), width), False
+        ).to_numpy(zero_copy_only=False)
+        return flags
+
+    def column(self) -> np.ndarray:
+        return self.objects
+
+    def text(self, keep: np.ndarray) -> tuple[np.ndarray, pa.Array]:
+        objects: np.ndarray = self.objects[keep]
+        return objects, self.arrow.filter(pa.array(keep))
+
 
 def _map_unique(values: pd.Series, fn: Any) -> tuple[pd.Series, pd.Series]:
     """``fn`` (value -> (result, problem)) applied once per distinct non-missing value."""
@@ -695,16 +752,17 @@ def prepare_frame(
         purpose.rows(lambda v: v not in PURPOSES),
         f"purpose: unknown purpose; known purposes: {', '.join(PURPOSES)}",
     )
-    coded = {name: _Coded.of(frame, name) for name in ("subject_id", "source", "event_id")}
-    fail(coded["subject_id"].rows(lambda v: v is None), "subject_id: empty")
-    for name, values in coded.items():
+    sid = _Coded.of(frame, "subject_id")
+    source = _Coded.of(frame, "source")
+    event_id = _Plain.of(frame, "event_id") or _Coded.of(frame, "event_id")
+    fail(sid.rows(lambda v: v is None), "subject_id: empty")
+    for name, values in (("subject_id", sid), ("source", source), ("event_id", event_id)):
         width = _WIDTH[name]
         fail(values.longer_than(width), f"{name}: longer than {width} characters")
-    subject_id = coded["subject_id"].column()
+    subject_id = sid.column()
     email = (subject_type.column() == "email") & (subject_id != None)  # noqa: E711
     if email.any():
         # an email subject becomes the hash of its normalised address, once per address
-        sid = coded["subject_id"]
         hashed = np.full(len(sid.values) + 1, None, dtype=object)
         refused = np.full(len(sid.values) + 1, None, dtype=object)
         for code in np.unique(sid.codes[email]).tolist():
@@ -750,22 +808,20 @@ def prepare_frame(
     keep = ~invalid
     # each text column as objects for the rows and as Arrow text for the fingerprints
     texts = {
-        name: _text_column(c.values, c.codes[keep])
+        name: c.text(keep)
         for name, c in (
-            ("event_id", coded["event_id"]),
+            ("event_id", event_id),
             ("subject_type", subject_type),
             ("purpose", purpose),
             ("status", status),
-            ("source", coded["source"]),
+            ("source", source),
         )
     }
     if email.any():  # hashed per row: converted as it is
         kept_subjects = subject_id[keep]
         texts["subject_id"] = (kept_subjects, pa.array(kept_subjects, type=pa.string()))
     else:
-        texts["subject_id"] = _text_column(
-            coded["subject_id"].values, coded["subject_id"].codes[keep]
-        )
+        texts["subject_id"] = sid.text(keep)
     texts["recorded_at"] = _text_column(*_stamp_codes(recorded[keep]))
     texts["expires_at"] = _text_column(*_stamp_codes(expires[keep]))
     rows = pd.DataFrame(

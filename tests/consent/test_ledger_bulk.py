@@ -211,3 +211,32 @@ def test_concurrent_imports_that_rebuild_store_every_distinct_event_once(
         assert rebuilds, "at least the first writer rebuilt the indexes"
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        ["a1", "b2", "c3", "d4"],
+        ["a1", None, "c3", float("nan")],
+        [" a1", "b2 ", "c3", "d4"],
+        ["a1", "", "c3", "   "],
+        ["a1", "b\x01", "\x1fc3", "d4"],
+        ["a1", "b\u00e9", "c3\u2003", "d4"],
+        ["a1", 5, "c3", "d4"],
+        ["a1", b"b2", "c3", "d4"],
+        [None, None, None, None],
+    ],
+)
+def test_ids_checked_in_arrow_read_as_the_per_value_checks_read_them(
+    ids: list[object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``_Plain`` (ids kept as given) takes over from ``_Coded`` only where the result is
+    the same: stripped, empty as missing, numbers as text, whatever the ids look like."""
+    frame = _rows(4).astype(object)
+    frame["event_id"] = pd.Series(ids, dtype=object)
+    fast = ledger_module.prepare_frame(frame, on_invalid="skip")
+    with monkeypatch.context() as patch:
+        patch.setattr(ledger_module._Plain, "of", classmethod(lambda cls, f, n: None))
+        plain = ledger_module.prepare_frame(frame, on_invalid="skip")
+    pd.testing.assert_frame_equal(fast.rows, plain.rows)
+    assert fast.invalid_reasons == plain.invalid_reasons
