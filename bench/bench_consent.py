@@ -22,7 +22,9 @@ written by ``tether nightly``/``link`` (its ``touchpoints.parquet`` and
 read-back, then ``subject_states`` and ``linking_allowed`` (the judging), twice
 (first run, then a rerun on the same inputs). Prints one JSON
 line per measurement and a Markdown table; the load average is printed too,
-because on a shared machine it moves the numbers.
+because on a shared machine it moves the numbers, and so is how long this
+process waited for a CPU while it could run (``/proc/self/task/*/schedstat``):
+the part of the wall time that other work on the machine took.
 """
 
 from __future__ import annotations
@@ -153,17 +155,31 @@ def _server_cpu() -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def _timed(fn: Any) -> tuple[float, float, Any]:
-    """Wall seconds, CPU seconds (this process + the PostgreSQL server), result.
+def _runqueue_wait() -> float:
+    """Seconds this process's threads have waited for a CPU while runnable (schedstat)."""
+    total = 0
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / 1e9
+
+
+def _timed(fn: Any) -> tuple[float, float, float, Any]:
+    """Wall seconds, CPU seconds (this process + the PostgreSQL server), seconds this
+    process waited for a CPU, result.
 
     On a shared machine the wall time depends on what else runs; the CPU
     time is what the work costs (both sides run one after the other, so on
-    an idle machine wall time is about the CPU time).
+    an idle machine wall time is about the CPU time). The wait for a CPU
+    says how much of the wall time the other work on the machine took.
     """
     started, cpu, server = time.perf_counter(), time.process_time(), _server_cpu()
+    waited = _runqueue_wait()
     result = fn()
     used = time.process_time() - cpu + _server_cpu() - server
-    return time.perf_counter() - started, used, result
+    return time.perf_counter() - started, used, _runqueue_wait() - waited, result
 
 
 def throughput(store: str, n: int, pg_url: str) -> list[dict[str, Any]]:
@@ -173,7 +189,7 @@ def throughput(store: str, n: int, pg_url: str) -> list[dict[str, Any]]:
         ledger = Ledger(engine)
         for what in ("append", "again"):
             load = _load()
-            seconds, cpu, result = _timed(lambda: ledger.append_frame(frame))
+            seconds, cpu, waited, result = _timed(lambda: ledger.append_frame(frame))
             assert result.invalid == 0 and result.conflicts == 0
             out.append(
                 {
@@ -184,6 +200,7 @@ def throughput(store: str, n: int, pg_url: str) -> list[dict[str, Any]]:
                     "per_second": round(n / seconds),
                     "cpu_seconds": round(cpu, 2),
                     "per_cpu_second": round(n / cpu),
+                    "waited_for_cpu": round(waited, 2),
                     "inserted": result.inserted,
                     "duplicates": result.duplicates,
                     "load": load,
@@ -194,7 +211,9 @@ def throughput(store: str, n: int, pg_url: str) -> list[dict[str, Any]]:
             ("read ordered", {}),
         ):
             load = _load()
-            seconds, cpu, events = _timed(lambda kw=kwargs: ledger.events(as_of=AS_OF, **kw))
+            seconds, cpu, waited, events = _timed(
+                lambda kw=kwargs: ledger.events(as_of=AS_OF, **kw)
+            )
             out.append(
                 {
                     "store": store,
@@ -204,6 +223,7 @@ def throughput(store: str, n: int, pg_url: str) -> list[dict[str, Any]]:
                     "per_second": round(len(events) / seconds),
                     "cpu_seconds": round(cpu, 2),
                     "per_cpu_second": round(len(events) / cpu),
+                    "waited_for_cpu": round(waited, 2),
                     "rows": len(events),
                     "load": load,
                 }
@@ -279,8 +299,9 @@ def main() -> None:
                 print(json.dumps(line), flush=True)
                 results.append(line)
     print(
-        "\n| store | events | what | seconds | events/s | CPU s | events per CPU-s | load |"
-        "\n|---|---|---|---|---|---|---|---|"
+        "\n| store | events | what | seconds | events/s | CPU s | events per CPU-s "
+        "| waited for a CPU s | load |"
+        "\n|---|---|---|---|---|---|---|---|---|"
     )
     for r in results:
         if "touchpoints" in r:
@@ -288,7 +309,7 @@ def main() -> None:
         print(
             f"| {r['store']} | {r['events']:,} | {r['what']} | {r['seconds']} "
             f"| **{r['per_second']:,}** | {r['cpu_seconds']} | {r['per_cpu_second']:,} "
-            f"| {r['load']} |"
+            f"| {r['waited_for_cpu']} | {r['load']} |"
         )
     steps = [r for r in results if "touchpoints" in r]
     if steps:
