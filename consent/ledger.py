@@ -1008,7 +1008,8 @@ def _drop_indexes_sqlite(cursor: Any) -> list[str]:
         (n, str(q)) for n, q in found if not str(q).lstrip().upper().startswith("CREATE UNIQUE")
     ]
     for name, _ in kept:
-        cursor.execute(f'DROP INDEX main."{name}"')
+        quoted = str(name).replace('"', '""')
+        cursor.execute(f'DROP INDEX main."{quoted}"')
     return [q for _, q in kept]
 
 
@@ -1289,17 +1290,19 @@ class Ledger:
 
         if len(rows) <= _SMALL:
             return self._write_postgresql_small(rows, ingested, all_or_nothing=False)
-        table = _arrow_rows(rows, ingested)
-        table = table.take(pc.sort_indices(table.column("event_id")))
-        columns = ", ".join(table.column_names)
+        # in id order; converted to CSV a chunk at a time, so memory grows by one chunk
+        ids = pa.array(rows["event_id"].to_numpy(dtype=object), type=pa.string())
+        order = pc.sort_indices(ids).to_numpy()
+        columns = ", ".join([*_PREPARED[:-1], "ingested_at", "content_hash"])
         try:
             with _postgresql_transaction(self._engine) as (_db, cursor):
                 indexes = _drop_indexes_postgresql(cursor) if rebuild else []
                 with cursor.copy(
                     f"COPY consent_events ({columns}) FROM STDIN (FORMAT csv)"
                 ) as copy:
-                    for start in range(0, table.num_rows, _CHUNK):
-                        _copy_buffer(copy, _csv_of(table.slice(start, _CHUNK)))
+                    for start in range(0, len(order), _CHUNK):
+                        chunk = rows.take(order[start : start + _CHUNK])
+                        _copy_buffer(copy, _csv(chunk, ingested))
                 if indexes:
                     cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
                     for definition in indexes:

@@ -218,6 +218,7 @@ def test_concurrent_imports_that_rebuild_store_every_distinct_event_once(
     [
         ["a1", "b2", "c3", "d4"],
         ["a1", None, "c3", float("nan")],
+        ["a1", pd.NA, "c3", None],
         [" a1", "b2 ", "c3", "d4"],
         ["a1", "", "c3", "   "],
         ["a1", "b\x01", "\x1fc3", "d4"],
