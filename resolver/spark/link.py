@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from resolver.cluster import SHARED
 from resolver.edges import EDGE_COLUMNS, deterministic_edges
 from resolver.link import (
     _LINK_COLUMNS,
@@ -229,7 +230,10 @@ def _cluster(
         }
     )
     table = pd.concat([edges, extra], axis=1)
-    open_edges = table[table["reason"].isna()]
+    # The edges the union may still accept: the undecided ones, and a shared
+    # identifier's, which it tries again once that identifier's customers are one
+    # person (``GuardedUnion.add``); they must be in the component they may join.
+    open_edges = table[table["reason"].isna() | (table["reason"] == SHARED).to_numpy()]
     reason = edges["reason"].to_numpy(dtype=object).copy()
     decision = reason.copy()
     labels = np.arange(n, dtype=np.int64)
