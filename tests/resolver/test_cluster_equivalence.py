@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from resolver.ambiguity import ambiguous_model_edges
 from resolver.cluster import DIRECT_RULES, GuardedUnion
-from resolver.compare import sets_compatible
+from resolver.compare import first_names_compatible, sets_compatible
 from resolver.link import _contacts
 
 # --- the references: the implementations as they were ---------------------------------------
@@ -47,10 +47,54 @@ def _reference_conflicting(
         a, b = sets.get(ra), sets.get(rb)
         if not (a and b) or sets_compatible(a, b, kind=kind):
             continue
-        if kind == "first_name" and a & surnames.get(rb, set()) and b & surnames.get(ra, set()):
+        if kind == "first_name" and (
+            any(first_names_compatible(x, y) for x in a for y in surnames.get(rb, set()))
+            and any(first_names_compatible(x, y) for x in b for y in surnames.get(ra, set()))
+        ):
             continue
         return True
     return False
+
+
+def _reference_kind_clash(
+    profile: dict[str, dict[int, set[str]]],
+    surnames: dict[int, set[str]],
+    ra: int,
+    rb: int,
+    kind: str,
+) -> bool:
+    return _reference_conflicting({kind: profile[kind]}, surnames, ra, rb)
+
+
+def _reference_strangers(
+    contacts: dict[int, set[str]] | None, dobs: dict[int, set[str]], ra: int, rb: int
+) -> bool:
+    """Each holds an email and a phone, they share no contact and agree on no birth date."""
+    if contacts is None:
+        return False
+    a, b = contacts.get(ra, set()), contacts.get(rb, set())
+    if not (a and b) or a & b or dobs.get(ra, set()) & dobs.get(rb, set()):
+        return False
+    return all(any("@" in c for c in side) and any("@" not in c for c in side) for side in (a, b))
+
+
+def _reference_dobs_trusted(
+    edges: pd.DataFrame, dobs: dict[int, set[str]], contacts: dict[int, set[str]]
+) -> bool | None:
+    """At most 2 % of the model links to try whose records both hold a birth date, and not
+    each their own contacts, disagree; ``None`` before the first batch with model links."""
+    model = edges[(edges["rule"] == "splink") & edges["reason"].isna()]
+    if model.empty or not dobs:
+        return None
+    pairs = [
+        (dobs[a], dobs[b])
+        for a, b in zip(model["left"], model["right"], strict=True)
+        if a in dobs
+        and b in dobs
+        and not (contacts.get(a) and contacts.get(b) and not contacts[a] & contacts[b])
+    ]
+    clashing = sum(not sets_compatible(a, b, kind="dob") for a, b in pairs)
+    return bool(pairs) and clashing <= 0.02 * len(pairs)
 
 
 def _reference_disjoint(contacts: dict[int, set[str]] | None, ra: int, rb: int) -> bool:
@@ -97,6 +141,9 @@ class ReferenceUnion:
         }
         self.surnames = _reference_value_sets(last_names)
         self.contact_sets = _reference_value_sets(contacts) if contacts is not None else None
+        self.trust_dobs: bool | None = None
+        self.record_dobs = _reference_value_sets(dobs)
+        self.record_contacts = _reference_value_sets(contacts)
 
     def _gfind(self, x: int) -> int:
         while self.group[x] != x:
@@ -111,6 +158,9 @@ class ReferenceUnion:
         return x
 
     def add(self, edges: pd.DataFrame) -> pd.Series:
+        if self.trust_dobs is None:
+            # the record values as given: nothing has been merged before the first model batch
+            self.trust_dobs = _reference_dobs_trusted(edges, self.record_dobs, self.record_contacts)
         decisions = edges["reason"].astype(object).copy()
         idx = np.flatnonzero(decisions.isna().to_numpy())
         sub = edges.iloc[idx]
@@ -157,6 +207,18 @@ class ReferenceUnion:
                     continue
             if _reference_conflicting(self.profile, self.surnames, ra, rb) and _reference_disjoint(
                 self.contact_sets, ra, rb
+            ):
+                result[pos] = "conflict"
+                continue
+            if rule == "splink" and (
+                (
+                    _reference_disjoint(self.contact_sets, ra, rb)
+                    and _reference_strangers(self.contact_sets, self.profile["dob"], ra, rb)
+                )
+                or (
+                    self.trust_dobs
+                    and _reference_kind_clash(self.profile, self.surnames, ra, rb, "dob")
+                )
             ):
                 result[pos] = "conflict"
                 continue

@@ -494,3 +494,64 @@ def test_placeholder_phones_are_never_linked_on():
     assert sorted(phone["reason"].fillna("accepted")) == [
         "accepted", "blocked_value:known", "blocked_value:known",
     ]  # fmt: skip
+
+
+def test_names_swapped_and_written_another_way_are_not_a_conflict():
+    """беккер роза is Roza Bekker; Davies Ollie is Oliver Davies (issue #11)."""
+    for first, last in (
+        (["roza", "беккер"], ["bekker", "роза"]),
+        (["oliver", "davies"], ["davies", "ollie"]),
+    ):
+        result = cluster_records(
+            n_records=2, edges=_model_edges([(0, 1, 0.99)]), customer=np.array([0, 1]),
+            subject=np.arange(2), may_link=np.ones(2, bool), max_customer_ids=2,
+            first_names=pd.Series(first), last_names=pd.Series(last),
+            contacts=pd.Series([["e:a@x.com"], ["p:+972524328420"]]), customer_record=np.ones(2, bool),
+        )  # fmt: skip
+        assert result.decisions.tolist() == ["accepted"], (first, last)
+
+
+def _dated_world(dobs: list[str | None], pairs: list[tuple[int, int]]) -> dict[str, object]:
+    n = len(dobs)
+    return {
+        "n_records": n, "edges": _model_edges([(a, b, 0.999) for a, b in pairs]),
+        "customer": np.arange(n), "subject": np.arange(n), "may_link": np.ones(n, bool),
+        "max_customer_ids": 2, "first_names": pd.Series(["william"] * n),
+        "dobs": pd.Series(dobs), "contacts": pd.Series([None] * n, dtype=object),
+        "customer_record": np.ones(n, bool),
+    }  # fmt: skip
+
+
+def test_a_birth_date_clash_refuses_a_model_link_where_the_data_keeps_birth_dates():
+    """William Morris (1969) and his son (1993), no contacts: 99 dated links agree, theirs not."""
+    dobs: list[str | None] = ["1969-11-27", "1993-05-09"]
+    pairs = [(0, 1)]
+    for i in range(99):
+        dobs += [f"19{50 + i % 40}-0{1 + i % 9}-1{i % 10}"] * 2
+        pairs.append((len(dobs) - 2, len(dobs) - 1))
+    result = cluster_records(**_dated_world(dobs, pairs))
+    assert result.decisions.tolist()[0] == "conflict"
+    assert set(result.decisions.tolist()[1:]) == {"accepted"}
+
+
+def test_birth_dates_are_not_a_veto_where_duplicates_replace_them():
+    """FEBRL replaces whole birth dates in about 5 % of its duplicates: the model weighs them."""
+    dobs: list[str | None] = []
+    pairs = []
+    for i in range(60):
+        other = "1922-06-09" if i % 20 == 0 else f"19{50 + i % 40}-0{1 + i % 9}-1{i % 10}"
+        dobs += [f"19{50 + i % 40}-0{1 + i % 9}-1{i % 10}", other]
+        pairs.append((len(dobs) - 2, len(dobs) - 1))
+    result = cluster_records(**_dated_world(dobs, pairs))
+    assert set(result.decisions.tolist()) == {"accepted"}
+
+
+def test_dobs_trusted_counts_dated_links_not_told_apart_by_contacts():
+    from resolver.cluster import dobs_trusted
+
+    dobs = {0: {"1969-11-27"}, 1: {"1993-05-09"}, 2: {"1980-01-01"}, 3: {"1980-01-01"}}
+    left, right = np.array([0, 2]), np.array([1, 3])
+    assert not dobs_trusted(left, right, dob_sets=dobs, contact_sets={})
+    apart = {0: {"e:a@x.com"}, 1: {"e:b@x.com"}}
+    assert dobs_trusted(left, right, dob_sets=dobs, contact_sets=apart)
+    assert not dobs_trusted(np.array([0]), np.array([1]), dob_sets=dobs, contact_sets=apart)
