@@ -112,7 +112,7 @@ def consent(ctx: RunContext, done: Results) -> ConsentJudged:
     judged_at = datetime.now(UTC)  # the ledger as read now is what the run knows
     # what judging reads (no evidence), in storage order: it is order-independent
     events = ledger.events(as_of=ctx.as_of, columns=Ledger.JUDGING_COLUMNS, ordered=False)
-    states = subject_states(events, as_of=ctx.as_of)
+    states = _arrow_text(subject_states(events, as_of=ctx.as_of))
     may_link = linking_allowed(records=tp, states=states, policy=policy)
     # the ledger as read and the imported rows are judged into states now: freed, as every
     # large table no later step reads is (the run's peak is in features)
@@ -450,6 +450,21 @@ def publish(ctx: RunContext, done: Results) -> Published:
     ).apply_erasures()
     ctx.workspace.prune_runs(keep=ctx.config.workspace.keep_runs)  # [workspace] keep_runs
     return Published(summary=summary)
+
+
+def _arrow_text(states: pd.DataFrame) -> pd.DataFrame:
+    """The subject states with their text as Arrow strings, for the run to hold until person
+    consent.
+
+    As Python objects, a million states (0.16 GB of strings) kept 0.6 GiB of the ledger read's
+    memory in the process, their strings scattered over its pages; Arrow copies the text into
+    buffers of its own and every page of the read is returned. ``linking_allowed`` and
+    ``person_consent`` give the same answers on either (``bench/RESULTS.md``, issue #14).
+    """
+    text = [
+        c for c in ("subject_type", "subject_id", "purpose", "status", "event_id") if c in states
+    ]
+    return states.astype(dict.fromkeys(text, "string[pyarrow]"))
 
 
 def _append_consents(
