@@ -157,8 +157,8 @@ class GuardedUnion:
     ) -> None:
         self.n_records = n_records
         #: whether a model link between clusters of wholly incompatible birth dates
-        #: is refused whatever their contacts; ``None``: decided from the first
-        #: batch's model links (``dobs_trusted``)
+        #: is refused whatever their contacts; ``None``: decided from the model
+        #: links of the first batch (``dobs_trusted``)
         self.trust_dobs = trust_dobs
         self.max_customer_ids = max_customer_ids
         self.is_customer = customer_record is not None
@@ -184,16 +184,7 @@ class GuardedUnion:
             "dob": _value_sets(dobs),
         }
         self.surnames = _value_sets(last_names)
-        #: each record's own birth dates (the profile's are merged into their clusters')
-        self.record_dobs = (
-            {i: frozenset(v) for i, v in self.profile["dob"].items()} if trust_dobs is None else {}
-        )
         self.contact_sets = _value_sets(contacts) if contacts is not None else None
-        self.record_contacts = {
-            i: frozenset(self.contact_sets[i])
-            for i in self.record_dobs
-            if self.contact_sets and i in self.contact_sets
-        }
         #: per root, whether its cluster holds any name, birth date or contact: the
         #: others (most touchpoints) have nothing to compare and nothing to carry
         self.holds = [False] * n_records
@@ -295,14 +286,14 @@ class GuardedUnion:
         else:
             model_edge = np.zeros(len(order), dtype=bool)
         dob_sets = profile["dob"]
-        if self.trust_dobs is None and model_edge.any() and self.record_dobs:
-            self.trust_dobs = dobs_trusted(
+        if self.trust_dobs is None:
+            # Decided once, before anything is merged: every value set is still one record's.
+            self.trust_dobs = bool(dob_sets) and dobs_trusted(
                 left_ids[model_edge],
                 right_ids[model_edge],
-                dob_sets=self.record_dobs,
-                contact_sets=self.record_contacts,
+                dob_sets=dob_sets,
+                contact_sets=self.contact_sets or {},
             )
-            self.record_dobs, self.record_contacts = {}, {}
         trust_dobs = bool(self.trust_dobs)
         codes, gfind = self.codes, self._gfind
         parent, size, customers = self.parent, self.size, self.customers

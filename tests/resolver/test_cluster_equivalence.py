@@ -80,12 +80,10 @@ def _reference_strangers(
 
 def _reference_dobs_trusted(
     edges: pd.DataFrame, dobs: dict[int, set[str]], contacts: dict[int, set[str]]
-) -> bool | None:
+) -> bool:
     """At most 2 % of the model links to try whose records both hold a birth date, and not
-    each their own contacts, disagree; ``None`` before the first batch with model links."""
+    each their own contacts, disagree (decided on the first batch, before any merge)."""
     model = edges[(edges["rule"] == "splink") & edges["reason"].isna()]
-    if model.empty or not dobs:
-        return None
     pairs = [
         (dobs[a], dobs[b])
         for a, b in zip(model["left"], model["right"], strict=True)
@@ -142,8 +140,6 @@ class ReferenceUnion:
         self.surnames = _reference_value_sets(last_names)
         self.contact_sets = _reference_value_sets(contacts) if contacts is not None else None
         self.trust_dobs: bool | None = None
-        self.record_dobs = _reference_value_sets(dobs)
-        self.record_contacts = _reference_value_sets(contacts)
 
     def _gfind(self, x: int) -> int:
         while self.group[x] != x:
@@ -159,8 +155,10 @@ class ReferenceUnion:
 
     def add(self, edges: pd.DataFrame) -> pd.Series:
         if self.trust_dobs is None:
-            # the record values as given: nothing has been merged before the first model batch
-            self.trust_dobs = _reference_dobs_trusted(edges, self.record_dobs, self.record_contacts)
+            # decided on the first batch, before anything is merged
+            self.trust_dobs = _reference_dobs_trusted(
+                edges, self.profile["dob"], self.contact_sets or {}
+            )
         decisions = edges["reason"].astype(object).copy()
         idx = np.flatnonzero(decisions.isna().to_numpy())
         sub = edges.iloc[idx]
