@@ -137,7 +137,10 @@ class GuardedUnion:
 
     Adding edges in two batches gives what one call with both gives when the
     second batch's edges all sort after the first's (browser stitching: its
-    edges are the weakest), at the cost of the second batch only.
+    edges are the weakest), at the cost of the second batch only. Whether
+    birth dates are trusted (``trust_dobs``) is decided on the first batch's
+    model links unless given: an engine that clusters one component at a
+    time must measure it over all of them and pass it in.
     """
 
     def __init__(
