@@ -37,6 +37,7 @@ PERSONS = 250
 def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small demo world whose `tether.toml` has a `[spark]` table for the test session."""
     directory = make_demo_dir(tmp_path_factory.mktemp("spark-world"), persons=PERSONS, seed=11)
+    add_a_browser_shared_by_one_customers_rows(directory)
     with (directory / "tether.toml").open("a") as config:
         config.write(
             f'\n[spark]\nmaster = "{TEST_SPARK.master}"\n'
@@ -44,6 +45,40 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
             f'driver_memory = "{TEST_SPARK.driver_memory}"\n'
         )
     return directory
+
+
+#: A customer written twice in the CRM (one email) and a browser logged into both rows,
+#: then used anonymously. The cookie is refused as shared (two customer ids) until the
+#: rows are one person; then its anonymous session joins them (``GuardedUnion.add``
+#: tries shared identifiers again). Both engines must do so.
+SHARED_BROWSER = {
+    "crm.csv": [
+        "C9000000001,ada.twice@example.com,07400 900001,Ada,Lovelace,1985-12-10,F,"
+        "12 St James Square,London,SW1Y 4JH,GB,2024-01-05 00:00:00+00:00",
+        "C9000000002,ada.twice@example.com,07400 900001,Ada,Lovelace,1985-12-10,F,"
+        "12 St James Square,London,SW1Y 4JH,GB,2025-03-07 00:00:00+00:00",
+    ],
+    "web_sessions.csv": [
+        f"S900000000{n},2026-10-0{n} 09:00:00+00:00,9d9d9d9d-0000-4000-8000-00000000ada0,,"
+        f"203.0.113.9,Mozilla/5.0 (Macintosh) Safari/17.1,{customer},,,,,,,,False"
+        for n, customer in ((1, "C9000000001"), (2, "C9000000002"), (3, ""))
+    ],
+    "consents.csv": [
+        "cookie,9d9d9d9d-0000-4000-8000-00000000ada0,identity_linking,granted,"
+        "2026-05-01 00:00:00+00:00,cmp,banner-v3,2027-05-01 00:00:00+00:00,E9000000001"
+    ],
+    "labels.csv": [
+        *(f"crm,C900000000{n},T09999999" for n in (1, 2)),
+        *(f"web,S900000000{n},T09999999" for n in (1, 2, 3)),
+    ],
+}
+
+
+def add_a_browser_shared_by_one_customers_rows(directory: Path) -> None:
+    """Append ``SHARED_BROWSER``'s rows to the world's files."""
+    for name, rows in SHARED_BROWSER.items():
+        with (directory / name).open("a") as out:
+            out.write("".join(f"{row}\n" for row in rows))
 
 
 def _link(world: Path, home: Path, *args: str) -> Workspace:
@@ -126,3 +161,12 @@ def test_with_one_model_spark_and_duckdb_agree_edge_for_edge(runs) -> None:
     assert same.mean() >= 0.97, both[~same]
     differs = both[~same]
     assert (differs[["probability_d", "probability_s"]].max(axis=1) < 0.5).all(), differs
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_browser_shared_by_one_customers_rows_joins_that_customer(runs, engine) -> None:
+    """The cookie of ``SHARED_BROWSER`` is refused as shared, then tried again once the
+    customer's two CRM rows are one person: its anonymous session joins them."""
+    graph = runs[engine].read_current("identity_graph").set_index("record_key")["person_id"]
+    assert graph["C9000000001"] == graph["C9000000002"], "the duplicate rows are one person"
+    assert graph["S9000000003"] == graph["C9000000001"], "the anonymous session joins them"
