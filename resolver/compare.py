@@ -92,7 +92,7 @@ _HEADS: dict[str, str] = {
     # Hebrew
     "א": "aeiou", "ע": "aeiou", "ב": "bv", "ג": "gj", "ד": "d", "ה": "he",
     "ו": "vwuo", "ז": "zj", "ח": "hck", "ט": "t", "י": "yjie", "כ": "kch", "ל": "l",
-    "מ": "m", "נ": "n", "ס": "s", "פ": "pf", "צ": "tzcs", "ק": "kqc", "ר": "r",
+    "מ": "m", "נ": "n", "ס": "s", "פ": "pf", "צ": "tzcs", "ק": "kqcx", "ר": "r",
     "ש": "s", "ת": "t",
     # Cyrillic (Russian and Ukrainian letters)
     "а": "a", "б": "b", "в": "vw", "г": "gh", "ґ": "g", "д": "d", "е": "ey", "ё": "yej",
