@@ -94,6 +94,7 @@ def cluster_records(
     dobs: pd.Series | None = None,
     contacts: pd.Series | None = None,
     customer_record: np.ndarray | None = None,
+    trust_dobs: bool | None = None,
 ) -> ClusterResult:
     """Cluster records along ``edges`` without breaking the guard-rails.
 
@@ -115,6 +116,8 @@ def cluster_records(
             clusters that both hold some and share none. ``None``: always veto.
         customer_record: per record, whether it is a customer (CRM) row; such
             rows joined by a ``DIRECT_RULES`` edge count as one customer.
+        trust_dobs: whether a birth-date clash refuses a model link whatever the
+            contacts; ``None`` decides it from these edges (``dobs_trusted``).
     """
     union = GuardedUnion(
         n_records=n_records,
@@ -127,6 +130,7 @@ def cluster_records(
         dobs=dobs,
         contacts=contacts,
         customer_record=customer_record,
+        trust_dobs=trust_dobs,
     )
     decisions = union.add(edges)
     return ClusterResult(labels=union.labels(), decisions=decisions)
@@ -467,6 +471,28 @@ _DOB = ("dob",)
 #: The largest share of the model's dated links whose birth dates disagree for
 #: which birth dates are trusted (``dobs_trusted``).
 DOB_CLASH_SHARE = 0.02
+
+
+def graph_trusts_dobs(
+    edges: pd.DataFrame, *, dobs: pd.Series | None, contacts: pd.Series | None
+) -> bool:
+    """What ``GuardedUnion`` decides as ``trust_dobs`` on its first batch ``edges``.
+
+    For an engine that clusters one component at a time (``resolver.spark``):
+    the share of clashing birth dates is a property of the whole graph, so it
+    is measured once over every open model edge and handed to each component's
+    union, which would otherwise judge it from its own few links.
+    """
+    dob_sets = _value_sets(dobs)
+    if not dob_sets:
+        return False
+    open_model = (edges["reason"].isna() & (edges["rule"] == MODEL_RULE)).to_numpy()
+    return dobs_trusted(
+        edges["left"].to_numpy(dtype=np.int64)[open_model],
+        edges["right"].to_numpy(dtype=np.int64)[open_model],
+        dob_sets=dob_sets,
+        contact_sets=_value_sets(contacts) if contacts is not None else {},
+    )
 
 
 def dobs_trusted(

@@ -42,6 +42,7 @@ __all__ = [
     "LinkResult",
     "PreparedLinking",
     "MODEL_INPUT_SQL",
+    "GuardedFields",
     "cluster_linked",
     "link_result",
     "link_touchpoints",
@@ -49,6 +50,7 @@ __all__ = [
     "predict_pairs",
     "prepare_linking",
     "train_on_touchpoints",
+    "union_edges",
 ]
 
 logger = logging.getLogger(__name__)
@@ -332,6 +334,7 @@ def cluster_linked(
     may_link: np.ndarray | None = None,
     fragment: np.ndarray | None = None,
     stitched: pd.DataFrame | None = None,
+    trust_dobs: bool | None = None,
 ) -> Clustered:
     """Cluster records on identifier edges and model scores at ``options.threshold``.
 
@@ -344,27 +347,21 @@ def cluster_linked(
 
     ``stitched``: the browser-stitching edges when already computed over the
     whole graph (the Spark engine clusters one component at a time,
-    ``resolver.spark.cluster``); ``None`` computes them here.
+    ``resolver.spark.cluster``); ``None`` computes them here. ``trust_dobs``:
+    whether birth dates are kept well enough to refuse a link on them, when
+    already decided over the whole graph (``union_edges`` and
+    ``resolver.cluster.graph_trusts_dobs``); ``None`` decides it here.
     """
     n = len(touchpoints)
-    candidates, model_edges = model_edge_table(predictions, options=options)
-    guard = options.conflict_guard
-    names = touchpoints["first_name"].reset_index(drop=True) if "first_name" in guard else None
-    dobs = touchpoints["dob"].reset_index(drop=True) if "dob" in guard else None
-    contacts = _contacts(touchpoints, junk=junk) if guard else None
-    if fragment is not None and len(model_edges):
-        ambiguous = ambiguous_model_edges(
-            left=model_edges["left"].to_numpy(),
-            right=model_edges["right"].to_numpy(),
-            weight=_weights(candidates),
-            accepted=model_edges["reason"].isna().to_numpy(),
-            fragment=fragment,
-            first_names=names,
-            dobs=dobs,
-            contacts=contacts,
-        )
-        model_edges.loc[ambiguous, "reason"] = AMBIGUOUS
-    edges = pd.concat([deterministic, model_edges], ignore_index=True)[EDGE_COLUMNS]
+    edges, guarded = union_edges(
+        touchpoints,
+        deterministic=deterministic,
+        predictions=predictions,
+        junk=junk,
+        options=options,
+        fragment=fragment,
+    )
+    names, dobs, contacts = guarded.first_names, guarded.dobs, guarded.contacts
     customer = pd.factorize(touchpoints["customer_id"], use_na_sentinel=True)[0]
     subject = pd.factorize(
         touchpoints["subject_type"].astype(str) + ":" + touchpoints["subject_id"].astype(str)
@@ -384,6 +381,7 @@ def cluster_linked(
         dobs=dobs,
         contacts=contacts,
         customer_record=customer_record,
+        trust_dobs=trust_dobs,
     )
     decisions = union.add(edges)
     labels = union.labels()
@@ -403,6 +401,51 @@ def cluster_linked(
             labels = union.labels()
     edges["decision"] = decisions.to_numpy()
     return Clustered(labels=labels, edges=edges)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GuardedFields:
+    """Per record, what the conflict guard compares (``None``: not guarded on)."""
+
+    first_names: pd.Series | None
+    dobs: pd.Series | None
+    contacts: pd.Series | None
+
+
+def union_edges(
+    touchpoints: pd.DataFrame,
+    *,
+    deterministic: pd.DataFrame,
+    predictions: pd.DataFrame,
+    junk: pd.DataFrame,
+    options: LinkingOptions,
+    fragment: np.ndarray | None = None,
+) -> tuple[pd.DataFrame, GuardedFields]:
+    """The edges the guarded union is given, and the fields its guard compares.
+
+    Deterministic edges, then the model's (those below the threshold refused,
+    and a record's links to two incompatible people refused as ambiguous when
+    ``fragment`` is given: ``resolver.ambiguity``), as ``EDGE_COLUMNS``.
+    """
+    candidates, model_edges = model_edge_table(predictions, options=options)
+    guard = options.conflict_guard
+    names = touchpoints["first_name"].reset_index(drop=True) if "first_name" in guard else None
+    dobs = touchpoints["dob"].reset_index(drop=True) if "dob" in guard else None
+    contacts = _contacts(touchpoints, junk=junk) if guard else None
+    if fragment is not None and len(model_edges):
+        ambiguous = ambiguous_model_edges(
+            left=model_edges["left"].to_numpy(),
+            right=model_edges["right"].to_numpy(),
+            weight=_weights(candidates),
+            accepted=model_edges["reason"].isna().to_numpy(),
+            fragment=fragment,
+            first_names=names,
+            dobs=dobs,
+            contacts=contacts,
+        )
+        model_edges.loc[ambiguous, "reason"] = AMBIGUOUS
+    edges = pd.concat([deterministic, model_edges], ignore_index=True)[EDGE_COLUMNS]
+    return edges, GuardedFields(first_names=names, dobs=dobs, contacts=contacts)
 
 
 def model_edge_table(

@@ -82,6 +82,7 @@ def _cluster_one(
     *,
     options: LinkingOptions,
     junk: pd.DataFrame,
+    trust_dobs: bool | None = None,
 ) -> pd.DataFrame:
     """``cluster_linked`` on one component (or super-component); rows of ``_OUT_SCHEMA``."""
     from resolver.link import cluster_linked
@@ -107,6 +108,7 @@ def _cluster_one(
         may_link=local["may_link"].to_numpy(dtype=bool),
         fragment=pd.factorize(local["fragment"])[0].astype(np.int64),
         stitched=stitched[EDGE_COLUMNS].reset_index(drop=True) if len(stitched) else None,
+        trust_dobs=trust_dobs,
     )
     # cluster_linked returns deterministic, model then stitched edges, each in the order given
     eids = np.concatenate(
@@ -144,12 +146,15 @@ def cluster_components(
     options: LinkingOptions,
     junk: pd.DataFrame,
     group: str,
+    trust_dobs: bool | None = None,
 ) -> pd.DataFrame:
     """Cluster each group of ``records`` with its ``edges`` (both carry ``group``).
 
     ``records``: ``CLUSTER_COLUMNS`` plus ``may_link``, ``fragment``;
     ``edges``: ``EDGE_COLUMNS`` plus ``eid``, ``part`` (deterministic, model,
-    stitched), ``model_probability``, ``match_weight``. Returns, collected,
+    stitched), ``model_probability``, ``match_weight``. ``trust_dobs``: the
+    whole graph's ``resolver.cluster.graph_trusts_dobs``, given to every group's
+    union (a component's few links cannot measure it). Returns, collected,
     one row per record (its label) and per edge (reason and decision).
 
     The groups are dealt into one bucket per shuffle partition, and each
@@ -169,7 +174,9 @@ def cluster_components(
     def run(records_part: pd.DataFrame, edges_part: pd.DataFrame) -> pd.DataFrame:
         if records_part.empty:
             return pd.DataFrame(columns=["what", "id", "label", "reason", "decision"])
-        return _cluster_one(records_part, edges_part, options=options, junk=junk_small)
+        return _cluster_one(
+            records_part, edges_part, options=options, junk=junk_small, trust_dobs=trust_dobs
+        )
 
     grouped = (
         records.groupBy("_bucket")

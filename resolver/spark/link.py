@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from resolver.cluster import SHARED
+from resolver.cluster import SHARED, graph_trusts_dobs
 from resolver.edges import EDGE_COLUMNS, deterministic_edges
 from resolver.link import (
     _LINK_COLUMNS,
@@ -27,6 +27,7 @@ from resolver.link import (
     PreparedLinking,
     link_result,
     model_edge_table,
+    union_edges,
 )
 from resolver.model import TrainedModel, train_model
 from resolver.options import LinkingOptions, SparkOptions
@@ -230,6 +231,18 @@ def _cluster(
         }
     )
     table = pd.concat([edges, extra], axis=1)
+    # whether birth dates may refuse a link: a property of the whole graph, decided here
+    # once as DuckDB's union decides it, not by each component from its own few links
+    union, guarded = union_edges(
+        touchpoints,
+        deterministic=deterministic,
+        predictions=predictions,
+        junk=prepared.junk,
+        options=options,
+        fragment=prepared.fragment,
+    )
+    trust_dobs = graph_trusts_dobs(union, dobs=guarded.dobs, contacts=guarded.contacts)
+    del union, guarded
     # The edges the union may still accept: the undecided ones, and a shared
     # identifier's, which it tries again once that identifier's customers are one
     # person (``GuardedUnion.add``); they must be in the component they may join.
@@ -272,6 +285,7 @@ def _cluster(
             edges=_edge_frame(spark, open_edges, component=mapping(), key="component"),
             options=options,
             junk=prepared.junk,
+            trust_dobs=trust_dobs,
             group="component",
         )
         _apply(out, labels=labels, reason=reason, decision=decision)
@@ -322,6 +336,7 @@ def _cluster(
             edges=_edge_frame(spark, involved, component=node_super(), key="super"),
             options=options,
             junk=prepared.junk,
+            trust_dobs=trust_dobs,
             group="super",
         )
         stitched_out = out[(out["what"] == "edge") & (out["id"] >= len(edges))]

@@ -555,3 +555,23 @@ def test_dobs_trusted_counts_dated_links_not_told_apart_by_contacts():
     apart = {0: {"e:a@x.com"}, 1: {"e:b@x.com"}}
     assert dobs_trusted(left, right, dob_sets=dobs, contact_sets=apart)
     assert not dobs_trusted(np.array([0]), np.array([1]), dob_sets=dobs, contact_sets=apart)
+
+
+def test_a_component_clustered_alone_judges_birth_dates_as_the_whole_graph():
+    """The Spark engine clusters one component at a time. William Morris's component alone
+    has one dated model link and it clashes, so on its own it would not trust birth dates;
+    given the whole graph's verdict (``graph_trusts_dobs``) it decides as the graph does."""
+    from resolver.cluster import graph_trusts_dobs
+
+    dobs: list[str | None] = ["1969-11-27", "1993-05-09"]
+    pairs = [(0, 1)]
+    for i in range(99):
+        dobs += [f"19{50 + i % 40}-0{1 + i % 9}-1{i % 10}"] * 2
+        pairs.append((len(dobs) - 2, len(dobs) - 1))
+    world = _dated_world(dobs, pairs)
+    assert cluster_records(**world).decisions.tolist()[0] == "conflict"
+    trusted = graph_trusts_dobs(world["edges"], dobs=world["dobs"], contacts=world["contacts"])
+    assert trusted
+    alone = _dated_world(dobs[:2], pairs[:1])
+    assert cluster_records(**alone).decisions.tolist() == ["accepted"]  # its own verdict
+    assert cluster_records(**alone, trust_dobs=trusted).decisions.tolist() == ["conflict"]
