@@ -40,26 +40,29 @@ def _rows(n: int, *, status: str = "granted", offset: int = 0) -> pd.DataFrame:
     )
 
 
-def _indexes(store: Engine) -> set[str]:
+def _indexes(store: Engine) -> dict[str, str]:
+    """The ledger's indexes: name -> definition, as the database would write them again."""
     with store.connect() as connection:
         if store.dialect.name == "sqlite":
             rows = connection.execute(
                 text(
-                    "SELECT name FROM sqlite_master WHERE type = 'index' "
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
                     "AND tbl_name = 'consent_events' AND sql IS NOT NULL"
                 )
             ).all()
         else:
             rows = connection.execute(
-                text("SELECT indexname FROM pg_indexes WHERE tablename = 'consent_events'")
+                text(
+                    "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'consent_events'"
+                )
             ).all()
-    return {str(r[0]) for r in rows}
+    return {str(name): str(definition) for name, definition in rows}
 
 
 def test_a_first_bulk_import_keeps_the_indexes_and_stays_idempotent(store: Engine) -> None:
     ledger = Ledger(store)
     before = _indexes(store)
-    assert {"ix_consent_events_subject", "ix_consent_events_ingested"} <= before
+    assert {"ix_consent_events_subject", "ix_consent_events_ingested"} <= before.keys()
     ledger.append_frame(_rows(100))  # a small ledger already
     first = ledger.append_frame(_rows(5000, offset=100))  # bigger than the ledger
     assert (first.inserted, first.duplicates, first.conflicts) == (5000, 0, 0)
@@ -96,23 +99,6 @@ def test_a_bulk_import_with_a_reused_id_stores_the_rest_and_names_it(store: Engi
 # --- a first import outnumbering the ledger builds the secondary indexes after its rows -----
 
 
-def _index_definitions(store: Engine) -> set[str]:
-    """The secondary indexes as the database would write them again."""
-    with store.connect() as connection:
-        if store.dialect.name == "sqlite":
-            rows = connection.execute(
-                text(
-                    "SELECT sql FROM sqlite_master WHERE type = 'index' "
-                    "AND tbl_name = 'consent_events' AND sql IS NOT NULL"
-                )
-            ).all()
-        else:
-            rows = connection.execute(
-                text("SELECT indexdef FROM pg_indexes WHERE tablename = 'consent_events'")
-            ).all()
-    return {str(r[0]) for r in rows}
-
-
 @pytest.fixture
 def rebuilds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Appends of 1,000 rows or more rebuild the indexes (50,000 in earnest); the list
@@ -135,13 +121,13 @@ def test_an_import_outnumbering_the_ledger_rebuilds_its_indexes_as_they_were(
     store: Engine, rebuilds: list[int]
 ) -> None:
     ledger = Ledger(store)
-    before = _index_definitions(store)
+    before = _indexes(store)
     ledger.append_frame(_rows(100))
     assert rebuilds == []  # 100 rows: below the threshold
     first = ledger.append_frame(_rows(5000, offset=100))
     assert rebuilds == [2]  # the subject and ingested_at indexes
     assert (first.inserted, first.duplicates, first.conflicts) == (5000, 0, 0)
-    assert _index_definitions(store) == before
+    assert _indexes(store) == before
     with store.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), metadata) == []
     stored = ledger.events(subject_type="cookie", subject_ids=["K5"])
@@ -163,7 +149,7 @@ def test_a_rebuild_refused_by_an_id_stored_meanwhile_rolls_back_with_its_indexes
     """Another writer stored ids after the snapshot: the unchecked insert is refused, the
     dropped indexes come back with the rollback, and the checked path decides each row."""
     ledger = Ledger(store)
-    before = _index_definitions(store)
+    before = _indexes(store)
     ledger.append_frame(_rows(30))
     ledger.append_frame(_rows(1, offset=40, status="withdrawn"))  # E0000040, other content
     nothing = pd.DataFrame({"event_id": [], "content_hash": []}, dtype=object)
@@ -172,7 +158,7 @@ def test_a_rebuild_refused_by_an_id_stored_meanwhile_rolls_back_with_its_indexes
     assert rebuilds == [2]
     assert (result.inserted, result.duplicates, result.conflicts) == (2969, 30, 1)
     assert result.conflict_ids == ("E0000040",)
-    assert _index_definitions(store) == before
+    assert _indexes(store) == before
     assert ledger.count() == 3000
 
 
@@ -199,7 +185,7 @@ def test_concurrent_imports_that_rebuild_store_every_distinct_event_once(
 
     engine = open_store(store_url, migrate=False)
     try:
-        before = _index_definitions(engine)
+        before = _indexes(engine)
         with ThreadPoolExecutor(max_workers=writers) as pool:
             results = list(pool.map(write, range(writers)))
         distinct = writers * (per_writer - shared) + shared
@@ -207,7 +193,7 @@ def test_concurrent_imports_that_rebuild_store_every_distinct_event_once(
         assert all(r.inserted + r.duplicates == r.received for r in results)
         assert all(r.conflicts == 0 for r in results)
         assert Ledger(engine).count() == distinct
-        assert _index_definitions(engine) == before
+        assert _indexes(engine) == before
         assert rebuilds, "at least the first writer rebuilt the indexes"
     finally:
         engine.dispose()
