@@ -206,8 +206,8 @@ _FINGERPRINTED = (
     "source",
 )
 """What ``content_hash_of`` fingerprints, in its order."""
-_OPTIONAL = frozenset({"expires_at", "source", "evidence"})
-"""The ledger's nullable columns."""
+_OPTIONAL = frozenset(column.name for column in consent_events.columns if column.nullable)
+"""The ledger's nullable columns (expires_at, source, evidence)."""
 _STAMP = "%Y-%m-%d %H:%M:%S.%f"
 _SMALL = 2000
 """Appends of at most this many rows skip PostgreSQL's temporary table (the API's case)."""
