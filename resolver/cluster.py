@@ -295,11 +295,8 @@ class GuardedUnion:
         dob_sets = profile["dob"]
         if self.trust_dobs is None:
             # Decided once, before anything is merged: every value set is still one record's.
-            self.trust_dobs = bool(dob_sets) and dobs_trusted(
-                left_ids[model_edge],
-                right_ids[model_edge],
-                dob_sets=dob_sets,
-                contact_sets=self.contact_sets or {},
+            self.trust_dobs = _batch_trusts_dobs(
+                edges, dob_sets=dob_sets, contact_sets=self.contact_sets or {}
             )
         trust_dobs = bool(self.trust_dobs)
         codes, gfind = self.codes, self._gfind
@@ -483,15 +480,28 @@ def graph_trusts_dobs(
     is measured once over every open model edge and handed to each component's
     union, which would otherwise judge it from its own few links.
     """
-    dob_sets = _value_sets(dobs)
-    if not dob_sets:
+    return _batch_trusts_dobs(
+        edges,
+        dob_sets=_value_sets(dobs),
+        contact_sets=_value_sets(contacts) if contacts is not None else {},
+    )
+
+
+def _batch_trusts_dobs(
+    edges: pd.DataFrame,
+    *,
+    dob_sets: Mapping[int, AbstractSet[str]],
+    contact_sets: Mapping[int, AbstractSet[str]],
+) -> bool:
+    """``dobs_trusted`` on the open model edges of ``edges`` (records' own value sets)."""
+    if not dob_sets or "rule" not in edges:
         return False
     open_model = (edges["reason"].isna() & (edges["rule"] == MODEL_RULE)).to_numpy()
     return dobs_trusted(
         edges["left"].to_numpy(dtype=np.int64)[open_model],
         edges["right"].to_numpy(dtype=np.int64)[open_model],
         dob_sets=dob_sets,
-        contact_sets=_value_sets(contacts) if contacts is not None else {},
+        contact_sets=contact_sets,
     )
 
 

@@ -246,7 +246,7 @@ def _cluster(
     # The edges the union may still accept: the undecided ones, and a shared
     # identifier's, which it tries again once that identifier's customers are one
     # person (``GuardedUnion.add``); they must be in the component they may join.
-    open_edges = table[table["reason"].isna() | (table["reason"] == SHARED).to_numpy()]
+    open_edges = table[table["reason"].isna() | table["reason"].eq(SHARED)]
     reason = edges["reason"].to_numpy(dtype=object).copy()
     decision = reason.copy()
     labels = np.arange(n, dtype=np.int64)
