@@ -45,6 +45,7 @@ import pyarrow.compute as pc
 
 from audiences import engagement as e
 from audiences.contacts import build_person_contacts
+from resolver.shared_text import repeated, shared_objects
 
 __all__ = ["PersonTables", "build_person_tables", "IDENTIFIER_FIELDS"]
 
@@ -373,8 +374,8 @@ def _activity(
             {
                 "person_id": _series(people[owners[-1]]),
                 "ts": pd.Series(_instants_ns(events["ts"]).array.take(found)),
-                "source_kind": _series(np.full(m, "event", dtype=object)),
-                "type": _series(_text(events["event_type"])[found]),
+                "source_kind": _series(repeated("event", m)),
+                "type": _series(_shared_text(events["event_type"])[found]),
                 "category": _taken(events, "category", found),
                 "channel": _taken(events, "channel", found),
                 "outcome": _series(np.full(m, None, dtype=object)),
@@ -392,8 +393,8 @@ def _activity(
             {
                 "person_id": _series(people[owners[-1]]),
                 "ts": pd.Series(_instants_ns(interactions["ts"]).array.take(found)),
-                "source_kind": _series(np.full(m, "interaction", dtype=object)),
-                "type": _series(_text(interactions["kind"])[found]),
+                "source_kind": _series(repeated("interaction", m)),
+                "type": _series(_shared_text(interactions["kind"])[found]),
                 "category": _series(np.full(m, None, dtype=object)),
                 "channel": _series(np.full(m, None, dtype=object)),
                 "outcome": _taken(interactions, "outcome", found),
@@ -443,6 +444,15 @@ def _text(values: pd.Series) -> np.ndarray:
     if pd.api.types.infer_dtype(values, skipna=False) == "string":
         return values.to_numpy(dtype=object)
     return values.astype(str).to_numpy(dtype=object)
+
+
+def _shared_text(values: pd.Series) -> np.ndarray:
+    """``_text(values)`` with one ``str`` per distinct value shared by its rows (an event
+    type over millions of events is one object, not one per row)."""
+    dtype = values.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow" and values.notna().all():
+        return shared_objects(values)
+    return _text(values)  # other types become their text, and missing values too
 
 
 def _taken(frame: pd.DataFrame, name: str, rows: np.ndarray) -> pd.Series:

@@ -49,6 +49,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from consent.purposes import DEFAULT_POLICY, ConsentPolicy
+from resolver.shared_text import repeated
 
 __all__ = [
     "Decision",
@@ -158,7 +159,9 @@ def subject_states(events: pd.DataFrame, *, as_of: datetime) -> pd.DataFrame:
                 latest[~np.isin(group[latest], lifted)], sticky[np.isin(group[sticky], lifted)]
             ]
     out = seen.take(pick)
-    lapsed = (out["status"] == "granted") & (out["expires_at"] <= moment).fillna(False)
+    lapsed = ((out["status"] == "granted") & (out["expires_at"] <= moment).fillna(False)).to_numpy(
+        dtype=bool, na_value=False
+    )  # plain booleans whether the text is Python objects or Arrow (the nightly's read)
     out.loc[lapsed, "status"] = "expired"
     out["live"] = ~lapsed
     return out[STATE_COLUMNS].reset_index(drop=True)
@@ -334,14 +337,14 @@ def person_subjects(*, records: pd.DataFrame) -> pd.DataFrame:
     if "customer_id" in records:
         known = records["customer_id"].notna().to_numpy()
         persons.append(records["person_id"].to_numpy(object)[known])
-        types.append(np.full(int(known.sum()), "customer", dtype=object))
+        types.append(repeated("customer", int(known.sum())))
         ids.append(records["customer_id"].to_numpy(object)[known])
     if "email" in records:
         mailed = records["email"].notna().to_numpy()
         codes, emails = pd.factorize(records["email"].to_numpy(object)[mailed])
         hashes = np.array([email_subject_id(e) for e in emails], dtype=object)
         persons.append(records["person_id"].to_numpy(object)[mailed])
-        types.append(np.full(int(mailed.sum()), "email", dtype=object))
+        types.append(repeated("email", int(mailed.sum())))
         ids.append(hashes[codes] if len(hashes) else np.empty(0, dtype=object))
     subjects = pd.DataFrame(
         {
@@ -428,7 +431,7 @@ def person_consent(
         else np.array([])
     )
     out["allowed"] = np.where(is_blocked, False, np.where(is_granted, True, default))
-    status_of_cell = np.full(n_cells, "default", dtype=object)
+    status_of_cell = repeated("default", n_cells)  # one "default" object, not one per cell
     status_of_cell[is_lapsed] = "expired"
     status_of_cell[is_granted] = "granted"
     status_of_cell[is_blocked] = "denied"

@@ -48,7 +48,11 @@ class Ingested:
 
     touchpoints: pd.DataFrame
     activity: dict[str, pd.DataFrame]
-    """Kind (events, interactions, consents) -> validated rows."""
+    """Kind -> validated rows held in memory: the consents, until the consent step."""
+    activity_on_disk: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Kind (events, interactions) -> the dtypes of its validated rows, which are only on disk
+    (``<kind>.parquet``) until the features step reads them back (``steps._read_activity``):
+    at 1 M touchpoints 0.24 GiB that no step between reads."""
     counts: list[SourceCounts]
 
 

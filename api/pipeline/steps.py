@@ -13,9 +13,11 @@ import logging
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow.parquet as pq
 
 from api.exports import RunTables, export_segment
 from api.pipeline.context import RunContext
@@ -88,11 +90,42 @@ def ingest(ctx: RunContext, done: Results) -> Ingested:
     (ctx.out / "quarantine").mkdir()
     for source, rows in ingested.quarantine.items():
         rows.to_parquet(ctx.out / "quarantine" / f"{source}.parquet", index=False)
+    held: dict[str, pd.DataFrame] = {}
+    on_disk: dict[str, dict[str, Any]] = {}
     for kind, frame in ingested.activity.items():
         frame.to_parquet(ctx.out / f"{kind}.parquet", index=False)
+        if kind == "consents":  # the consent step appends them to the ledger
+            held[kind] = frame
+        else:  # read back by the features step only
+            on_disk[kind] = {str(c): t for c, t in frame.dtypes.items()}
     return Ingested(
-        touchpoints=ingested.touchpoints, activity=ingested.activity, counts=ingested.counts
+        touchpoints=ingested.touchpoints,
+        activity=held,
+        activity_on_disk=on_disk,
+        counts=ingested.counts,
     )
+
+
+def _read_activity(ctx: RunContext, ingested: Ingested, kind: str) -> pd.DataFrame | None:
+    """The validated ``kind`` rows ingest wrote to the run, as they were (same dtypes, Arrow
+    strings kept as Arrow), or ``None`` when no source of that kind was read.
+
+    pandas would read Arrow strings back as Python strings; each column is taken from the
+    Parquet table with the dtype it was written with, and pyarrow shares repeated text
+    between rows (``to_pandas`` deduplicates objects), as ingest does.
+    """
+    dtypes = ingested.activity_on_disk.get(kind)
+    if dtypes is None:
+        return None
+    table = pq.read_table(ctx.out / f"{kind}.parquet")
+    columns: dict[str, pd.Series] = {}
+    for name, dtype in dtypes.items():
+        column = table.column(name)
+        if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+            columns[name] = pd.Series(pd.arrays.ArrowStringArray(column), copy=False)
+        else:
+            columns[name] = pd.Series(column.to_pandas(), copy=False)
+    return pd.DataFrame(columns, copy=False)
 
 
 def consent(ctx: RunContext, done: Results) -> ConsentJudged:
@@ -111,7 +144,9 @@ def consent(ctx: RunContext, done: Results) -> ConsentJudged:
     )
     judged_at = datetime.now(UTC)  # the ledger as read now is what the run knows
     # what judging reads (no evidence), in storage order: it is order-independent
-    events = ledger.events(as_of=ctx.as_of, columns=Ledger.JUDGING_COLUMNS, ordered=False)
+    events = ledger.events(
+        as_of=ctx.as_of, columns=Ledger.JUDGING_COLUMNS, ordered=False, arrow_text=True
+    )
     states = _arrow_text(subject_states(events, as_of=ctx.as_of))
     may_link = linking_allowed(records=tp, states=states, policy=policy)
     # the ledger as read and the imported rows are judged into states now: freed, as every
@@ -241,8 +276,8 @@ def features(ctx: RunContext, done: Results) -> Features:
     tables = build_person_tables(
         graph=done.of(PersonIds).graph,
         touchpoints=ingested.touchpoints,
-        events=ingested.activity.get("events"),
-        interactions=ingested.activity.get("interactions"),
+        events=_read_activity(ctx, ingested, "events"),
+        interactions=_read_activity(ctx, ingested, "interactions"),
         consent=done.of(PersonConsent).consent,
         as_of=ctx.as_of,
     )

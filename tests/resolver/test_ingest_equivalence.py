@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from resolver import normalize as N
 from resolver import sources as S
+from resolver.shared_text import text_codes
 from resolver.sources import SourceConfig, ingest_sources
 from tests.strategies import emails, phones
 
@@ -183,7 +184,7 @@ def test_codes_of_arrow_text_equal_codes_of_objects(values: list[str | None]) ->
     objects = S._text(pd.Series(values, dtype=object)).astype(object)
     arrow = S._text(pd.Series(values, dtype="string[pyarrow]"))
     for series in (objects, arrow):
-        codes, uniques = S._codes(series)
+        codes, uniques = text_codes(series)
         decoded = [None if c < 0 else uniques[c] for c in codes]
         assert decoded == [None if pd.isna(v) else v for v in objects]
 
