@@ -1065,6 +1065,29 @@ def events_from_frame(frame: pd.DataFrame) -> list[ConsentEvent]:
     ]
 
 
+def _arrow_frame(cursor: Any, names: list[str], *, block: int = 100_000) -> pd.DataFrame:
+    """A DBAPI cursor's rows as a frame of Arrow strings (``None`` stays missing), read
+    ``block`` rows at a time so that only one block is ever Python objects."""
+    parts: list[pa.Table] = []
+    while rows := cursor.fetchmany(block):
+        columns = list(zip(*rows, strict=True))
+        del rows
+        parts.append(  # times as the driver gives them (text or datetime), parsed by the caller
+            pa.table(
+                {
+                    n: pa.array(c) if n in _TIME_COLUMNS else pa.array(c, type=pa.string())
+                    for n, c in zip(names, columns, strict=True)
+                }
+            )
+        )
+        del columns
+    if not parts:
+        return pd.DataFrame({n: pd.Series(dtype=object) for n in names})
+    table = pa.concat_tables(parts, promote_options="permissive")  # a block of null times
+    frame: pd.DataFrame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+    return frame
+
+
 def _from_stamp(text: str) -> datetime:
     return datetime.strptime(text, _STAMP).replace(tzinfo=UTC)
 
@@ -1458,6 +1481,7 @@ class Ledger:
         as_of: datetime | None = None,
         columns: Sequence[str] | None = None,
         ordered: bool = True,
+        arrow_text: bool = False,
     ) -> pd.DataFrame:
         """Events (optionally of some subjects, recorded at or before ``as_of``).
 
@@ -1466,6 +1490,11 @@ class Ledger:
         recorded_at, expires_at, source``, not the evidence. With ``ordered``
         the rows come oldest first (then by id); without, in storage order,
         which spares the database a sort of the whole ledger.
+
+        With ``arrow_text`` the text columns are Arrow strings (``string[pyarrow]``), read
+        in blocks, instead of a Python ``str`` per value: the nightly reads the whole
+        ledger to judge it, and a million events then take about 0.15 GiB instead of
+        0.8 GiB (``bench/RESULTS.md``, issue #14).
         """
         names = list(columns) if columns is not None else list(EVENT_COLUMNS)
         unknown = sorted(set(names) - {c.name for c in consent_events.columns})
@@ -1474,7 +1503,9 @@ class Ledger:
                 f"unknown ledger column(s) {', '.join(unknown)}", fields=unknown
             )
         if self._dialect == "postgresql" and subject_ids is None:
-            frame = self._copy_out(names, subject_type=subject_type, as_of=as_of, ordered=ordered)
+            frame = self._copy_out(
+                names, subject_type=subject_type, as_of=as_of, ordered=ordered, arrow=arrow_text
+            )
         else:
             query = select(*[consent_events.c[n] for n in names])
             if subject_type is not None:
@@ -1488,8 +1519,11 @@ class Ledger:
             with self._engine.connect() as connection:
                 result = connection.execute(query)
                 # the DBAPI rows as they are: the times are parsed below, a column at a time
-                rows = result.cursor.fetchall() if result.cursor is not None else []
-            frame = pd.DataFrame.from_records(rows, columns=names)
+                if arrow_text and result.cursor is not None:
+                    frame = _arrow_frame(result.cursor, names)
+                else:
+                    rows = result.cursor.fetchall() if result.cursor is not None else []
+                    frame = pd.DataFrame.from_records(rows, columns=names)
             if frame.empty:
                 return frame
             for name in _TIME_COLUMNS:
@@ -1500,10 +1534,17 @@ class Ledger:
         return frame
 
     def _copy_out(
-        self, names: list[str], *, subject_type: str | None, as_of: datetime | None, ordered: bool
+        self,
+        names: list[str],
+        *,
+        subject_type: str | None,
+        as_of: datetime | None,
+        ordered: bool,
+        arrow: bool = False,
     ) -> pd.DataFrame:
         """The whole (or one subject type's) ledger through ``COPY ... TO STDOUT``, read by
-        Arrow; times travel as integer microseconds since the epoch."""
+        Arrow; times travel as integer microseconds since the epoch. ``arrow``: text stays
+        Arrow strings."""
         selected = [
             f"(extract(epoch from {n}) * 1000000)::bigint AS {n}" if n in _TIME_COLUMNS else n
             for n in names
@@ -1551,7 +1592,8 @@ class Ledger:
             if n in _TIME_COLUMNS:
                 column = column.cast(pa.timestamp("us", tz="UTC"))
             arrays[n] = column
-        frame: pd.DataFrame = pa.table(arrays).to_pandas()
+        mapper = {pa.string(): pd.StringDtype("pyarrow")}.get if arrow else None
+        frame: pd.DataFrame = pa.table(arrays).to_pandas(types_mapper=mapper)
         for n in _TIME_COLUMNS:
             if n in frame.columns:
                 frame[n] = frame[n].astype("datetime64[ns, UTC]")
