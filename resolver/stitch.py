@@ -2,14 +2,32 @@
 
 Cookies churn: a browser is cleared, or Safari's ITP caps its first-party
 cookies at seven days, and the same browser comes back with a new cookie
-that never logs in. What it keeps is its user agent and the network it
-browses from. Stitching links such a cluster (no login, no identifier, no
-person field) to a person only when the evidence is unambiguous:
+that never logs in. What it keeps is its user agent (up to the version
+numbers its updates change) and the network it browses from. Stitching
+links such a cluster (no login, no identifier, no person field) to a person
+only when the evidence is unambiguous:
 
 * the (IP, user agent) pairs of the anonymous cluster point to exactly one
   identified person: the pair occurs in that person's sessions and in no
   other identified person's (``ambiguous_identifier`` otherwise: two members
   of a household on the same browser version);
+* where no identified person shares the exact user agent at the cluster's
+  IPs, its *browser*, the user agent without its version numbers
+  (``browser_family``: Chrome 134 and Chrome 135 on one Windows machine), is
+  tried the same way: a browser updates every four to eight weeks, so a
+  cookie that churned after an update no longer matches its predecessor's
+  user agent;
+* a person whose own cookie on that browser (same family) was in use while
+  the anonymous cluster was seen is not its owner: a browser holds one
+  first-party cookie at a time, so the anonymous cookie is another browser
+  of the same make, most often a household member's phone of the same model.
+  Of several candidates, the one left when those are set aside is the owner;
+  none left is ``ambiguous_identifier``;
+* the last two hold only where the data shows that a browser's cookies
+  replace one another: at most ``OVERLAPPING_COOKIES_SHARE`` of identified
+  persons' cookies on one browser family begin while an earlier one is still
+  in use (``churn``). Where cookie ids are issued otherwise (several live at
+  once), the time says nothing, and only exact user agents are matched;
 * the IP is not shared by more than ``max_persons_per_ip`` identified persons
   (offices, mobile carriers' NAT, public wifi): such IPs are ignored;
 * only browser sessions (with a cookie) count: an app's user agent is the
@@ -21,11 +39,13 @@ other link, and the consent gate and the identifier limit still apply.
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 import numpy as np
 import pandas as pd
 
-__all__ = ["STITCH_RULE", "stitch_edges", "stitch_frame", "stitch_sql"]
+__all__ = ["STITCH_RULE", "browser_family", "stitch_edges", "stitch_frame", "stitch_sql"]
 
 STITCH_RULE = "ip_user_agent"
 STITCH_RANK = 4
@@ -35,6 +55,31 @@ _EVIDENCE = (
     "national_id",
 )  # fmt: skip
 
+#: Where more than this share of identified persons' cookies on one browser family were
+#: first seen while an earlier one was still in use, the data's cookies do not replace one
+#: another (``churn`` in ``stitch_sql``), and stitching matches exact user agents only, as
+#: before the browser family and the in-use test: harder world seeds 1-4 0.05-0.07 (a second
+#: device of one make: a Mac and an iPad), the demo world, whose cookies of one browser
+#: are drawn over the whole window, 0.93.
+OVERLAPPING_COOKIES_SHARE = 0.2
+#: Cookies that follow an earlier one of their person and browser family needed to tell.
+MIN_FOLLOWING_COOKIES = 20
+
+#: A version number: digits with at least one dot or underscore (``134.0.0.0``, ``17_5``).
+_VERSION = re.compile(r"\d+(?:[._]\d+)+")
+
+
+def browser_family(user_agent: str) -> str:
+    """A user agent without its version numbers: what a browser keeps across its updates.
+
+    Examples:
+        >>> browser_family("Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/134.0.0.0 Safari/537.36")
+        'Mozilla/# (Windows NT #; Win64; x64) Chrome/# Safari/#'
+        >>> browser_family("Mozilla/5.0 (iPhone; CPU iPhone OS 18_5 like Mac OS X) Version/18.5")
+        'Mozilla/# (iPhone; CPU iPhone OS # like Mac OS X) Version/#'
+    """
+    return _VERSION.sub("#", user_agent)
+
 
 def stitch_edges(
     touchpoints: pd.DataFrame, *, cluster: np.ndarray, max_persons_per_ip: int
@@ -42,7 +87,7 @@ def stitch_edges(
     """Edges from anonymous clusters to the one identified person sharing their browser.
 
     Args:
-        touchpoints: the ingest output (needs ``ip`` and ``user_agent``).
+        touchpoints: the ingest output (needs ``ip``, ``user_agent``, ``cookie_id``, ``ts``).
         cluster: cluster label per record id, from clustering without stitching.
         max_persons_per_ip: an IP seen with more identified persons is ignored.
 
@@ -58,17 +103,30 @@ def stitch_edges(
 
 
 def stitch_frame(touchpoints: pd.DataFrame, *, cluster: np.ndarray) -> pd.DataFrame:
-    """What stitching reads per record: ``record_id, cluster, evidence, ip, ua``."""
+    """What stitching reads per record: ``record_id, cluster, evidence, ip, ua, family, cookie, t``.
+
+    ``t`` is the record's time in seconds (null without one).
+    """
     present = [c for c in _EVIDENCE if c in touchpoints.columns]
     evidence = touchpoints[present].notna().any(axis=1).to_numpy()
+    # Browsers only: an app's user agent is the same on every install.
+    ua = touchpoints["user_agent"].where(touchpoints["cookie_id"].notna())
+    distinct = ua.dropna().unique()
+    family = ua.map(dict(zip(distinct, map(browser_family, distinct), strict=True)))
+    ts = pd.to_datetime(touchpoints["ts"], utc=True)
+    seconds = pd.Series(
+        ts.to_numpy(dtype="datetime64[s]").astype(np.int64), dtype="Int64", index=ts.index
+    ).mask(ts.isna())
     return pd.DataFrame(
         {
             "record_id": touchpoints["record_id"].to_numpy(),
             "cluster": cluster,
             "evidence": evidence,
             "ip": touchpoints["ip"].to_numpy(),
-            # Browsers only: an app's user agent is the same on every install.
-            "ua": touchpoints["user_agent"].where(touchpoints["cookie_id"].notna()).to_numpy(),
+            "ua": ua.to_numpy(),
+            "family": family.to_numpy(),
+            "cookie": touchpoints["cookie_id"].to_numpy(),
+            "t": seconds.to_numpy(),
         }
     )
 
@@ -83,40 +141,84 @@ def stitch_sql(*, max_persons_per_ip: int) -> str:
         WITH clusters AS (
             SELECT cluster, bool_or(evidence) AS identified FROM r GROUP BY cluster
         ),
-        pairs AS (  -- (ip, ua) per cluster, with one record that shows it
-            SELECT r.cluster, c.identified, r.ip, r.ua, min(r.record_id) AS record_id
+        seen AS (  -- browser sessions with an IP, and whether their cluster is identified
+            SELECT r.cluster, c.identified, r.record_id, r.ip, r.ua, r.family, r.cookie, r.t
             FROM r JOIN clusters c USING (cluster)
             WHERE r.ip IS NOT NULL AND r.ua IS NOT NULL
-            GROUP BY r.cluster, c.identified, r.ip, r.ua
         ),
         busy_ips AS (  -- offices, carrier NAT, public wifi
-            SELECT ip FROM pairs WHERE identified
+            SELECT ip FROM seen WHERE identified
             GROUP BY ip HAVING count(DISTINCT cluster) > {int(max_persons_per_ip)}
         ),
-        owners AS (  -- (ip, ua) pairs seen with exactly one identified person
-            SELECT ip, ua, count(DISTINCT cluster) AS persons,
-                   min(cluster) AS owner, min(record_id) AS owner_record
-            FROM pairs WHERE identified AND ip NOT IN (SELECT ip FROM busy_ips)
-            GROUP BY ip, ua
+        quiet AS (
+            SELECT * FROM seen WHERE ip NOT IN (SELECT ip FROM busy_ips)
         ),
-        candidates AS (
-            SELECT a.cluster, a.record_id, o.owner, o.owner_record, o.persons
-            FROM pairs a JOIN owners o USING (ip, ua)
-            WHERE NOT a.identified
+        anonymous AS (  -- (ip, ua) per anonymous cluster, with one record that shows it
+            SELECT cluster, ip, ua, family, min(record_id) AS record_id
+            FROM quiet WHERE NOT identified GROUP BY cluster, ip, ua, family
+        ),
+        by_ua AS (  -- identified persons per (ip, exact user agent)
+            SELECT ip, ua, cluster AS owner, min(record_id) AS owner_record
+            FROM quiet WHERE identified GROUP BY ip, ua, cluster
+        ),
+        by_family AS (  -- and per (ip, browser family)
+            SELECT ip, family, cluster AS owner, min(record_id) AS owner_record
+            FROM quiet WHERE identified GROUP BY ip, family, cluster
+        ),
+        lives AS (  -- when each identified person's cookies were in use, per browser family
+            SELECT cluster AS owner, family, cookie, min(t) AS first_t, max(t) AS last_t
+            FROM seen WHERE identified AND cookie IS NOT NULL GROUP BY cluster, family, cookie
+        ),
+        following AS (  -- each cookie after the first of its person and browser family
+            SELECT first_t,
+                   max(last_t) OVER (PARTITION BY owner, family ORDER BY first_t, cookie
+                                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before_t
+            FROM lives WHERE first_t IS NOT NULL
+        ),
+        churn AS (  -- whether a browser's cookies replace one another in this data
+            SELECT count(*) >= {MIN_FOLLOWING_COOKIES}
+                   AND count(*) FILTER (WHERE first_t <= before_t)
+                       <= {OVERLAPPING_COOKIES_SHARE} * count(*) AS ordered
+            FROM following WHERE before_t IS NOT NULL
+        ),
+        exact AS (
+            SELECT a.cluster, a.record_id, a.family, o.owner, o.owner_record
+            FROM anonymous a JOIN by_ua o ON o.ip = a.ip AND o.ua = a.ua
+        ),
+        candidates AS (  -- the browser family only where no exact user agent matches
+            SELECT * FROM exact
+            UNION ALL
+            SELECT a.cluster, a.record_id, a.family, o.owner, o.owner_record
+            FROM anonymous a JOIN by_family o ON o.ip = a.ip AND o.family = a.family
+            CROSS JOIN churn
+            WHERE churn.ordered AND a.cluster NOT IN (SELECT cluster FROM exact)
+        ),
+        spans AS (  -- when each anonymous cluster was seen
+            SELECT cluster, min(t) AS first_t, max(t) AS last_t
+            FROM seen WHERE NOT identified GROUP BY cluster
+        ),
+        busy_owners AS (  -- their own cookie on that browser was in use meanwhile: another browser
+            SELECT DISTINCT c.cluster, c.owner
+            FROM candidates c
+            JOIN spans s ON s.cluster = c.cluster
+            JOIN lives l ON l.owner = c.owner AND l.family = c.family
+            CROSS JOIN churn
+            WHERE churn.ordered AND l.first_t <= s.last_t AND l.last_t >= s.first_t
         ),
         verdict AS (
-            SELECT cluster,
-                   count(DISTINCT owner) FILTER (WHERE persons = 1) AS unique_owners,
-                   bool_or(persons > 1) AS shared,
-                   min(record_id) AS record_id,
-                   min(owner_record) FILTER (WHERE persons = 1) AS owner_record,
-                   min(owner_record) AS any_owner_record
-            FROM candidates GROUP BY cluster
+            SELECT c.cluster,
+                   count(DISTINCT c.owner) FILTER (WHERE b.owner IS NULL) AS free_owners,
+                   min(c.record_id) AS record_id,
+                   min(c.owner_record) FILTER (WHERE b.owner IS NULL) AS owner_record,
+                   min(c.owner_record) AS any_owner_record
+            FROM candidates c
+            LEFT JOIN busy_owners b ON b.cluster = c.cluster AND b.owner = c.owner
+            GROUP BY c.cluster
         )
-        SELECT record_id AS "left", coalesce(owner_record, any_owner_record) AS "right",
+        SELECT record_id AS "left",
+               CASE WHEN free_owners = 1 THEN owner_record ELSE any_owner_record END AS "right",
                '{STITCH_RULE}' AS rule, {STITCH_RANK} AS rank, 1.0 AS probability,
-               CASE WHEN unique_owners = 1 AND NOT shared THEN NULL
-                    ELSE 'ambiguous_identifier' END AS reason
+               CASE WHEN free_owners = 1 THEN NULL ELSE 'ambiguous_identifier' END AS reason
         FROM verdict
         ORDER BY "left"
         """
