@@ -111,13 +111,15 @@ def _contact_state(
     columns = ["channel", "contact_id", "opted_in", "opted_out", "last_inbound_at", "reads"]
     if events is None or not len(events) or "channel" not in events:
         return pd.DataFrame(columns=[*columns, "engagement"])
-    of_contacts = (events["subject_type"].astype(str) == "contact").to_numpy()
+    of_contacts = events["subject_type"].eq("contact").to_numpy(dtype=bool, na_value=False)
+    mine = events.loc[of_contacts]  # the contacts' rows first: text becomes objects only there
+
     rows = pd.DataFrame(
         {
-            "contact_id": events["subject_id"].astype(object).to_numpy()[of_contacts],
-            "channel": events["channel"].astype(object).to_numpy()[of_contacts],
-            "type": events["event_type"].astype(object).to_numpy()[of_contacts],
-            "ts": pd.to_datetime(events["ts"], utc=True).to_numpy()[of_contacts],
+            "contact_id": mine["subject_id"].astype(object).to_numpy(),
+            "channel": mine["channel"].astype(object).to_numpy(),
+            "type": mine["event_type"].astype(object).to_numpy(),
+            "ts": pd.to_datetime(mine["ts"], utc=True).to_numpy(),
         }
     )
     rows["ts"] = pd.to_datetime(rows["ts"], utc=True)

@@ -86,7 +86,14 @@ def ingest(ctx: RunContext, done: Results) -> Ingested:
         suppression=ErasureStore(ctx.store).suppression(key=ctx.workspace.salt),
         progress=ctx.progress,
     )
-    ingested.touchpoints.to_parquet(ctx.out / "touchpoints.parquet", index=False)
+    # times in microseconds, as Spark reads Parquet (it refuses TIMESTAMP(NANOS)); ingest keeps
+    # no finer time than that
+    ingested.touchpoints.to_parquet(
+        ctx.out / "touchpoints.parquet",
+        index=False,
+        coerce_timestamps="us",
+        allow_truncated_timestamps=True,
+    )
     (ctx.out / "quarantine").mkdir()
     for source, rows in ingested.quarantine.items():
         rows.to_parquet(ctx.out / "quarantine" / f"{source}.parquet", index=False)
