@@ -386,8 +386,8 @@ class GuardedUnion:
                         kept = sets.get(ra)
                         if kept is None:
                             sets[ra] = moved  # popped: nothing else holds it
-                        elif len(kept) < _MAX_PROFILE_VALUES:
-                            kept.update(moved)
+                        elif len(kept) < _MAX_PROFILE_VALUES and not moved <= kept:
+                            sets[ra] = kept | moved  # a new set: ``kept`` may be shared
             if rb in restricted:
                 restricted.add(ra)
             if subject_of[ra] != subject_of[rb]:
@@ -446,19 +446,24 @@ def _value_sets(values: pd.Series | None) -> dict[int, set[str]]:
 
     Only the records holding something are visited: most touchpoints carry
     no name, birth date or contact.
+
+    Records holding the same values share one set (a set is 216 bytes, and a name or a
+    birth date repeats over many records): the union never changes a set in place, it
+    makes a new one when two clusters' values meet.
     """
     if values is None:
         return {}
     raw = values.to_numpy(dtype=object)
     present = np.flatnonzero(~pd.isna(raw))  # a list counts as present
     out: dict[int, set[str]] = {}
+    shared: dict[object, set[str]] = {}
     for i, v in zip(present.tolist(), raw[present].tolist(), strict=True):
         if isinstance(v, list | tuple | np.ndarray):
-            found = {str(x) for x in v if isinstance(x, str)}
+            found = frozenset(str(x) for x in v if isinstance(x, str))
             if found:
-                out[i] = found
+                out[i] = shared.setdefault(found, set(found))
         elif isinstance(v, str):
-            out[i] = {v}
+            out[i] = shared.setdefault(v, {v})
     return out
 
 
