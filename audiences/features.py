@@ -364,7 +364,7 @@ def _activity(
     people = person.to_numpy()
     if events is not None and len(events):
         owner = _first_owner(
-            [_text(events["subject_type"]), _text(events["subject_id"])],
+            [_arrow_text(events["subject_type"]), _arrow_text(events["subject_id"])],
             [_text(touchpoints["subject_type"]), _text(touchpoints["subject_id"])],
         )
         found = np.flatnonzero(owner >= 0)
@@ -384,7 +384,8 @@ def _activity(
     if interactions is not None and len(interactions):
         known = np.flatnonzero(touchpoints["customer_id"].notna().to_numpy())
         owner = _first_owner(
-            [_text(interactions["customer_id"])], [_text(touchpoints["customer_id"].iloc[known])]
+            [_arrow_text(interactions["customer_id"])],
+            [_text(touchpoints["customer_id"].iloc[known])],
         )
         found = np.flatnonzero(owner >= 0)
         owners.append(known[owner[found]])
@@ -478,16 +479,40 @@ def _none_for_missing(values: object) -> np.ndarray | list[str | None]:
     return listed
 
 
-def _first_owner(asked: list[np.ndarray], owners: list[np.ndarray]) -> np.ndarray:
-    """Per row of ``asked`` (key columns), the position of the first row of ``owners`` with
-    the same key (-1: none): an inner join on each key's first owner, in ``asked``'s order."""
-    n = len(owners[0])
-    joint = np.zeros(n + len(asked[0]), dtype=np.int64)
+def _arrow_text(values: pd.Series) -> pa.Array:
+    """``_text(values)`` as Arrow text: Arrow strings as they are (no Python ``str`` per row:
+    the events' keys are millions of rows), anything else through ``_text``."""
+    dtype = values.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        return values.array.__arrow_array__().combine_chunks()
+    return pa.array(_text(values), type=pa.string())
+
+
+def _first_owner(asked: list[pa.Array], owners: list[np.ndarray]) -> np.ndarray:
+    """Per row of ``asked`` (key columns, Arrow text), the position of the first row of
+    ``owners`` (key columns, text objects) with the same key (-1: none, or a missing value):
+    an inner join on each key's first owner, in ``asked``'s order.
+
+    The owners' distinct keys are numbered; each asked value is looked up among them in
+    Arrow (``index_in``), so the asked rows never become Python objects.
+    """
+    n, m = len(owners[0]), len(asked[0])
+    mine_joint = np.zeros(n, dtype=np.int64)
+    asked_joint = np.zeros(m, dtype=np.int64)
+    unknown = np.zeros(m, dtype=bool)
     for mine, theirs in zip(owners, asked, strict=True):
-        codes, uniques = pd.factorize(np.concatenate([mine, theirs]))
-        joint = joint * max(len(uniques), 1) + codes
-    first = ~pd.Index(joint[:n]).duplicated(keep="first")
-    where = pd.Index(joint[:n][first]).get_indexer(pd.Index(joint[n:]))
+        codes, uniques = pd.factorize(mine)
+        size = max(len(uniques), 1)
+        mine_joint = mine_joint * size + codes
+        looked = pc.index_in(
+            theirs, value_set=pa.array(np.asarray(uniques, dtype=object), type=pa.string())
+        )
+        index = looked.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        unknown |= index < 0
+        asked_joint = asked_joint * size + index
+    first = ~pd.Index(mine_joint).duplicated(keep="first")
+    where = pd.Index(mine_joint[first]).get_indexer(pd.Index(asked_joint))
+    where[unknown] = -1
     owner: np.ndarray = np.r_[np.flatnonzero(first), -1][where]  # -1 (no owner): the last
     return owner
 
