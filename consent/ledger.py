@@ -28,7 +28,8 @@ Events are checked where they enter (``ConsentEvent`` for one event,
   text (not a JSON object) is read as the ``form`` it was collected on.
 
 Large appends take the bulk path (``Ledger.append_frame``): the rows are
-checked and fingerprinted column by column, then written set-based in one
+checked and fingerprinted column by column (the SHA-256s of a large append by
+DuckDB, on every core), then written set-based in one
 transaction per batch: PostgreSQL copies them into a temporary table
 (``COPY``) and inserts what is new with ``ON CONFLICT DO NOTHING``; SQLite
 looks the batch's ids up through a temporary table and inserts the new rows
@@ -51,9 +52,16 @@ STDOUT`` parsed by Arrow).
 Measured and not taken (bench/RESULTS.md, "Ledger throughput"): a clustered
 SQLite ledger (``WITHOUT ROWID``) wrote a first import no faster (its rows are
 large for a clustered B-tree, and the secondary indexes then carry the id
-instead of a rowid); SQLite rows sorted by id before ``executemany`` (the
-bound values are then read from scattered memory); a larger page cache while
-writing.
+instead of a rowid); SQLite rows sorted by id or by the subject index's key
+before ``executemany`` (the primary key or the index build gains less than
+ordering the rows and reading their values from scattered memory costs);
+fewer values bound per row (the batch's ``ingested_at`` as a literal, coded
+low-cardinality columns, multi-row ``VALUES``); SQLite's multi-threaded sort
+for the rebuilt indexes (it needs ``temp_store=FILE`` and a page cache as small
+as each sorted run, which spills and re-reads the import's own pages); a larger
+page cache while writing; a cheaper fingerprint than SHA-256 (the per-row cost
+was the Python call, not the hash, and a non-cryptographic one would let
+crafted content pass as a duplicate).
 
 The ledger takes an SQLAlchemy ``Engine``; which database (SQLite in the
 workspace, PostgreSQL in production) is the caller's business.
