@@ -113,7 +113,6 @@ def _contact_state(
         return pd.DataFrame(columns=[*columns, "engagement"])
     of_contacts = events["subject_type"].eq("contact").to_numpy(dtype=bool, na_value=False)
     mine = events.loc[of_contacts]  # the contacts' rows first: text becomes objects only there
-
     rows = pd.DataFrame(
         {
             "contact_id": mine["subject_id"].astype(object).to_numpy(),

@@ -45,7 +45,7 @@ import pyarrow.compute as pc
 
 from audiences import engagement as e
 from audiences.contacts import build_person_contacts
-from resolver.shared_text import repeated, shared_objects
+from resolver.shared_text import arrow_array, is_arrow_text, repeated, shared_objects
 
 __all__ = ["PersonTables", "build_person_tables", "IDENTIFIER_FIELDS"]
 
@@ -450,8 +450,7 @@ def _text(values: pd.Series) -> np.ndarray:
 def _shared_text(values: pd.Series) -> np.ndarray:
     """``_text(values)`` with one ``str`` per distinct value shared by its rows (an event
     type over millions of events is one object, not one per row)."""
-    dtype = values.dtype
-    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow" and values.notna().all():
+    if is_arrow_text(values) and values.notna().all():
         return shared_objects(values)
     return _text(values)  # other types become their text, and missing values too
 
@@ -482,9 +481,8 @@ def _none_for_missing(values: object) -> np.ndarray | list[str | None]:
 def _arrow_text(values: pd.Series) -> pa.Array:
     """``_text(values)`` as Arrow text: Arrow strings as they are (no Python ``str`` per row:
     the events' keys are millions of rows), anything else through ``_text``."""
-    dtype = values.dtype
-    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
-        return values.array.__arrow_array__().combine_chunks()
+    if is_arrow_text(values):
+        return arrow_array(values).combine_chunks()
     return pa.array(_text(values), type=pa.string())
 
 

@@ -31,7 +31,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-__all__ = ["repeated", "shared_objects", "text_codes"]
+__all__ = [
+    "arrow_array",
+    "is_arrow_text",
+    "repeated",
+    "shared_objects",
+    "take_values",
+    "text_codes",
+]
 
 
 def repeated(value: object, n: int) -> np.ndarray:
@@ -45,11 +52,28 @@ def shared_objects(values: pd.Series) -> np.ndarray:
     """``values`` as an object array: each a ``str`` shared by every row holding it, ``None``
     where missing (Arrow's dictionary encoding, then a take)."""
     codes, uniques = text_codes(values)
-    table = np.empty(len(uniques) + 1, dtype=object)
-    table[:-1] = uniques
+    return take_values(uniques, codes)
+
+
+def take_values(values: list[Any], codes: np.ndarray) -> np.ndarray:
+    """``values`` at ``codes`` as an object array, ``None`` where the code is -1; each value
+    is the one object, shared by every row holding its code."""
+    table = np.empty(len(values) + 1, dtype=object)
+    table[:-1] = values
     table[-1] = None
     taken: np.ndarray = table[codes]
     return taken
+
+
+def is_arrow_text(values: pd.Series) -> bool:
+    """Whether ``values`` is ``string[pyarrow]`` (pandas' ``StringDtype`` stored in Arrow)."""
+    dtype = values.dtype
+    return isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
+
+
+def arrow_array(values: pd.Series) -> Any:
+    """The Arrow chunked array behind an Arrow-backed series (no copy)."""
+    return values.array.__arrow_array__()
 
 
 def text_codes(values: pd.Series) -> tuple[np.ndarray, list[Any]]:
@@ -59,9 +83,8 @@ def text_codes(values: pd.Series) -> tuple[np.ndarray, list[Any]]:
     pandas ``map`` over a dict builds and probes a hash index in Python objects.
     Arrow text is encoded as it is; other values go through Python objects.
     """
-    dtype = values.dtype
-    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
-        array = values.array.__arrow_array__().combine_chunks()
+    if is_arrow_text(values):
+        array = arrow_array(values).combine_chunks()
     else:
         objects = values.astype(object).to_numpy()
         objects[~values.notna().to_numpy()] = None

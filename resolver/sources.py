@@ -58,7 +58,14 @@ from resolver.normalize import (
     transliterate_name,
 )
 from resolver.progress import NULL_PROGRESS, Progress
-from resolver.shared_text import repeated, shared_objects, text_codes
+from resolver.shared_text import (
+    arrow_array,
+    is_arrow_text,
+    repeated,
+    shared_objects,
+    take_values,
+    text_codes,
+)
 from resolver.suppression import Suppression, suppressed_rows
 from resolver.vocabulary import CONSENT_STATUSES, SUBJECT_TYPES
 
@@ -653,23 +660,12 @@ def _text(series: pd.Series) -> pd.Series:
     Arrow-backed strings: trimming a million values is one Arrow kernel, not a
     million Python calls; a column that is Arrow text already is not converted.
     """
-    if not _is_arrow_text(series):
+    if not is_arrow_text(series):
         series = series.astype("string[pyarrow]")
-    stripped = pc.utf8_trim_whitespace(_arrow(series))
+    stripped = pc.utf8_trim_whitespace(arrow_array(series))
     blank = pc.equal(stripped, "")
     out = pc.if_else(blank, pa.scalar(None, stripped.type), stripped)
     return pd.Series(ArrowStringArray(out), index=series.index, name=series.name, copy=False)
-
-
-def _is_arrow_text(series: pd.Series) -> bool:
-    """Whether ``series`` is ``string[pyarrow]`` (pandas' ``StringDtype`` stored in Arrow)."""
-    dtype = series.dtype
-    return isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
-
-
-def _arrow(series: pd.Series) -> Any:
-    """The Arrow chunked array behind an Arrow-backed series (no copy)."""
-    return series.array.__arrow_array__()
 
 
 def _timestamps(
@@ -694,8 +690,8 @@ def _read_timestamps(
     values: pd.Series, *, order: DateOrder | None, month_first: bool
 ) -> tuple[pd.Series, np.ndarray]:
     """``_timestamps``, and which values were numeric dates read in a guessed order."""
-    if _is_arrow_text(values) and len(values):
-        array = _arrow(values)
+    if is_arrow_text(values) and len(values):
+        array = arrow_array(values)
         shaped = pc.match_substring_regex(array, _ISO_SHAPE)
         if pc.all(shaped).as_py() is not False:  # True, or null: no values at all
             try:
@@ -757,8 +753,8 @@ def _numeric_dates(values: pd.Series) -> tuple[np.ndarray, dict[str, Any]]:
     One Arrow regex pass over the column (no Python call per value); a value
     whose two separators differ (``03/04-1980``) is not a numeric date.
     """
-    if _is_arrow_text(values):
-        array = _arrow(values).combine_chunks()
+    if is_arrow_text(values):
+        array = arrow_array(values).combine_chunks()
     else:
         objects = values.to_numpy(dtype=object, copy=True)
         objects[~np.array([isinstance(v, str) for v in objects], dtype=bool)] = None
@@ -892,7 +888,7 @@ def _validate(
         parsed, guessed[column] = _read_timestamps(
             values, order=config.date_order, month_first=month_first
         )
-        text = _text(values) if _is_arrow_text(values) else _text(values.astype(object))
+        text = _text(values) if is_arrow_text(values) else _text(values.astype(object))
         present = values.notna() & text.notna()
         if column in schema.required:
             fail(~present, f"missing_required:{column}")
@@ -977,10 +973,7 @@ def _keep(values: pd.Series, mask: pd.Series | np.ndarray) -> pd.Series:
 
 def _take(mapped: list[object], codes: np.ndarray, index: pd.Index) -> pd.Series:
     """Values of ``mapped`` at ``codes`` (missing where the code is -1), as objects."""
-    table = np.empty(len(mapped) + 1, dtype=object)
-    table[:-1] = mapped
-    table[-1] = None
-    return pd.Series(table[codes], index=index, dtype=object)
+    return pd.Series(take_values(mapped, codes), index=index, dtype=object)
 
 
 def _map_unique(values: pd.Series, fn: Callable[[str], object]) -> pd.Series:

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from resolver import normalize as N
 from resolver import sources as S
-from resolver.shared_text import text_codes
+from resolver.shared_text import is_arrow_text, text_codes
 from resolver.sources import SourceConfig, ingest_sources
 from tests.strategies import emails, phones
 
@@ -390,7 +390,7 @@ def test_parquet_text_columns_read_as_arrow_only_where_every_file_has_text(tmp_p
     pd.DataFrame({"customer_id": ["c2"], "email": [None]}).to_parquet(folder / "b.parquet")
     config = SourceConfig(name="crm", kind="customers", path=folder)
     frame = S._read_source(config, text=S._text_columns("customers"))
-    assert S._is_arrow_text(frame["customer_id"])
+    assert is_arrow_text(frame["customer_id"])
     assert frame["email"].dtype == object  # one file has no text type for it
     expected = S.read_source(config)
     for column in expected.columns:
