@@ -33,6 +33,7 @@ __all__ = [
     "canonical_form",
     "name_forms",
     "name_skeleton",
+    "normalize_address",
     "normalize_date",
     "normalize_email",
     "normalize_name",
@@ -163,6 +164,68 @@ def normalize_name(raw: object) -> str | None:
     text = text.replace("'", " ").replace("-", " ")
     tokens = [t for t in _SPACES.split(text) if t and t not in _TITLES and not t.isdigit()]
     return " ".join(tokens) or None
+
+
+# Words that say what kind of street or unit a number belongs to, not which one:
+# the common street-type and unit abbreviations of English (USPS Publication 28's
+# commonest suffixes), Russian and Ukrainian, and Hebrew, Arabic, as written and
+# as their Latin transliteration. Dropped so that "12 Dizengoff St., Apt 5",
+# "Dizengoff 12/5" and "רחוב דיזנגוף 12 דירה 5" differ at most by script.
+_ADDRESS_LABELS = frozenset(
+    {
+        "st", "street", "str", "ave", "avenue", "av", "rd", "road", "dr", "drive", "ln",
+        "lane", "blvd", "boulevard", "ct", "court", "pl", "place", "sq", "square", "hwy",
+        "highway", "pkwy", "parkway", "ter", "terrace", "cres", "crescent", "way",
+        "apt", "apartment", "flat", "unit", "ste", "suite", "fl", "floor", "bldg",
+        "no", "nr", "po", "pob", "box", "p", "o",
+        "ул", "улица", "д", "дом", "кв", "квартира", "пр", "пр-т", "проспект", "пер",
+        "переулок", "б-р", "бульвар", "ш", "шоссе", "корп", "корпус", "к", "стр",
+        "строение", "вул", "вулиця", "буд", "пл", "площадь",
+        "ul", "ulitsa", "d", "dom", "kv", "kvartira", "prospekt", "per", "pereulok",
+        "bulvar", "shosse", "korp", "vul", "vulitsya", "bud",
+        "רח", "רחוב", "דירה", "ת", "ד", "שד", "שדרות", "ש", "ص", "ب", "شارع",
+    }
+)  # fmt: skip
+_ADDRESS_BREAKS = re.compile(r"[^\w\s]+|_", re.UNICODE)
+
+
+def normalize_address(raw: object) -> str | None:
+    """Comparable form of a street address: its words in Latin letters, then its numbers.
+
+    House, flat and box numbers are what tell neighbours apart, so they are
+    kept; the labels around them (street, apt, ул., д., кв., רחוב, דירה, P.O.
+    Box) and the punctuation between them are not, and the numbers are put
+    in ascending order, because each country writes them in its own place
+    ("12 Dizengoff St., Apt 5", "Dizengoff 12/5", "Flat 5, 12 North Road").
+    Words are transliterated like names (``transliterate_name``); a number
+    with letters ("5th", "7B") is a number.
+
+    Examples:
+        >>> normalize_address("98 HaShikma St., Apt 41")
+        'hashikma 41 98'
+        >>> normalize_address("HaShikma 98/41")
+        'hashikma 41 98'
+        >>> normalize_address("ул. Профсоюзная, д. 5, кв. 12")
+        'profsoyuznaya 5 12'
+        >>> normalize_address('ת"ד 563') == normalize_address("P.O. Box 563")
+        True
+    """
+    if not isinstance(raw, str):
+        return None
+    text = _ADDRESS_BREAKS.sub(" ", unicodedata.normalize("NFKC", raw).casefold())
+    words: list[str] = []
+    numbers: list[str] = []
+    for token in text.split():
+        if token in _ADDRESS_LABELS:
+            continue
+        if any(ch.isdigit() for ch in token):
+            numbers.append(anyascii(token).lower())
+            continue
+        latin = transliterate_name(token)
+        if latin and latin not in _ADDRESS_LABELS:
+            words.append(latin)
+    numbers.sort(key=lambda n: (len(n), n))
+    return " ".join(words + numbers) or None
 
 
 @lru_cache(maxsize=200_000)

@@ -49,6 +49,7 @@ from resolver.normalize import (
     is_transliterated,
     name_forms,
     name_skeleton,
+    normalize_address,
     normalize_date,
     normalize_email,
     normalize_name,
@@ -639,10 +640,10 @@ def normalize_record(fields: Mapping[str, object], *, default_region: str) -> di
     out["dob"] = normalize_date(dob, country=region) if dob else None
     postcode = text("postcode")
     out["postcode"] = normalize_postcode(postcode, country=region) if postcode else None
-    for column in ("city", "address"):
-        raw = text(column)
-        cleaned = normalize_name(raw) if raw else None
-        out[column] = (transliterate_name(cleaned) or None) if cleaned is not None else None
+    city = text("city")
+    cleaned = normalize_name(city) if city else None
+    out["city"] = (transliterate_name(cleaned) or None) if cleaned is not None else None
+    out["address"] = normalize_address(text("address"))
     national = text("national_id")
     national = re.sub(r"[^0-9A-Z]", "", national.upper()) if national else None
     out["national_id"] = national or None
@@ -1049,8 +1050,13 @@ def _name_fields(raw: str) -> tuple[object, ...]:
     )
 
 
+def _address(raw: str) -> tuple[object, ...]:
+    """(Comparable address,) of a raw street address: see ``normalize_address``."""
+    return (normalize_address(raw),)
+
+
 def _place(raw: str) -> tuple[object, ...]:
-    """(Latin place,) of a raw city or address: normalised like a name, transliterated."""
+    """(Latin place,) of a raw city: normalised like a name, transliterated."""
     cleaned = normalize_name(raw)
     return ((transliterate_name(cleaned) or None) if cleaned is not None else None,)
 
@@ -1138,7 +1144,7 @@ def _touchpoints(
             ambiguous["date_of_birth"] = guessed
     gender = get("gender").str.upper().str[:1]
     out["gender"] = _keep(gender, gender.isin(["M", "F", "X"]))
-    out["address"] = _map_fields(get("address"), _place, 1)[0]
+    out["address"] = _map_fields(get("address"), _address, 1)[0]
     out["postcode"] = _map_pairs(
         get("postcode"), region, lambda p, r: normalize_postcode(p, country=r)
     )

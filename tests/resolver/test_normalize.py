@@ -11,6 +11,7 @@ from resolver.normalize import (
     fold_email,
     name_forms,
     name_skeleton,
+    normalize_address,
     normalize_date,
     normalize_email,
     normalize_name,
@@ -176,3 +177,49 @@ def test_dates_round_trip_through_every_format(d):
 )
 def test_normalize_postcode(raw, country, expected):
     assert normalize_postcode(raw, country=country) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("98 HaShikma St., Apt 41", "hashikma 41 98"),
+        ("12 Park Dr", "park 12"),  # "Dr" is a drive here, not a doctor
+        ("Flat 3, 12 North Road", "north 3 12"),
+        ("63 5th Ave", "63 5th"),
+        ("ул. Профсоюзная, д. 5, кв. 12", "profsoyuznaya 5 12"),
+        ("Профсоюзная 5-12", "profsoyuznaya 5 12"),
+        ('ת"ד 3816', "3816"),
+        ("...", None),
+        (None, None),
+    ],
+)
+def test_normalize_address_keeps_the_numbers_and_drops_the_labels(raw, expected):
+    assert normalize_address(raw) == expected
+
+
+def test_two_post_office_boxes_of_one_town_are_two_addresses():
+    """Before, every digit was dropped: all of Nazareth's P.O. boxes were one address."""
+    assert normalize_address('ת"ד 3816') != normalize_address('ת"ד 563')
+    assert normalize_address('ת"ד 563') == normalize_address("P.O. Box 563")
+
+
+_STREETS = st.sampled_from(["dizengoff", "hashikma", "golda meir", "elm", "north"])
+
+
+@given(street=_STREETS, house=st.integers(1, 300), flat=st.integers(1, 99))
+def test_an_address_is_one_key_however_its_country_orders_it(street, house, flat):
+    Street = street.title()
+    forms = [
+        f"{house} {Street} St., Apt {flat}",
+        f"{Street} St {house}, Apt {flat}",
+        f"{Street} {house}/{flat}",
+        f"Flat {flat}, {house} {Street} Road",
+        f"{Street} st. {house} apt {flat}",
+    ]
+    assert len({normalize_address(f) for f in forms}) == 1
+
+
+@given(st.text())
+def test_normalize_address_never_raises(raw):
+    out = normalize_address(raw)
+    assert out is None or (out == out.strip() and "  " not in out)
