@@ -54,12 +54,19 @@ def first_names_compatible(a: str, b: str) -> bool:
         (True, False)
         >>> first_names_compatible("e", "ארז"), first_names_compatible("и", "irina")
         (True, True)
+        >>> first_names_compatible("א", "אסתר"), first_names_compatible("א", "משה")
+        (True, False)
     """
     if a == b:
         return True
     across_scripts = is_transliterated(a) or is_transliterated(b)
-    if across_scripts and (_is_initial(a) or _is_initial(b)) and _initial_fits(a, b):
-        return True
+    if across_scripts and (_is_initial(a) or _is_initial(b)):
+        # The initial decides: a lone Hebrew letter transliterates to nothing (א) or to
+        # one consonant, and "nothing comparable" below must not make it fit any name.
+        if _initial_fits(a, b):
+            return True
+        if _first_letter(a) and _first_letter(b):
+            return False
     la, lb = transliterate_name(a), transliterate_name(b)
     if not la or not lb:
         return True  # nothing comparable: no evidence of a conflict

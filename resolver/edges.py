@@ -6,8 +6,10 @@ of people into one "person". So every identifier value passes the
 guard-rails before it links anything:
 
 * **blocklist**: configured values are never linked on (``blocked_value:list``);
-* **junk detection**: an email or phone tying together more distinct customers
-  than ``max_customers_per_value`` is a placeholder (``blocked_value:auto``);
+* **junk detection**: an email or phone tying together customers of more
+  distinct surnames than ``max_customers_per_value`` is a placeholder
+  (``blocked_value:auto``): a CRM's duplicate rows of one person, however
+  many, are one holder;
   so is an advertising id seen on more than ``max_devices_per_ad_id`` app
   installs (iOS and Android report all zeros when the user limits ad
   tracking, on every such device), and the platforms' documented null ad id
@@ -95,12 +97,21 @@ def junk_values(con: duckdb.DuckDBPyConnection, *, options: LinkingOptions) -> p
         else:
             limit = options.max_customers_per_device
             reason = "shared_identifier"
+        # An email or phone counts the surnames of its customers, not their rows: the
+        # three or five duplicate CRM rows of one person (typos and all: the consonant
+        # skeleton) are one holder; a customer without a surname counts on its own.
+        holders = (
+            "count(DISTINCT CASE WHEN customer_id IS NOT NULL THEN "
+            "coalesce(nullif(last_skeleton, ''), '#' || customer_id) END)"
+            if kind in ("email", "phone")
+            else "count(DISTINCT customer_id)"
+        )
         parts.append(
             f"""
             SELECT '{kind}' AS kind, {column} AS value, '{reason}' AS reason,
                    count(DISTINCT customer_id) AS customers
             FROM tp WHERE {column} IS NOT NULL
-            GROUP BY {column} HAVING count(DISTINCT customer_id) > {int(limit)}
+            GROUP BY {column} HAVING {holders} > {int(limit)}
             """
         )
     parts.append(

@@ -79,14 +79,30 @@ def _reference_strangers(
 
 
 def _reference_dobs_trusted(
-    edges: pd.DataFrame, dobs: dict[int, set[str]], contacts: dict[int, set[str]]
+    edges: pd.DataFrame,
+    dobs: dict[int, set[str]],
+    contacts: dict[int, set[str]],
+    first_names: dict[int, set[str]],
 ) -> bool:
-    """At most 2 % of the model links to try whose records both hold a birth date, and not
-    each their own contacts, disagree (decided on the first batch, before any merge)."""
+    """At most 2 % of the model links to try, and of the email or phone edges (open or
+    refused as a conflict) between records whose first names agree, whose records both
+    hold a birth date, and not each their own contacts, disagree (decided on the first
+    batch, before any merge)."""
     model = edges[(edges["rule"] == "splink") & edges["reason"].isna()]
+    contact = edges[
+        edges["rule"].isin(["email", "phone"])
+        & (edges["reason"].isna() | (edges["reason"] == "conflict"))
+    ]
+    named = [
+        (a, b)
+        for a, b in zip(contact["left"], contact["right"], strict=True)
+        if first_names.get(a)
+        and first_names.get(b)
+        and sets_compatible(first_names[a], first_names[b], kind="first_name")
+    ]
     pairs = [
         (dobs[a], dobs[b])
-        for a, b in zip(model["left"], model["right"], strict=True)
+        for a, b in [*zip(model["left"], model["right"], strict=True), *named]
         if a in dobs
         and b in dobs
         and not (contacts.get(a) and contacts.get(b) and not contacts[a] & contacts[b])
@@ -157,7 +173,7 @@ class ReferenceUnion:
         if self.trust_dobs is None:
             # decided on the first batch, before anything is merged
             self.trust_dobs = _reference_dobs_trusted(
-                edges, self.profile["dob"], self.contact_sets or {}
+                edges, self.profile["dob"], self.contact_sets or {}, self.profile["first_name"]
             )
         decisions = edges["reason"].astype(object).copy()
         idx = np.flatnonzero(decisions.isna().to_numpy())
@@ -216,6 +232,14 @@ class ReferenceUnion:
                 or (
                     self.trust_dobs
                     and _reference_kind_clash(self.profile, self.surnames, ra, rb, "dob")
+                )
+                or (
+                    # a contact both hold under first names that wholly disagree: a family's
+                    self.contact_sets is not None
+                    and bool(self.contact_sets.get(ra))
+                    and bool(self.contact_sets.get(rb))
+                    and not _reference_disjoint(self.contact_sets, ra, rb)
+                    and _reference_kind_clash(self.profile, self.surnames, ra, rb, "first_name")
                 )
             ):
                 result[pos] = "conflict"

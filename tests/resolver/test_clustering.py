@@ -47,6 +47,32 @@ def test_placeholder_email_tying_many_customers_is_blocked():
     assert _refused(edges) == {"blocked_value:auto": 2}
 
 
+def test_one_customers_duplicate_rows_on_one_email_are_not_a_placeholder():
+    """A CRM's five rows of one person (a typo in one surname) share her email: one holder.
+
+    Three strangers of three surnames on one email are a placeholder as before.
+    """
+    surnames = ["nrct", "nrct", "nrct", "nrct", "nrct"]  # consonant skeletons of norcott, norcot
+    one = _touchpoints(
+        [
+            {"customer_id": f"C{i}", "email_folded": "ralph@x.com", "kind": "customers",
+             "first_name": "ralph", "last_skeleton": s}
+            for i, s in enumerate(surnames)
+        ]
+    )  # fmt: skip
+    edges = _edges(one)
+    assert _refused(edges) == {}
+    assert len(edges[edges["rule"] == "email"]) == 4
+    strangers = _touchpoints(
+        [
+            {"customer_id": f"C{i}", "email_folded": "no@x.com", "kind": "customers",
+             "first_name": f, "last_skeleton": s}
+            for i, (f, s) in enumerate([("ann", "chn"), ("boris", "vnv"), ("dana", "lv")])
+        ]
+    )  # fmt: skip
+    assert _refused(_edges(strangers)) == {"blocked_value:auto": 2}
+
+
 def test_configured_blocklist():
     tp = _touchpoints([{"email_folded": "test@test.com"}, {"email_folded": "test@test.com"}])
     assert _refused(_edges(tp, blocklist={"email": ("test@test.com",)})) == {
@@ -279,8 +305,13 @@ def test_customers_joined_through_other_records_still_meet_the_limit():
     assert result.labels.tolist() == [0, 0, 2, 0]
 
 
-def test_conflict_needs_contact_identifiers_that_disagree():
-    """Twins (own emails) stay apart; a corrupted duplicate without contacts is the model's call."""
+def test_conflict_needs_contact_identifiers_on_both_sides():
+    """Twins (own emails) stay apart; a corrupted duplicate without contacts is the model's call.
+
+    A contact both hold does not excuse first names that wholly disagree: a couple's
+    one family email is not one person (the exact edge on it is refused upstream too),
+    while a nickname on a shared phone is.
+    """
     names = pd.Series(["benjamin", "joshua"])
     twins = cluster_records(
         n_records=2, edges=_model_edges([(0, 1, 0.999)]), customer=np.array([0, 1]),
@@ -301,7 +332,14 @@ def test_conflict_needs_contact_identifiers_that_disagree():
         first_names=names, contacts=pd.Series([["p:+1"], ["p:+1", "e:x@y.z"]]),
         customer_record=np.ones(2, bool),
     )  # fmt: skip
-    assert shared.decisions.tolist() == ["accepted"]
+    assert shared.decisions.tolist() == ["conflict"]
+    nickname = cluster_records(
+        n_records=2, edges=_model_edges([(0, 1, 0.999)]), customer=np.array([0, 1]),
+        subject=np.arange(2), may_link=np.ones(2, bool), max_customer_ids=2,
+        first_names=pd.Series(["benjamin", "ben"]),
+        contacts=pd.Series([["p:+1"], ["p:+1", "e:x@y.z"]]), customer_record=np.ones(2, bool),
+    )  # fmt: skip
+    assert nickname.decisions.tolist() == ["accepted"]
 
 
 def test_names_written_in_each_others_field_are_not_a_conflict():
@@ -532,6 +570,27 @@ def test_a_birth_date_clash_refuses_a_model_link_where_the_data_keeps_birth_date
     result = cluster_records(**_dated_world(dobs, pairs))
     assert result.decisions.tolist()[0] == "conflict"
     assert set(result.decisions.tolist()[1:]) == {"accepted"}
+
+
+def test_duplicates_sharing_a_contact_show_that_the_data_keeps_birth_dates():
+    """Where contacts merge a CRM's duplicates before the model, its own dated links are few:
+    the father's link to his son's row is one of two. The rows sharing a phone under one
+    first name (60 pairs, all agreeing) are the measure as well, so the clash is refused."""
+    dobs: list[str | None] = ["1954-03-24", "1984-08-05", "1970-01-01", "1970-01-01"]
+    model = _model_edges([(0, 1, 0.9999), (2, 3, 0.999)])
+    phone_pairs = []
+    for i in range(60):
+        dobs += [f"19{50 + i % 40}-0{1 + i % 9}-1{i % 10}"] * 2
+        phone_pairs.append((len(dobs) - 2, len(dobs) - 1, 1.0))
+    phones = _model_edges(phone_pairs, rule="phone").assign(rank=2)
+    world = _dated_world(dobs, [])
+    world["edges"] = pd.concat([phones, model], ignore_index=True)
+    world["contacts"] = pd.Series([None] * 4 + [[f"p:+{i // 2}"] for i in range(120)], dtype=object)
+    decisions = cluster_records(**world).decisions.tolist()
+    assert decisions[60] == "conflict"  # the father's model link to his son's row
+    assert set(decisions[:60]) == {"accepted"}
+    without = dict(world, edges=model)
+    assert cluster_records(**without).decisions.tolist() == ["accepted", "accepted"]
 
 
 def test_birth_dates_are_not_a_veto_where_duplicates_replace_them():
