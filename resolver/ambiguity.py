@@ -134,7 +134,7 @@ def ambiguous_model_edges(
     ):
         fragments = others[start:stop]
         if any(
-            _disjoint(reach, a, b) and _incompatible(names, births, a, b)
+            _clashing(reach, names, births, a, b)
             for i, a in enumerate(fragments)
             for b in fragments[i + 1 :]
         ):
@@ -148,6 +148,24 @@ def ambiguous_model_edges(
     ends_key = ends["record"].to_numpy(dtype=np.int64) * width + ends["other"].to_numpy(np.int64)
     out[ends["edge"].to_numpy(dtype=np.int64)[np.isin(ends_key, tied)]] = True
     return out
+
+
+def _clashing(
+    reach: dict[int, set[str]] | None,
+    names: dict[int, set[str]],
+    births: dict[int, set[str]],
+    a: int,
+    b: int,
+) -> bool:
+    """Whether the union would keep fragments ``a`` and ``b`` apart (``resolver.cluster``):
+    contacts of their own and wholly incompatible names or birth dates, or a contact both
+    hold under first names that wholly disagree (a family's email)."""
+    if _disjoint(reach, a, b):
+        return _incompatible(names, births, a, b)
+    if reach is None or not (reach.get(a) and reach.get(b)):
+        return False
+    na, nb = names.get(a), names.get(b)
+    return bool(na and nb and not sets_compatible(na, nb, kind="first_name"))
 
 
 def _disjoint(reach: dict[int, set[str]] | None, a: int, b: int) -> bool:

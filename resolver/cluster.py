@@ -549,9 +549,12 @@ def _batch_trusts_dobs(
         on_contact = np.flatnonzero(
             ((reason.isna() | (reason == "conflict")) & rule.isin(_CONTACT_RULES)).to_numpy()
         )
-        # A share needs no more than an even sample: at most _CONTACT_SAMPLE pairs.
-        on_contact = on_contact[:: max(1, len(on_contact) // _CONTACT_SAMPLE)]
+        # A share needs no more than an even sample: at most _CONTACT_SAMPLE pairs, taken in
+        # (left, right) order, so that the verdict does not depend on the edges' row order.
         cl, cr = left[on_contact], right[on_contact]
+        by_pair = np.lexsort((cr, cl))
+        chosen = by_pair[:: max(1, -(-len(by_pair) // _CONTACT_SAMPLE))]  # ceiling division
+        cl, cr = cl[chosen], cr[chosen]
         same_name = [
             bool(fa and fb and sets_compatible(fa, fb, kind="first_name"))
             for fa, fb in (

@@ -56,6 +56,8 @@ def first_names_compatible(a: str, b: str) -> bool:
         (True, True)
         >>> first_names_compatible("א", "אסתר"), first_names_compatible("א", "משה")
         (True, False)
+        >>> first_names_compatible("a maria", "мария"), first_names_compatible("м анна", "anna")
+        (True, True)
     """
     if a == b:
         return True
@@ -65,7 +67,7 @@ def first_names_compatible(a: str, b: str) -> bool:
         # one consonant, and "nothing comparable" below must not make it fit any name.
         if _initial_fits(a, b):
             return True
-        if _first_letter(a) and _first_letter(b):
+        if _first_letter(a) and _first_letter(b) and (_is_letter(a) or _is_letter(b)):
             return False
     la, lb = transliterate_name(a), transliterate_name(b)
     if not la or not lb:
@@ -140,6 +142,12 @@ def _first_letter(name: str) -> str:
 def _script(letter: str) -> str:
     """The Unicode script word of a letter's name: LATIN, CYRILLIC, HEBREW, ARABIC..."""
     return unicodedata.name(letter, "").split(" ", 1)[0]
+
+
+def _is_letter(name: str) -> bool:
+    """Whether a normalised first name is one letter and nothing else (``א``, not ``a maria``)."""
+    stripped = name.strip()
+    return len(stripped) == 1 and stripped.isalpha()
 
 
 def _is_initial(name: str) -> bool:

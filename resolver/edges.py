@@ -100,18 +100,22 @@ def junk_values(con: duckdb.DuckDBPyConnection, *, options: LinkingOptions) -> p
         # An email or phone counts the surnames of its customers, not their rows: the
         # three or five duplicate CRM rows of one person (typos and all: the consonant
         # skeleton) are one holder; a customer without a surname counts on its own.
-        holders = (
-            "count(DISTINCT CASE WHEN customer_id IS NOT NULL THEN "
-            "coalesce(nullif(last_skeleton, ''), '#' || customer_id) END)"
+        # Per customer first (a surname on any of its rows), then per value.
+        holder = (
+            "coalesce(max(nullif(last_skeleton, '')), '#' || customer_id)"
             if kind in ("email", "phone")
-            else "count(DISTINCT customer_id)"
+            else "customer_id"
         )
         parts.append(
             f"""
-            SELECT '{kind}' AS kind, {column} AS value, '{reason}' AS reason,
-                   count(DISTINCT customer_id) AS customers
-            FROM tp WHERE {column} IS NOT NULL
-            GROUP BY {column} HAVING {holders} > {int(limit)}
+            SELECT '{kind}' AS kind, value, '{reason}' AS reason,
+                   count(*) AS customers
+            FROM (
+                SELECT {column} AS value, customer_id, {holder} AS holder
+                FROM tp WHERE {column} IS NOT NULL AND customer_id IS NOT NULL
+                GROUP BY {column}, customer_id
+            )
+            GROUP BY value HAVING count(DISTINCT holder) > {int(limit)}
             """
         )
     parts.append(

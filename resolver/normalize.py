@@ -141,6 +141,7 @@ _TITLES = frozenset(
     }
 )  # fmt: skip
 _NON_NAME = re.compile(r"[^\w\s'-]+", re.UNICODE)
+_HEBREW_GERESH = re.compile("([\u05d0-\u05ea])['`\u00b4\u2018\u2019\u02bc\u05f3]")
 _SPACES = re.compile(r"\s+")
 
 
@@ -156,76 +157,129 @@ def normalize_name(raw: object) -> str | None:
         'john o neil'
         >>> normalize_name("Дмитрий")
         'дмитрий'
+        >>> normalize_name("ז׳ניה") == normalize_name("ז'ניה") == "זניה"
+        True
     """
     if not isinstance(raw, str):
         return None
     text = unicodedata.normalize("NFKC", raw).casefold()
+    # A geresh (or an apostrophe typed for one) after a Hebrew letter is part of it
+    # (ז׳ is zh: ז׳ניה is Zhenya, ג׳ורג׳ George), not a break between two names.
+    text = _HEBREW_GERESH.sub(r"\1", text)
     text = _NON_NAME.sub(" ", text).replace("_", " ")
     text = text.replace("'", " ").replace("-", " ")
     tokens = [t for t in _SPACES.split(text) if t and t not in _TITLES and not t.isdigit()]
     return " ".join(tokens) or None
 
 
-# Words that say what kind of street or unit a number belongs to, not which one:
-# the common street-type and unit abbreviations of English (USPS Publication 28's
-# commonest suffixes), Russian and Ukrainian, and Hebrew, Arabic, as written and
-# as their Latin transliteration. Dropped so that "12 Dizengoff St., Apt 5",
-# "Dizengoff 12/5" and "רחוב דיזנגוף 12 דירה 5" differ at most by script.
-_ADDRESS_LABELS = frozenset(
+# What an address says around its numbers. Street types (USPS Publication 28's
+# commonest suffixes, and the Russian, Ukrainian, Hebrew and Arabic ones) name the kind
+# of street, not which: dropped unless nothing else names it ("5 Court Road"). Unit
+# labels say the next number is a flat; house labels that it is a house or a box.
+_STREET_LABELS = frozenset(
     {
         "st", "street", "str", "ave", "avenue", "av", "rd", "road", "dr", "drive", "ln",
         "lane", "blvd", "boulevard", "ct", "court", "pl", "place", "sq", "square", "hwy",
         "highway", "pkwy", "parkway", "ter", "terrace", "cres", "crescent", "way",
-        "apt", "apartment", "flat", "unit", "ste", "suite", "fl", "floor", "bldg",
-        "no", "nr", "po", "pob", "box", "p", "o",
-        "ул", "улица", "д", "дом", "кв", "квартира", "пр", "пр-т", "проспект", "пер",
-        "переулок", "б-р", "бульвар", "ш", "шоссе", "корп", "корпус", "к", "стр",
-        "строение", "вул", "вулиця", "буд", "пл", "площадь",
-        "ul", "ulitsa", "d", "dom", "kv", "kvartira", "prospekt", "per", "pereulok",
-        "bulvar", "shosse", "korp", "vul", "vulitsya", "bud",
-        "רח", "רחוב", "דירה", "ת", "ד", "שד", "שדרות", "ש", "ص", "ب", "شارع",
+        "ул", "улица", "пр", "проспект", "пер", "переулок", "бульвар", "ш", "шоссе", "пл",
+        "площадь", "вул", "вулиця", "ul", "ulitsa", "prospekt", "per", "pereulok", "bulvar",
+        "shosse", "vul", "vulitsya", "רח", "רחוב", "שד", "שדרות", "شارع",
     }
 )  # fmt: skip
-_ADDRESS_BREAKS = re.compile(r"[^\w\s]+|_", re.UNICODE)
+_UNIT_LABELS = frozenset(
+    {
+        "apt", "apartment", "flat", "unit", "ste", "suite", "fl", "floor",
+        "кв", "квартира", "kv", "kvartira", "דירה", "דיר",
+    }
+)  # fmt: skip
+_HOUSE_LABELS = frozenset(
+    {"no", "nr", "bldg", "д", "дом", "d", "dom", "буд", "bud", "корп", "korp", "к", "стр",
+     "строение", "bx", "pobox", "box", "pob", "תד", "صب"}
+)  # fmt: skip
+_FRACTIONS = re.compile("[\u00bc-\u00be\u2150-\u215e]")
+_BOX = re.compile(r"\bp\W{0,2}o\W{0,2}box\b|\bpob\b|ת\W?ד(?!\w)|ص\W?ب(?!\w)")
+_IN_WORD_MARK = re.compile(r"(?<=[^\W\d_])['`\u00b4\u2018\u2019\u02bc\u05f3\u05f4\"](?=[^\W\d_])")
+_FLAT_AFTER = re.compile(r"(\d)\s*[/\\-]\s*(?=\d)")
+_ORDINAL = re.compile(r"^\d+(st|nd|rd|th)$")
+_ADDRESS_BREAKS = re.compile(r"[^\w]+|_", re.UNICODE)
 
 
 def normalize_address(raw: object) -> str | None:
-    """Comparable form of a street address: its words in Latin letters, then its numbers.
+    """Comparable form of a street address: its words in Latin letters, its house, then its flat.
 
     House, flat and box numbers are what tell neighbours apart, so they are
-    kept; the labels around them (street, apt, ул., д., кв., רחוב, דירה, P.O.
-    Box) and the punctuation between them are not, and the numbers are put
-    in ascending order, because each country writes them in its own place
-    ("12 Dizengoff St., Apt 5", "Dizengoff 12/5", "Flat 5, 12 North Road").
-    Words are transliterated like names (``transliterate_name``); a number
-    with letters ("5th", "7B") is a number.
+    kept, each in its role: a number after a unit label (Apt, Flat, кв.,
+    דירה), after ``/`` or ``-`` following a number (``12/5``, ``5-12``), or a
+    lone letter after a unit label is the flat; other numbers are the house
+    (or P.O. box). The labels and punctuation around them are dropped, and
+    house and flat numbers are each put in order, because each country writes
+    them in its own place ("12 Dizengoff St., Apt 5", "Dizengoff 12/5", "Flat
+    5, 12 North Road"). Words are transliterated like names
+    (``transliterate_name``), vowel points and in-word apostrophes or geresh
+    dropped first; an ordinal (5th) is a word; a lone letter after a number is
+    its suffix (12 B is 12b).
 
     Examples:
         >>> normalize_address("98 HaShikma St., Apt 41")
-        'hashikma 41 98'
+        'hashikma 98 41'
         >>> normalize_address("HaShikma 98/41")
-        'hashikma 41 98'
+        'hashikma 98 41'
         >>> normalize_address("ул. Профсоюзная, д. 5, кв. 12")
         'profsoyuznaya 5 12'
-        >>> normalize_address('ת"ד 563') == normalize_address("P.O. Box 563")
+        >>> normalize_address('ת"ד 563') == normalize_address("P.O. Box 563") == "563"
         True
+        >>> normalize_address("5 Main St, Apt 12") != normalize_address("12 Main St, Apt 5")
+        True
+        >>> normalize_address("5 Court Road")
+        'court road 5'
     """
     if not isinstance(raw, str):
         return None
-    text = _ADDRESS_BREAKS.sub(" ", unicodedata.normalize("NFKC", raw).casefold())
+    text = _FRACTIONS.sub(lambda m: " " + m.group(0), raw)
+    text = unicodedata.normalize("NFKD", text).casefold()
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = _IN_WORD_MARK.sub("", text)
+    text = _BOX.sub(" pobox ", text.replace("#", " apt "))
+    text = _FLAT_AFTER.sub(r"\1 apt ", text)
     words: list[str] = []
-    numbers: list[str] = []
-    for token in text.split():
-        if token in _ADDRESS_LABELS:
+    labels: list[str] = []
+    houses: list[str] = []
+    flats: list[str] = []
+    flat_next = after_number = False
+    for token in _ADDRESS_BREAKS.split(text):
+        if not token:
             continue
-        if any(ch.isdigit() for ch in token):
-            numbers.append(anyascii(token).lower())
+        number = any(ch.isdigit() for ch in token) and not _ORDINAL.match(token)
+        if len(token) == 1 and token.isalpha() and (flat_next or after_number):
+            target = flats if flat_next else (flats or houses)
+            if flat_next:
+                target.append(anyascii(token).lower())
+            elif target:
+                target[-1] += anyascii(token).lower()  # 12 B: the house's (or flat's) letter
+            flat_next = after_number = False
             continue
-        latin = transliterate_name(token)
-        if latin and latin not in _ADDRESS_LABELS:
+        if token in _UNIT_LABELS:
+            flat_next, after_number = True, False
+            continue
+        if token in _HOUSE_LABELS:
+            flat_next = after_number = False
+            continue
+        if number:
+            (flats if flat_next else houses).append(anyascii(token).lower())
+            flat_next, after_number = False, True
+            continue
+        after_number = False
+        if token in _STREET_LABELS:
+            labels.append(transliterate_name(token))
+            continue
+        latin = anyascii(token).lower() if _ORDINAL.match(token) else transliterate_name(token)
+        if latin:
             words.append(latin)
-    numbers.sort(key=lambda n: (len(n), n))
-    return " ".join(words + numbers) or None
+    if not [w for w in words if w != "the"]:
+        words += [label for label in labels if label]
+    houses.sort(key=lambda n: (len(n), n))
+    flats.sort(key=lambda n: (len(n), n))
+    return " ".join(words + houses + flats) or None
 
 
 @lru_cache(maxsize=200_000)

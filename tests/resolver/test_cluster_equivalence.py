@@ -341,7 +341,15 @@ def reference_ambiguous_model_edges(
         if len(fragments) < 2:
             continue
         if any(
-            incompatible(names, births, a, b) and disjoint(reach, a, b)
+            (incompatible(names, births, a, b) and disjoint(reach, a, b))
+            or (
+                # a contact both hold under first names that wholly disagree: a family's
+                reach is not None
+                and bool(reach.get(a))
+                and bool(reach.get(b))
+                and not disjoint(reach, a, b)
+                and incompatible(names, {}, a, b)
+            )
             for i, a in enumerate(fragments)
             for b in fragments[i + 1 :]
         ):

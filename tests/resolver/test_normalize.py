@@ -182,13 +182,18 @@ def test_normalize_postcode(raw, country, expected):
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("98 HaShikma St., Apt 41", "hashikma 41 98"),
+        ("98 HaShikma St., Apt 41", "hashikma 98 41"),
         ("12 Park Dr", "park 12"),  # "Dr" is a drive here, not a doctor
-        ("Flat 3, 12 North Road", "north 3 12"),
-        ("63 5th Ave", "63 5th"),
+        ("Flat 3, 12 North Road", "north 12 3"),
+        ("63 5th Ave", "5th 63"),
         ("ул. Профсоюзная, д. 5, кв. 12", "profsoyuznaya 5 12"),
         ("Профсоюзная 5-12", "profsoyuznaya 5 12"),
         ('ת"ד 3816', "3816"),
+        ("רְחוֹב הֶרְצֵל 12", "hrtsl 12"),  # vowel points are not letters
+        ("O'Connell St 5", "oconnell 5"),
+        ("12 B Main St", "main 12b"),
+        ("12 Main St, Apt D", "main 12 d"),
+        ("5 Court Road", "court road 5"),  # a street named by its labels keeps them
         ("...", None),
         (None, None),
     ],
@@ -197,10 +202,13 @@ def test_normalize_address_keeps_the_numbers_and_drops_the_labels(raw, expected)
     assert normalize_address(raw) == expected
 
 
-def test_two_post_office_boxes_of_one_town_are_two_addresses():
+def test_house_and_flat_numbers_tell_addresses_apart():
     """Before, every digit was dropped: all of Nazareth's P.O. boxes were one address."""
     assert normalize_address('ת"ד 3816') != normalize_address('ת"ד 563')
     assert normalize_address('ת"ד 563') == normalize_address("P.O. Box 563")
+    assert normalize_address("5 Main St, Apt 12") != normalize_address("12 Main St, Apt 5")
+    assert normalize_address("12½ Main St") != normalize_address("121 Main St, Apt 2")
+    assert normalize_address("The Avenue 5") != normalize_address("The Drive 5")
 
 
 _STREETS = st.sampled_from(["dizengoff", "hashikma", "golda meir", "elm", "north"])
