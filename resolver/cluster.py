@@ -28,8 +28,11 @@ that would break a rule is refused and the edge keeps the rule's name:
   share no contact while each holds an email *and* a phone, unless a birth
   date agrees: someone registering again keeps one of the two; a father and
   son of one name at one address, the son without a birth date, keep none.
-  Where the data keeps birth dates (``dobs_trusted``: at most 2 % of the
-  model's dated links disagree on them), a model link between two clusters
+  And between two clusters that both hold contacts and share one, when their
+  first names wholly disagree: that contact is a family's (the exact edge on
+  it was refused upstream for the same reason).
+  Where the data keeps birth dates (``dobs_trusted``: at most 2 % of one
+  person's dated pairs disagree on them), a model link between two clusters
   whose birth dates are wholly incompatible is refused (``conflict``)
   whatever their contacts: a person has one birth date. Data whose
   duplicates replace whole dates (FEBRL: 4-6 % of its links) keeps them as
@@ -143,8 +146,9 @@ class GuardedUnion:
     second batch's edges all sort after the first's (browser stitching: its
     edges are the weakest), at the cost of the second batch only. Whether
     birth dates are trusted (``trust_dobs``) is decided on the first batch's
-    model links unless given: an engine that clusters one component at a
-    time must measure it over all of them and pass it in.
+    model links and same-name contact edges unless given: an engine that
+    clusters one component at a time must measure it over all of them and
+    pass it in.
     """
 
     def __init__(
@@ -489,8 +493,8 @@ def _value_sets(values: pd.Series | None) -> dict[int, set[str]]:
 _DOB = ("dob",)
 _FIRST_NAME = ("first_name",)
 
-#: The largest share of the model's dated links whose birth dates disagree for
-#: which birth dates are trusted (``dobs_trusted``).
+#: The largest share of one person's dated pairs (``dobs_trusted``) whose birth dates
+#: disagree for which birth dates are trusted.
 DOB_CLASH_SHARE = 0.02
 
 
@@ -582,11 +586,13 @@ def dobs_trusted(
 ) -> bool:
     """Whether the data's birth dates are kept well enough to refuse a link on them.
 
-    Of the model links (``left``, ``right``: record ids) whose two records
+    Of the pairs (``left``, ``right``: record ids) that other evidence makes
+    one person's (the model's links, and records sharing an email or phone
+    under first names that agree: ``_batch_trusts_dobs``) whose two records
     both carry a birth date, at most ``DOB_CLASH_SHARE`` may disagree (beyond
     a typo or a day/month swap, ``resolver.compare.dobs_compatible``). Where
-    people keep their birth date, the model's links hardly ever disagree on
-    it (the harder world, seeds 1-4: 0.5 to 1.0 %); where a dataset's
+    people keep their birth date, those pairs hardly ever disagree on it (the
+    harder world, seeds 1-4: 0.5 to 1.2 %); where a dataset's
     duplicates replace whole dates (FEBRL3 / FEBRL4: 5.5 % / 4.4 %), a birth
     date is evidence the model has weighed, not a veto. The bound, 2 %, lies
     midway (geometrically) between the two. Links between records that each

@@ -38,10 +38,13 @@ class LinkingOptions:
     a merge that would exceed it is refused at its weakest link."""
     max_customers_per_value: dict[str, int] = field(
         default_factory=lambda: {"email": 2, "phone": 2},
-        metadata={"help": "an email/phone tying more customers is junk"},
+        metadata={"help": "an email/phone held by customers of more surnames is junk"},
     )
-    """An email or phone that ties together more distinct customers than this is
-    junk (a placeholder such as ``noemail@example.com``) and is not linked on."""
+    """An email or phone held by customers of more distinct surnames than this is
+    junk (a placeholder such as ``noemail@example.com``) and is not linked on.
+    Surnames are compared by consonant skeleton (``norcott``, ``norcot``), each
+    customer counts once, and a customer without a surname counts on its own:
+    a CRM's five duplicate rows of one person are one holder."""
     max_customers_per_device: int = field(
         default=1, metadata={"help": "a cookie/device logged into more customers is shared"}
     )
