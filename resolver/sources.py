@@ -58,6 +58,7 @@ from resolver.normalize import (
     region_date_order,
     transliterate_name,
 )
+from resolver.places import canonical_city
 from resolver.progress import NULL_PROGRESS, Progress
 from resolver.shared_text import (
     arrow_array,
@@ -641,8 +642,7 @@ def normalize_record(fields: Mapping[str, object], *, default_region: str) -> di
     postcode = text("postcode")
     out["postcode"] = normalize_postcode(postcode, country=region) if postcode else None
     city = text("city")
-    cleaned = normalize_name(city) if city else None
-    out["city"] = (transliterate_name(cleaned) or None) if cleaned is not None else None
+    out["city"] = _city(city, region) if city else None
     out["address"] = normalize_address(text("address"))
     national = text("national_id")
     national = re.sub(r"[^0-9A-Z]", "", national.upper()) if national else None
@@ -1055,10 +1055,12 @@ def _address(raw: str) -> tuple[object, ...]:
     return (normalize_address(raw),)
 
 
-def _place(raw: str) -> tuple[object, ...]:
-    """(Latin place,) of a raw city: normalised like a name, transliterated."""
+def _city(raw: str, region: str | None) -> str | None:
+    """A raw city as compared: normalised like a name, transliterated, then the city it names
+    in ``region`` (``resolver.places``: חיפה, Hayfa and Haifa are one)."""
     cleaned = normalize_name(raw)
-    return ((transliterate_name(cleaned) or None) if cleaned is not None else None,)
+    latin = (transliterate_name(cleaned) or None) if cleaned is not None else None
+    return canonical_city(latin, region) if latin else None
 
 
 def _touchpoints(
@@ -1148,7 +1150,7 @@ def _touchpoints(
     out["postcode"] = _map_pairs(
         get("postcode"), region, lambda p, r: normalize_postcode(p, country=r)
     )
-    out["city"] = _map_fields(get("city"), _place, 1)[0]
+    out["city"] = _map_pairs(get("city"), region, _city)
     out["country"] = shared_objects(country)
     national = get("national_id").str.upper().str.replace(r"[^0-9A-Z]", "", regex=True)
     out["national_id"] = _keep(national, national.fillna("").str.len() > 0)

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from resolver import normalize as N
 from resolver import sources as S
+from resolver.places import canonical_city
 from resolver.shared_text import is_arrow_text, text_codes
 from resolver.sources import SourceConfig, ingest_sources
 from tests.strategies import emails, phones
@@ -162,7 +163,9 @@ def test_name_fields_equal_the_per_column_chain(values: list[str | None]) -> Non
     place = S._map_unique(
         S._map_unique(raw, N.normalize_name), lambda v: N.transliterate_name(v) or None
     )
-    pd.testing.assert_series_equal(S._map_fields(raw, S._place, 1)[0], place)
+    city = S._map_unique(place, lambda v: canonical_city(v, "IL"))
+    region = pd.Series(["IL"] * len(raw), index=raw.index, dtype=object)
+    pd.testing.assert_series_equal(S._map_pairs(raw, region, S._city), city)
 
 
 @given(

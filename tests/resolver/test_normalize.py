@@ -231,3 +231,35 @@ def test_an_address_is_one_key_however_its_country_orders_it(street, house, flat
 def test_normalize_address_never_raises(raw):
     out = normalize_address(raw)
     assert out is None or (out == out.strip() and "  " not in out)
+
+
+@pytest.mark.parametrize(
+    ("folded", "country", "city"),
+    [
+        ("hyfh", "IL", "haifa"),  # חיפה
+        ("haifa", "IL", "haifa"),
+        ("hayfa", "IL", "haifa"),
+        ("tl vyv", "IL", "tel aviv"),  # תל אביב
+        ("tel aviv yafo", "IL", "tel aviv"),
+        ("yrvslym", "IL", "jerusalem"),  # ירושלים
+        ("ariel", "IL", "ariel"),  # a town, not Jerusalem's old name
+        ("moskva", "RU", "moscow"),
+        ("g moskva", "RU", "moscow"),  # г. Москва
+        ("moscow", "US", "moscow"),  # Moscow, Idaho: another city of that name
+        ("london uk", "GB", "london"),
+        ("nyc", "US", "new york city"),
+        ("kfar nowhere", "IL", "kfar nowhere"),  # not known: kept as written
+    ],
+)
+def test_a_city_is_one_name_whatever_its_script(folded, country, city):
+    from resolver.places import canonical_city
+
+    assert canonical_city(folded, country) == city
+
+
+@given(st.text(), st.sampled_from(["IL", "RU", "GB", "US", None]))
+def test_canonical_city_keeps_what_it_does_not_know(folded, country):
+    from resolver.places import canonical_city
+
+    out = canonical_city(folded, country)
+    assert isinstance(out, str) and (out == folded or out.islower())

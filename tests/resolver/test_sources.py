@@ -119,3 +119,18 @@ def test_consent_and_event_validation(tmp_path):
     result = ingest_sources(sources=[SourceConfig(name="consents", kind="consents", path=path)])
     assert result.counts[0].reasons == {"invalid_value:status": 1, "invalid_value:subject_type": 1}
     assert len(result.activity["consents"]) == 1
+
+
+def test_a_city_written_in_any_script_is_one_city(tmp_path):
+    """Hebrew, Latin and Russian writers of Haifa; a Moscow of Russia and one of Idaho."""
+    path = _write(
+        tmp_path / "crm.csv",
+        "customer_id,first_name,city,country\n"
+        "1,Dana,חיפה,IL\n2,Dana,Hayfa,IL\n3,Dana,Хайфа,IL\n4,Oleg,г. Москва,RU\n"
+        "5,Oleg,Moscow,US\n6,Dana,Kfar Nowhere,IL\n",
+    )
+    tp = ingest_sources(
+        sources=[SourceConfig(name="crm", kind="customers", path=path)], default_region="IL"
+    ).touchpoints.set_index("record_key")
+    assert tp.loc[["1", "2", "3"], "city"].tolist() == ["haifa"] * 3
+    assert tp.loc[["4", "5", "6"], "city"].tolist() == ["moscow", "moscow", "kfar nowhere"]
