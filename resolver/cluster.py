@@ -349,7 +349,7 @@ class GuardedUnion:
                     continue
             # Both tests are pure: the cheap contact test first, names and dates only then.
             if contact_sets is None:
-                disjoint = True
+                disjoint, xa, xb = True, None, None
             else:
                 xa, xb = contact_sets.get(ra), contact_sets.get(rb)
                 disjoint = bool(xa and xb and not xa & xb)
@@ -357,29 +357,23 @@ class GuardedUnion:
                 result[pos] = "conflict"
                 continue
             if (
-                trust_dobs
-                and model
-                and holds[ra]
-                and holds[rb]
-                and _clash(profile, surnames, ra, rb, kinds=_DOB)
-            ):
-                # A person has one birth date: whatever their contacts, where the data's
-                # birth dates are trusted (``dobs_trusted``).
-                result[pos] = "conflict"
-                continue
-            if (
                 model
-                and not disjoint
-                and contact_sets is not None
-                and xa
-                and xb
                 and holds[ra]
                 and holds[rb]
-                and _clash(profile, surnames, ra, rb, kinds=_FIRST_NAME)
+                and (
+                    # A person has one birth date: whatever their contacts, where the
+                    # data's birth dates are trusted (``dobs_trusted``).
+                    (trust_dobs and _clash(profile, surnames, ra, rb, kinds=_DOB))
+                    # A contact both hold under first names that wholly disagree is a
+                    # family's (the Cohens' one email): no person evidence for the model,
+                    # as the exact edge on it was refused upstream for the same reason.
+                    or (
+                        not disjoint
+                        and bool(xa and xb)
+                        and _clash(profile, surnames, ra, rb, kinds=_FIRST_NAME)
+                    )
+                )
             ):
-                # A contact both hold while their first names wholly disagree is a family's
-                # (the Cohens' one email): the model's agreement on it is no person evidence,
-                # as the exact edge on it was refused upstream for the same reason.
                 result[pos] = "conflict"
                 continue
             if (

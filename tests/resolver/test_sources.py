@@ -92,16 +92,23 @@ def test_missing_path_is_an_input_error(tmp_path):
         ingest_sources(sources=[SourceConfig(name="x", kind="devices", path=tmp_path / "no.csv")])
 
 
+def _touchpoints(tmp_path: Path, *, kind: str, text: str, region: str) -> pd.DataFrame:
+    """One source of ``kind`` written as CSV ``text``, ingested: its touchpoints by record key."""
+    path = _write(tmp_path / f"{kind}.csv", text)
+    return ingest_sources(
+        sources=[SourceConfig(name=kind, kind=kind, path=path)], default_region=region
+    ).touchpoints.set_index("record_key")
+
+
 def test_whatsapp_bare_digits_are_international(tmp_path):
-    path = _write(
-        tmp_path / "m.csv",
-        "contact_id,channel,phone,display_name\n"
+    tp = _touchpoints(
+        tmp_path,
+        kind="contacts",
+        text="contact_id,channel,phone,display_name\n"
         "m1,whatsapp,972502345678,דוד כהן\n"
         "m2,telegram,07911 123456,James S.\n",
+        region="GB",
     )
-    tp = ingest_sources(
-        sources=[SourceConfig(name="msg", kind="contacts", path=path)], default_region="GB"
-    ).touchpoints.set_index("record_key")
     assert tp.loc["m1", "phone"] == "+972502345678"
     assert tp.loc["m1", "first_latin"] == "dvd"
     assert tp.loc["m2", "phone"] == "+447911123456"
@@ -123,14 +130,13 @@ def test_consent_and_event_validation(tmp_path):
 
 def test_a_city_written_in_any_script_is_one_city(tmp_path):
     """Hebrew, Latin and Russian writers of Haifa; a Moscow of Russia and one of Idaho."""
-    path = _write(
-        tmp_path / "crm.csv",
-        "customer_id,first_name,city,country\n"
+    tp = _touchpoints(
+        tmp_path,
+        kind="customers",
+        text="customer_id,first_name,city,country\n"
         "1,Dana,חיפה,IL\n2,Dana,Hayfa,IL\n3,Dana,Хайфа,IL\n4,Oleg,г. Москва,RU\n"
         "5,Oleg,Moscow,US\n6,Dana,Kfar Nowhere,IL\n",
+        region="IL",
     )
-    tp = ingest_sources(
-        sources=[SourceConfig(name="crm", kind="customers", path=path)], default_region="IL"
-    ).touchpoints.set_index("record_key")
     assert tp.loc[["1", "2", "3"], "city"].tolist() == ["haifa"] * 3
     assert tp.loc[["4", "5", "6"], "city"].tolist() == ["moscow", "moscow", "kfar nowhere"]
