@@ -41,17 +41,22 @@ def _config(home: Path) -> TetherConfig:
 
 
 def _person_with_email(tether: Tether) -> tuple[str, str, str]:
-    """A segment of the current run and one of its members with an email: (segment, person,
-    address). The segment is the first, by name, with at least two such members."""
+    """A segment of the current run and one of its members with an email no other person
+    holds: (segment, person, address). The segment is the first, by name, with at least two
+    such members, the member the first by address: person ids are drawn anew by each
+    workspace, so choosing by id chose another person each run (a family's shared email,
+    which identify rightly leaves unanswered, one run in a few)."""
     run = tether.run
     assert run is not None
     ids = run.table("person_identifiers")
     mailed = ids[ids["email"].notna()]
+    holders = mailed.groupby("email")["person_id"].nunique()
+    mailed = mailed[mailed["email"].map(holders).eq(1)]
     for name in sorted(tether.segments.all()):
         members = set(tether.segments.members(name=name).astype(str))
         found = mailed[mailed["person_id"].astype(str).isin(members)]
         if len(found) >= 2:
-            row = found.sort_values("person_id").iloc[0]
+            row = found.sort_values(["email", "person_id"]).iloc[0]
             return name, str(row["person_id"]), str(row["email"])
     raise AssertionError("the demo world has a segment with members that have an email")
 
