@@ -67,7 +67,12 @@ def _public(row: dict[str, Any], *, state: StateDep) -> ExportPublic:
     )
 
 
-@router.post("/exports", response_model=ExportPublic, status_code=201)
+@router.post(
+    "/exports",
+    response_model=ExportPublic,
+    status_code=201,
+    responses={200: {"model": ExportPublic, "description": "This run's export already exists."}},
+)
 def create_export(
     body: ExportCreate, state: StateDep, key: HeavyExportKey, response: Response
 ) -> ExportPublic:
