@@ -164,8 +164,7 @@ def _clashing(
         return _incompatible(names, births, a, b)
     if reach is None or not (reach.get(a) and reach.get(b)):
         return False
-    na, nb = names.get(a), names.get(b)
-    return bool(na and nb and not sets_compatible(na, nb, kind="first_name"))
+    return _incompatible(names, {}, a, b)
 
 
 def _disjoint(reach: dict[int, set[str]] | None, a: int, b: int) -> bool:

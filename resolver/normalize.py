@@ -249,13 +249,14 @@ def normalize_address(raw: object) -> str | None:
     for token in _ADDRESS_BREAKS.split(text):
         if not token:
             continue
-        number = any(ch.isdigit() for ch in token) and not _ORDINAL.match(token)
+        ordinal = _ORDINAL.match(token) is not None
+        number = not ordinal and any(ch.isdigit() for ch in token)
         if len(token) == 1 and token.isalpha() and (flat_next or after_number):
-            target = flats if flat_next else (flats or houses)
+            letter = anyascii(token).lower()
             if flat_next:
-                target.append(anyascii(token).lower())
-            elif target:
-                target[-1] += anyascii(token).lower()  # 12 B: the house's (or flat's) letter
+                flats.append(letter)  # Apt D
+            else:
+                (flats or houses)[-1] += letter  # 12 B: a number's letter (the flat's if any)
             flat_next = after_number = False
             continue
         if token in _UNIT_LABELS:
@@ -272,7 +273,7 @@ def normalize_address(raw: object) -> str | None:
         if token in _STREET_LABELS:
             labels.append(transliterate_name(token))
             continue
-        latin = anyascii(token).lower() if _ORDINAL.match(token) else transliterate_name(token)
+        latin = anyascii(token).lower() if ordinal else transliterate_name(token)
         if latin:
             words.append(latin)
     if not [w for w in words if w != "the"]:

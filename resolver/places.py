@@ -14,7 +14,8 @@ the record's country first, then anywhere it names one city only. A name
 not found is kept as it is: villages and misspellings still compare as
 written.
 
-Only the standard library is imported; the table is read once, on first use.
+Beside the standard library only ``resolver.normalize`` is imported; the table is
+read once, on first use.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ import io
 from functools import cache, lru_cache
 from importlib import resources
 
-__all__ = ["canonical_city"]
+from resolver.normalize import normalize_name, transliterate_name
+
+__all__ = ["canonical_city", "fold_city"]
 
 _DATA = ("data", "city_names.tsv.gz")
 #: Words written before or after a city's name that are not part of it.
@@ -54,6 +57,13 @@ def _table() -> dict[str, str | dict[str, str]]:
         if len(set(by_country.values())) == 1:
             table[name] = next(iter(by_country.values()))
     return table
+
+
+def fold_city(raw: str) -> str | None:
+    """A written city as it is looked up and compared: ``normalize_name``, then
+    ``transliterate_name`` (חיפה is ``hyfh``); ``None`` when nothing is left."""
+    cleaned = normalize_name(raw)
+    return (transliterate_name(cleaned) or None) if cleaned is not None else None
 
 
 @lru_cache(maxsize=100_000)

@@ -58,7 +58,7 @@ from resolver.normalize import (
     region_date_order,
     transliterate_name,
 )
-from resolver.places import canonical_city
+from resolver.places import canonical_city, fold_city
 from resolver.progress import NULL_PROGRESS, Progress
 from resolver.shared_text import (
     arrow_array,
@@ -1058,8 +1058,7 @@ def _address(raw: str) -> tuple[object, ...]:
 def _city(raw: str, region: str | None) -> str | None:
     """A raw city as compared: normalised like a name, transliterated, then the city it names
     in ``region`` (``resolver.places``: חיפה, Hayfa and Haifa are one)."""
-    cleaned = normalize_name(raw)
-    latin = (transliterate_name(cleaned) or None) if cleaned is not None else None
+    latin = fold_city(raw)
     return canonical_city(latin, region) if latin else None
 
 

