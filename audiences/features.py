@@ -47,7 +47,7 @@ from audiences import engagement as e
 from audiences.contacts import build_person_contacts
 from resolver.shared_text import arrow_array, is_arrow_text, repeated, shared_objects
 
-__all__ = ["PersonTables", "build_person_tables", "IDENTIFIER_FIELDS"]
+__all__ = ["ACTIVITY_COLUMNS", "PersonTables", "build_person_tables", "IDENTIFIER_FIELDS"]
 
 IDENTIFIER_FIELDS: tuple[str, ...] = (
     "email",
@@ -62,6 +62,14 @@ IDENTIFIER_FIELDS: tuple[str, ...] = (
     "ad_id",
 )
 RECENT_DAYS = 30
+
+ACTIVITY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "events": ("subject_type", "subject_id", "ts", "event_type", "category", "channel"),
+    "interactions": ("customer_id", "ts", "kind", "outcome"),
+}
+"""The columns of the ``events`` and ``interactions`` rows that ``build_person_tables`` reads
+(the contacts' state included): a caller may hand it only those. An event's ``url`` and
+``value`` are most of its text, and at 10 M touchpoints a run has 22 M events."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -36,10 +36,7 @@ events when refused, the live grants when allowed, none for a default.
 
 from __future__ import annotations
 
-import gc
 import hashlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -439,7 +436,7 @@ def person_consent(
     out["status"] = status_of_cell
     # the events behind each answer: the blocking ones, else the live grants, else the lapsed
     shown = blocking | (granted & is_granted[cell]) | (~live & is_lapsed[cell])
-    out["event_ids"] = _id_lists(n_cells, cell[shown], event[shown])
+    out["event_ids"] = _id_lists(n_cells, cell[shown], event[shown]).array
     reason = np.select(
         [is_blocked, is_granted & overrides, is_granted, is_lapsed],
         [1, 2, 3, 4],
@@ -470,11 +467,15 @@ _REASONS = (
 """Reason texts by code: ``code`` as is, ``5 + code`` defaulted to allow, ``10 + code`` to deny."""
 
 
-def _id_lists(n_cells: int, cell: np.ndarray, event: np.ndarray) -> list[list[str]]:
-    """Per cell, the sorted distinct event ids of its rows (``cell`` numbers ``0..n_cells-1``).
+def _id_lists(n_cells: int, cell: np.ndarray, event: np.ndarray) -> pd.Series:
+    """Per cell, the sorted distinct event ids of its rows (``cell`` numbers ``0..n_cells-1``),
+    as an Arrow ``list<string>`` column: each cell's value is a Python list when read.
 
     Ids are deduplicated and grouped on hash codes; only the cells holding
-    two ids or more need their ids ranked as text, and only those are.
+    two ids or more need their ids ranked as text, and only those are. The
+    lists are Arrow's (offsets into one buffer of text), not a Python list and
+    strings per cell: at 10 M touchpoints those held gigabytes from the person
+    consent step to the run's end (``bench/RESULTS.md``, issue #14).
     """
     codes, uniques = pd.factorize(event, use_na_sentinel=False)
     pair = np.sort(cell.astype(np.int64) * max(len(uniques), 1) + codes)
@@ -487,23 +488,7 @@ def _id_lists(n_cells: int, cell: np.ndarray, event: np.ndarray) -> list[list[st
         rank[shared] = _order_codes(pd.Series(uniques[code[shared]], dtype=object))[0]
         order = np.lexsort((rank, cell))
         cell, code = cell[order], code[order]
-    bounds = np.searchsorted(cell, np.arange(n_cells + 1)).tolist()
-    values = np.asarray(uniques, dtype=object)[code].tolist()
-    empty: list[str] = []
-    with _gc_paused():  # a million small lists: the collector would scan them again and again
-        lists = [empty] * n_cells
-        for i in np.flatnonzero(np.diff(bounds)).tolist():
-            lists[i] = values[bounds[i] : bounds[i + 1]]
-    return lists
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection inside (the objects made here hold no cycles)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+    bounds = np.searchsorted(cell, np.arange(n_cells + 1))
+    values = pa.array(np.asarray(uniques, dtype=object), type=pa.string()).take(code)
+    lists = pa.ListArray.from_arrays(pa.array(bounds, type=pa.int32()), values)
+    return pd.Series(pd.arrays.ArrowExtensionArray(lists), copy=False)

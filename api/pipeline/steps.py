@@ -17,6 +17,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from api.exports import RunTables, export_segment
@@ -39,7 +40,7 @@ from api.pipeline.results import (
 from api.report import write_report
 from audiences.actions import assign_actions
 from audiences.errors import AudienceError, SegmentInvalid
-from audiences.features import build_person_tables
+from audiences.features import ACTIVITY_COLUMNS, build_person_tables
 from audiences.history import relative_export_directory
 from audiences.segments import Segment, evaluate_segment
 from consent.effective import linking_allowed, person_consent, person_subjects, subject_states
@@ -115,7 +116,8 @@ def ingest(ctx: RunContext, done: Results) -> Ingested:
 
 def _read_activity(ctx: RunContext, ingested: Ingested, kind: str) -> pd.DataFrame | None:
     """The validated ``kind`` rows ingest wrote to the run, as they were (same dtypes, Arrow
-    strings kept as Arrow), or ``None`` when no source of that kind was read.
+    strings kept as Arrow), or ``None`` when no source of that kind was read. Only the columns
+    the features read (``ACTIVITY_COLUMNS``): an event's URL and value stay on disk.
 
     pandas would read Arrow strings back as Python strings; each column is taken from the
     Parquet table with the dtype it was written with, and pyarrow shares repeated text
@@ -124,9 +126,11 @@ def _read_activity(ctx: RunContext, ingested: Ingested, kind: str) -> pd.DataFra
     dtypes = ingested.activity_on_disk.get(kind)
     if dtypes is None:
         return None
-    table = pq.read_table(ctx.out / f"{kind}.parquet")
+    wanted = [c for c in dtypes if c in ACTIVITY_COLUMNS[kind]]  # what the features read
+    table = pq.read_table(ctx.out / f"{kind}.parquet", columns=wanted)
     columns: dict[str, pd.Series] = {}
-    for name, dtype in dtypes.items():
+    for name in wanted:
+        dtype = dtypes[name]
         column = table.column(name)
         if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
             columns[name] = pd.Series(pd.arrays.ArrowStringArray(column), copy=False)
@@ -254,7 +258,12 @@ def person_ids(ctx: RunContext, done: Results) -> PersonIds:
     graph.to_parquet(ctx.out / "identity_graph.parquet", index=False)
     persons.to_parquet(ctx.out / "persons.parquet", index=False)
     ids.registry.to_parquet(ctx.out / "person_registry.parquet", index=False)
-    return PersonIds(ids=ids, graph=graph, persons=persons)
+    # on disk now; later steps read only how many persons there are
+    return PersonIds(
+        ids=replace(ids, person_of_cluster={}, registry=ids.registry.iloc[:0]),
+        graph=graph,
+        persons=len(persons),
+    )
 
 
 def person_consent_step(ctx: RunContext, done: Results) -> PersonConsent:
@@ -269,7 +278,7 @@ def person_consent_step(ctx: RunContext, done: Results) -> PersonConsent:
     table = person_consent(
         subjects=subjects, states=judged.states, as_of=ctx.as_of, policy=ctx.config.consent
     )
-    table.to_parquet(ctx.out / "person_consent.parquet", index=False)
+    _write_parquet(table, ctx.out / "person_consent.parquet")
     done.put(replace(judged, states=judged.states.iloc[:0]))  # no later step reads them
     del subjects
     gc.collect()
@@ -279,7 +288,7 @@ def person_consent_step(ctx: RunContext, done: Results) -> PersonConsent:
 def features(ctx: RunContext, done: Results) -> Features:
     """The per-person features, activity and identifiers that segments and exports read."""
     ingested = done.of(Ingested)
-    ctx.progress.start("features", total=len(done.of(PersonIds).persons))
+    ctx.progress.start("features", total=done.of(PersonIds).persons)
     tables = build_person_tables(
         graph=done.of(PersonIds).graph,
         touchpoints=ingested.touchpoints,
@@ -436,7 +445,7 @@ def publish(ctx: RunContext, done: Results) -> Published:
         run_dir=str(ctx.workspace.run_dir(ctx.run_id)),
         sources=[{**asdict(c), "reconciles": c.reconciles} for c in ingested.counts],
         touchpoints=len(ingested.touchpoints),
-        persons=len(ids.persons),
+        persons=ids.persons,
         linking=linked.result.stats,
         consent={
             "as_of": ctx.as_of.isoformat(),
@@ -492,6 +501,20 @@ def publish(ctx: RunContext, done: Results) -> Published:
     ).apply_erasures()
     ctx.workspace.prune_runs(keep=ctx.config.workspace.keep_runs)  # [workspace] keep_runs
     return Published(summary=summary)
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """``frame.to_parquet(path, index=False)``, with its Arrow list columns (``event_ids``)
+    written as a column of Python lists is: the same Parquet type, and pandas metadata that
+    reads them back as it always did (object values). pandas cannot read back the metadata
+    it writes for an Arrow list dtype (``list<item: string>[pyarrow]``)."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    meta = json.loads(table.schema.metadata[b"pandas"])
+    for column in meta["columns"]:
+        if str(column.get("numpy_type", "")).startswith(("list<", "large_list<")):
+            column["numpy_type"] = "object"
+    table = table.replace_schema_metadata({**table.schema.metadata, b"pandas": json.dumps(meta)})
+    pq.write_table(table, path)
 
 
 def _arrow_text(states: pd.DataFrame) -> pd.DataFrame:

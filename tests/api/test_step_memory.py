@@ -42,3 +42,56 @@ def test_a_published_run_reports_each_steps_peak_and_held_memory(api_world: Path
         memory = report[field]
         assert steps <= set(memory), field  # the nightly's segments and exports too
         assert all(isinstance(gb, float) and 0 < gb < 1024 for gb in memory.values()), memory
+
+
+def test_person_consent_holds_event_ids_as_arrow_lists_and_writes_them_as_lists_were(
+    tmp_path: Path,
+) -> None:
+    """The person-consent table holds its event ids in Arrow (at 10 M touchpoints a Python
+    list and strings per row held gigabytes until the run ended), and its file is the one a
+    column of Python lists made: the same schema and pandas metadata, read back the same."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from api.pipeline.steps import _write_parquet
+    from consent.effective import person_consent
+
+    subjects = pd.DataFrame(
+        {
+            "person_id": ["p", "p", "q"],
+            "subject_type": ["cookie", "email", "cookie"],
+            "subject_id": ["c1", "e1", "c2"],
+        }  # fmt: skip
+    )
+    states = pd.DataFrame(
+        {
+            "subject_type": ["cookie", "email", "email"],
+            "subject_id": ["c1", "e1", "e1"],
+            "purpose": ["analytics", "analytics", "ad_targeting"],
+            "status": ["granted", "granted", "denied"],
+            "event_id": ["ev_b", "ev_a", "ev_c"],
+            "recorded_at": pd.to_datetime(["2026-01-01", "2026-01-02", "2026-01-03"], utc=True),
+            "live": [True, True, True],
+        }  # fmt: skip
+    )
+    table = person_consent(
+        subjects=subjects, states=states, as_of=pd.Timestamp("2026-02-01", tz="UTC")
+    )
+    assert isinstance(table["event_ids"].dtype, pd.ArrowDtype)
+    ids = dict(zip(zip(table["person_id"], table["purpose"]), table["event_ids"], strict=True))
+    assert ids[("p", "analytics")] == ["ev_a", "ev_b"] and ids[("p", "ad_targeting")] == ["ev_c"]
+    assert ids[("q", "analytics")] == []
+
+    as_lists = table.assign(event_ids=[list(v) for v in table["event_ids"]])
+    _write_parquet(table, tmp_path / "arrow.parquet")
+    as_lists.to_parquet(tmp_path / "lists.parquet", index=False)
+    ours, theirs = (
+        pq.read_schema(tmp_path / "arrow.parquet"),
+        pq.read_schema(tmp_path / "lists.parquet"),
+    )
+    assert ours.equals(theirs, check_metadata=True)
+    back = pd.read_parquet(tmp_path / "arrow.parquet")
+    assert back["event_ids"].dtype == object
+    assert [list(v) for v in back["event_ids"]] == [list(v) for v in table["event_ids"]]
+    assert np.array_equal(back["allowed"], table["allowed"])

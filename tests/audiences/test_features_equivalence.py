@@ -21,7 +21,12 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audiences.features import IDENTIFIER_FIELDS, RECENT_DAYS, build_person_tables
+from audiences.features import (
+    ACTIVITY_COLUMNS,
+    IDENTIFIER_FIELDS,
+    RECENT_DAYS,
+    build_person_tables,
+)
 from resolver.channels import CHANNELS
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
@@ -383,3 +388,17 @@ def test_person_tables_match_the_reference(run) -> None:
     _same(got.activity, want.activity)
     _same(got.identifiers, want.identifiers)
     _same(got.features, want.features)
+
+
+@settings(max_examples=50, deadline=None)
+@given(runs())
+def test_person_tables_read_only_the_activity_columns_they_declare(run) -> None:
+    """A run hands the features only ``ACTIVITY_COLUMNS`` of its events and interactions (an
+    event's URL and value stay on disk): the tables are the same as from every column."""
+    narrow = dict(run)
+    for kind in ("events", "interactions"):
+        if run[kind] is not None:
+            narrow[kind] = run[kind][[c for c in run[kind] if c in ACTIVITY_COLUMNS[kind]]]
+    got, want = build_person_tables(**narrow), build_person_tables(**run)
+    for table in ("activity", "identifiers", "features", "contacts"):
+        _same(getattr(got, table), getattr(want, table))
