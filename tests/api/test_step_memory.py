@@ -79,7 +79,8 @@ def test_person_consent_holds_event_ids_as_arrow_lists_and_writes_them_as_lists_
         subjects=subjects, states=states, as_of=pd.Timestamp("2026-02-01", tz="UTC")
     )
     assert isinstance(table["event_ids"].dtype, pd.ArrowDtype)
-    ids = dict(zip(zip(table["person_id"], table["purpose"]), table["event_ids"], strict=True))
+    cells = zip(table["person_id"], table["purpose"], strict=True)
+    ids = dict(zip(cells, table["event_ids"], strict=True))
     assert ids[("p", "analytics")] == ["ev_a", "ev_b"] and ids[("p", "ad_targeting")] == ["ev_c"]
     assert ids[("q", "analytics")] == []
 
