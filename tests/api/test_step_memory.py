@@ -84,7 +84,9 @@ def test_person_consent_holds_event_ids_as_arrow_lists_and_writes_them_as_lists_
     assert ids[("p", "analytics")] == ["ev_a", "ev_b"] and ids[("p", "ad_targeting")] == ["ev_c"]
     assert ids[("q", "analytics")] == []
 
-    as_lists = table.assign(event_ids=[list(v) for v in table["event_ids"]])
+    as_lists = table.assign(
+        event_ids=pd.Series([list(v) for v in table["event_ids"]], dtype=object)
+    )
     _write_parquet(table, tmp_path / "arrow.parquet")
     as_lists.to_parquet(tmp_path / "lists.parquet", index=False)
     ours, theirs = (
