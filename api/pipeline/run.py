@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
+import pyarrow as pa
 from sqlalchemy import Engine
 
 from api.pipeline import steps
@@ -218,11 +219,14 @@ def _release_memory() -> None:
     """Give back to the OS what the step freed, so the next step's peak starts low.
 
     A step drops frames no later step reads; their Python objects go back to
-    Python's allocator at once, but numpy's and Arrow's large buffers freed to
-    glibc's heap stay in the process until ``malloc_trim``. Not glibc (macOS,
-    musl): only the collection.
+    Python's allocator at once, but numpy's large buffers freed to glibc's heap
+    stay in the process until ``malloc_trim``, and Arrow's pool (mimalloc) keeps
+    the pages of freed buffers until told to release them: at 1 M touchpoints
+    that held 0.1 to 0.35 GiB more after each step (``bench/RESULTS.md``). Not
+    glibc (macOS, musl): the collection and Arrow's release only.
     """
     gc.collect()
+    pa.default_memory_pool().release_unused()
     trim = _malloc_trim()
     if trim is not None:
         trim(0)

@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from api.pipeline.hooks import PeakMemory
@@ -98,3 +99,26 @@ def test_person_consent_holds_event_ids_as_arrow_lists_and_writes_them_as_lists_
     assert back["event_ids"].dtype == object
     assert [list(v) for v in back["event_ids"]] == [list(v) for v in table["event_ids"]]
     assert np.array_equal(back["allowed"], table["allowed"])
+
+
+def test_release_between_steps_returns_what_arrow_freed() -> None:
+    """Arrow's pool (mimalloc) keeps the pages of freed buffers for reuse: the run gives
+    them back between steps, or the text a step read as Arrow stays resident into every
+    later step (at 1 M touchpoints 0.1-0.35 GiB held per step, bench/RESULTS.md)."""
+    from api.pipeline.run import _release_memory
+
+    memory = PeakMemory()
+    try:
+        buffers = [pa.allocate_buffer(256 * 1024) for _ in range(1600)]  # 400 MiB
+        for buffer in buffers:
+            view = memoryview(buffer).cast("B")
+            for page in range(0, len(view), 4096):
+                view[page] = 1  # resident
+        held = memory.current_gb()
+        del buffers, view
+        _release_memory()
+        after = memory.current_gb()
+        assert held is not None and after is not None
+        assert after < held - 0.3, (held, after)
+    finally:
+        memory.close()
