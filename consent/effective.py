@@ -436,7 +436,7 @@ def person_consent(
     out["status"] = status_of_cell
     # the events behind each answer: the blocking ones, else the live grants, else the lapsed
     shown = blocking | (granted & is_granted[cell]) | (~live & is_lapsed[cell])
-    out["event_ids"] = _id_lists(n_cells, cell[shown], event[shown]).array
+    out["event_ids"] = _id_lists(n_cells, cell[shown], event[shown])
     reason = np.select(
         [is_blocked, is_granted & overrides, is_granted, is_lapsed],
         [1, 2, 3, 4],
@@ -467,7 +467,7 @@ _REASONS = (
 """Reason texts by code: ``code`` as is, ``5 + code`` defaulted to allow, ``10 + code`` to deny."""
 
 
-def _id_lists(n_cells: int, cell: np.ndarray, event: np.ndarray) -> pd.Series:
+def _id_lists(n_cells: int, cell: np.ndarray, event: np.ndarray) -> pd.arrays.ArrowExtensionArray:
     """Per cell, the sorted distinct event ids of its rows (``cell`` numbers ``0..n_cells-1``),
     as an Arrow ``list<string>`` column: each cell's value is a Python list when read.
 
@@ -491,4 +491,4 @@ def _id_lists(n_cells: int, cell: np.ndarray, event: np.ndarray) -> pd.Series:
     bounds = np.searchsorted(cell, np.arange(n_cells + 1))
     values = pa.array(np.asarray(uniques, dtype=object), type=pa.string()).take(code)
     lists = pa.ListArray.from_arrays(pa.array(bounds, type=pa.int32()), values)
-    return pd.Series(pd.arrays.ArrowExtensionArray(lists), copy=False)
+    return pd.arrays.ArrowExtensionArray(lists)

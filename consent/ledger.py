@@ -47,8 +47,8 @@ index costs a fraction of updating it row by row. Readers are not held up on
 SQLite (WAL: they read the last commit, its indexes included); on PostgreSQL
 the table is locked for the length of such an import, so readers of the ledger
 wait for it. SQLite stores are created with 16 KiB pages (``api.storage``): a first
-import of 1 M events took 7.4 s instead of 9.3 on 4 KiB pages. ``Ledger.events`` reads back in bulk (PostgreSQL: ``COPY ... TO
-STDOUT`` parsed by Arrow).
+import of 1 M events took 7.4 s instead of 9.3 on 4 KiB pages. ``Ledger.events``
+reads back in bulk (PostgreSQL: ``COPY ... TO STDOUT`` parsed by Arrow).
 
 Measured and not taken (bench/RESULTS.md, "Ledger throughput"): a clustered
 SQLite ledger (``WITHOUT ROWID``) wrote a first import no faster (its rows are

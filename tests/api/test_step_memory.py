@@ -63,7 +63,7 @@ def test_person_consent_holds_event_ids_as_arrow_lists_and_writes_them_as_lists_
             "person_id": ["p", "p", "q"],
             "subject_type": ["cookie", "email", "cookie"],
             "subject_id": ["c1", "e1", "c2"],
-        }  # fmt: skip
+        }
     )
     states = pd.DataFrame(
         {
@@ -74,7 +74,7 @@ def test_person_consent_holds_event_ids_as_arrow_lists_and_writes_them_as_lists_
             "event_id": ["ev_b", "ev_a", "ev_c"],
             "recorded_at": pd.to_datetime(["2026-01-01", "2026-01-02", "2026-01-03"], utc=True),
             "live": [True, True, True],
-        }  # fmt: skip
+        }
     )
     table = person_consent(
         subjects=subjects, states=states, as_of=pd.Timestamp("2026-02-01", tz="UTC")
