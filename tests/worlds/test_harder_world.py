@@ -21,7 +21,7 @@ from api.worlds import (
 )
 from api.worlds.demo import WORLD_NOW
 from api.worlds.harder.cases import HARD_CASES
-from api.worlds.harder.people import Factory
+from api.worlds.harder.people import Factory, mailbox
 from api.worlds.harder.places import HOME_BLOCKS
 from api.worlds.harder.sources import (
     KEY_COLUMN,
@@ -381,6 +381,16 @@ def test_emails_and_phones_are_personal_across_chunks():
         owners = values.dropna(subset=["value"]).groupby("value")["true_id"].unique()
         shared = [set(ids) for ids in owners if len(ids) > 1]
         assert all(ids <= allowed for ids in shared), shared[:3]
+
+
+def test_no_two_people_share_a_mailbox(population):
+    """Gmail ignores dots in an address: michael.smith@ and michaelsmith@gmail.com are one
+    inbox, which Gmail never gives to two people (Tether folds them, rightly, as one)."""
+    owners: dict[str, int] = {}
+    for p in population:
+        for email in {p.email, p.old_email, p.work_email} - {None}:
+            assert owners.setdefault(mailbox(email), p.gid) == p.gid, email
+    assert sum("@gmail.com" in box for box in owners) > 1000
 
 
 # --- Tether reads it --------------------------------------------------------------------------

@@ -218,8 +218,7 @@ class _Maker:
             (3, 2, 3, 2),
         )
         email = f"{local}@{domain}"
-        while email in self.f.used_emails:
+        while not self.f.claim_email(email):
             email = f"{local}{rnd.randrange(2, 99)}@{domain}"
-        self.f.used_emails.add(email)
         first.email = second.email = email
         self.add("shared_family_email", first, second)

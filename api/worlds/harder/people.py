@@ -59,6 +59,7 @@ __all__ = [
     "dob_text",
     "first_name_text",
     "last_name_text",
+    "mailbox",
     "postcode_text",
     "row_script",
 ]
@@ -388,7 +389,8 @@ class Factory:
     """Makes households and people for one chunk (seeded), keeping emails unique across chunks."""
 
     def __init__(self, *, seed: int, chunk: int, used_emails: set[str]) -> None:
-        """Seed the chunk's generators; ``used_emails`` is shared by all chunks of a world."""
+        """Seed the chunk's generators; ``used_emails`` (the addresses handed out, and their
+        inboxes: ``claim_email``) is shared by all chunks of a world."""
         self.rng = np.random.default_rng([seed, chunk, 7])
         self.rnd: random.Random = FastRandom(seed * 1_000_003 + chunk * 7919 + 1)
         self.chunk = chunk
@@ -622,13 +624,18 @@ class Factory:
         domain = pick(rnd, names, weights)
         email = f"{local}@{domain}"
         tries = 0
-        while email in self.used_emails:
+        while not self.claim_email(email):
             tries += 1
+            if email not in self.used_emails:
+                # Free as spelled, but its inbox is someone else's (another spelling of it at
+                # Gmail): a number of this person's, drawn from nothing, so that the rest of
+                # the world is drawn as before this check.
+                email = f"{local}{p.gid}@{domain}"
+                continue
             suffix = str(rnd.randrange(1, 99)) if tries < 4 else str(p.gid)
             email = (
                 f"{local}{suffix}@{domain}" if tries < 6 else f"{local}.{p.gid}.{tries}@{domain}"
             )
-        self.used_emails.add(email)
         return email
 
     def work_email(self, p: Person) -> str:
@@ -638,11 +645,23 @@ class Factory:
         local = self.rnd.choice((f"{first}.{last}", f"{first[0]}{last}", f"{first}{last[0]}"))
         email = f"{local}@{domain}"
         n = 1
-        while email in self.used_emails:
+        while not self.claim_email(email):
             n += 1
             email = f"{local}{n}@{domain}"
-        self.used_emails.add(email)
         return email
+
+    def claim_email(self, email: str) -> bool:
+        """Reserve ``email``'s mailbox for one person; ``False`` when someone has it already.
+
+        Uniqueness is the mailbox's, not the spelling's: at Gmail
+        ``michael.smith@`` and ``michaelsmith@`` are one inbox, which Gmail
+        never gives to two people.
+        """
+        box = _INBOX + mailbox(email)
+        if email in self.used_emails or box in self.used_emails:
+            return False
+        self.used_emails.update((email, box))
+        return True
 
     # -- population --------------------------------------------------------------------------
 
@@ -736,6 +755,26 @@ class Factory:
             wife.last, wife.last2, wife.maiden = married, own, own
             wife.surname_ref = husband_surname
         wife.spelling = (wife.spelling[0], self._spelling(wife.last))
+
+
+#: How ``Factory.used_emails`` holds an inbox (``mailbox``), beside the addresses as spelled.
+_INBOX = "inbox:"
+#: Domains whose mailboxes ignore dots and a ``+tag`` in the local part (one inbox).
+_DOTLESS_DOMAINS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
+
+
+def mailbox(email: str) -> str:
+    """The inbox an address delivers to: Gmail ignores dots and a ``+tag``.
+
+    Examples:
+        >>> mailbox("Michael.Smith+news@googlemail.com"), mailbox("m.smith@walla.co.il")
+        ('michaelsmith@gmail.com', 'm.smith@walla.co.il')
+    """
+    local, _, domain = email.lower().rpartition("@")
+    folded = _DOTLESS_DOMAINS.get(domain)
+    if folded is None:
+        return email.lower()
+    return f"{local.split('+', 1)[0].replace('.', '')}@{folded}"
 
 
 def _ascii(text: str) -> str:
