@@ -11,8 +11,10 @@ as a conflict: a coin toss, wrong half the time.
 whose accepted model links (at or above the threshold) reach two
 deterministic fragments that are wholly incompatible with each other (their
 first names or their dates of birth, ``resolver.compare``, and, as in the
-cluster guard, contact identifiers on both sides of which they share none),
-with weights within ``margin_bits`` of each other. Data whose duplicates
+cluster guard, contact identifiers on both sides of which they share none;
+where the data keeps birth dates, wholly incompatible birth dates alone, as
+the cluster guard's ``dobs_trusted`` rule; or generational suffixes that
+differ, Sr and Jr), with weights within ``margin_bits`` of each other. Data whose duplicates
 replace whole names (FEBRL) and carry no contacts is left to the clustering.
 All its links to those fragments are refused (``ambiguous_link``); a link that is clearly stronger than the rest
 (a shared date of birth against a missing one) is kept.
@@ -25,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from resolver.compare import sets_compatible
+from resolver.compare import generations_compatible, sets_compatible
 
 __all__ = ["AMBIGUOUS", "ambiguous_model_edges"]
 
@@ -75,6 +77,8 @@ def ambiguous_model_edges(
     first_names: pd.Series | None,
     dobs: pd.Series | None,
     contacts: pd.Series | None = None,
+    generations: pd.Series | None = None,
+    trust_dobs: bool = False,
     margin_bits: float = MARGIN_BITS,
 ) -> np.ndarray:
     """Per model edge, whether it is an ambiguous record's link (see the module docstring).
@@ -88,6 +92,11 @@ def ambiguous_model_edges(
         contacts: per record, its contact identifiers (a list or one value); two
             fragments clash only when both hold some and share none, as in the
             cluster guard (``None``: names and dates alone decide).
+        generations: per record, its generational suffix (Sr, Jr): fragments written
+            with two generations are two people (``None``: not compared).
+        trust_dobs: whether the data keeps birth dates (``resolver.cluster.dobs_trusted``):
+            then, as in the cluster guard, wholly incompatible birth dates make two
+            fragments two people whatever their contacts.
         margin_bits: how close to the best link another must be to make a tie.
     """
     out = np.zeros(len(left), dtype=bool)
@@ -123,6 +132,7 @@ def ambiguous_model_edges(
     names = _sets(first_names, fragment, needed)
     births = _sets(dobs, fragment, needed)
     reach = _sets(contacts, fragment, needed, explode=True) if contacts is not None else None
+    eras = _sets(generations, fragment, needed)
     others = other.tolist()
     tied_records: list[int] = []
     tied_fragments: list[int] = []
@@ -134,7 +144,7 @@ def ambiguous_model_edges(
     ):
         fragments = others[start:stop]
         if any(
-            _clashing(reach, names, births, a, b)
+            _clashing(reach, names, births, a, b, trust_dobs=trust_dobs, eras=eras)
             for i, a in enumerate(fragments)
             for b in fragments[i + 1 :]
         ):
@@ -156,10 +166,21 @@ def _clashing(
     births: dict[int, set[str]],
     a: int,
     b: int,
+    *,
+    trust_dobs: bool = False,
+    eras: dict[int, set[str]] | None = None,
 ) -> bool:
     """Whether the union would keep fragments ``a`` and ``b`` apart (``resolver.cluster``):
     contacts of their own and wholly incompatible names or birth dates, or a contact both
-    hold under first names that wholly disagree (a family's email)."""
+    hold under first names that wholly disagree (a family's email), or, where the data
+    keeps birth dates, wholly incompatible birth dates whatever the contacts (a father
+    whose CRM row has no contacts, and his son), or generational suffixes that differ
+    (Sr and Jr)."""
+    if trust_dobs and _incompatible({}, births, a, b):
+        return True
+    ea, eb = (eras or {}).get(a), (eras or {}).get(b)
+    if ea and eb and not generations_compatible(ea, eb):
+        return True
     if _disjoint(reach, a, b):
         return _incompatible(names, births, a, b)
     if reach is None or not (reach.get(a) and reach.get(b)):

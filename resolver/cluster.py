@@ -37,6 +37,10 @@ that would break a rule is refused and the edge keeps the rule's name:
   whatever their contacts: a person has one birth date. Data whose
   duplicates replace whole dates (FEBRL: 4-6 % of its links) keeps them as
   the model's evidence only.
+  Two clusters written with different generational suffixes (``Sr`` and
+  ``Jr``: ``resolver.compare.generations_compatible``) never merge
+  (``conflict``), by any edge: a father and son of one name, often of one
+  address and home phone.
 
 A cookie, device or ad id logged into several customers was refused upstream
 as shared (``shared_identifier``, ``resolver.edges``): a family tablet.
@@ -59,7 +63,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from resolver.compare import first_names_compatible, sets_compatible
+from resolver.compare import first_names_compatible, generations_compatible, sets_compatible
 
 __all__ = ["ClusterResult", "GuardedUnion", "cluster_records"]
 
@@ -98,6 +102,7 @@ def cluster_records(
     contacts: pd.Series | None = None,
     customer_record: np.ndarray | None = None,
     trust_dobs: bool | None = None,
+    generations: pd.Series | None = None,
 ) -> ClusterResult:
     """Cluster records along ``edges`` without breaking the guard-rails.
 
@@ -121,6 +126,8 @@ def cluster_records(
             rows joined by a ``DIRECT_RULES`` edge count as one customer.
         trust_dobs: whether a birth-date clash refuses a model link whatever the
             contacts; ``None`` decides it from these edges (``dobs_trusted``).
+        generations: per record, its generational suffix (``sr``, ``jr``...) or missing;
+            clusters written with two generations never merge (``None``: not guarded).
     """
     union = GuardedUnion(
         n_records=n_records,
@@ -134,6 +141,7 @@ def cluster_records(
         contacts=contacts,
         customer_record=customer_record,
         trust_dobs=trust_dobs,
+        generations=generations,
     )
     decisions = union.add(edges)
     return ClusterResult(labels=union.labels(), decisions=decisions)
@@ -165,6 +173,7 @@ class GuardedUnion:
         contacts: pd.Series | None = None,
         customer_record: np.ndarray | None = None,
         trust_dobs: bool | None = None,
+        generations: pd.Series | None = None,
     ) -> None:
         self.n_records = n_records
         #: whether a model link between clusters of wholly incompatible birth dates
@@ -196,10 +205,17 @@ class GuardedUnion:
         }
         self.surnames = _value_sets(last_names)
         self.contact_sets = _value_sets(contacts) if contacts is not None else None
+        #: per root, the generational suffixes its records are written with (Sr, Jr)
+        self.generations = _value_sets(generations)
         #: per root, whether its cluster holds any name, birth date or contact: the
         #: others (most touchpoints) have nothing to compare and nothing to carry
         self.holds = [False] * n_records
-        for sets in (*self.profile.values(), self.surnames, self.contact_sets or {}):
+        for sets in (
+            *self.profile.values(),
+            self.surnames,
+            self.contact_sets or {},
+            self.generations,
+        ):
             for i in sets:
                 self.holds[i] = True
 
@@ -310,7 +326,13 @@ class GuardedUnion:
         parent, size, customers = self.parent, self.size, self.customers
         restricted, subject_of = self.restricted, self.subject_of
         surnames, contact_sets, group = self.surnames, self.contact_sets, self.group
-        carried = [*profile.values(), surnames, *([contact_sets] if contact_sets else [])]
+        generations = self.generations
+        carried = [
+            *profile.values(),
+            surnames,
+            *([contact_sets] if contact_sets else []),
+            *([generations] if generations else []),
+        ]
         holds = self.holds
         limit = self.max_customer_ids
         accepted = []  # positions, written once at the end
@@ -346,6 +368,13 @@ class GuardedUnion:
                     distinct.discard(gfind(codes[left]))  # the two rows count as one customer
                 if len(distinct) > limit:
                     result[pos] = "identifier_limit"
+                    continue
+            # Sr and Jr are two people, whatever else they share (a father and son of one
+            # name at one address, one phone): a person is written with one generation.
+            if generations and holds[ra] and holds[rb]:
+                ga, gb = generations.get(ra), generations.get(rb)
+                if ga and gb and not generations_compatible(ga, gb):
+                    result[pos] = "conflict"
                     continue
             # Both tests are pure: the cheap contact test first, names and dates only then.
             if contact_sets is None:

@@ -25,7 +25,13 @@ from resolver.normalize import (
     transliterate_name,
 )
 
-__all__ = ["dobs_compatible", "first_names_compatible", "latin_heads", "sets_compatible"]
+__all__ = [
+    "dobs_compatible",
+    "first_names_compatible",
+    "generations_compatible",
+    "latin_heads",
+    "sets_compatible",
+]
 
 #: Jaro-Winkler similarity at which two first names are typos of each other
 #: (Splink's NameComparison uses 0.92 and 0.88; "itai"/"tali" is 0.83).
@@ -194,6 +200,25 @@ def dobs_compatible(a: str, b: str) -> bool:
     if a == b or DamerauLevenshtein.distance(a, b) <= 1:
         return True
     return a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7]
+
+
+def generations_compatible(left: Iterable[str], right: Iterable[str]) -> bool:
+    """Whether two sets of generational suffixes (``sr``, ``jr``, ``ii``...) may be one person's.
+
+    A person is written with one generation, or with none: ``Sr`` and ``Jr`` are
+    two people, a father and his son of one name. ``Jr`` and ``II`` both say
+    "the second of the name" and may be one person's.
+
+    Examples:
+        >>> generations_compatible({"sr"}, {"jr"}), generations_compatible({"jr"}, {"ii", "sr"})
+        (False, True)
+    """
+    right_set = {_SAME_GENERATION.get(g, g) for g in right}
+    return any(_SAME_GENERATION.get(g, g) in right_set for g in left)
+
+
+#: Suffixes that say the same generation.
+_SAME_GENERATION = {"ii": "jr"}
 
 
 def sets_compatible(left: Iterable[str], right: Iterable[str], *, kind: str) -> bool:

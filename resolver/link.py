@@ -30,7 +30,7 @@ from scipy.sparse.csgraph import connected_components
 
 from resolver.ambiguity import AMBIGUOUS, ambiguous_model_edges
 from resolver.blocking import BlockingPlan, plan_blocking
-from resolver.cluster import ACCEPTED, GuardedUnion
+from resolver.cluster import ACCEPTED, GuardedUnion, graph_trusts_dobs
 from resolver.edges import EDGE_COLUMNS, RANKS, deterministic_edges
 from resolver.model import MODEL_COLUMNS, TrainedModel, present_columns, train_model
 from resolver.options import LinkingOptions, SparkOptions
@@ -360,6 +360,7 @@ def cluster_linked(
         junk=junk,
         options=options,
         fragment=fragment,
+        trust_dobs=trust_dobs,
     )
     names, dobs, contacts = guarded.first_names, guarded.dobs, guarded.contacts
     customer = pd.factorize(touchpoints["customer_id"], use_na_sentinel=True)[0]
@@ -379,7 +380,8 @@ def cluster_linked(
         dobs=dobs,
         contacts=contacts,
         customer_record=customer_record,
-        trust_dobs=trust_dobs,
+        generations=guarded.generations,
+        trust_dobs=trust_dobs if trust_dobs is not None else guarded.trust_dobs,
     )
     decisions = union.add(edges)
     labels = union.labels()
@@ -417,6 +419,11 @@ class GuardedFields:
     first_names: pd.Series | None
     dobs: pd.Series | None
     contacts: pd.Series | None
+    generations: pd.Series | None = None
+    """Per record, its generational suffix (``sr``, ``jr``, ``ii``...) or missing."""
+    trust_dobs: bool | None = None
+    """Whether the data keeps birth dates, as decided for the ambiguity rule (``None``:
+    not decided there; the union decides it)."""
 
 
 def union_edges(
@@ -427,19 +434,39 @@ def union_edges(
     junk: pd.DataFrame,
     options: LinkingOptions,
     fragment: np.ndarray | None = None,
+    trust_dobs: bool | None = None,
 ) -> tuple[pd.DataFrame, GuardedFields]:
     """The edges the guarded union is given, and the fields its guard compares.
 
     Deterministic edges, then the model's (those below the threshold refused,
     and a record's links to two incompatible people refused as ambiguous when
     ``fragment`` is given: ``resolver.ambiguity``), as ``EDGE_COLUMNS``.
+    ``trust_dobs``: whether the data keeps birth dates, when decided already
+    over the whole graph; ``None`` decides it here, on these edges, when the
+    ambiguity rule runs (``GuardedFields.trust_dobs``).
     """
     candidates, model_edges = model_edge_table(predictions, options=options)
     guard = options.conflict_guard
     names = touchpoints["first_name"].reset_index(drop=True) if "first_name" in guard else None
     dobs = touchpoints["dob"].reset_index(drop=True) if "dob" in guard else None
     contacts = _contacts(touchpoints, junk=junk) if guard else None
+    # A generational suffix (Sr, Jr) is part of the name: guarded with the first names.
+    generations = (
+        touchpoints["generation"].reset_index(drop=True)
+        if "first_name" in guard and "generation" in touchpoints
+        else None
+    )
+    trusted = trust_dobs
     if fragment is not None and len(model_edges):
+        if trusted is None:
+            # Whether the data keeps birth dates, decided once on these edges (before the
+            # ambiguous ones are refused): the ambiguity rule and the union both read it.
+            trusted = graph_trusts_dobs(
+                pd.concat([deterministic, model_edges], ignore_index=True),
+                dobs=dobs,
+                contacts=contacts,
+                first_names=names,
+            )
         ambiguous = ambiguous_model_edges(
             left=model_edges["left"].to_numpy(),
             right=model_edges["right"].to_numpy(),
@@ -449,10 +476,14 @@ def union_edges(
             first_names=names,
             dobs=dobs,
             contacts=contacts,
+            generations=generations,
+            trust_dobs=trusted,
         )
         model_edges.loc[ambiguous, "reason"] = AMBIGUOUS
     edges = pd.concat([deterministic, model_edges], ignore_index=True)[EDGE_COLUMNS]
-    return edges, GuardedFields(first_names=names, dobs=dobs, contacts=contacts)
+    return edges, GuardedFields(
+        first_names=names, dobs=dobs, contacts=contacts, generations=generations, trust_dobs=trusted
+    )
 
 
 def model_edge_table(

@@ -39,6 +39,7 @@ __all__ = [
     "normalize_name",
     "normalize_phone",
     "normalize_postcode",
+    "name_generation",
     "phone_region",
     "region_date_order",
     "transliterate_name",
@@ -143,6 +144,34 @@ _TITLES = frozenset(
 _NON_NAME = re.compile(r"[^\w\s'-]+", re.UNICODE)
 _HEBREW_GERESH = re.compile("([\u05d0-\u05ea])['`\u00b4\u2018\u2019\u02bc\u05f3]")
 _SPACES = re.compile(r"\s+")
+
+
+#: Generational suffixes (what ``normalize_name`` drops as titles) and what each says.
+_GENERATIONS = {
+    "jr": "jr", "jnr": "jr", "junior": "jr", "sr": "sr", "snr": "sr", "senior": "sr",
+    "ii": "ii", "iii": "iii", "iv": "iv",
+}  # fmt: skip
+
+
+def name_generation(raw: object) -> str | None:
+    """The generational suffix a name is written with: ``sr``, ``jr``, ``ii``, ``iii``, ``iv``.
+
+    John Smith Sr and John Smith Jr are two people of one name, usually at one
+    address: the suffix is the one field that tells them apart where both are
+    written. Only after the name (``Sr. Garcia`` is a señor, not a senior).
+
+    Examples:
+        >>> name_generation("Walcombe Sr"), name_generation("DUNN JR."), name_generation("Smith")
+        ('sr', 'jr', None)
+        >>> name_generation("Sr. Garcia"), name_generation("Henry Ford II")
+        (None, 'ii')
+    """
+    if not isinstance(raw, str):
+        return None
+    text = _NON_NAME.sub(" ", unicodedata.normalize("NFKC", raw).casefold()).replace("_", " ")
+    tokens = _SPACES.split(text.strip())
+    found = {_GENERATIONS[t] for t in tokens[1:] if t in _GENERATIONS}
+    return found.pop() if len(found) == 1 else None
 
 
 def normalize_name(raw: object) -> str | None:

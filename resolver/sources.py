@@ -48,6 +48,7 @@ from resolver.normalize import (
     fold_email,
     is_transliterated,
     name_forms,
+    name_generation,
     name_skeleton,
     normalize_address,
     normalize_date,
@@ -163,7 +164,7 @@ TOUCHPOINT_COLUMNS: tuple[str, ...] = (
     "email", "email_folded", "phone",
     "first_name", "last_name", "first_latin", "last_latin", "first_skeleton", "last_skeleton",
     "first_translit", "last_translit",
-    "first_forms", "first_canon", "dob", "gender", "address", "postcode", "city", "country", "national_id",
+    "first_forms", "first_canon", "generation", "dob", "gender", "address", "postcode", "city", "country", "national_id",
     "tc_string", "gpc", "attributes",
 )  # fmt: skip
 
@@ -634,6 +635,7 @@ def normalize_record(fields: Mapping[str, object], *, default_region: str) -> di
     forms = name_forms(first_name) if isinstance(first_name, str) else None
     out["first_forms"] = list(forms) if forms else None
     out["first_canon"] = canonical_form(forms) if forms else None
+    out["generation"] = name_generation(text("last_name")) or name_generation(text("first_name"))
     gender = text("gender")
     gender = gender.upper()[:1] if gender else None
     out["gender"] = gender if gender in ("M", "F", "X") else None
@@ -1126,8 +1128,13 @@ def _touchpoints(
 
     if kind == "contacts":
         first_raw, last_raw = _split_display_name(get("display_name"))
+        generation = _map_unique(get("display_name"), name_generation)
     else:
         first_raw, last_raw = get("first_name"), get("last_name")
+        # Sr / Jr, written after the surname (or after the first name: "John Jr").
+        generation = _map_unique(last_raw, name_generation)
+        generation = generation.where(generation.notna(), _map_unique(first_raw, name_generation))
+    out["generation"] = generation
     (
         out["first_name"], out["first_latin"], out["first_skeleton"], out["first_translit"],
         out["first_forms"], out["first_canon"],
@@ -1209,12 +1216,17 @@ def _subjects(kind: str, out: Mapping[str, Any], index: pd.Index) -> tuple[pd.Se
     return pd.Series(subject, index=index), pd.Series(out[column], index=index, dtype=object)
 
 
+#: A display name of two words or more and a generational suffix after them.
+_SUFFIXED = r"^(\S+\s+\S.*?)\s+(?:jr|jnr|junior|sr|snr|senior|ii|iii|iv)\.?,?\s*$"
+
+
 def _split_display_name(display: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Messaging display names: first token is the first name, last token the last.
 
-    A lone initial (``James S.``) is not a last name.
+    A lone initial (``James S.``) is not a last name, nor is a generational suffix
+    (``William Morris Sr.``: the last name is Morris; ``name_generation`` keeps the Sr).
     """
-    tokens = display.str.split()
+    tokens = display.str.replace(_SUFFIXED, r"\1", case=False, regex=True).str.split()
     first = tokens.str[0]
     last = tokens.where(tokens.str.len() >= 2).str[-1]
     last = last.where(last.str.rstrip(".").str.len() > 1)

@@ -43,7 +43,7 @@ __all__ = ["CLUSTER_COLUMNS", "cluster_components", "connected_components"]
 #: Touchpoint columns ``cluster_linked`` reads (guard values, consent subjects, customers).
 CLUSTER_COLUMNS = (
     "record_id", "kind", "customer_id", "subject_type", "subject_id", "first_name",
-    "last_name", "dob", "email_folded", "phone",
+    "last_name", "dob", "email_folded", "phone", "generation",
 )  # fmt: skip
 
 _OUT_SCHEMA = "what string, id long, label long, reason string, decision string"  # record rows: (record, id, label); edge rows: (edge, eid, reason, decision)

@@ -241,9 +241,11 @@ def _cluster(
         options=options,
         fragment=prepared.fragment,
     )
-    trust_dobs = graph_trusts_dobs(
-        union, dobs=guarded.dobs, contacts=guarded.contacts, first_names=guarded.first_names
-    )
+    trust_dobs = guarded.trust_dobs
+    if trust_dobs is None:
+        trust_dobs = graph_trusts_dobs(
+            union, dobs=guarded.dobs, contacts=guarded.contacts, first_names=guarded.first_names
+        )
     del union, guarded
     # The edges the union may still accept: the undecided ones, and a shared
     # identifier's, which it tries again once that identifier's customers are one

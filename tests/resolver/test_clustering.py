@@ -484,6 +484,68 @@ def test_a_record_between_two_spouses_of_one_family_email_links_to_neither():
     assert flags.tolist() == [True, True]
 
 
+def test_a_name_only_record_between_father_and_son_links_to_neither_where_dates_are_kept():
+    """A messenger contact "William Morris" (name only) scores 5.1 bits against the father's
+    CRM row (born 1969, no contacts) and 4.1 against the son's (born 1993, email and phone).
+    Without contacts on the father's side the contact clash does not tell them apart, but
+    where the data keeps birth dates the union never joins them (``dobs_trusted``): they are
+    two people, and nothing in the contact says which."""
+    from resolver.ambiguity import ambiguous_model_edges
+
+    def flags(*, trust_dobs):
+        return ambiguous_model_edges(
+            left=np.array([0, 0]), right=np.array([1, 2]), weight=np.array([5.1, 4.1]),
+            accepted=np.ones(2, bool), fragment=np.array([0, 1, 2]),
+            first_names=pd.Series(["william", "william", "bill"]),
+            dobs=pd.Series([None, "1969-11-27", "1993-05-09"]),
+            contacts=pd.Series([None, None, ["e:morrisw@gmail.com", "p:+18723379828"]]),
+            trust_dobs=trust_dobs,
+        )  # fmt: skip
+
+    assert flags(trust_dobs=True).tolist() == [True, True]
+    # data whose duplicates replace whole dates (FEBRL): the date stays the model's evidence
+    assert flags(trust_dobs=False).tolist() == [False, False]
+
+
+@pytest.mark.parametrize("guarded", [True, False], ids=["generations", "unguarded"])
+def test_a_father_and_son_written_sr_and_jr_never_merge(guarded):
+    """Larry Walcombe Sr and LARRY WALCOMBE JR: CRM rows of one name and address, the father
+    without a birth date, each with his own phone; the model scores the pair 1.0. A third
+    row, "Larry Walcombe" with neither suffix nor contacts, may still join either."""
+    from resolver.normalize import name_generation
+
+    raw_last = ["Walcombe Sr", "WALCOMBE JR", "Walcombe"]
+    tp = _touchpoints(
+        [
+            {"customer_id": "45368990", "kind": "customers", "first_name": "larry",
+             "last_name": "walcombe", "phone": "+16466781533", "address": "ocean 22 34"},
+            {"customer_id": "59641582", "kind": "customers", "first_name": "larry",
+             "last_name": "walcombe", "dob": "2006-12-16", "phone": "+13322326891",
+             "address": "ocean 22 34b"},
+            {"customer_id": "80017789", "kind": "customers", "first_name": "larry",
+             "last_name": "walcombe"},
+        ]
+    )  # fmt: skip
+    tp["generation"] = [name_generation(x) for x in raw_last]
+    model = pd.DataFrame(
+        {"left": [0, 1], "right": [1, 2], "rule": "splink", "rank": 3,
+         "probability": [1.0, 0.97], "reason": None}
+    )  # fmt: skip
+    edges = pd.concat([_edges(tp), model], ignore_index=True)
+    result = cluster_records(
+        n_records=3, edges=edges, customer=pd.factorize(tp["customer_id"])[0],
+        subject=np.arange(3), may_link=np.ones(3, bool), max_customer_ids=2,
+        first_names=tp["first_name"], last_names=tp["last_name"], dobs=tp["dob"],
+        contacts=tp["phone"], customer_record=np.ones(3, bool),
+        generations=tp["generation"] if guarded else None,
+    )  # fmt: skip
+    if guarded:
+        assert result.labels.tolist() == [0, 1, 1]
+        assert result.decisions.iloc[-2:].tolist() == ["conflict", "accepted"]
+    else:
+        assert result.labels.tolist() == [0, 0, 0]
+
+
 @pytest.mark.parametrize("same_person", [True, False], ids=["crm-duplicates", "family-tablet"])
 def test_a_device_shared_by_two_customer_rows_of_one_person_is_not_shared(same_person):
     """A tablet logged into customers A and B: its anonymous sessions join them only if A is B.

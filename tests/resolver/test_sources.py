@@ -140,3 +140,28 @@ def test_a_city_written_in_any_script_is_one_city(tmp_path):
     )
     assert tp.loc[["1", "2", "3"], "city"].tolist() == ["haifa"] * 3
     assert tp.loc[["4", "5", "6"], "city"].tolist() == ["moscow", "moscow", "kfar nowhere"]
+
+
+def test_a_generational_suffix_is_kept_apart_from_the_name(tmp_path):
+    """Sr and Jr are dropped from the name (the model compares Dunn with Dunn) but kept as
+    the record's generation, which tells a father from his son of one name."""
+    crm = _touchpoints(
+        tmp_path,
+        kind="customers",
+        text="customer_id,first_name,last_name\n"
+        "1,Larry,Walcombe Sr\n2,LARRY,WALCOMBE JR\n3,james,dunn jr.\n4,Sr. Maria,Garcia\n"
+        "5,James,Dunn\n",
+        region="US",
+    )
+    assert crm["last_name"].tolist() == ["walcombe", "walcombe", "dunn", "garcia", "dunn"]
+    assert crm["generation"].tolist() == ["sr", "jr", "jr", None, None]
+    contacts = _touchpoints(
+        tmp_path,
+        kind="contacts",
+        text="contact_id,channel,phone,display_name\n"
+        "m1,whatsapp,17736781533,William Morris Sr.\nm2,messenger,,William Morris\n"
+        "m3,telegram,,John Jr\n",
+        region="US",
+    )
+    assert contacts["last_name"].tolist() == ["morris", "morris", None]
+    assert contacts["generation"].tolist() == ["sr", None, "jr"]
