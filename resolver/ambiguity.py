@@ -29,7 +29,7 @@ import pandas as pd
 
 from resolver.compare import generations_compatible, sets_compatible
 
-__all__ = ["AMBIGUOUS", "ambiguous_model_edges"]
+__all__ = ["AMBIGUOUS", "ambiguous_model_edges", "namesake_model_edges"]
 
 AMBIGUOUS = "ambiguous_link"
 #: Links within this many bits of match weight of the best are as good as the best.
@@ -201,3 +201,95 @@ def _incompatible(names: dict[int, set[str]], births: dict[int, set[str]], a: in
         return True
     da, db = births.get(a), births.get(b)
     return bool(da and db and not sets_compatible(da, db, kind="dob"))
+
+
+#: What a record may carry besides a name and still be "a name only" (a city is shared
+#: by thousands: it narrows the namesakes, it does not pick one).
+_PERSON_EVIDENCE = ("dob", "postcode", "address", "email_folded", "phone", "national_id")
+
+
+def namesake_model_edges(
+    *,
+    left: np.ndarray,
+    right: np.ndarray,
+    accepted: np.ndarray,
+    fragment: np.ndarray,
+    touchpoints: pd.DataFrame,
+) -> np.ndarray:
+    """Per model edge, whether it attributes a bare name to one of several people of that name.
+
+    A fragment whose records carry a first and last name and nothing else that
+    singles out a person (no birth date, address, postcode, email, phone or
+    national id; a city at most) is linked by the model on the name alone.
+    Where the data itself shows two people of that name (of that city, when
+    the record has one): fragments holding the name, written the same way
+    (first and last name in either order), whose birth dates wholly disagree,
+    the link is a guess between them, and is refused (``ambiguous_link``).
+    Call it only where the data keeps birth dates (``resolver.cluster.dobs_trusted``).
+
+    Args:
+        left, right: record ids of each model edge.
+        accepted: edges at or above the threshold (the others are never refused here).
+        fragment: per record, its deterministic fragment.
+        touchpoints: per record (by position), ``first_latin``, ``last_latin``, ``city``
+            and the columns of ``_PERSON_EVIDENCE`` it has.
+    """
+    out = np.zeros(len(left), dtype=bool)
+    idx = np.flatnonzero(accepted)
+    if not len(idx) or not {"first_latin", "last_latin", "dob"} <= set(touchpoints.columns):
+        return out
+    first = touchpoints["first_latin"].to_numpy(dtype=object)
+    last = touchpoints["last_latin"].to_numpy(dtype=object)
+    named = ~pd.isna(first) & ~pd.isna(last)
+    evidence = np.zeros(len(touchpoints), dtype=bool)
+    for column in _PERSON_EVIDENCE:
+        if column in touchpoints:
+            evidence |= touchpoints[column].notna().to_numpy()
+    n_fragments = int(fragment.max()) + 1 if len(fragment) else 0
+    singled_out = np.bincount(fragment[evidence], minlength=n_fragments) > 0
+    # the edges with an end whose whole fragment is a bare name: that end's record
+    edge_of = np.concatenate([idx, idx])
+    end = np.concatenate([left[idx], right[idx]])
+    bare = named[end] & ~singled_out[fragment[end]]
+    if not bare.any():
+        return out
+    edge_of, end = edge_of[bare], end[bare]
+    city = touchpoints["city"].to_numpy(dtype=object) if "city" in touchpoints else None
+
+    def keys(records: np.ndarray) -> list[str]:
+        """The name of each record, first and last in either order, as one text."""
+        a, b = first[records].astype(str), last[records].astype(str)
+        return [f"{x}\t{y}" if x <= y else f"{y}\t{x}" for x, y in zip(a, b, strict=True)]
+
+    end_keys = keys(end)
+    wanted = set(end_keys)
+    # Per name: each fragment (singled out) holding it, with its birth dates and cities.
+    holders: dict[str, dict[int, tuple[set[str], set[str]]]] = {}
+    dob = touchpoints["dob"].to_numpy(dtype=object)
+    # the records that may hold those names: a first name of one of them, then the key
+    firsts = {part for name in wanted for part in name.split("\t")}
+    maybe = np.flatnonzero(named & singled_out[fragment] & pd.Series(first).isin(firsts).to_numpy())
+    for record, name in zip(maybe.tolist(), keys(maybe), strict=True):
+        if name not in wanted:
+            continue
+        dobs, cities = holders.setdefault(name, {}).setdefault(
+            int(fragment[record]), (set(), set())
+        )
+        if not pd.isna(dob[record]):
+            dobs.add(str(dob[record]))
+        if city is not None and not pd.isna(city[record]):
+            cities.add(str(city[record]))
+    for edge, record, name in zip(edge_of.tolist(), end.tolist(), end_keys, strict=True):
+        where = None if city is None or pd.isna(city[record]) else str(city[record])
+        dated = [
+            dobs
+            for dobs, cities in holders.get(name, {}).values()
+            if dobs and (where is None or where in cities)
+        ]
+        if any(
+            not sets_compatible(a, b, kind="dob")
+            for i, a in enumerate(dated)
+            for b in dated[i + 1 :]
+        ):
+            out[edge] = True
+    return out

@@ -28,7 +28,7 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from resolver.ambiguity import AMBIGUOUS, ambiguous_model_edges
+from resolver.ambiguity import AMBIGUOUS, ambiguous_model_edges, namesake_model_edges
 from resolver.blocking import BlockingPlan, plan_blocking
 from resolver.cluster import ACCEPTED, GuardedUnion, graph_trusts_dobs
 from resolver.edges import EDGE_COLUMNS, RANKS, deterministic_edges
@@ -480,6 +480,16 @@ def union_edges(
             trust_dobs=trusted,
         )
         model_edges.loc[ambiguous, "reason"] = AMBIGUOUS
+        if trusted and names is not None:
+            # A bare name (a city at most) among several people of that name: a guess.
+            namesakes = namesake_model_edges(
+                left=model_edges["left"].to_numpy(),
+                right=model_edges["right"].to_numpy(),
+                accepted=model_edges["reason"].isna().to_numpy(),
+                fragment=fragment,
+                touchpoints=touchpoints,
+            )
+            model_edges.loc[namesakes, "reason"] = AMBIGUOUS
     edges = pd.concat([deterministic, model_edges], ignore_index=True)[EDGE_COLUMNS]
     return edges, GuardedFields(
         first_names=names, dobs=dobs, contacts=contacts, generations=generations, trust_dobs=trusted

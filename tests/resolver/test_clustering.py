@@ -507,6 +507,31 @@ def test_a_name_only_record_between_father_and_son_links_to_neither_where_dates_
     assert flags(trust_dobs=False).tolist() == [False, False]
 
 
+def test_a_bare_name_among_several_people_of_that_name_links_to_none():
+    """A messenger contact "Smith Michael" with nothing but the name scores 0.997 against
+    another contact of that name (who has a phone). Three Michael Smiths of New York born
+    in 1974 and 1980 are in the CRM: the name alone cannot say whose it is. A name only
+    one person holds, or namesakes of another city, leave the link alone."""
+    from resolver.ambiguity import namesake_model_edges
+
+    rows = [
+        ("michael", "smith", "1974-05-25", "new york city", "+13327118652"),  # 0 Michael I
+        ("michael", "smith", "1974-04-04", "new york city", None),  # 1 Michael II (no contact)
+        ("smith", "michael", None, None, "+16464391152"),  # 2 Michael II's contact
+        ("michael", "smith", "1980-01-10", "new york city", "+16469000385"),  # 3 Michael III
+        ("smith", "michael", None, None, None),  # 4 the bare name
+        ("yael", "ben ami", "1990-02-03", "haifa", "+972501234567"),  # 5
+        ("yael", "ben ami", None, "haifa", None),  # 6 a bare name one person holds
+        ("michael", "smith", None, "leeds", None),  # 7 a bare name of another city
+    ]
+    tp = pd.DataFrame(rows, columns=["first_latin", "last_latin", "dob", "city", "phone"])
+    flags = namesake_model_edges(
+        left=np.array([4, 6, 7, 4]), right=np.array([2, 5, 3, 3]),
+        accepted=np.array([True, True, True, False]), fragment=np.arange(8), touchpoints=tp,
+    )  # fmt: skip
+    assert flags.tolist() == [True, False, False, False]
+
+
 @pytest.mark.parametrize("guarded", [True, False], ids=["generations", "unguarded"])
 def test_a_father_and_son_written_sr_and_jr_never_merge(guarded):
     """Larry Walcombe Sr and LARRY WALCOMBE JR: CRM rows of one name and address, the father
