@@ -203,6 +203,13 @@ def _incompatible(names: dict[int, set[str]], births: dict[int, set[str]], a: in
     return bool(da and db and not sets_compatible(da, db, kind="dob"))
 
 
+def _column(touchpoints: pd.DataFrame, name: str) -> np.ndarray:
+    """A column's values as objects, or all missing where the table has no such column."""
+    if name in touchpoints:
+        return touchpoints[name].to_numpy(dtype=object)
+    return np.full(len(touchpoints), None, dtype=object)
+
+
 #: What a record may carry besides a name and still be "a name only" (a city is shared
 #: by thousands: it narrows the namesakes, it does not pick one).
 _PERSON_EVIDENCE = ("dob", "postcode", "address", "email_folded", "phone", "national_id")
@@ -223,7 +230,9 @@ def namesake_model_edges(
     national id; a city at most) is linked by the model on the name alone.
     Where the data itself shows two people of that name (of that city, when
     the record has one): fragments holding the name, written the same way
-    (first and last name in either order), whose birth dates wholly disagree,
+    (first and last name in either order) or in another script (the first
+    name's group and the surname's consonant skeleton), whose birth dates
+    wholly disagree,
     the link is a guess between them, and is refused (``ambiguous_link``).
     Call it only where the data keeps birth dates (``resolver.cluster.dobs_trusted``).
 
@@ -231,8 +240,9 @@ def namesake_model_edges(
         left, right: record ids of each model edge.
         accepted: edges at or above the threshold (the others are never refused here).
         fragment: per record, its deterministic fragment.
-        touchpoints: per record (by position), ``first_latin``, ``last_latin``, ``city``
-            and the columns of ``_PERSON_EVIDENCE`` it has.
+        touchpoints: per record (by position), ``first_latin``, ``last_latin``,
+            ``first_canon``, ``last_skeleton``, ``city`` and the columns of
+            ``_PERSON_EVIDENCE`` it has.
     """
     out = np.zeros(len(left), dtype=bool)
     idx = np.flatnonzero(accepted)
@@ -256,35 +266,56 @@ def namesake_model_edges(
     edge_of, end = edge_of[bare], end[bare]
     city = touchpoints["city"].to_numpy(dtype=object) if "city" in touchpoints else None
 
-    def keys(records: np.ndarray) -> list[str]:
-        """The name of each record, first and last in either order, as one text."""
+    group = _column(touchpoints, "first_canon")
+    group = np.where(pd.isna(group), first, group)
+    skeleton = _column(touchpoints, "last_skeleton")
+
+    def keys(records: np.ndarray) -> list[tuple[str, str]]:
+        """Two ways of writing each record's name as one text: its first and last name
+        in Latin letters in either order (Smith Michael), and its first name's group with
+        its surname's consonant skeleton (אמיר נאטור is Amir Natour)."""
         a, b = first[records].astype(str), last[records].astype(str)
-        return [f"{x}\t{y}" if x <= y else f"{y}\t{x}" for x, y in zip(a, b, strict=True)]
+        g, s = group[records].astype(str), skeleton[records]
+        latin = [f"{x}\t{y}" if x <= y else f"{y}\t{x}" for x, y in zip(a, b, strict=True)]
+        return [
+            (written, written if pd.isna(ss) else f"{gg}\t#{ss}")
+            for written, gg, ss in zip(latin, g, s, strict=True)
+        ]
 
     end_keys = keys(end)
-    wanted = set(end_keys)
+    wanted = {k for pair in end_keys for k in pair}
     # Per name: each fragment (singled out) holding it, with its birth dates and cities.
     holders: dict[str, dict[int, tuple[set[str], set[str]]]] = {}
     dob = touchpoints["dob"].to_numpy(dtype=object)
-    # the records that may hold those names: a first name of one of them, then the key
-    firsts = {part for name in wanted for part in name.split("\t")}
-    maybe = np.flatnonzero(named & singled_out[fragment] & pd.Series(first).isin(firsts).to_numpy())
-    for record, name in zip(maybe.tolist(), keys(maybe), strict=True):
-        if name not in wanted:
-            continue
-        dobs, cities = holders.setdefault(name, {}).setdefault(
-            int(fragment[record]), (set(), set())
-        )
-        if not pd.isna(dob[record]):
-            dobs.add(str(dob[record]))
-        if city is not None and not pd.isna(city[record]):
-            cities.add(str(city[record]))
-    for edge, record, name in zip(edge_of.tolist(), end.tolist(), end_keys, strict=True):
+    # the records that may hold those names (a first name or name group of one of them)
+    heads = {part for name in wanted for part in name.split("\t") if not part.startswith("#")}
+    maybe = np.flatnonzero(
+        named
+        & singled_out[fragment]
+        & (pd.Series(first).isin(heads).to_numpy() | pd.Series(group).isin(heads).to_numpy())
+    )
+    for record, pair in zip(maybe.tolist(), keys(maybe), strict=True):
+        for name in pair:
+            if name not in wanted:
+                continue
+            dobs, cities = holders.setdefault(name, {}).setdefault(
+                int(fragment[record]), (set(), set())
+            )
+            if not pd.isna(dob[record]):
+                dobs.add(str(dob[record]))
+            if city is not None and not pd.isna(city[record]):
+                cities.add(str(city[record]))
+    for edge, record, pair in zip(edge_of.tolist(), end.tolist(), end_keys, strict=True):
         where = None if city is None or pd.isna(city[record]) else str(city[record])
+        # each fragment holding the name, written either way: its birth dates and cities
+        held: dict[int, tuple[set[str], set[str]]] = {}
+        for name in pair:
+            for f, (dobs, cities) in holders.get(name, {}).items():
+                kept = held.setdefault(f, (set(), set()))
+                kept[0].update(dobs)
+                kept[1].update(cities)
         dated = [
-            dobs
-            for dobs, cities in holders.get(name, {}).values()
-            if dobs and (where is None or where in cities)
+            dobs for dobs, cities in held.values() if dobs and (where is None or where in cities)
         ]
         if any(
             not sets_compatible(a, b, kind="dob")

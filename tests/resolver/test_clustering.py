@@ -532,6 +532,30 @@ def test_a_bare_name_among_several_people_of_that_name_links_to_none():
     assert flags.tolist() == [True, False, False, False]
 
 
+def test_a_bare_name_and_city_among_namesakes_written_in_another_script_links_to_none():
+    """A loyalty row "Amir Natour Sr, Haifa" (name and city only) scores 10 bits against the
+    son's CRM row and 5.7 against the father's, written in Hebrew (אמיר נאטור, born 1954):
+    one name of one city, two people."""
+    from resolver.ambiguity import namesake_model_edges
+
+    columns = ["first_latin", "last_latin", "first_canon", "last_skeleton", "dob", "city"]
+    rows = [
+        ("amir", "natour", "~amir", "ntr", None, "haifa"),  # 0 the loyalty row
+        ("amir", "natour", "~amir", "ntr", "1987-04-12", "haifa"),  # 1 the son
+        ("myr", "ntvr", "~amir", "ntr", "1954-11-18", "haifa"),  # 2 the father, in Hebrew
+        ("hsn", "ntvr", "~hasan", "ntr", "1995-07-17", "ramla"),  # 3 a cousin
+    ]
+    tp = pd.DataFrame(rows, columns=columns)
+    edges = {"left": np.array([0, 0]), "right": np.array([1, 2]), "fragment": np.arange(4)}
+    flags = namesake_model_edges(**edges, accepted=np.ones(2, bool), touchpoints=tp)
+    assert flags.tolist() == [True, True]
+    # the father's name written only as its Latin transliteration would not be his
+    alone = namesake_model_edges(
+        **edges, accepted=np.ones(2, bool), touchpoints=tp.drop(columns="first_canon")
+    )
+    assert alone.tolist() == [False, False]
+
+
 @pytest.mark.parametrize("guarded", [True, False], ids=["generations", "unguarded"])
 def test_a_father_and_son_written_sr_and_jr_never_merge(guarded):
     """Larry Walcombe Sr and LARRY WALCOMBE JR: CRM rows of one name and address, the father
