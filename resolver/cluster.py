@@ -545,7 +545,7 @@ def graph_trusts_dobs(
 
 #: Exact edges whose pairs measure how well the data keeps birth dates: a shared
 #: email or phone, open or refused only for a clash (``resolver.edges``).
-_CONTACT_RULES = ("email", "phone")
+CONTACT_RULES = ("email", "phone")
 _CONTACT_SAMPLE = 50_000
 
 
@@ -574,7 +574,7 @@ def _batch_trusts_dobs(
     pairs_left, pairs_right = [left[open_model]], [right[open_model]]
     if first_name_sets:
         on_contact = np.flatnonzero(
-            ((reason.isna() | (reason == "conflict")) & rule.isin(_CONTACT_RULES)).to_numpy()
+            ((reason.isna() | (reason == "conflict")) & rule.isin(CONTACT_RULES)).to_numpy()
         )
         # A share needs no more than an even sample: at most _CONTACT_SAMPLE pairs, taken in
         # (left, right) order, so that the verdict does not depend on the edges' row order.

@@ -30,7 +30,7 @@ from scipy.sparse.csgraph import connected_components
 
 from resolver.ambiguity import AMBIGUOUS, ambiguous_model_edges, namesake_model_edges
 from resolver.blocking import BlockingPlan, plan_blocking
-from resolver.cluster import ACCEPTED, GuardedUnion, graph_trusts_dobs
+from resolver.cluster import ACCEPTED, CONTACT_RULES, GuardedUnion, graph_trusts_dobs
 from resolver.edges import EDGE_COLUMNS, RANKS, deterministic_edges
 from resolver.model import MODEL_COLUMNS, TrainedModel, present_columns, train_model
 from resolver.options import LinkingOptions, SparkOptions
@@ -461,8 +461,12 @@ def union_edges(
         if trusted is None:
             # Whether the data keeps birth dates, decided once on these edges (before the
             # ambiguous ones are refused): the ambiguity rule and the union both read it.
+            # (the verdict reads the model's edges and the email and phone ones only:
+            # at 10 M records the other deterministic edges are most of them)
+            columns = ["left", "right", "rule", "reason"]
+            contact = deterministic.loc[deterministic["rule"].isin(CONTACT_RULES), columns]
             trusted = graph_trusts_dobs(
-                pd.concat([deterministic, model_edges], ignore_index=True),
+                pd.concat([contact, model_edges[columns]], ignore_index=True),
                 dobs=dobs,
                 contacts=contacts,
                 first_names=names,
