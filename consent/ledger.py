@@ -110,6 +110,7 @@ from resolver.vocabulary import CONSENT_STATUSES, SUBJECT_TYPES
 __all__ = [
     "EVENT_COLUMNS",
     "JUDGING_COLUMNS",
+    "events_after_append",
     "EVIDENCE_KEYS",
     "SUBJECT_TYPES",
     "AppendResult",
@@ -893,6 +894,45 @@ def prepare_frame(
     )
 
 
+def events_after_append(
+    *, stored: pd.DataFrame, prepared: Sequence[PreparedEvents]
+) -> pd.DataFrame:
+    """The ledger's events as they read (``Ledger.events(columns=JUDGING_COLUMNS,
+    ordered=False, arrow_text=True)``) once ``prepared`` is appended, in its order, to the
+    ledger that ``stored`` (``Ledger.snapshot``) is a snapshot of, without waiting for the
+    write nor reading it back.
+
+    An append keeps the first row of each id and refuses a stored id (a duplicate when it
+    says the same, a conflict when not): so the new events are the first row of each id
+    not in ``stored``. Row order differs from a read; judging does not depend on it.
+    """
+    columns = list(JUDGING_COLUMNS)
+    parts = [stored[columns]] if len(stored) else []
+    seen = pa.array(stored["event_id"].to_numpy(object), type=pa.string()) if len(stored) else None
+    for batch in prepared:
+        rows = batch.rows
+        if not len(rows):
+            continue
+        ids = pa.array(rows["event_id"].to_numpy(object), type=pa.string())
+        keep = ~rows["event_id"].duplicated(keep="first").to_numpy()
+        if seen is not None:
+            keep &= ~pc.is_in(ids, value_set=seen).to_numpy(zero_copy_only=False)
+        where = np.flatnonzero(keep)
+        seen = ids if seen is None else pa.concat_arrays([seen, ids])
+        if not len(where):
+            continue
+        table = pa.table(
+            {c: pa.array(rows[c].to_numpy(object)[where], type=pa.string()) for c in columns}
+        )
+        frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+        for name in ("recorded_at", "expires_at"):  # as ``events`` parses the stored text
+            frame[name] = pd.to_datetime(frame[name], utc=True, format="ISO8601", cache=False)
+        parts.append(frame)
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
 def _fingerprints(rows: pd.DataFrame) -> list[str]:
     """``_fingerprint`` of every row, the text joined by Arrow and hashed in one loop."""
     if rows.empty:
@@ -1217,14 +1257,21 @@ class Ledger:
         )
 
     def append_prepared(
-        self, prepared: PreparedEvents, *, batch_size: int = 100_000
+        self,
+        prepared: PreparedEvents,
+        *,
+        batch_size: int = 100_000,
+        stored: pd.DataFrame | None = None,
     ) -> AppendResult:
         """Append rows already checked by ``prepare_frame`` (its refused rows are counted).
 
         For a caller that needs to know which rows were refused and why
         (``PreparedEvents.refused``), e.g. to quarantine them with their row number.
+        ``stored``: ``event_id, content_hash`` of the whole ledger as the caller read it just
+        before (``snapshot``), so that the append does not read them again; an event stored
+        since is still caught by the write path (a conflict, or a duplicate).
         """
-        result = self._append(prepared.rows, batch_size=batch_size)
+        result = self._append(prepared.rows, batch_size=batch_size, stored=stored)
         return AppendResult(
             received=result.received + prepared.invalid,
             inserted=result.inserted,
@@ -1236,7 +1283,12 @@ class Ledger:
         )
 
     def _append(
-        self, rows: pd.DataFrame, *, batch_size: int, all_or_nothing: bool = False
+        self,
+        rows: pd.DataFrame,
+        *,
+        batch_size: int,
+        all_or_nothing: bool = False,
+        stored: pd.DataFrame | None = None,
     ) -> AppendResult:
         received = len(rows)
         # The same id twice in one append: the first one counts, a later one is a
@@ -1267,7 +1319,8 @@ class Ledger:
                     withheld=received - len(conflicts),
                 )
         else:
-            stored = self._stored_fingerprints(len(rows))
+            if stored is None:
+                stored = self._stored_fingerprints(len(rows))
             if stored is not None:
                 # ids stored at the snapshot are decided here, once; the rest are new unless
                 # another writer stores one meanwhile, which the write path then checks
@@ -1544,6 +1597,18 @@ class Ledger:
                 ).all()
                 out.update({str(r[0]): str(r[1]) for r in rows})
         return out
+
+    def snapshot(self) -> pd.DataFrame:
+        """The whole ledger as judging reads it (``JUDGING_COLUMNS``) with each event's
+        ``content_hash``, in one consistent read, text as Arrow strings.
+
+        The nightly reads it once, before appending its own events: the append checks its
+        ids against it (``append_prepared(stored=...)``) and ``events_after_append`` judges
+        from it and the new rows while they are being written.
+        """
+        return self.events(
+            columns=[*JUDGING_COLUMNS, "content_hash"], ordered=False, arrow_text=True
+        )
 
     def events(
         self,

@@ -12,6 +12,7 @@ import ctypes
 import functools
 import gc
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -108,6 +109,7 @@ def run_steps(
             for name, step in steps_to_run:
                 hook.before(name)
                 started = time.perf_counter()
+                cpu = os.times()
                 memory.reset()
                 result = step(ctx, done)
                 if name in _TIMED_STEPS:
@@ -120,10 +122,13 @@ def run_steps(
                 held = memory.current_gb()
                 if held is not None:
                     done.held_rss_gb[name] = held
+                after = os.times()
                 logger.info(
-                    "step %s: %.1f s, peak %s GiB, held %s GiB",
+                    "step %s: %.1f s (CPU %.1f user, %.1f system), peak %s GiB, held %s GiB",
                     name,
                     time.perf_counter() - started,
+                    after.user - cpu.user,
+                    after.system - cpu.system,
                     peak,
                     held,
                 )

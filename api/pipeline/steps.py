@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,7 +46,13 @@ from audiences.history import relative_export_directory
 from audiences.segments import Segment, evaluate_segment
 from consent.effective import linking_allowed, person_consent, person_subjects, subject_states
 from consent.erasure import ErasureStore
-from consent.ledger import AppendResult, Ledger, prepare_frame
+from consent.ledger import (
+    AppendResult,
+    Ledger,
+    PreparedEvents,
+    events_after_append,
+    prepare_frame,
+)
 from consent.signals import session_signal_events
 from resolver.errors import ModelError, TetherError
 from resolver.graph import build_identity_graph, build_links_table, build_persons
@@ -140,29 +147,58 @@ def _read_activity(ctx: RunContext, ingested: Ingested, kind: str) -> pd.DataFra
 
 
 def consent(ctx: RunContext, done: Results) -> ConsentJudged:
-    """Append the run's consent rows and session signals; judge every subject at ``as_of``."""
+    """Append the run's consent rows and session signals; judge every subject at ``as_of``.
+
+    The ledger is read once, before the append (``Ledger.snapshot``). Judging works from that
+    read and the run's own checked rows (``events_after_append``) while a worker thread writes
+    them: the write's SQLite or PostgreSQL work (the inserts, the index builds, the commit)
+    runs beside judging instead of before it, and the ledger is not read back. Should the
+    write insert other than what was judged (another writer stored one of these ids since
+    the read), the run judges again from the ledger as written.
+    """
     ingested = done.of(Ingested)
     tp = ingested.touchpoints
     ctx.progress.start("consent")
     policy = ctx.config.consent
     ledger = Ledger(ctx.store)
     signals = session_signal_events(tp, policy=policy)
-    appended = _append_consents(
-        ledger,
-        imported=ingested.activity.get("consents"),
-        signals=signals.frame,
-        quarantine=ctx.out / "quarantine",
-    )
-    judged_at = datetime.now(UTC)  # the ledger as read now is what the run knows
-    # what judging reads (no evidence), in storage order: it is order-independent
-    events = ledger.events(
-        as_of=ctx.as_of, columns=Ledger.JUDGING_COLUMNS, ordered=False, arrow_text=True
-    )
-    states = _arrow_text(subject_states(events, as_of=ctx.as_of))
+    frames = [f for f in (ingested.activity.get("consents"), signals.frame) if f is not None]
+    frames = [f for f in frames if len(f)]
+    prepared = [prepare_frame(f) for f in frames]  # refuses the run on an invalid row
+    judged_at = datetime.now(UTC)  # the ledger as read now, and the run's events, are judged
+    stored = ledger.snapshot()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-append") as pool:
+        appending = pool.submit(
+            _append_consents,
+            ledger,
+            frames=frames,
+            prepared=prepared,
+            stored=stored[["event_id", "content_hash"]],
+            quarantine=ctx.out / "quarantine",
+        )
+        events = events_after_append(stored=stored, prepared=prepared)
+        expected = len(events) - len(stored)
+        del stored
+        states = _arrow_text(subject_states(events, as_of=ctx.as_of))
+        del events
+        appended = appending.result()
+    if appended.inserted != expected:
+        logger.info(
+            "consent: the ledger changed while the run wrote to it (%d new events written, "
+            "%d expected); judging again from the ledger",
+            appended.inserted,
+            expected,
+        )
+        events = ledger.events(
+            as_of=ctx.as_of, columns=Ledger.JUDGING_COLUMNS, ordered=False, arrow_text=True
+        )
+        judged_at = datetime.now(UTC)
+        states = _arrow_text(subject_states(events, as_of=ctx.as_of))
+        del events
     may_link = linking_allowed(records=tp, states=states, policy=policy)
-    # the ledger as read and the imported rows are judged into states now: freed, as every
-    # large table no later step reads is (the run's peak is in features)
-    del events
+    # the imported rows are judged into states now: freed, as every large table no later
+    # step reads is (the run's peak is in features)
+    del prepared, frames
     ingested.activity.pop("consents", None)
     ctx.progress.finish("consent", rows=len(states))
     return ConsentJudged(
@@ -533,24 +569,29 @@ def _arrow_text(states: pd.DataFrame) -> pd.DataFrame:
 
 
 def _append_consents(
-    ledger: Ledger, *, imported: pd.DataFrame | None, signals: pd.DataFrame, quarantine: Path
+    ledger: Ledger,
+    *,
+    frames: list[pd.DataFrame],
+    prepared: list[PreparedEvents],
+    stored: pd.DataFrame,
+    quarantine: Path,
 ) -> AppendResult:
-    """Append the run's consent rows and session signals to the ledger, in bulk.
+    """Append the run's checked consent rows and session signals to the ledger, in bulk.
 
-    An imported row reusing a stored ``event_id`` with different content is
-    refused as a conflict (SPEC §5: never dropped silently): the refused rows
-    go to ``quarantine/consent_conflicts.parquet`` with their reason and are
-    counted in the run's report (``consent.events_conflicting``).
+    ``prepared`` are ``frames`` checked (``prepare_frame``); ``stored`` the ledger's ids and
+    fingerprints as read before (``Ledger.snapshot``). An imported row reusing a stored
+    ``event_id`` with different content is refused as a conflict (SPEC §5: never dropped
+    silently): the refused rows go to ``quarantine/consent_conflicts.parquet`` with their
+    reason and are counted in the run's report (``consent.events_conflicting``).
     """
     results = []
     refused = []
-    for frame in (imported, signals):
-        if frame is None or not len(frame):
-            continue
-        result = ledger.append_frame(frame)
+    for frame, checked in zip(frames, prepared, strict=True):
+        result = ledger.append_prepared(checked, stored=stored)
         results.append(result)
         if result.conflicts:
             refused.append(_conflicting_rows(ledger, frame=frame, ids=set(result.conflict_ids)))
+        stored = _with_new(stored, checked.rows)  # the next frame is checked against these too
     if refused:
         rows = pd.concat(refused, ignore_index=True)
         rows.astype({c: str for c in rows.columns if rows[c].dtype == object}).to_parquet(
@@ -569,6 +610,18 @@ def _append_consents(
         conflict_ids=tuple(i for r in results for i in r.conflict_ids),
         invalid=sum(r.invalid for r in results),
     )
+
+
+def _with_new(stored: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """``stored`` (``event_id, content_hash``) and the first row of each id of ``rows`` it
+    lacks: the ledger's ids once ``rows`` are appended."""
+    keep = ~rows["event_id"].duplicated(keep="first").to_numpy()
+    if len(stored):
+        keep &= ~rows["event_id"].isin(stored["event_id"]).to_numpy()
+    added = rows.loc[keep, ["event_id", "content_hash"]]
+    if not len(stored) or not len(added):
+        return added if not len(stored) else stored
+    return pd.concat([stored, added.astype(stored.dtypes.to_dict())], ignore_index=True)
 
 
 def _conflicting_rows(ledger: Ledger, *, frame: pd.DataFrame, ids: set[str]) -> pd.DataFrame:
