@@ -118,7 +118,8 @@ def _contact_state(
             "contact_id": mine["subject_id"].astype(object).to_numpy(),
             "channel": mine["channel"].astype(object).to_numpy(),
             "type": mine["event_type"].astype(object).to_numpy(),
-            "ts": pd.to_datetime(mine["ts"], utc=True).to_numpy(),
+            # as UTC datetime64, not an object array of Timestamps (0.9 s per 0.44 M rows)
+            "ts": pd.to_datetime(mine["ts"], utc=True).to_numpy("datetime64[ns]"),
         }
     )
     rows["ts"] = pd.to_datetime(rows["ts"], utc=True)

@@ -305,22 +305,34 @@ def namesake_model_edges(
                 dobs.add(str(dob[record]))
             if city is not None and not pd.isna(city[record]):
                 cities.add(str(city[record]))
+    # one verdict per name (written both ways) and city: a common name's holders are merged
+    # and compared once, not once per edge (at 10 M records a John Smith has thousands)
+    verdicts: dict[tuple[tuple[str, str], str | None], bool] = {}
     for edge, record, pair in zip(edge_of.tolist(), end.tolist(), end_keys, strict=True):
         where = None if city is None or pd.isna(city[record]) else str(city[record])
-        # each fragment holding the name, written either way: its birth dates and cities
-        held: dict[int, tuple[set[str], set[str]]] = {}
-        for name in pair:
-            for f, (dobs, cities) in holders.get(name, {}).items():
-                kept = held.setdefault(f, (set(), set()))
-                kept[0].update(dobs)
-                kept[1].update(cities)
-        dated = [
-            dobs for dobs, cities in held.values() if dobs and (where is None or where in cities)
-        ]
-        if any(
-            not sets_compatible(a, b, kind="dob")
-            for i, a in enumerate(dated)
-            for b in dated[i + 1 :]
-        ):
+        verdict = verdicts.get((pair, where))
+        if verdict is None:
+            verdict = verdicts[(pair, where)] = _namesakes_disagree(holders, pair, where)
+        if verdict:
             out[edge] = True
     return out
+
+
+def _namesakes_disagree(
+    holders: dict[str, dict[int, tuple[set[str], set[str]]]],
+    pair: tuple[str, str],
+    where: str | None,
+) -> bool:
+    """Whether two fragments holding the name ``pair`` (of city ``where``, when given) have
+    birth dates that wholly disagree: two people of that name."""
+    # each fragment holding the name, written either way: its birth dates and cities
+    held: dict[int, tuple[set[str], set[str]]] = {}
+    for name in pair:
+        for f, (dobs, cities) in holders.get(name, {}).items():
+            kept = held.setdefault(f, (set(), set()))
+            kept[0].update(dobs)
+            kept[1].update(cities)
+    dated = [dobs for dobs, cities in held.values() if dobs and (where is None or where in cities)]
+    return any(
+        not sets_compatible(a, b, kind="dob") for i, a in enumerate(dated) for b in dated[i + 1 :]
+    )

@@ -46,7 +46,7 @@ class PeakMemory:
 
     _STATUS = "/proc/self/status"
 
-    def __init__(self, interval: float = 0.02) -> None:
+    def __init__(self, interval: float = 0.1) -> None:
         self._interval = interval
         self._peak_kb = 0
         self._stop = threading.Event()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
@@ -181,7 +182,13 @@ def consent(ctx: RunContext, done: Results) -> ConsentJudged:
         del stored
         states = _arrow_text(subject_states(events, as_of=ctx.as_of))
         del events
+        waited = time.perf_counter()
         appended = appending.result()
+        logger.info(
+            "consent: %d subject states judged, then %.1f s waiting for the ledger's write",
+            len(states),
+            time.perf_counter() - waited,
+        )
     if appended.inserted != expected:
         logger.info(
             "consent: the ledger changed while the run wrote to it (%d new events written, "
