@@ -111,6 +111,7 @@ __all__ = [
     "EVENT_COLUMNS",
     "JUDGING_COLUMNS",
     "events_after_append",
+    "new_event_mask",
     "EVIDENCE_KEYS",
     "SUBJECT_TYPES",
     "AppendResult",
@@ -894,6 +895,18 @@ def prepare_frame(
     )
 
 
+def new_event_mask(ids: pa.Array, *, stored_ids: pa.Array | None) -> np.ndarray:
+    """Per row of an append's ``ids``, whether the append inserts it: the first row of each
+    id that ``stored_ids`` (the ledger's, as read) lacks. A later row of an id is a duplicate
+    or a conflict, as a stored id is (``Ledger._append``)."""
+    keep: np.ndarray = (
+        ~pd.Series(ids.to_numpy(zero_copy_only=False)).duplicated(keep="first").to_numpy()
+    )
+    if stored_ids is not None and len(stored_ids):
+        keep &= ~pc.is_in(ids, value_set=stored_ids).to_numpy(zero_copy_only=False)
+    return keep
+
+
 def events_after_append(
     *, stored: pd.DataFrame, prepared: Sequence[PreparedEvents]
 ) -> pd.DataFrame:
@@ -914,10 +927,7 @@ def events_after_append(
         if not len(rows):
             continue
         ids = pa.array(rows["event_id"].to_numpy(object), type=pa.string())
-        keep = ~rows["event_id"].duplicated(keep="first").to_numpy()
-        if seen is not None:
-            keep &= ~pc.is_in(ids, value_set=seen).to_numpy(zero_copy_only=False)
-        where = np.flatnonzero(keep)
+        where = np.flatnonzero(new_event_mask(ids, stored_ids=seen))
         seen = ids if seen is None else pa.concat_arrays([seen, ids])
         if not len(where):
             continue

@@ -52,6 +52,7 @@ from consent.ledger import (
     Ledger,
     PreparedEvents,
     events_after_append,
+    new_event_mask,
     prepare_frame,
 )
 from consent.signals import session_signal_events
@@ -622,9 +623,10 @@ def _append_consents(
 def _with_new(stored: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
     """``stored`` (``event_id, content_hash``) and the first row of each id of ``rows`` it
     lacks: the ledger's ids once ``rows`` are appended."""
-    keep = ~rows["event_id"].duplicated(keep="first").to_numpy()
-    if len(stored):
-        keep &= ~rows["event_id"].isin(stored["event_id"]).to_numpy()
+    keep = new_event_mask(
+        pa.array(rows["event_id"].to_numpy(object), type=pa.string()),
+        stored_ids=pa.array(stored["event_id"].to_numpy(object), type=pa.string()),
+    )
     added = rows.loc[keep, ["event_id", "content_hash"]]
     if not len(stored) or not len(added):
         return added if not len(stored) else stored
