@@ -110,19 +110,20 @@ from resolver.vocabulary import CONSENT_STATUSES, SUBJECT_TYPES
 __all__ = [
     "EVENT_COLUMNS",
     "JUDGING_COLUMNS",
-    "events_after_append",
-    "new_event_mask",
     "EVIDENCE_KEYS",
     "SUBJECT_TYPES",
     "AppendResult",
     "ConsentEvent",
     "Ledger",
     "PreparedEvents",
+    "combine_prepared",
     "consent_events",
     "content_hash_of",
     "event_id_for",
+    "events_after_append",
     "events_from_frame",
     "metadata",
+    "new_event_mask",
     "prepare_frame",
     "stored_utc",
 ]
@@ -555,6 +556,33 @@ class PreparedEvents:
         keep = np.ones(total, dtype=bool)
         keep[self.refused["position"].to_numpy(dtype=np.int64)] = False
         return np.flatnonzero(keep)
+
+
+def combine_prepared(parts: Sequence[PreparedEvents]) -> PreparedEvents:
+    """Several checked tables as one append, in order: appending it stores what appending
+    ``parts`` one after the other would (the first row of an id wins, a later one is a
+    duplicate or a conflict), in one transaction. ``refused`` positions count on from the
+    end of the table before."""
+    if len(parts) == 1:
+        return parts[0]
+    if not parts:
+        return PreparedEvents(rows=pd.DataFrame({c: pd.Series(dtype=object) for c in _PREPARED}))
+    offsets = np.cumsum([0] + [len(p.rows) + len(p.refused) for p in parts[:-1]])
+    reasons: Counter[str] = Counter()
+    for part in parts:
+        reasons.update(part.invalid_reasons)
+    return PreparedEvents(
+        rows=pd.concat([p.rows for p in parts], ignore_index=True),
+        invalid=sum(p.invalid for p in parts),
+        invalid_reasons=dict(reasons),
+        refused=pd.concat(
+            [
+                p.refused.assign(position=p.refused["position"].to_numpy(np.int64) + int(at))
+                for p, at in zip(parts, offsets, strict=True)
+            ],
+            ignore_index=True,
+        ),
+    )
 
 
 # --- checks on a table of events ----------------------------------------------------------
@@ -1034,6 +1062,18 @@ def _known_ids(rows: pd.DataFrame, stored: pd.DataFrame) -> tuple[pd.DataFrame, 
     return rows.loc[~there].reset_index(drop=True), ids[differs].tolist()
 
 
+class _Once:
+    """A callback called at most once, however often this is called (none: a no-op)."""
+
+    def __init__(self, callback: Callable[[], None] | None) -> None:
+        self._callback = callback
+
+    def __call__(self) -> None:
+        callback, self._callback = self._callback, None
+        if callback is not None:
+            callback()
+
+
 @contextmanager
 def _sqlite_transaction(db: Any) -> Iterator[Any]:
     """A cursor inside ``BEGIN IMMEDIATE`` (the write lock from the start), committed at the
@@ -1272,6 +1312,7 @@ class Ledger:
         *,
         batch_size: int = 100_000,
         stored: pd.DataFrame | None = None,
+        rows_written: Callable[[], None] | None = None,
     ) -> AppendResult:
         """Append rows already checked by ``prepare_frame`` (its refused rows are counted).
 
@@ -1280,8 +1321,17 @@ class Ledger:
         ``stored``: ``event_id, content_hash`` of the whole ledger as the caller read it just
         before (``snapshot``), so that the append does not read them again; an event stored
         since is still caught by the write path (a conflict, or a duplicate).
+
+        ``rows_written``: called once, as soon as every row is handed to the database and
+        only the index builds and the commit are left (or when the append ends sooner). A
+        caller working beside a large append in another thread waits for it before its
+        own Python work: SQLite binds each row holding the interpreter's lock, so the two
+        would slow each other down, while the index builds and the commit run without it
+        (``bench/RESULTS.md``, the consent step at 10 M).
         """
-        result = self._append(prepared.rows, batch_size=batch_size, stored=stored)
+        result = self._append(
+            prepared.rows, batch_size=batch_size, stored=stored, rows_written=rows_written
+        )
         return AppendResult(
             received=result.received + prepared.invalid,
             inserted=result.inserted,
@@ -1299,6 +1349,28 @@ class Ledger:
         batch_size: int,
         all_or_nothing: bool = False,
         stored: pd.DataFrame | None = None,
+        rows_written: Callable[[], None] | None = None,
+    ) -> AppendResult:
+        written = _Once(rows_written)
+        try:
+            return self._append_rows(
+                rows,
+                batch_size=batch_size,
+                all_or_nothing=all_or_nothing,
+                stored=stored,
+                rows_written=written,
+            )
+        finally:
+            written()
+
+    def _append_rows(
+        self,
+        rows: pd.DataFrame,
+        *,
+        batch_size: int,
+        all_or_nothing: bool,
+        stored: pd.DataFrame | None,
+        rows_written: Callable[[], None],
     ) -> AppendResult:
         received = len(rows)
         # The same id twice in one append: the first one counts, a later one is a
@@ -1343,7 +1415,9 @@ class Ledger:
                     if self._dialect == "sqlite"
                     else self._insert_new_postgresql
                 )
-                new, clashing = insert(rows, ingested, rebuild=rebuild)  # one transaction
+                new, clashing = insert(  # one transaction
+                    rows, ingested, rebuild=rebuild, rows_written=rows_written
+                )
                 return AppendResult(
                     received=received,
                     inserted=new,
@@ -1389,7 +1463,12 @@ class Ledger:
         return self.events(columns=["event_id", "content_hash"], ordered=False)
 
     def _insert_new_sqlite(
-        self, rows: pd.DataFrame, ingested: str, *, rebuild: bool = False
+        self,
+        rows: pd.DataFrame,
+        ingested: str,
+        *,
+        rebuild: bool = False,
+        rows_written: Callable[[], None] = lambda: None,
     ) -> tuple[int, list[str]]:
         """Rows whose ids were not stored at the snapshot (``_stored_fingerprints``), inserted
         as they are in one transaction; with ``rebuild`` the secondary indexes are dropped
@@ -1414,6 +1493,7 @@ class Ledger:
                     cursor.execute("ROLLBACK")
                     refused = True
                 else:
+                    rows_written()
                     for definition in indexes:
                         cursor.execute(definition)
                     refused = False
@@ -1435,7 +1515,12 @@ class Ledger:
         return inserted, clashing
 
     def _insert_new_postgresql(
-        self, rows: pd.DataFrame, ingested: str, *, rebuild: bool = False
+        self,
+        rows: pd.DataFrame,
+        ingested: str,
+        *,
+        rebuild: bool = False,
+        rows_written: Callable[[], None] = lambda: None,
     ) -> tuple[int, list[str]]:
         """The PostgreSQL form of ``_insert_new_sqlite``: one ``COPY`` straight into the
         ledger, in id order (``COLLATE "C"``, as every write here locks ids); an id stored
@@ -1461,6 +1546,7 @@ class Ledger:
                     for start in range(0, len(order), _CHUNK):
                         chunk = rows.take(order[start : start + _CHUNK])
                         _copy_buffer(copy, _csv(chunk, ingested))
+                rows_written()
                 if indexes:
                     cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
                     for definition in indexes:

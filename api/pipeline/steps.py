@@ -10,7 +10,9 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
@@ -51,8 +53,8 @@ from consent.ledger import (
     AppendResult,
     Ledger,
     PreparedEvents,
+    combine_prepared,
     events_after_append,
-    new_event_mask,
     prepare_frame,
 )
 from consent.signals import session_signal_events
@@ -152,11 +154,14 @@ def consent(ctx: RunContext, done: Results) -> ConsentJudged:
     """Append the run's consent rows and session signals; judge every subject at ``as_of``.
 
     The ledger is read once, before the append (``Ledger.snapshot``). Judging works from that
-    read and the run's own checked rows (``events_after_append``) while a worker thread writes
-    them: the write's SQLite or PostgreSQL work (the inserts, the index builds, the commit)
-    runs beside judging instead of before it, and the ledger is not read back. Should the
-    write insert other than what was judged (another writer stored one of these ids since
-    the read), the run judges again from the ledger as written.
+    read and the run's own checked rows (``events_after_append``), and the ledger is not read
+    back. A worker thread writes the rows, imported consents and session signals in one
+    append; judging starts once they are handed to the database, so that the database's
+    remaining work (index builds, the commit), which needs no Python, runs beside it. (Begun
+    at once, judging and the write's binding of every row took turns at the interpreter's
+    lock and both ran slower: ``bench/RESULTS.md``.) Should the write insert other than what
+    was judged (another writer stored one of these ids since the read), the run judges again
+    from the ledger as written.
     """
     ingested = done.of(Ingested)
     tp = ingested.touchpoints
@@ -166,9 +171,12 @@ def consent(ctx: RunContext, done: Results) -> ConsentJudged:
     signals = session_signal_events(tp, policy=policy)
     frames = [f for f in (ingested.activity.get("consents"), signals.frame) if f is not None]
     frames = [f for f in frames if len(f)]
-    prepared = [prepare_frame(f) for f in frames]  # refuses the run on an invalid row
+    # one append: what appending them one after the other stores; refuses the run on an
+    # invalid row
+    prepared = combine_prepared([prepare_frame(f) for f in frames])
     judged_at = datetime.now(UTC)  # the ledger as read now, and the run's events, are judged
     stored = ledger.snapshot()
+    rows_in = threading.Event()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-append") as pool:
         appending = pool.submit(
             _append_consents,
@@ -177,8 +185,16 @@ def consent(ctx: RunContext, done: Results) -> ConsentJudged:
             prepared=prepared,
             stored=stored[["event_id", "content_hash"]],
             quarantine=ctx.out / "quarantine",
+            rows_written=rows_in.set,
         )
-        events = events_after_append(stored=stored, prepared=prepared)
+        started = time.perf_counter()
+        rows_in.wait()
+        logger.info(
+            "consent: %d rows handed to the ledger in %.1f s",
+            len(prepared.rows),
+            time.perf_counter() - started,
+        )
+        events = events_after_append(stored=stored, prepared=[prepared])
         expected = len(events) - len(stored)
         del stored
         states = _arrow_text(subject_states(events, as_of=ctx.as_of))
@@ -580,26 +596,24 @@ def _append_consents(
     ledger: Ledger,
     *,
     frames: list[pd.DataFrame],
-    prepared: list[PreparedEvents],
+    prepared: PreparedEvents,
     stored: pd.DataFrame,
     quarantine: Path,
+    rows_written: Callable[[], None] | None = None,
 ) -> AppendResult:
     """Append the run's checked consent rows and session signals to the ledger, in bulk.
 
-    ``prepared`` are ``frames`` checked (``prepare_frame``); ``stored`` the ledger's ids and
-    fingerprints as read before (``Ledger.snapshot``). An imported row reusing a stored
+    ``prepared`` are ``frames`` checked (``prepare_frame``) and combined (``combine_prepared``);
+    ``stored`` the ledger's ids and fingerprints as read before (``Ledger.snapshot``);
+    ``rows_written`` as ``Ledger.append_prepared``. An imported row reusing a stored
     ``event_id`` with different content is refused as a conflict (SPEC §5: never dropped
     silently): the refused rows go to ``quarantine/consent_conflicts.parquet`` with their
     reason and are counted in the run's report (``consent.events_conflicting``).
     """
-    results = []
-    refused = []
-    for frame, checked in zip(frames, prepared, strict=True):
-        result = ledger.append_prepared(checked, stored=stored)
-        results.append(result)
-        if result.conflicts:
-            refused.append(_conflicting_rows(ledger, frame=frame, ids=set(result.conflict_ids)))
-        stored = _with_new(stored, checked.rows)  # the next frame is checked against these too
+    result = ledger.append_prepared(prepared, stored=stored, rows_written=rows_written)
+    ids = set(result.conflict_ids)
+    refused = [_conflicting_rows(ledger, frame=f, ids=ids) for f in frames] if ids else []
+    refused = [r for r in refused if len(r)]
     if refused:
         rows = pd.concat(refused, ignore_index=True)
         rows.astype({c: str for c in rows.columns if rows[c].dtype == object}).to_parquet(
@@ -610,27 +624,7 @@ def _append_consents(
             "other content), see quarantine/consent_conflicts.parquet",
             len(rows),
         )
-    return AppendResult(
-        received=sum(r.received for r in results),
-        inserted=sum(r.inserted for r in results),
-        duplicates=sum(r.duplicates for r in results),
-        conflicts=sum(r.conflicts for r in results),
-        conflict_ids=tuple(i for r in results for i in r.conflict_ids),
-        invalid=sum(r.invalid for r in results),
-    )
-
-
-def _with_new(stored: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
-    """``stored`` (``event_id, content_hash``) and the first row of each id of ``rows`` it
-    lacks: the ledger's ids once ``rows`` are appended."""
-    keep = new_event_mask(
-        pa.array(rows["event_id"].to_numpy(object), type=pa.string()),
-        stored_ids=pa.array(stored["event_id"].to_numpy(object), type=pa.string()),
-    )
-    added = rows.loc[keep, ["event_id", "content_hash"]]
-    if not len(stored) or not len(added):
-        return added if not len(stored) else stored
-    return pd.concat([stored, added.astype(stored.dtypes.to_dict())], ignore_index=True)
+    return result
 
 
 def _conflicting_rows(ledger: Ledger, *, frame: pd.DataFrame, ids: set[str]) -> pd.DataFrame:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from consent.effective import subject_states
-from consent.ledger import Ledger, events_after_append, prepare_frame
+from consent.ledger import Ledger, combine_prepared, events_after_append, prepare_frame
 from tests.consent.test_judging_read import _events
 
 
@@ -53,3 +53,54 @@ def test_a_first_import_is_judged_from_its_rows_alone(ledger: Ledger) -> None:
     ledger.append_prepared(prepared[0], stored=stored[["event_id", "content_hash"]])
     read = ledger.events(columns=Ledger.JUDGING_COLUMNS, ordered=False, arrow_text=True)
     pd.testing.assert_frame_equal(_as_read(judged), _as_read(read))
+
+
+def test_tables_combined_store_what_appending_them_in_turn_stores(ledger: Ledger) -> None:
+    """The nightly appends its imported consents and session signals as one append
+    (``combine_prepared``): the first row of an id wins across the tables, as when they are
+    appended one after the other (``events_after_append`` models that, first test)."""
+    events = _events(3000)
+    ledger.append_frame(events.iloc[:1500])
+    imported = events.iloc[1000:2500].copy()
+    imported.loc[imported.index[:3], "source"] = "api"  # stored ids, other content
+    signals = events.iloc[2400:3000].copy()
+    signals.loc[signals.index[:4], "source"] = "api"  # ids the import brings first
+    tables = [prepare_frame(imported.reset_index(drop=True)), prepare_frame(signals)]
+
+    stored = ledger.snapshot()
+    in_turn = events_after_append(stored=stored, prepared=tables)
+    result = ledger.append_prepared(
+        combine_prepared(tables), stored=stored[["event_id", "content_hash"]]
+    )
+    read = ledger.events(columns=Ledger.JUDGING_COLUMNS, ordered=False, arrow_text=True)
+
+    pd.testing.assert_frame_equal(_as_read(in_turn), _as_read(read))
+    assert (result.received, result.inserted) == (2100, 1500)
+    assert result.conflicts == 7 and result.duplicates == 2100 - 1500 - 7
+
+
+def test_the_write_says_when_its_rows_are_in_before_it_commits(ledger: Ledger) -> None:
+    """``rows_written`` fires once, when only the index builds and the commit are left:
+    another connection still reads the ledger as it was (the transaction is open)."""
+    ledger.append_frame(_events(3000).iloc[:100])
+    seen: list[int] = []
+
+    def rows_in() -> None:
+        seen.append(len(Ledger(ledger.engine).events(columns=["event_id"], ordered=False)))
+
+    stored = ledger.snapshot()
+    ledger.append_prepared(
+        prepare_frame(_events(3000).iloc[100:]),
+        stored=stored[["event_id", "content_hash"]],
+        rows_written=rows_in,
+    )
+    assert seen == [100]  # called once, before the commit
+    assert len(ledger.events(columns=["event_id"], ordered=False)) == 3000
+
+
+def test_the_write_says_so_when_it_ends_without_writing(ledger: Ledger) -> None:
+    events = _events(2500)
+    ledger.append_frame(events)
+    calls: list[str] = []
+    again = ledger.append_prepared(prepare_frame(events), rows_written=lambda: calls.append("in"))
+    assert again.inserted == 0 and calls == ["in"]
