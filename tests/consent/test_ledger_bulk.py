@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -141,6 +142,31 @@ def test_an_import_outnumbering_the_ledger_rebuilds_its_indexes_as_they_were(
     assert again.conflict_ids == ("E0000007",)
     assert ledger.count() == 5100
     assert len(rebuilds) == 1  # nothing new the second time
+
+
+def test_a_sqlite_rebuild_sorts_in_files_and_leaves_the_connection_as_it_was(
+    tmp_path: Path, rebuilds: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's sorter writes the rebuilt indexes' sorted runs to temporary files (at 11.5 M
+    events, in memory they held 1.1 GiB more): inside the rebuild ``temp_store`` is FILE
+    (1), and the pooled connection is back to the store's MEMORY (2) after it."""
+    store = open_store(f"sqlite:///{tmp_path / 'tether.db'}")
+    seen: list[int] = []
+    spied = ledger_module._drop_indexes_sqlite
+
+    def spy(cursor: Any) -> list[str]:
+        seen.append(cursor.execute("PRAGMA temp_store").fetchone()[0])
+        return spied(cursor)
+
+    monkeypatch.setattr(ledger_module, "_drop_indexes_sqlite", spy)
+    try:
+        ledger = Ledger(store)
+        ledger.append_frame(_rows(3000))
+        assert seen == [1] and ledger.count() == 3000
+        with store.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA temp_store").scalar() == 2
+    finally:
+        store.dispose()
 
 
 def test_a_rebuild_refused_by_an_id_stored_meanwhile_rolls_back_with_its_indexes(
