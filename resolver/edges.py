@@ -25,7 +25,12 @@ guard-rails before it links anything:
   on it (``conflict``),
   which is what a recycled phone number looks like; records without a name
   sharing such a value cannot tell which person it belongs to
-  (``ambiguous_identifier``).
+  (``ambiguous_identifier``);
+* **household emails**: an email whose local part names a household
+  (``cohenfamily@``, ``thepierces@``: ``resolver.households``) links named
+  records as any email does, but not a record without a first name or birth
+  date (``ambiguous_identifier``): a newsletter sign-up with the family's
+  address says "someone of this household", not which member typed it.
 
 Within a value, edges form a star on one anchor record, so the edge count
 stays linear in the number of records.
@@ -43,9 +48,10 @@ import duckdb
 import pandas as pd
 
 from resolver.compare import dobs_compatible, first_names_compatible
+from resolver.households import HOUSEHOLD_WORDS, household_email
 from resolver.options import LinkingOptions
 
-__all__ = ["EDGE_COLUMNS", "RANKS", "deterministic_edges", "junk_values"]
+__all__ = ["EDGE_COLUMNS", "RANKS", "deterministic_edges", "household_values", "junk_values"]
 
 logger = logging.getLogger(__name__)
 
@@ -163,6 +169,7 @@ def deterministic_edges(
     """
     junk = junk_values(con, options=options)
     con.register("junk_values", junk)
+    con.register("household_values", household_values(con))
     frames = [
         _login_edges(con),
         *(_device_edges(con, kind) for kind in ("cookie_id", "device_id", "ad_id")),
@@ -170,7 +177,41 @@ def deterministic_edges(
     ]
     edges = pd.concat(frames, ignore_index=True)[EDGE_COLUMNS]
     con.unregister("junk_values")
+    con.unregister("household_values")
     return edges, junk
+
+
+def household_values(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Emails that name a household (``resolver.households``) and a nameless record carries.
+
+    Reads the ``tp`` view. One column, ``value``. Only addresses that a record
+    without a first name or birth date carries are looked at (the rule changes
+    nothing else), and of those only the ones a cheap ``LIKE`` finds a family
+    word or a leading ``the`` in; the surnames of every record carrying such
+    an address decide ``the<surname>s``.
+    """
+    words = " OR ".join(f"email_folded LIKE '%{w}%'" for w in HOUSEHOLD_WORDS)
+    rows = _frame(
+        con.sql(
+            f"""
+        SELECT email_folded AS value, last_latin
+        FROM tp
+        WHERE email_folded IN (
+            SELECT email_folded FROM tp
+            WHERE email_folded IS NOT NULL
+              AND first_name IS NULL AND first_latin IS NULL AND dob IS NULL
+              AND ({words} OR email_folded LIKE 'the%')
+        )
+        """
+        )
+    )
+    surnames: dict[str, list[str]] = {}
+    for value, last in zip(rows["value"].tolist(), rows["last_latin"].tolist(), strict=True):
+        surnames.setdefault(value, []).extend([last] if isinstance(last, str) else [])
+    found = sorted(v for v, names in surnames.items() if household_email(v, names))
+    if found:
+        logger.info("guard-rail household email: %d values", len(found))
+    return pd.DataFrame({"value": pd.Series(found, dtype=object)})
 
 
 def _login_edges(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -223,8 +264,20 @@ def _device_edges(con: duckdb.DuckDBPyConnection, kind: str) -> pd.DataFrame:
 
 
 def _person_identifier_edges(con: duckdb.DuckDBPyConnection, kind: str) -> pd.DataFrame:
-    """Email and phone: star per value, vetoed when person fields conflict."""
+    """Email and phone: star per value, vetoed when person fields conflict.
+
+    Records without a name or birth date on a value join its anchor, except where
+    the value's named records conflict, or where it is an email that names a
+    household (``household_values``): then nothing says whose the record is
+    (``ambiguous_identifier``).
+    """
     column = _VALUE_COLUMN[kind]
+    # An email that names a household (``resolver.households``); phones are not judged so.
+    household, household_join = (
+        ("h.value IS NOT NULL", " LEFT JOIN household_values h ON t.email_folded = h.value")
+        if kind == "email"
+        else ("false", "")
+    )
     con.sql(
         f"""
         CREATE OR REPLACE TEMP TABLE ident_sig AS
@@ -233,8 +286,9 @@ def _person_identifier_edges(con: duckdb.DuckDBPyConnection, kind: str) -> pd.Da
             SELECT t.record_id, t.{column} AS value, j.reason AS junk, t.dob,
                    -- the guard compares names as written (any script): resolver.compare
                    coalesce(t.first_name, t.first_latin) AS first_latin,
-                   (t.first_latin IS NOT NULL OR t.dob IS NOT NULL) AS has_person
-            FROM tp t LEFT JOIN j ON t.{column} = j.value
+                   (t.first_latin IS NOT NULL OR t.dob IS NOT NULL) AS has_person,
+                   {household} AS household
+            FROM tp t LEFT JOIN j ON t.{column} = j.value{household_join}
             WHERE t.{column} IS NOT NULL
         )
         -- records with the same person fields on the same value: one signature
@@ -272,7 +326,8 @@ def _person_identifier_edges(con: duckdb.DuckDBPyConnection, kind: str) -> pd.Da
             SELECT g.value,
                    min(g.record_id) FILTER (WHERE g.has_person) AS person_anchor,
                    min(g.record_id) AS any_anchor,
-                   coalesce(bool_or(p.conflict), false) AS has_conflict
+                   coalesce(bool_or(p.conflict), false) AS has_conflict,
+                   bool_or(g.household) AS household
             FROM ident_sig g LEFT JOIN ident_pairs p ON g.value = p.value
             GROUP BY g.value
         ),
@@ -286,8 +341,8 @@ def _person_identifier_edges(con: duckdb.DuckDBPyConnection, kind: str) -> pd.Da
         ),
         neutral_edges AS (  -- records without person fields: to the value's anchor
             SELECT coalesce(v.person_anchor, v.any_anchor) AS "left", s.record_id AS "right",
-                   coalesce(s.junk, CASE WHEN v.has_conflict THEN 'ambiguous_identifier' END)
-                       AS reason
+                   coalesce(s.junk, CASE WHEN v.has_conflict OR v.household
+                                         THEN 'ambiguous_identifier' END) AS reason
             FROM ident_sig s JOIN value_state v ON s.value = v.value
             WHERE NOT s.has_person
         ),
