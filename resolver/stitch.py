@@ -31,7 +31,13 @@ only when the evidence is unambiguous:
 * the IP is not shared by more than ``max_persons_per_ip`` identified persons
   (offices, mobile carriers' NAT, public wifi): such IPs are ignored;
 * only browser sessions (with a cookie) count: an app's user agent is the
-  same on every install and identifies nothing.
+  same on every install and identifies nothing;
+* a person written with a generational suffix (``Jr``, ``Sr``: the
+  touchpoint's ``generation``) is not picked as the owner by browser family
+  alone (``ambiguous_identifier``): the suffix says a parent or child of
+  their name exists, most often at their address and home IP, and a browser
+  of the make one of them identified on there may as well be the other's (a
+  father's Chrome at his son's home IP, the father never logged in there).
 
 The edges are the weakest of all (rank 4): they are applied after every
 other link, and the consent gate and the identifier limit still apply.
@@ -103,7 +109,8 @@ def stitch_edges(
 
 
 def stitch_frame(touchpoints: pd.DataFrame, *, cluster: np.ndarray) -> pd.DataFrame:
-    """What stitching reads per record: ``record_id, cluster, evidence, ip, ua, family, cookie, t``.
+    """What stitching reads per record: ``record_id, cluster, evidence, generation, ip, ua,
+    family, cookie, t``.
 
     ``t`` is the record's time in seconds (null without one).
     """
@@ -117,11 +124,17 @@ def stitch_frame(touchpoints: pd.DataFrame, *, cluster: np.ndarray) -> pd.DataFr
     seconds = pd.Series(
         ts.to_numpy(dtype="datetime64[s]").astype(np.int64), dtype="Int64", index=ts.index
     ).mask(ts.isna())
+    generation = (
+        touchpoints["generation"].to_numpy(dtype=object)
+        if "generation" in touchpoints
+        else np.full(len(touchpoints), None, dtype=object)
+    )
     return pd.DataFrame(
         {
             "record_id": touchpoints["record_id"].to_numpy(),
             "cluster": cluster,
             "evidence": evidence,
+            "generation": generation,
             "ip": touchpoints["ip"].to_numpy(),
             "ua": ua.to_numpy(),
             "family": family.to_numpy(),
@@ -182,13 +195,13 @@ def stitch_sql(*, max_persons_per_ip: int) -> str:
             FROM following WHERE before_t IS NOT NULL
         ),
         exact AS (
-            SELECT a.cluster, a.record_id, a.family, o.owner, o.owner_record
+            SELECT a.cluster, a.record_id, a.family, o.owner, o.owner_record, false AS by_family
             FROM anonymous a JOIN by_ua o ON o.ip = a.ip AND o.ua = a.ua
         ),
         candidates AS (  -- the browser family only where no exact user agent matches
             SELECT * FROM exact
             UNION ALL
-            SELECT a.cluster, a.record_id, a.family, o.owner, o.owner_record
+            SELECT a.cluster, a.record_id, a.family, o.owner, o.owner_record, true AS by_family
             FROM anonymous a JOIN by_family o ON o.ip = a.ip AND o.family = a.family
             CROSS JOIN churn
             WHERE churn.ordered AND a.cluster NOT IN (SELECT cluster FROM exact)
@@ -205,20 +218,29 @@ def stitch_sql(*, max_persons_per_ip: int) -> str:
             CROSS JOIN churn
             WHERE churn.ordered AND l.first_t <= s.last_t AND l.last_t >= s.first_t
         ),
+        namesakes AS (  -- persons written Jr or Sr: a parent or child of their name exists
+            SELECT DISTINCT cluster FROM r WHERE generation IS NOT NULL
+        ),
         verdict AS (
             SELECT c.cluster,
                    count(DISTINCT c.owner) FILTER (WHERE b.owner IS NULL) AS free_owners,
                    min(c.record_id) AS record_id,
                    min(c.owner_record) FILTER (WHERE b.owner IS NULL) AS owner_record,
-                   min(c.owner_record) AS any_owner_record
+                   min(c.owner_record) AS any_owner_record,
+                   -- a namesake's browser make alone does not tell the two apart
+                   coalesce(bool_or(c.by_family AND n.cluster IS NOT NULL), false) AS namesake
             FROM candidates c
             LEFT JOIN busy_owners b ON b.cluster = c.cluster AND b.owner = c.owner
+            LEFT JOIN namesakes n ON n.cluster = c.owner
             GROUP BY c.cluster
+        ),
+        judged AS (
+            SELECT *, free_owners = 1 AND NOT namesake AS one_owner FROM verdict
         )
         SELECT record_id AS "left",
-               CASE WHEN free_owners = 1 THEN owner_record ELSE any_owner_record END AS "right",
+               CASE WHEN one_owner THEN owner_record ELSE any_owner_record END AS "right",
                '{STITCH_RULE}' AS rule, {STITCH_RANK} AS rank, 1.0 AS probability,
-               CASE WHEN free_owners = 1 THEN NULL ELSE 'ambiguous_identifier' END AS reason
-        FROM verdict
+               CASE WHEN one_owner THEN NULL ELSE 'ambiguous_identifier' END AS reason
+        FROM judged
         ORDER BY "left"
         """

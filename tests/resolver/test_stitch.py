@@ -138,3 +138,21 @@ def test_a_cookie_seen_while_the_persons_own_cookie_was_in_use_is_another_browse
     # where the data's cookies of one browser are in use together, that is ambiguous as before
     tp = _with_churn([*rows, theirs], overlapping=True)
     assert _stitch(tp, _clusters(tp))["reason"].tolist() == ["ambiguous_identifier"]
+
+
+def test_a_person_written_jr_or_sr_is_not_picked_by_browser_make_alone():
+    # The son (Jr) logged in on Chrome at the family's home IP; a Chrome cookie there that
+    # never logged in may be his father's, whose name is his: the make does not tell.
+    son = {"cookie_id": "old", "ip": "1.1.1.1", "user_agent": CHROME_134, "customer_id": "C1",
+           "generation": "jr", "ts": _day(0)}  # fmt: skip
+    anon = {"cookie_id": "new", "ip": "1.1.1.1", "user_agent": CHROME_135, "ts": _day(50)}
+    tp = _with_churn([son, anon])
+    edges = _stitch(tp, _clusters(tp))
+    assert edges[["left", "right", "reason"]].values.tolist() == [[1, 0, "ambiguous_identifier"]]
+    # without the suffix it is the churned cookie of the one person with that browser there
+    tp = _with_churn([son | {"generation": None}, anon])
+    assert _stitch(tp, _clusters(tp))["reason"].tolist() == [None]
+    # the exact user agent (one browser version at one IP) is judged as before
+    tp = _with_churn([son, anon | {"user_agent": CHROME_134}])
+    edges = _stitch(tp, _clusters(tp))
+    assert edges[["left", "right", "reason"]].values.tolist() == [[1, 0, None]]
