@@ -421,16 +421,18 @@ def person_consent(
     state = pairs["state"].to_numpy(np.int64)
     cell = pairs["person"].to_numpy(np.int64) * len(purposes) + purpose_of_state[state]
     live = states["live"].astype(bool).to_numpy()[state]
-    status = states["status"].to_numpy(object)[state]
-    event = states["event_id"].to_numpy(object)[state]
-    granted = live & (status == "granted")
-    negative = live & ((status == "denied") | (status == "withdrawn"))
+    # the states' text is compared once per state, in Arrow, and the answers taken per pair:
+    # at 10 M touchpoints a Python string per pair for status and event id cost 20 s
+    status = _as_text(states["status"])
+    was_withdrawn = _equals(status, "withdrawn")[state]
+    granted = live & _equals(status, "granted")[state]
+    negative = live & (_equals(status, "denied")[state] | was_withdrawn)
     overridden = np.zeros(len(state), dtype=bool)
     if len(state):
         # rule 3: the customer's latest live grant overrides refusals recorded before it
         stamp = _instants(states["recorded_at"])[state]
         dated = stamp != np.iinfo(np.int64).max  # no time: never overrides, never overridden
-        customer = granted & dated & (states["subject_type"].to_numpy(object)[state] == "customer")
+        customer = granted & dated & _equals(_as_text(states["subject_type"]), "customer")[state]
         last_grant = np.full(n_cells, np.iinfo(np.int64).min, dtype=np.int64)
         np.maximum.at(last_grant, cell[customer], stamp[customer])
         overridden = negative & dated & (stamp < last_grant[cell])
@@ -438,7 +440,7 @@ def person_consent(
     is_blocked = np.bincount(cell[blocking], minlength=n_cells) > 0
     is_granted = ~is_blocked & (np.bincount(cell[granted], minlength=n_cells) > 0)
     is_lapsed = ~is_blocked & ~is_granted & (np.bincount(cell[~live], minlength=n_cells) > 0)
-    withdrawn = np.bincount(cell[blocking & (status == "withdrawn")], minlength=n_cells) > 0
+    withdrawn = np.bincount(cell[blocking & was_withdrawn], minlength=n_cells) > 0
     overrides = np.bincount(cell[overridden], minlength=n_cells) > 0
 
     # the grid's cells person-major, as ``MultiIndex.from_product`` lays them out, built
@@ -463,7 +465,7 @@ def person_consent(
     out["status"] = status_of_cell
     # the events behind each answer: the blocking ones, else the live grants, else the lapsed
     shown = blocking | (granted & is_granted[cell]) | (~live & is_lapsed[cell])
-    out["event_ids"] = _id_lists(n_cells, cell[shown], event[shown])
+    out["event_ids"] = _id_lists(n_cells, cell[shown], state[shown], _as_text(states["event_id"]))
     reason = np.select(
         [is_blocked, is_granted & overrides, is_granted, is_lapsed],
         [1, 2, 3, 4],
@@ -493,17 +495,28 @@ _REASONS = (
 """Reason texts by code: ``code`` as is, ``5 + code`` defaulted to allow, ``10 + code`` to deny."""
 
 
-def _id_lists(n_cells: int, cell: np.ndarray, event: np.ndarray) -> pd.arrays.ArrowExtensionArray:
-    """Per cell, the sorted distinct event ids of its rows (``cell`` numbers ``0..n_cells-1``),
-    as an Arrow ``list<string>`` column: each cell's value is a Python list when read.
+def _equals(values: pa.Array, text: str) -> np.ndarray:
+    """Per row, whether ``values`` (``_as_text``) is ``text``; a missing one is not."""
+    same = pc.equal(values, pa.scalar(text, pa.large_string()))
+    return np.asarray(same.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
 
-    Ids are deduplicated and grouped on hash codes; only the cells holding
-    two ids or more need their ids ranked as text, and only those are. The
-    lists are Arrow's (offsets into one buffer of text), not a Python list and
-    strings per cell: at 10 M touchpoints those held gigabytes from the person
-    consent step to the run's end (``bench/RESULTS.md``, issue #14).
+
+def _id_lists(
+    n_cells: int, cell: np.ndarray, row: np.ndarray, ids: pa.Array
+) -> pd.arrays.ArrowExtensionArray:
+    """Per cell, the sorted distinct event ids of its rows (``cell`` numbers ``0..n_cells-1``;
+    a row's id is ``ids[row]``), as an Arrow ``list<string>`` column: each cell's value is a
+    Python list when read.
+
+    Ids are numbered by Arrow (``dictionary_encode``: no Python string per row), deduplicated
+    and grouped on those numbers; only the cells holding two ids or more need their ids
+    ranked as text, and only those are. The lists are Arrow's (offsets into one buffer of
+    text), not a Python list and strings per cell: at 10 M touchpoints those held gigabytes
+    from the person consent step to the run's end (``bench/RESULTS.md``, issue #14).
     """
-    codes, uniques = pd.factorize(event, use_na_sentinel=False)
+    encoded = pc.dictionary_encode(ids, null_encoding="encode")
+    uniques = encoded.dictionary.cast(pa.string())
+    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)[row]
     pair = np.sort(cell.astype(np.int64) * max(len(uniques), 1) + codes)
     pair = pair[np.r_[True, pair[1:] != pair[:-1]][: len(pair)]]  # (np.unique hashes: slower)
     cell, code = pair // max(len(uniques), 1), pair % max(len(uniques), 1)
@@ -511,10 +524,11 @@ def _id_lists(n_cells: int, cell: np.ndarray, event: np.ndarray) -> pd.arrays.Ar
     shared |= np.r_[False, shared][: len(cell)]
     if shared.any():
         rank = np.zeros(len(cell), dtype=np.int64)
-        rank[shared] = _order_codes(pd.Series(uniques[code[shared]], dtype=object))[0]
+        texts = uniques.take(pa.array(code[shared])).to_numpy(zero_copy_only=False)
+        rank[shared] = _order_codes(pd.Series(texts, dtype=object))[0]
         order = np.lexsort((rank, cell))
         cell, code = cell[order], code[order]
     bounds = np.searchsorted(cell, np.arange(n_cells + 1))
-    values = pa.array(np.asarray(uniques, dtype=object), type=pa.string()).take(code)
+    values = uniques.take(pa.array(code))
     lists = pa.ListArray.from_arrays(pa.array(bounds, type=pa.int32()), values)
     return pd.arrays.ArrowExtensionArray(lists)
