@@ -402,3 +402,25 @@ def test_person_tables_read_only_the_activity_columns_they_declare(run) -> None:
     got, want = build_person_tables(**narrow), build_person_tables(**run)
     for table in ("activity", "identifiers", "features", "contacts"):
         _same(getattr(got, table), getattr(want, table))
+
+
+@settings(max_examples=50, deadline=None)
+@given(runs(), st.randoms(use_true_random=False))
+def test_consent_flags_do_not_depend_on_the_order_of_the_consent_rows(run, rnd) -> None:
+    """``person_consent`` writes each person's purposes in one block (the fast layout): the
+    blocks in another order, or the rows in any order, give the same features."""
+    consent = run["consent"]
+    k = consent["purpose"].nunique()
+    blocks = list(range(len(consent) // k)) if k else []
+    rnd.shuffle(blocks)
+    in_blocks = (
+        consent.iloc[[b * k + i for b in blocks for i in range(k)]].reset_index(drop=True)
+        if k
+        else consent
+    )
+    rows = list(range(len(consent)))
+    rnd.shuffle(rows)
+    shuffled = consent.iloc[rows].reset_index(drop=True)
+    want = reference_build_person_tables(**run).features
+    for table in (in_blocks, shuffled):
+        _same(build_person_tables(**{**run, "consent": table}).features, want)
