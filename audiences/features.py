@@ -379,7 +379,7 @@ def _blocked_cells(
         return None
     if not (np.sort(purpose.reshape(n, k), axis=1) == np.arange(k)).all():
         return None
-    where = persons.get_indexer(first)
+    where = persons.get_indexer(pd.Index(first))
     if (where < 0).any() or (np.bincount(where, minlength=n) != 1).any():
         return None
     cells: np.ndarray = (np.repeat(where.astype(np.int64), k) * k + purpose).astype(np.int64)
