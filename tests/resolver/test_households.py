@@ -84,24 +84,25 @@ def test_a_nameless_record_on_a_household_email_joins_no_one():
     }
 
 
-def test_a_nameless_record_on_a_persons_email_joins_its_holder():
+@pytest.mark.parametrize(
+    ("email", "first", "last", "nameless", "reasons"),
+    [
+        # a person's address: the nameless record joins its holder
+        ("amelia.dunn@gmail.com", "amelia", "dunn", {"cookie_id": "c1"}, [None]),
+        # "the" + the surname written beside it + "s": a household's, so it does not
+        ("thepierces@gmail.com", "antonio", "pierce", {"device_id": "d1"},
+         ["ambiguous_identifier"]),
+    ],
+)  # fmt: skip
+def test_a_nameless_record_joins_a_persons_email_but_not_a_households(
+    email: str, first: str, last: str, nameless: dict[str, str], reasons: list[str | None]
+) -> None:
     tp = _touchpoints(
         [
-            {"email_folded": "amelia.dunn@gmail.com", "first_latin": "amelia",
-             "last_latin": "dunn", "customer_id": "L1"},
-            {"email_folded": "amelia.dunn@gmail.com", "cookie_id": "c1"},
+            {"email_folded": email, "first_latin": first, "last_latin": last,
+             "customer_id": "C1"},
+            {"email_folded": email, **nameless},
         ]
     )  # fmt: skip
-    edges = _edges(tp)
-    assert edges["reason"].isna().all() and len(edges) == 1
-
-
-def test_the_surname_plural_counts_with_a_surname_written_beside_it():
-    tp = _touchpoints(
-        [
-            {"email_folded": "thepierces@gmail.com", "first_latin": "antonio",
-             "last_latin": "pierce", "customer_id": "C1"},
-            {"email_folded": "thepierces@gmail.com", "device_id": "d1"},
-        ]
-    )  # fmt: skip
-    assert _edges(tp)["reason"].tolist() == ["ambiguous_identifier"]
+    got = _edges(tp)["reason"]
+    assert [None if pd.isna(r) else r for r in got] == reasons
