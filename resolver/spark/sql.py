@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+import pyarrow as pa
 import sqlglot
 
 if TYPE_CHECKING:
@@ -91,7 +92,14 @@ class SparkSQL:
     def register(self, name: str, frame: pd.DataFrame | DataFrame) -> SparkSQL:
         """A pandas frame (sent through Arrow) or a Spark DataFrame as a view ``name``."""
         if isinstance(frame, pd.DataFrame):
-            frame = self.spark.createDataFrame(_arrow_safe(frame))
+            safe = _arrow_safe(frame)
+            if len(safe):
+                frame = self.spark.createDataFrame(safe)
+            else:  # Spark infers no schema from no rows: the frame's own types, through Arrow
+                from pyspark.sql.pandas.types import from_arrow_schema
+
+                schema = from_arrow_schema(pa.Schema.from_pandas(safe, preserve_index=False))
+                frame = self.spark.createDataFrame([], schema=schema)
         frame.createOrReplaceTempView(name)
         return self
 
