@@ -566,7 +566,13 @@ def combine_prepared(parts: Sequence[PreparedEvents]) -> PreparedEvents:
     """Several checked tables as one append, in order: appending it stores what appending
     ``parts`` one after the other would (the first row of an id wins, a later one is a
     duplicate or a conflict), in one transaction. ``refused`` positions count on from the
-    end of the table before."""
+    end of the table before.
+
+    The counts can differ in one case: a stored id met in two of the tables is counted
+    against the append's first row of it, as within one table, where appending the tables
+    in turn counts each against the stored event (a duplicate there can be a conflict
+    here, or the reverse). What is stored, and so what is judged, is the same.
+    """
     if len(parts) == 1:
         return parts[0]
     if not parts:
@@ -1390,6 +1396,8 @@ class Ledger:
         rows_written: Callable[[], None],
     ) -> AppendResult:
         received = len(rows)
+        if not received:  # nothing to write: no transaction, no write lock
+            return AppendResult(received=0, inserted=0, duplicates=0)
         # The same id twice in one append: the first one counts, a later one is a
         # duplicate when it says the same, else a conflict.
         again = rows["event_id"].duplicated(keep="first").to_numpy()

@@ -187,6 +187,7 @@ def consent(ctx: RunContext, done: Results) -> ConsentJudged:
             quarantine=ctx.out / "quarantine",
             rows_written=rows_in.set,
         )
+        appending.add_done_callback(lambda _: rows_in.set())  # however the worker ends
         started = time.perf_counter()
         rows_in.wait()
         logger.info(

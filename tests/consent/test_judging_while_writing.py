@@ -6,9 +6,11 @@ append is done, duplicates and conflicts included, on SQLite and PostgreSQL (iss
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pandas as pd
 
+from api.storage import open_store
 from consent.effective import subject_states
 from consent.ledger import Ledger, combine_prepared, events_after_append, prepare_frame
 from tests.consent.test_judging_read import _events
@@ -55,28 +57,62 @@ def test_a_first_import_is_judged_from_its_rows_alone(ledger: Ledger) -> None:
     pd.testing.assert_frame_equal(_as_read(judged), _as_read(read))
 
 
-def test_tables_combined_store_what_appending_them_in_turn_stores(ledger: Ledger) -> None:
+def test_tables_combined_store_what_appending_them_in_turn_stores(
+    ledger: Ledger, tmp_path: Path
+) -> None:
     """The nightly appends its imported consents and session signals as one append
-    (``combine_prepared``): the first row of an id wins across the tables, as when they are
-    appended one after the other (``events_after_append`` models that, first test)."""
+    (``combine_prepared``): it stores what appending them one after the other stores (here
+    into a second ledger holding the same events before), and counts the same rows as
+    inserted; a stored id in both tables is counted against the append's first row of it
+    (``combine_prepared``), so duplicates and conflicts may trade places."""
     events = _events(3000)
-    ledger.append_frame(events.iloc[:1500])
     imported = events.iloc[1000:2500].copy()
     imported.loc[imported.index[:3], "source"] = "api"  # stored ids, other content
-    signals = events.iloc[2400:3000].copy()
-    signals.loc[signals.index[:4], "source"] = "api"  # ids the import brings first
-    tables = [prepare_frame(imported.reset_index(drop=True)), prepare_frame(signals)]
+    signals = pd.concat(
+        [
+            events.iloc[2400:3000],  # 100 ids the import brings first
+            events.iloc[1000:1002],  # stored ids the import changed: as stored, duplicates
+            imported.iloc[2:3],  # a stored id, changed the same way again: a conflict again
+        ]
+    ).copy()
+    signals.loc[signals.index[:4], "source"] = "api"  # differ from the import's rows
+    tables = [imported.reset_index(drop=True), signals.reset_index(drop=True)]
+
+    reference = Ledger(open_store(f"sqlite:///{tmp_path / 'reference.db'}"))
+    in_turn = []
+    for target in (ledger, reference):
+        target.append_frame(events.iloc[:1500])  # the ledger before the run
+    for table in tables:
+        stored = reference.snapshot()[["event_id", "content_hash"]]
+        in_turn.append(reference.append_prepared(prepare_frame(table), stored=stored))
 
     stored = ledger.snapshot()
-    in_turn = events_after_append(stored=stored, prepared=tables)
+    judged = events_after_append(stored=stored, prepared=[prepare_frame(t) for t in tables])
     result = ledger.append_prepared(
-        combine_prepared(tables), stored=stored[["event_id", "content_hash"]]
+        combine_prepared([prepare_frame(t) for t in tables]),
+        stored=stored[["event_id", "content_hash"]],
     )
     read = ledger.events(columns=Ledger.JUDGING_COLUMNS, ordered=False, arrow_text=True)
+    written = reference.events(columns=Ledger.JUDGING_COLUMNS, ordered=False, arrow_text=True)
 
-    pd.testing.assert_frame_equal(_as_read(in_turn), _as_read(read))
-    assert (result.received, result.inserted) == (2100, 1500)
-    assert result.conflicts == 7 and result.duplicates == 2100 - 1500 - 7
+    pd.testing.assert_frame_equal(_as_read(judged), _as_read(read))
+    pd.testing.assert_frame_equal(_as_read(written), _as_read(read))
+    assert result.received == sum(r.received for r in in_turn)
+    assert result.inserted == sum(r.inserted for r in in_turn)
+    assert result.duplicates + result.conflicts == sum(r.duplicates + r.conflicts for r in in_turn)
+    assert set(result.conflict_ids) <= set(events["event_id"])
+    reference.engine.dispose()
+
+
+def test_an_append_of_nothing_writes_nothing(ledger: Ledger) -> None:
+    calls: list[str] = []
+    result = ledger.append_prepared(
+        combine_prepared([]),
+        stored=ledger.snapshot()[["event_id", "content_hash"]],
+        rows_written=lambda: calls.append("in"),
+    )
+    assert (result.received, result.inserted) == (0, 0) and calls == ["in"]
+    assert ledger.count() == 0
 
 
 def test_the_write_says_when_its_rows_are_in_before_it_commits(ledger: Ledger) -> None:
