@@ -373,6 +373,8 @@ def _blocked_cells(
     n = len(person_id) // k if k else 0
     if not k or n != len(persons) or len(person_id) != n * k:
         return None
+    if person_id.isna().any():  # a missing person: the general path
+        return None
     ids = person_id.to_numpy(dtype=object)
     first = ids[::k]
     if not (ids.reshape(n, k) == first[:, None]).all():

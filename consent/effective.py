@@ -321,8 +321,11 @@ def _as_text(values: pd.Series) -> pa.Array:
     """``values`` as Arrow (large) text, every value as ``str()`` writes it (``astype(str)``),
     a missing one missing."""
     if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
-        # Arrow already: no copy into Python objects
-        return pa.array(values.array).cast(pa.large_string())
+        # Arrow already: no copy into Python objects (a column of several chunks, one array)
+        arrow = pa.array(values.array)
+        if isinstance(arrow, pa.ChunkedArray):
+            arrow = arrow.combine_chunks()
+        return arrow.cast(pa.large_string())
     try:
         return pa.array(values.to_numpy(object), type=pa.large_string(), from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):

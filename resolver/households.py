@@ -12,8 +12,9 @@ one first name only (the other spouse's CRM row has another email, or none),
 joining the record to that one person is a guess, wrong whenever the other
 member typed it. ``household_email`` tells such addresses by their local part.
 
-What counts (letters of the local part only, so ``dunn.family``, ``dunn_family``
-and ``dunnfamily`` are one):
+What counts (``dunn.family``, ``dunn_family`` and ``dunnfamily`` alike; a family
+word is looked for within each part between separators, so ``mustafa.miller``
+and ``denise.mia`` do not hold ``famil`` or ``semia``):
 
 * a word for family or household: ``famil-`` (English ``family``, German and
   Dutch ``familie``, French ``famille``, Spanish and Portuguese ``familia``),
@@ -48,8 +49,10 @@ HOUSEHOLD_WORDS: tuple[str, ...] = (
     "3aila", "3ayla",
 )  # fmt: skip
 
-#: Letters (and digits, for ``3aila``) of a local part; everything else separates nothing.
+#: Letters (and digits, for ``3aila``) of a local part; everything else is dropped.
 _NOT_KEPT = re.compile(r"[^a-z0-9]")
+#: What separates the parts of a local part (``dunn.family``, ``semya_ivanovy``).
+_SEPARATORS = re.compile(r"[^\w]+|_")
 _WORDS = re.compile("|".join(sorted(map(re.escape, HOUSEHOLD_WORDS), key=len, reverse=True)))
 
 
@@ -70,11 +73,18 @@ def household_email(email: str, surnames: Iterable[str] = ()) -> bool:
         (False, False)
         >>> household_email("james.dunn@gmail.com", ["dunn"]), household_email("dunn.home@walla.co.il")
         (False, False)
+
+        A family word is looked for within each part of the address between its
+        separators, so a word across two parts of a name does not count:
+
+        >>> household_email("mustafa.miller@gmail.com"), household_email("denise.mia@gmail.com")
+        (False, False)
     """
-    local = _letters(email.rpartition("@")[0])
+    mailbox = email.rpartition("@")[0]
+    local = _letters(mailbox)
     if not local:
         return False
-    if _WORDS.search(local):
+    if any(_WORDS.search(part) for part in _parts(mailbox)):
         return True
     if not (local.startswith("the") and local.endswith("s")):
         return False
@@ -82,6 +92,16 @@ def household_email(email: str, surnames: Iterable[str] = ()) -> bool:
     return any(
         family in (name + "s", name + "es") for name in map(_letters, surnames) if len(name) >= 2
     )
+
+
+def _parts(text: str) -> list[str]:
+    """The parts of ``text`` between its separators (``.``, ``_``, ``-``, ``+``, anything
+    not a letter or digit), each as ``_letters`` writes it."""
+    return [part for part in map(_letters, _SEPARATORS.split(_fold(text))) if part]
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKD", str(text).casefold())
 
 
 def _letters(text: str) -> str:
