@@ -199,7 +199,7 @@ def household_values(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         WHERE email_folded IN (
             SELECT email_folded FROM tp
             WHERE email_folded IS NOT NULL
-              AND first_name IS NULL AND first_latin IS NULL AND dob IS NULL
+              AND first_latin IS NULL AND dob IS NULL  -- as has_person reads a record
               AND ({words} OR email_folded LIKE 'the%')
         )
         """
