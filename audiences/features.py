@@ -335,22 +335,13 @@ def _consent_flags(consent: pd.DataFrame, persons: pd.Index) -> pd.DataFrame:
     """
     purpose, purposes = pd.factorize(consent["purpose"], sort=True)
     allowed = consent["allowed"]
-    k = len(purposes)
-    cell = _blocked_cells(consent["person_id"], purpose, k, persons)
+    n, k = len(persons), len(purposes)
+    cell = None
+    if allowed.dtype == bool and len(consent) == n * k and bool((purpose >= 0).all()):
+        cell = _blocked_cells(consent["person_id"], purpose, k, persons)
+        if cell is None:
+            cell = _ranked_cells(consent["person_id"], purpose, k, persons)
     if cell is None:
-        person, person_values = _ranks(consent["person_id"])
-        person = np.where(person < len(person_values), person, -1)
-        cell = person.astype(np.int64) * k + purpose
-        ok = bool((person >= 0).all()) and pd.Index(person_values).equals(persons)
-        cell = cell if ok and not pd.Index(cell).has_duplicates else None
-    n = len(persons)
-    complete = (
-        cell is not None
-        and allowed.dtype == bool
-        and len(consent) == n * k
-        and bool((purpose >= 0).all())
-    )
-    if not complete or cell is None:
         flags = consent.pivot_table(
             index="person_id", columns="purpose", values="allowed", aggfunc="first"
         )
@@ -364,16 +355,27 @@ def _consent_flags(consent: pd.DataFrame, persons: pd.Index) -> pd.DataFrame:
     )
 
 
+def _ranked_cells(
+    person_id: pd.Series, purpose: np.ndarray, k: int, persons: pd.Index
+) -> np.ndarray | None:
+    """Each row's cell (``person * k + purpose``, persons numbered as ``persons``) when every
+    person of ``persons`` has each purpose once, the rows in any order; else ``None``."""
+    person, person_values = _ranks(person_id)
+    person = np.where(person < len(person_values), person, -1)
+    cell: np.ndarray = person.astype(np.int64) * k + purpose
+    if not (person >= 0).all() or not pd.Index(person_values).equals(persons):
+        return None
+    return None if pd.Index(cell).has_duplicates else cell
+
+
 def _blocked_cells(
     person_id: pd.Series, purpose: np.ndarray, k: int, persons: pd.Index
 ) -> np.ndarray | None:
-    """Each row's cell (``person * k + purpose``, persons numbered as ``persons``) when the
-    rows come in blocks of ``k``, one block per person of ``persons`` with each purpose
-    once (``person_consent``'s layout); else ``None``."""
-    n = len(person_id) // k if k else 0
-    if not k or n != len(persons) or len(person_id) != n * k:
-        return None
-    if person_id.isna().any():  # a missing person: the general path
+    """``_ranked_cells`` when the rows come in blocks of ``k``, one block per person of
+    ``persons`` with each purpose once (``person_consent``'s layout), looking up only each
+    block's person; else ``None``. The rows are ``len(persons) * k``."""
+    n = len(persons)
+    if not k or person_id.isna().any():  # a missing person: the general path
         return None
     ids = person_id.to_numpy(dtype=object)
     first = ids[::k]
