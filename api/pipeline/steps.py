@@ -613,8 +613,12 @@ def _append_consents(
     """
     result = ledger.append_prepared(prepared, stored=stored, rows_written=rows_written)
     ids = set(result.conflict_ids)
-    refused = [_conflicting_rows(ledger, frame=f, ids=ids) for f in frames] if ids else []
-    refused = [r for r in refused if len(r)]
+    refused = []
+    if ids:  # the ledger's fingerprints of those ids, read once for every frame
+        stored_now = ledger.events(columns=["event_id", "content_hash"], ordered=False)
+        known = stored_now[stored_now["event_id"].isin(ids)]
+        stored_hash = known.set_index("event_id")["content_hash"]
+        refused = [r for f in frames if len(r := _conflicting_rows(f, stored_hash=stored_hash))]
     if refused:
         rows = pd.concat(refused, ignore_index=True)
         rows.astype({c: str for c in rows.columns if rows[c].dtype == object}).to_parquet(
@@ -628,13 +632,12 @@ def _append_consents(
     return result
 
 
-def _conflicting_rows(ledger: Ledger, *, frame: pd.DataFrame, ids: set[str]) -> pd.DataFrame:
+def _conflicting_rows(frame: pd.DataFrame, *, stored_hash: pd.Series) -> pd.DataFrame:
     """The rows of ``frame`` whose ``event_id`` is stored with other content (the refused ones;
-    a row equal to the stored event, or the one that was stored, is not)."""
+    a row equal to the stored event, or the one that was stored, is not). ``stored_hash``: the
+    ledger's fingerprint of each conflicting id, by id."""
     prepared = prepare_frame(frame).rows  # the same rows in the same order, with their hashes
-    stored = ledger.events(columns=["event_id", "content_hash"], ordered=False)
-    stored_hash = stored[stored["event_id"].isin(ids)].set_index("event_id")["content_hash"]
-    differs = prepared["event_id"].isin(ids) & (
+    differs = prepared["event_id"].isin(stored_hash.index) & (
         prepared["event_id"].map(stored_hash) != prepared["content_hash"]
     )
     rows = frame.reset_index(drop=True).loc[differs.to_numpy()]
