@@ -112,36 +112,49 @@ def stitch_frame(touchpoints: pd.DataFrame, *, cluster: np.ndarray) -> pd.DataFr
     """What stitching reads per record: ``record_id, cluster, evidence, generation, ip, ua,
     family, cookie, t``.
 
-    ``t`` is the record's time in seconds (null without one).
+    ``t`` is the record's time in seconds (null without one). The text columns are integer
+    codes, null where the text is missing: the query compares them for equality only, and
+    orders by ``cookie`` only to break ties, for which the codes keep the ids' order. As
+    text, DuckDB's hash tables and the query's shared results held every session's IP, user
+    agent, browser and cookie (3-4.5 GiB above the clustering at 10 M touchpoints, issue #14).
     """
     present = [c for c in _EVIDENCE if c in touchpoints.columns]
     evidence = touchpoints[present].notna().any(axis=1).to_numpy()
     # Browsers only: an app's user agent is the same on every install.
-    ua = touchpoints["user_agent"].where(touchpoints["cookie_id"].notna())
-    distinct = ua.dropna().unique()
-    family = ua.map(dict(zip(distinct, map(browser_family, distinct), strict=True)))
+    browser = touchpoints["cookie_id"].notna().to_numpy()
+    ua_code, agents = pd.factorize(touchpoints["user_agent"])
+    ua_code[~browser] = -1
+    family_code, _ = pd.factorize(pd.Index(agents, dtype=object).map(browser_family))
+    family = np.where(ua_code >= 0, family_code[np.maximum(ua_code, 0)], -1)
     ts = pd.to_datetime(touchpoints["ts"], utc=True)
     seconds = pd.Series(
         ts.to_numpy(dtype="datetime64[s]").astype(np.int64), dtype="Int64", index=ts.index
     ).mask(ts.isna())
     generation = (
-        touchpoints["generation"].to_numpy(dtype=object)
+        pd.factorize(touchpoints["generation"])[0]
         if "generation" in touchpoints
-        else np.full(len(touchpoints), None, dtype=object)
+        else np.full(len(touchpoints), -1)
     )
     return pd.DataFrame(
         {
             "record_id": touchpoints["record_id"].to_numpy(),
             "cluster": cluster,
             "evidence": evidence,
-            "generation": generation,
-            "ip": touchpoints["ip"].to_numpy(),
-            "ua": ua.to_numpy(),
-            "family": family.to_numpy(),
-            "cookie": touchpoints["cookie_id"].to_numpy(),
+            "generation": _nullable(generation),
+            "ip": _nullable(pd.factorize(touchpoints["ip"])[0]),
+            "ua": _nullable(ua_code),
+            "family": _nullable(family),
+            # sorted: ``cookie`` breaks ties in the query's order, as the ids would
+            "cookie": _nullable(pd.factorize(touchpoints["cookie_id"], sort=True)[0]),
             "t": seconds.to_numpy(),
         }
     )
+
+
+def _nullable(codes: np.ndarray) -> pd.arrays.IntegerArray:
+    """``pd.factorize`` codes as a nullable integer column: null where the code is -1."""
+    codes = np.asarray(codes)
+    return pd.arrays.IntegerArray(codes.astype(np.int32), codes < 0)
 
 
 def stitch_sql(*, max_persons_per_ip: int) -> str:
