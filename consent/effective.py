@@ -123,8 +123,12 @@ def subject_states(events: pd.DataFrame, *, as_of: datetime) -> pd.DataFrame:
     recorded = pd.to_datetime(events["recorded_at"], utc=True)
     in_time = (recorded <= moment).to_numpy()
     kept = [c for c in (*STATE_COLUMNS, "source") if c in events and c != "live"]
-    seen = events.loc[in_time, kept]  # only the columns returned: a ledger has more
-    seen["recorded_at"] = recorded[in_time]
+    if in_time.all():  # the columns as they are: a filtered copy held every event twice
+        seen = pd.DataFrame({c: events[c] for c in kept}, copy=False)
+        seen["recorded_at"] = recorded
+    else:
+        seen = events.loc[in_time, kept]  # only the columns returned: a ledger has more
+        seen["recorded_at"] = recorded[in_time]
     seen["expires_at"] = pd.to_datetime(seen["expires_at"], utc=True)
     severity = seen["status"].map(_SEVERITY).fillna(3).astype(np.int64).to_numpy()
     # one code per (subject_type, subject_id, purpose), in the order of the strings
