@@ -92,11 +92,24 @@ among them)."""
 
 def ingest(ctx: RunContext, done: Results) -> Ingested:
     """Read every source; erased subjects are dropped here (the suppression list)."""
+    on_disk: dict[str, dict[str, Any]] = {}
+
+    def write_activity(kind: str, frame: pd.DataFrame) -> bool:
+        """Write a kind's rows to the run as soon as ingest has them; hold only the consents
+        (the consent step appends them to the ledger). The others are read back by the
+        features step only."""
+        frame.to_parquet(ctx.out / f"{kind}.parquet", index=False)
+        if kind == "consents":
+            return False
+        on_disk[kind] = {str(c): t for c, t in frame.dtypes.items()}
+        return True
+
     ingested = ingest_sources(
         sources=ctx.config.sources,
         default_region=ctx.config.linking.default_region,
         suppression=ErasureStore(ctx.store).suppression(key=ctx.workspace.salt),
         progress=ctx.progress,
+        on_activity=write_activity,
     )
     # times in microseconds, as Spark reads Parquet (it refuses TIMESTAMP(NANOS)); ingest keeps
     # no finer time than that
@@ -109,17 +122,9 @@ def ingest(ctx: RunContext, done: Results) -> Ingested:
     (ctx.out / "quarantine").mkdir()
     for source, rows in ingested.quarantine.items():
         rows.to_parquet(ctx.out / "quarantine" / f"{source}.parquet", index=False)
-    held: dict[str, pd.DataFrame] = {}
-    on_disk: dict[str, dict[str, Any]] = {}
-    for kind, frame in ingested.activity.items():
-        frame.to_parquet(ctx.out / f"{kind}.parquet", index=False)
-        if kind == "consents":  # the consent step appends them to the ledger
-            held[kind] = frame
-        else:  # read back by the features step only
-            on_disk[kind] = {str(c): t for c, t in frame.dtypes.items()}
     return Ingested(
         touchpoints=ingested.touchpoints,
-        activity=held,
+        activity=dict(ingested.activity),  # the consents: the others are on disk
         activity_on_disk=on_disk,
         counts=ingested.counts,
     )

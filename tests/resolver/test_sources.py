@@ -165,3 +165,48 @@ def test_a_generational_suffix_is_kept_apart_from_the_name(tmp_path):
     )
     assert contacts["last_name"].tolist() == ["morris", "morris", None]
     assert contacts["generation"].tolist() == ["sr", None, "jr"]
+
+
+def test_each_activity_kind_is_handed_over_once_its_last_source_is_read(tmp_path):
+    """``on_activity`` gets the rows ``activity`` would hold, of every source of the kind,
+    before the next source is read; what it takes leaves the result (issue #14)."""
+    header = "subject_type,subject_id,ts,event_type,channel\n"
+    first = _write(tmp_path / "e1.csv", header + "cookie,c1,2026-10-01T10:00:00Z,page_view,web\n")
+    second = _write(tmp_path / "e2.csv", header + "cookie,c2,2026-10-02T10:00:00Z,click,\n")
+    consents = _write(
+        tmp_path / "c.csv",
+        "subject_type,subject_id,purpose,status,recorded_at\ncookie,c1,analytics,granted,2026-01-01\n",
+    )
+    sources = [
+        SourceConfig(name="web_events", kind="events", path=first),
+        SourceConfig(name="app_events", kind="events", path=second),
+        SourceConfig(name="consents", kind="consents", path=consents),
+    ]
+    held = ingest_sources(sources=sources).activity
+    handed: list[tuple[str, pd.DataFrame, list[str]]] = []
+
+    class Progress:
+        def __init__(self) -> None:
+            self.started: list[str] = []
+
+        def start(self, step: str, *, total: int | None = None) -> None:
+            self.started.append(step)
+
+        def finish(self, step: str, *, rows: int | None = None) -> None:
+            pass
+
+    progress = Progress()
+
+    def take(kind: str, frame: pd.DataFrame) -> bool:
+        handed.append((kind, frame, list(progress.started)))
+        return kind == "events"
+
+    result = ingest_sources(sources=sources, on_activity=take, progress=progress)
+    assert [(kind, read) for kind, _, read in handed] == [
+        ("events", ["ingest:web_events", "ingest:app_events"]),
+        ("consents", ["ingest:web_events", "ingest:app_events", "ingest:consents"]),
+    ]
+    pd.testing.assert_frame_equal(handed[0][1], held["events"])
+    assert handed[0][1]["source"].tolist() == ["web_events", "app_events"]
+    assert set(result.activity) == {"consents"}  # the events were taken, the consents not
+    pd.testing.assert_frame_equal(result.activity["consents"], held["consents"])
