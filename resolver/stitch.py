@@ -125,7 +125,7 @@ def stitch_frame(touchpoints: pd.DataFrame, *, cluster: np.ndarray) -> pd.DataFr
     ua_code, agents = pd.factorize(touchpoints["user_agent"])
     ua_code[~browser] = -1
     family_code, _ = pd.factorize(pd.Index(agents, dtype=object).map(browser_family))
-    family = np.where(ua_code >= 0, family_code[np.maximum(ua_code, 0)], -1)
+    family = np.append(family_code, -1)[ua_code]  # -1 (no user agent) takes the last: -1
     ts = pd.to_datetime(touchpoints["ts"], utc=True)
     seconds = pd.Series(
         ts.to_numpy(dtype="datetime64[s]").astype(np.int64), dtype="Int64", index=ts.index

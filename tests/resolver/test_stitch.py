@@ -156,3 +156,14 @@ def test_a_person_written_jr_or_sr_is_not_picked_by_browser_make_alone():
     tp = _with_churn([son, anon | {"user_agent": CHROME_134}])
     edges = _stitch(tp, _clusters(tp))
     assert edges[["left", "right", "reason"]].values.tolist() == [[1, 0, None]]
+
+
+def test_records_without_any_user_agent_stitch_nothing():
+    """Data with no browser at all (FEBRL: people, no sessions) gives no edges, and no error."""
+    tp = _sessions(
+        [
+            {"kind": "customers", "customer_id": "C1", "first_latin": "ann"},
+            {"cookie_id": "c1", "ip": "1.1.1.1"},  # a cookie without a user agent
+        ]
+    )
+    assert _stitch(tp, [0, 1]).empty
