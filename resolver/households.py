@@ -101,10 +101,10 @@ def _parts(text: str) -> list[str]:
 
 
 def _fold(text: str) -> str:
+    """``text`` case-folded and decomposed (an accent apart from its letter)."""
     return unicodedata.normalize("NFKD", str(text).casefold())
 
 
 def _letters(text: str) -> str:
     """Lower-case ASCII letters and digits of ``text`` (accents dropped)."""
-    folded = unicodedata.normalize("NFKD", str(text).casefold())
-    return _NOT_KEPT.sub("", folded.encode("ascii", "ignore").decode("ascii"))
+    return _NOT_KEPT.sub("", _fold(text).encode("ascii", "ignore").decode("ascii"))
