@@ -361,10 +361,9 @@ def _ranked_cells(
     """Each row's cell (``person * k + purpose``, persons numbered as ``persons``) when every
     person of ``persons`` has each purpose once, the rows in any order; else ``None``."""
     person, person_values = _ranks(person_id)
-    person = np.where(person < len(person_values), person, -1)
+    if not (person < len(person_values)).all() or not pd.Index(person_values).equals(persons):
+        return None  # a missing person, or persons other than ``persons``
     cell: np.ndarray = person.astype(np.int64) * k + purpose
-    if not (person >= 0).all() or not pd.Index(person_values).equals(persons):
-        return None
     return None if pd.Index(cell).has_duplicates else cell
 
 
