@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -95,6 +95,8 @@ class PersonIds:
     """Only its ``churn`` is kept: the registry is on disk (``person_registry.parquet``), and
     no later step reads it or the person of each cluster."""
     graph: pd.DataFrame
+    """The identity graph; once person consent read it, its ``person_id`` column alone (the
+    rest is on disk, ``identity_graph.parquet``)."""
     persons: int
     """How many persons (their rows are on disk, ``persons.parquet``; no later step reads
     them, and at 10 M touchpoints they held about a gigabyte)."""
@@ -102,7 +104,14 @@ class PersonIds:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class PersonConsent:
-    """Each person's effective consent per purpose, with the event ids behind it."""
+    """Each person's effective consent per purpose: who may be reached for what.
+
+    ``consent`` holds ``HELD_COLUMNS`` only, what the features, the actions and the report
+    read. The whole table, with the status, reason and event ids behind each answer, is on
+    disk (``person_consent.parquet``), where the exports read it.
+    """
+
+    HELD_COLUMNS: ClassVar[tuple[str, ...]] = ("person_id", "purpose", "allowed")
 
     consent: pd.DataFrame
 
