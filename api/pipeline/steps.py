@@ -368,8 +368,9 @@ def features(ctx: RunContext, done: Results) -> Features:
     tables = build_person_tables(
         graph=done.of(PersonIds).graph,
         touchpoints=ingested.touchpoints,
-        events=_read_activity(ctx, ingested, "events"),
-        interactions=_read_activity(ctx, ingested, "interactions"),
+        # read inside, and let go once the activity and contacts are built
+        events=lambda: _read_activity(ctx, ingested, "events"),
+        interactions=lambda: _read_activity(ctx, ingested, "interactions"),
         consent=done.of(PersonConsent).consent,
         as_of=ctx.as_of,
     )

@@ -424,3 +424,49 @@ def test_consent_flags_do_not_depend_on_the_order_of_the_consent_rows(run, rnd) 
     want = reference_build_person_tables(**run).features
     for table in (in_blocks, shuffled):
         _same(build_person_tables(**{**run, "consent": table}).features, want)
+
+
+@settings(max_examples=30, deadline=None)
+@given(runs())
+def test_activity_read_through_a_function_gives_the_same_tables_and_is_let_go(run) -> None:
+    """A run hands the events and interactions as functions that read them
+    (``ActivityRows``): each is called once, the tables are those of the frames, and the
+    rows read are gone by the time the per-person aggregates begin (at 10 M touchpoints
+    23 M events, about 2 GiB, were held through them)."""
+    import gc
+    import weakref
+
+    calls: list[str] = []
+    read: list[weakref.ref[pd.DataFrame]] = []
+
+    def reader(kind: str):
+        def read_rows() -> pd.DataFrame | None:
+            calls.append(kind)
+            if run[kind] is None:
+                return None
+            rows = run[kind].copy()  # a frame only the features hold
+            read.append(weakref.ref(rows))
+            return rows
+
+        return read_rows
+
+    from unittest import mock
+
+    import audiences.features as features
+
+    alive_at_aggregates: list[bool] = []
+    identifiers = features._identifiers
+
+    def aggregates_begin(*args: object, **kwargs: object) -> pd.DataFrame:
+        gc.collect()
+        alive_at_aggregates.extend(ref() is not None for ref in read)
+        return identifiers(*args, **kwargs)
+
+    lazy = {**run, "events": reader("events"), "interactions": reader("interactions")}
+    with mock.patch.object(features, "_identifiers", aggregates_begin):
+        got = build_person_tables(**lazy)
+    want = build_person_tables(**run)
+    assert sorted(calls) == ["events", "interactions"]
+    for table in ("activity", "identifiers", "features", "contacts"):
+        _same(getattr(got, table), getattr(want, table))
+    assert not any(alive_at_aggregates)
