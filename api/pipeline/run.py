@@ -233,7 +233,7 @@ def _release_memory() -> None:
     """
     gc.collect()
     pa.default_memory_pool().release_unused()
-    trim = _malloc_trim()
+    trim = _glibc("malloc_trim")
     if trim is not None:
         trim(0)
 
@@ -254,18 +254,17 @@ def _return_large_buffers() -> None:
     it lowered the run's peak from 2.40 to 2.25 GiB, at the same speed (``bench/RESULTS.md``).
     Not glibc (macOS, musl): nothing to set.
     """
-    try:
-        mallopt = ctypes.CDLL("libc.so.6").mallopt
-    except (OSError, AttributeError):
-        return
-    mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
+    mallopt = _glibc("mallopt")
+    if mallopt is not None:
+        mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
 
 
 @functools.cache
-def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's ``malloc_trim``, or ``None`` where the C library has none."""
+def _glibc(name: str) -> Callable[..., int] | None:
+    """glibc's function ``name`` (``malloc_trim``, ``mallopt``), or ``None`` where the C
+    library has none."""
     try:
-        return cast("Callable[[int], int]", ctypes.CDLL("libc.so.6").malloc_trim)
+        return cast("Callable[..., int]", getattr(ctypes.CDLL("libc.so.6"), name))
     except (OSError, AttributeError):
         return None
 
