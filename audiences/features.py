@@ -53,6 +53,7 @@ __all__ = [
     "PersonTables",
     "build_person_tables",
     "IDENTIFIER_FIELDS",
+    "TOUCHPOINT_COLUMNS",
 ]
 
 IDENTIFIER_FIELDS: tuple[str, ...] = (
@@ -68,6 +69,18 @@ IDENTIFIER_FIELDS: tuple[str, ...] = (
     "ad_id",
 )
 RECENT_DAYS = 30
+
+TOUCHPOINT_COLUMNS: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        (
+            "kind", "ts", "subject_type", "subject_id", "customer_id",  # activity, features
+            "channel", "phone", "email",  # messaging contacts (``audiences.contacts``)
+            *("dob" if f == "date_of_birth" else f for f in IDENTIFIER_FIELDS),
+            "gender", "country", "city", "dob",  # CRM attributes
+        )
+    )
+)  # fmt: skip
+"""The touchpoint columns ``build_person_tables`` reads."""
 
 ACTIVITY_COLUMNS: dict[str, tuple[str, ...]] = {
     "events": ("subject_type", "subject_id", "ts", "event_type", "category", "channel"),

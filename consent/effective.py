@@ -49,6 +49,7 @@ from consent.purposes import DEFAULT_POLICY, ConsentPolicy
 from resolver.shared_text import repeated
 
 __all__ = [
+    "GATE_COLUMNS",
     "Decision",
     "linking_allowed",
     "person_consent",
@@ -59,6 +60,8 @@ __all__ = [
 ]
 
 _SEVERITY = {"granted": 0, "denied": 1, "withdrawn": 2}
+GATE_COLUMNS = ("kind", "subject_type", "subject_id")
+"""The touchpoint columns ``linking_allowed`` reads."""
 STICKY_SOURCES = ("gpc", "gpp")
 """Sources of opt-out preference signals (``consent.signals``): subject rule 5."""
 STATE_COLUMNS = [

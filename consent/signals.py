@@ -29,6 +29,7 @@ from consent.purposes import DEFAULT_POLICY, TCF_CONSENT_ONLY, ConsentPolicy
 from consent.tcf import TCString, TCStringInvalid, decode_tc_string, tcf22_violations
 
 __all__ = [
+    "SESSION_COLUMNS",
     "SIGNAL_COLUMNS",
     "SignalEvents",
     "events_from_gpc",
@@ -247,6 +248,9 @@ class SignalEvents:
         ]
 
 
+SESSION_COLUMNS = ("kind", "record_key", "ts", "subject_type", "subject_id", "tc_string", "gpc")
+"""The touchpoint columns ``session_signal_events`` reads."""
+
 SIGNAL_COLUMNS = (
     "subject_type",
     "subject_id",
@@ -344,7 +348,7 @@ def session_signal_events(
     built column-wise (``SignalEvents.frame``); each event's evidence names
     the session it was seen in (``source``: its record key).
     """
-    columns = ["record_key", "ts", "subject_type", "subject_id", "tc_string", "gpc"]
+    columns = list(SESSION_COLUMNS[1:])  # what a session's events are built from
     is_session = (touchpoints["kind"] == "sessions").to_numpy()
     if not is_session.any() or not {"tc_string", "gpc"} <= set(touchpoints.columns):
         return SignalEvents(

@@ -17,7 +17,18 @@ import pandas as pd
 
 from resolver.link import LinkResult
 
-__all__ = ["build_identity_graph", "build_links_table", "build_persons"]
+__all__ = [
+    "GRAPH_COLUMNS",
+    "LINKS_TABLE_COLUMNS",
+    "build_identity_graph",
+    "build_links_table",
+    "build_persons",
+]
+
+#: The touchpoint columns the identity graph keeps (``build_identity_graph``).
+GRAPH_COLUMNS = ("source", "record_key", "kind", "subject_type", "subject_id", "customer_id", "ts")
+#: The touchpoint columns ``build_links_table`` names records by.
+LINKS_TABLE_COLUMNS = ("source", "record_key")
 
 
 def build_identity_graph(
@@ -32,9 +43,7 @@ def build_identity_graph(
     ``may_link`` is the linking gate's answer per record (all true when not
     given); ``evaluate_graph`` checks the gate held with it.
     """
-    graph = touchpoints[
-        ["source", "record_key", "kind", "subject_type", "subject_id", "customer_id", "ts"]
-    ].copy()
+    graph = touchpoints[list(GRAPH_COLUMNS)].copy()
     graph["may_link"] = (
         np.ones(len(graph), dtype=bool) if may_link is None else np.asarray(may_link, dtype=bool)
     )

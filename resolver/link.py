@@ -38,7 +38,9 @@ from resolver.progress import NULL_PROGRESS, Progress
 from resolver.stitch import STITCH_RULE, stitch_edges
 
 __all__ = [
+    "CLUSTER_LINKED_COLUMNS",
     "Clustered",
+    "LINK_COLUMNS",
     "LinkResult",
     "PreparedLinking",
     "MODEL_INPUT_SQL",
@@ -62,12 +64,22 @@ PREDICTION_FLOOR = 0.5
 SCORE_FLOOR = 0.01
 
 
-#: Touchpoint columns linking reads (deterministic edges and the model input).
-_LINK_COLUMNS = (
+#: Touchpoint columns ``prepare_linking`` reads (deterministic edges and the model input).
+LINK_COLUMNS = (
     "record_id", "kind", "customer_id", "cookie_id", "device_id", "ad_id", "email_folded",
     "phone", "first_name", "last_name", "first_latin", "last_latin", "first_skeleton",
     "last_skeleton", "first_translit", "last_translit", "first_forms", "first_canon", "dob",
     "gender", "postcode", "city", "address", "national_id",
+)  # fmt: skip
+
+#: Touchpoint columns ``cluster_linked`` reads: the guard-rails, the ambiguity rule
+#: (``resolver.ambiguity``) and browser stitching (``resolver.stitch``). A run reads these
+#: alone for the clustering (``api.pipeline``), so a column read there must be named here.
+CLUSTER_LINKED_COLUMNS = (
+    "record_id", "kind", "ts", "subject_type", "subject_id", "customer_id", "cookie_id", "ip",
+    "user_agent", "email_folded", "phone", "first_name", "last_name", "first_latin",
+    "last_latin", "first_canon", "last_skeleton", "generation", "dob", "postcode", "address",
+    "city", "national_id",
 )  # fmt: skip
 
 #: The model input: one row per distinct person signature per fragment, over the
@@ -151,7 +163,7 @@ def prepare_linking(
         )
     # One copy into DuckDB's own storage: a registered pandas frame of Python
     # strings is converted again on every scan, and linking scans it a dozen times.
-    con.register("tp_frame", touchpoints[[c for c in _LINK_COLUMNS if c in touchpoints.columns]])
+    con.register("tp_frame", touchpoints[[c for c in LINK_COLUMNS if c in touchpoints.columns]])
     con.execute("CREATE OR REPLACE TABLE tp AS SELECT * FROM tp_frame")
     con.unregister("tp_frame")
     edges, junk = deterministic_edges(con, options=options)

@@ -12,12 +12,11 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pandas as pd
@@ -41,13 +40,20 @@ from api.pipeline.results import (
     RunSummary,
     Segmented,
 )
+from api.pipeline.stored_rows import StoredRows
 from api.report import write_report
 from audiences.actions import assign_actions
 from audiences.errors import AudienceError, SegmentInvalid
-from audiences.features import ACTIVITY_COLUMNS, build_person_tables
+from audiences.features import ACTIVITY_COLUMNS, TOUCHPOINT_COLUMNS, build_person_tables
 from audiences.history import relative_export_directory
 from audiences.segments import Segment, evaluate_segment
-from consent.effective import linking_allowed, person_consent, person_subjects, subject_states
+from consent.effective import (
+    GATE_COLUMNS,
+    linking_allowed,
+    person_consent,
+    person_subjects,
+    subject_states,
+)
 from consent.erasure import ErasureStore
 from consent.ledger import (
     AppendResult,
@@ -57,11 +63,23 @@ from consent.ledger import (
     events_after_append,
     prepare_frame,
 )
-from consent.signals import session_signal_events
+from consent.signals import SESSION_COLUMNS, session_signal_events
 from resolver.errors import ModelError, TetherError
-from resolver.graph import build_identity_graph, build_links_table, build_persons
-from resolver.link import link_touchpoints, prepare_linking, train_on_touchpoints
-from resolver.model import LINKING_ONLY_COLUMNS, load_model, save_model
+from resolver.graph import (
+    GRAPH_COLUMNS,
+    LINKS_TABLE_COLUMNS,
+    build_identity_graph,
+    build_links_table,
+    build_persons,
+)
+from resolver.link import (
+    CLUSTER_LINKED_COLUMNS,
+    LINK_COLUMNS,
+    link_touchpoints,
+    prepare_linking,
+    train_on_touchpoints,
+)
+from resolver.model import load_model, save_model
 from resolver.person_ids import assign_person_ids
 from resolver.sources import ingest_sources
 
@@ -80,28 +98,19 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_LINKING_AND_CONSENT_ONLY = (
-    "cookie_id", "device_id", "ip", "user_agent", "handle", "email_folded", "address",
-    "national_id", "tc_string", "gpc", "attributes",
-)  # fmt: skip
-"""Touchpoint columns read only by consent (session signals) and linking: once linking ran they
-are on disk (``touchpoints.parquet``) and leave memory, as ``LINKING_ONLY_COLUMNS`` do. Person
-ids, person consent and the features read the rest (``audiences.features.IDENTIFIER_FIELDS``
-among them)."""
-
 
 def ingest(ctx: RunContext, done: Results) -> Ingested:
     """Read every source; erased subjects are dropped here (the suppression list)."""
-    on_disk: dict[str, dict[str, Any]] = {}
+    on_disk: dict[str, StoredRows] = {}
 
     def write_activity(kind: str, frame: pd.DataFrame) -> bool:
         """Write a kind's rows to the run as soon as ingest has them; hold only the consents
         (the consent step appends them to the ledger). The others are read back by the
         features step only."""
-        frame.to_parquet(ctx.out / f"{kind}.parquet", index=False)
+        stored = StoredRows.write(frame, path=ctx.out / f"{kind}.parquet")
         if kind == "consents":
             return False
-        on_disk[kind] = {str(c): t for c, t in frame.dtypes.items()}
+        on_disk[kind] = stored
         return True
 
     ingested = ingest_sources(
@@ -112,10 +121,10 @@ def ingest(ctx: RunContext, done: Results) -> Ingested:
         on_activity=write_activity,
     )
     # times in microseconds, as Spark reads Parquet (it refuses TIMESTAMP(NANOS)); ingest keeps
-    # no finer time than that
-    ingested.touchpoints.to_parquet(
-        ctx.out / "touchpoints.parquet",
-        index=False,
+    # no finer time than that. Each later step reads back the columns it reads.
+    touchpoints = StoredRows.write(
+        ingested.touchpoints,
+        path=ctx.out / "touchpoints.parquet",
         coerce_timestamps="us",
         allow_truncated_timestamps=True,
     )
@@ -123,36 +132,19 @@ def ingest(ctx: RunContext, done: Results) -> Ingested:
     for source, rows in ingested.quarantine.items():
         rows.to_parquet(ctx.out / "quarantine" / f"{source}.parquet", index=False)
     return Ingested(
-        touchpoints=ingested.touchpoints,
+        touchpoints=touchpoints,
         activity=dict(ingested.activity),  # the consents: the others are on disk
         activity_on_disk=on_disk,
         counts=ingested.counts,
     )
 
 
-def _read_activity(ctx: RunContext, ingested: Ingested, kind: str) -> pd.DataFrame | None:
-    """The validated ``kind`` rows ingest wrote to the run, as they were (same dtypes, Arrow
-    strings kept as Arrow), or ``None`` when no source of that kind was read. Only the columns
-    the features read (``ACTIVITY_COLUMNS``): an event's URL and value stay on disk.
-
-    pandas would read Arrow strings back as Python strings; each column is taken from the
-    Parquet table with the dtype it was written with, and pyarrow shares repeated text
-    between rows (``to_pandas`` deduplicates objects), as ingest does.
-    """
-    dtypes = ingested.activity_on_disk.get(kind)
-    if dtypes is None:
-        return None
-    wanted = [c for c in dtypes if c in ACTIVITY_COLUMNS[kind]]  # what the features read
-    table = pq.read_table(ctx.out / f"{kind}.parquet", columns=wanted)
-    columns: dict[str, pd.Series] = {}
-    for name in wanted:
-        dtype = dtypes[name]
-        column = table.column(name)
-        if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
-            columns[name] = pd.Series(pd.arrays.ArrowStringArray(column), copy=False)
-        else:
-            columns[name] = pd.Series(column.to_pandas(), copy=False)
-    return pd.DataFrame(columns, copy=False)
+def _read_activity(ingested: Ingested, kind: str) -> pd.DataFrame | None:
+    """The validated ``kind`` rows ingest wrote to the run, as they were, or ``None`` when no
+    source of that kind was read. Only the columns the features read (``ACTIVITY_COLUMNS``):
+    an event's URL and value stay on disk."""
+    stored = ingested.activity_on_disk.get(kind)
+    return None if stored is None else stored.read(columns=ACTIVITY_COLUMNS[kind])
 
 
 def consent(ctx: RunContext, done: Results) -> ConsentJudged:
@@ -169,11 +161,12 @@ def consent(ctx: RunContext, done: Results) -> ConsentJudged:
     from the ledger as written.
     """
     ingested = done.of(Ingested)
-    tp = ingested.touchpoints
     ctx.progress.start("consent")
     policy = ctx.config.consent
     ledger = Ledger(ctx.store)
-    signals = session_signal_events(tp, policy=policy)
+    signals = session_signal_events(
+        ingested.touchpoints.read(columns=SESSION_COLUMNS), policy=policy
+    )
     frames = [f for f in (ingested.activity.get("consents"), signals.frame) if f is not None]
     frames = [f for f in frames if len(f)]
     # one append: what appending them one after the other stores; refuses the run on an
@@ -232,7 +225,9 @@ def consent(ctx: RunContext, done: Results) -> ConsentJudged:
         judged_at = datetime.now(UTC)
         states = _arrow_text(subject_states(events, as_of=ctx.as_of))
         del events
-    may_link = linking_allowed(records=tp, states=states, policy=policy)
+    may_link = linking_allowed(
+        records=ingested.touchpoints.read(columns=GATE_COLUMNS), states=states, policy=policy
+    )
     ctx.progress.finish("consent", rows=len(states))
     return ConsentJudged(
         appended=appended,
@@ -257,9 +252,9 @@ def model(ctx: RunContext, done: Results) -> ModelReady:
             if ctx.workspace.model_path.exists():
                 raise
             logger.info("no model in the workspace yet: training one (%s)", exc.code)
-    tp = done.of(Ingested).touchpoints
-    # linking.engine = "spark" reads the touchpoints ingest wrote, on the [spark] session
     spark, source = ctx.config.spark, ctx.out / "touchpoints.parquet"
+    # linking.engine = "spark" reads the touchpoints ingest wrote, on the [spark] session
+    tp = _linking_rows(ctx, done, columns=LINK_COLUMNS)
     prepared = prepare_linking(
         tp, options=ctx.config.linking, con=duckdb.connect(), spark=spark, source=source
     )
@@ -277,8 +272,11 @@ def model(ctx: RunContext, done: Results) -> ModelReady:
 
 def link(ctx: RunContext, done: Results) -> Linked:
     """Score pairs, cluster them under the guard-rails and the consent gate; write the links."""
-    tp = done.of(Ingested).touchpoints
     ready = done.of(ModelReady)
+    # the clustering's columns and the links table's; linking's own unless training prepared
+    # the model input
+    reads = (*CLUSTER_LINKED_COLUMNS, *LINKS_TABLE_COLUMNS)
+    tp = _linking_rows(ctx, done, columns=reads if ready.prepared else (*reads, *LINK_COLUMNS))
     result = link_touchpoints(
         tp,
         model=ready.model,
@@ -296,9 +294,6 @@ def link(ctx: RunContext, done: Results) -> Linked:
     build_links_table(tp, result).to_parquet(ctx.out / "links.parquet", index=False)
     result.junk.to_parquet(ctx.out / "blocked_identifiers.parquet", index=False)
     done.put(replace(ready, prepared=None))  # the model input and deterministic edges
-    for column in (*LINKING_ONLY_COLUMNS, *_LINKING_AND_CONSENT_ONLY):
-        if column in tp.columns:
-            del tp[column]
     return Linked(
         result=replace(result, predictions=result.predictions.iloc[:0], edges=result.edges.iloc[:0])
     )
@@ -306,7 +301,7 @@ def link(ctx: RunContext, done: Results) -> Linked:
 
 def person_ids(ctx: RunContext, done: Results) -> PersonIds:
     """Stable person ids (kept across runs, merges and splits recorded); the identity graph."""
-    tp = done.of(Ingested).touchpoints
+    tp = done.of(Ingested).touchpoints.read(columns=GRAPH_COLUMNS)
     cluster = done.of(Linked).result.cluster
     previous = ctx.workspace.read_current("identity_graph")
     ids = assign_person_ids(
@@ -341,7 +336,7 @@ def person_consent_step(ctx: RunContext, done: Results) -> PersonConsent:
     judged = done.of(ConsentJudged)
     subjects = person_subjects(
         records=graph[["person_id", "subject_type", "subject_id", "customer_id"]].assign(
-            email=done.of(Ingested).touchpoints["email"].to_numpy()
+            email=done.of(Ingested).touchpoints.read(columns=["email"])["email"].to_numpy()
         )
     )
     table = person_consent(
@@ -367,10 +362,10 @@ def features(ctx: RunContext, done: Results) -> Features:
     ctx.progress.start("features", total=done.of(PersonIds).persons)
     tables = build_person_tables(
         graph=done.of(PersonIds).graph,
-        touchpoints=ingested.touchpoints,
+        touchpoints=ingested.touchpoints.read(columns=TOUCHPOINT_COLUMNS),
         # read inside, and let go once the activity and contacts are built
-        events=lambda: _read_activity(ctx, ingested, "events"),
-        interactions=lambda: _read_activity(ctx, ingested, "interactions"),
+        events=lambda: _read_activity(ingested, "events"),
+        interactions=lambda: _read_activity(ingested, "interactions"),
         consent=done.of(PersonConsent).consent,
         as_of=ctx.as_of,
     )
@@ -524,7 +519,7 @@ def publish(ctx: RunContext, done: Results) -> Published:
         run_id=ctx.run_id,
         run_dir=str(ctx.workspace.run_dir(ctx.run_id)),
         sources=[{**asdict(c), "reconciles": c.reconciles} for c in ingested.counts],
-        touchpoints=len(ingested.touchpoints),
+        touchpoints=ingested.touchpoints.rows,
         persons=ids.persons,
         linking=linked.result.stats,
         consent={
@@ -581,6 +576,13 @@ def publish(ctx: RunContext, done: Results) -> Published:
     ).apply_erasures()
     ctx.workspace.prune_runs(keep=ctx.config.workspace.keep_runs)  # [workspace] keep_runs
     return Published(summary=summary)
+
+
+def _linking_rows(ctx: RunContext, done: Results, *, columns: Sequence[str]) -> pd.DataFrame:
+    """The touchpoint ``columns`` linking reads on DuckDB; every column on Spark, which reads
+    the run's Parquet itself and is handed the frame for what it reads beside it."""
+    spark = ctx.config.linking.engine == "spark"
+    return done.of(Ingested).touchpoints.read(columns=None if spark else columns)
 
 
 def _write_parquet(frame: pd.DataFrame, path: Path) -> None:

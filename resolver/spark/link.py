@@ -19,7 +19,7 @@ import pandas as pd
 from resolver.cluster import SHARED, graph_trusts_dobs
 from resolver.edges import EDGE_COLUMNS, deterministic_edges
 from resolver.link import (
-    _LINK_COLUMNS,
+    LINK_COLUMNS,
     MODEL_INPUT_SQL,
     SCORE_FLOOR,
     Clustered,
@@ -52,7 +52,7 @@ def _touchpoints(spark: SparkSession, touchpoints: pd.DataFrame, source: Path | 
     From ``source`` (the run's Parquet) when given; otherwise the frame is
     written to a temporary Parquet file first (tests, notebooks).
     """
-    wanted = list(dict.fromkeys([*_LINK_COLUMNS, *CLUSTER_COLUMNS]))
+    wanted = list(dict.fromkeys([*LINK_COLUMNS, *CLUSTER_COLUMNS]))
     if source is None:
         directory = Path(tempfile.mkdtemp(prefix="tether-touchpoints-"))
         source = directory / "touchpoints.parquet"
@@ -74,7 +74,7 @@ def prepare_on_spark(
     session = spark_session(spark)
     con = SparkSQL(session)
     tp = _touchpoints(session, touchpoints, source)
-    con.register("tp", tp.select(*[c for c in _LINK_COLUMNS if c in tp.columns]))
+    con.register("tp", tp.select(*[c for c in LINK_COLUMNS if c in tp.columns]))
     edges, junk = deterministic_edges(con, options=options)  # type: ignore[arg-type]
     accepted = edges[edges["reason"].isna()]
     nodes = tp.selectExpr("CAST(record_id AS BIGINT) AS node")

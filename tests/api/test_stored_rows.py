@@ -1,0 +1,138 @@
+"""A run's steps read the touchpoints back by column (``api.pipeline.stored_rows``, issue #14).
+
+Two promises: what is read back is what was written (dtypes, values, the types of the
+values), and each step's declared columns are all it reads, so that a run reading only
+them publishes the tables of a run handed every column.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from api.pipeline import run_link
+from api.pipeline.stored_rows import StoredRows
+from api.settings import load_config
+from api.workspace import Workspace
+from api.worlds.harder import harder_config_toml, write_harder_world
+from tests.conftest import TrainedModels
+
+_TEXT = st.one_of(st.none(), st.text(alphabet="abzéשלוםпривет@._ -", max_size=12))
+_TIME = st.one_of(
+    st.none(),
+    st.integers(min_value=0, max_value=10**15).map(
+        lambda us: datetime(2001, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)
+    ),
+)
+_ROWS = st.lists(
+    st.tuples(
+        _TEXT,
+        _TEXT,
+        _TIME,
+        st.one_of(st.none(), st.lists(st.text(alphabet="abc~", max_size=4), max_size=3)),
+        st.integers(min_value=-(2**40), max_value=2**40),
+        st.booleans(),
+    ),
+    max_size=30,
+)
+
+
+def _frame(rows: list[tuple[object, ...]]) -> pd.DataFrame:
+    """Rows as ingest holds them: text as Python objects and as Arrow strings, UTC times in
+    nanoseconds (microsecond values), lists of names, integers and flags."""
+    text, arrow, ts, forms, number, flag = ([row[i] for row in rows] for i in range(6))
+    return pd.DataFrame(
+        {
+            "record_key": pd.Series(text, dtype=object),
+            "arrow_text": pd.Series(arrow, dtype="string[pyarrow]"),
+            "ts": pd.to_datetime(pd.Series(ts, dtype=object), utc=True).astype(
+                "datetime64[ns, UTC]"
+            ),
+            "first_forms": pd.Series(forms, dtype=object),
+            "record_id": pd.Series(number, dtype="int64"),
+            "gpc": pd.Series(flag, dtype=bool),
+        }
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=_ROWS)
+def test_rows_read_back_are_the_rows_written(tmp_path_factory, rows) -> None:
+    frame = _frame(rows)
+    stored = StoredRows.write(
+        frame,
+        path=tmp_path_factory.mktemp("rows") / "t.parquet",
+        coerce_timestamps="us",
+        allow_truncated_timestamps=True,
+    )
+    assert stored.rows == len(frame)
+    back = stored.read()
+    pd.testing.assert_frame_equal(back, frame)
+    for column in ("record_key", "first_forms"):  # the values' own types, not only equal
+        assert [type(v) for v in back[column]] == [type(v) for v in frame[column]]
+    # a subset, in the file's order whatever the order asked; an unknown column left out
+    some = stored.read(columns=["gpc", "record_key", "no_such_column"])
+    pd.testing.assert_frame_equal(some, frame[["record_key", "gpc"]])
+    assert len(stored.read(columns=[])) == len(frame)
+
+
+def _tables(run: Path) -> dict[str, pd.DataFrame]:
+    """The run's tables that later steps, segments and exports read (``run_id`` left out)."""
+    names = (
+        "identity_graph", "persons", "person_consent", "person_features", "person_activity",
+        "person_identifiers", "person_contacts", "blocked_identifiers",
+    )  # fmt: skip
+    tables = {n: pd.read_parquet(run / f"{n}.parquet") for n in names}
+    links = pd.read_parquet(run / "links.parquet")
+    tables["links"] = links.drop(columns=["probability"])  # decisions, not float noise
+    return {name: _in_order(t) for name, t in tables.items()}
+
+
+def _in_order(table: pd.DataFrame) -> pd.DataFrame:
+    """The table without its run ids, rows sorted (some are written in no set order)."""
+    table = table.drop(columns=[c for c in table.columns if c.endswith("run") or c == "run_id"])
+    keys = [c for c in table.columns if c != "event_ids"]  # lists do not sort
+    order = table[keys].astype(str).sort_values(keys, kind="stable").index
+    return table.loc[order].reset_index(drop=True)
+
+
+@pytest.mark.slow
+def test_a_run_reading_each_steps_columns_publishes_what_every_column_gives(
+    tmp_path: Path, trained_models: TrainedModels, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each step reads only the touchpoint columns it declares (``GATE_COLUMNS``,
+    ``LINK_COLUMNS``, ``CLUSTER_LINKED_COLUMNS``, ``TOUCHPOINT_COLUMNS``...). A column read
+    but not declared is missing from the step's frame, and optional columns are tested with
+    ``in``: the run would go on with other answers. So the same world is run again in the
+    same workspace (its person ids kept) with every step handed every column."""
+    write_harder_world(tmp_path / "data", persons=400, seed=13)
+    config = tmp_path / "tether.toml"
+    config.write_text(harder_config_toml(data_dir="data"))
+    workspace = Workspace.open(tmp_path / "ws")
+    trained_models.seed(config, workspace.home)
+    loaded = load_config(config)
+    as_of = datetime(2026, 11, 1, tzinfo=UTC)
+    run_link(config=loaded, workspace=workspace, as_of=as_of, retrain=True)
+    declared = workspace.current_dir()
+    read = StoredRows.read
+    asked: list[int] = []
+
+    def every_column(self: StoredRows, *, columns: object = None) -> pd.DataFrame:
+        asked.append(0 if columns is None else 1)
+        return read(self)
+
+    monkeypatch.setattr(StoredRows, "read", every_column)
+    run_link(config=loaded, workspace=workspace, as_of=as_of, retrain=True)
+    # consent (signals, gate), link, person ids, person consent, features, the activity
+    assert sum(asked) >= 6
+    everything = workspace.current_dir()
+    assert everything != declared
+    ours, theirs = _tables(declared), _tables(everything)
+    for name, table in ours.items():
+        pd.testing.assert_frame_equal(table, theirs[name], obj=name)
+    assert (ours["links"]["decision"] == "accepted").sum() > 100  # a world that links
