@@ -411,7 +411,8 @@ def test_touchpoint_parts_join_as_pandas_concat_of_frames(
     sessions: list[dict[str, str | None]],
     contacts: list[dict[str, str | None]],
 ) -> None:
-    """``_join_touchpoints`` equals the frame concat it replaced, dtypes (``ts``) included."""
+    """``_join_touchpoints`` equals the frame concat it replaced, dtypes (``ts``) included, and
+    takes each column out of the parts as it joins it."""
     parts = []
     for kind, rows in (("customers", customers), ("sessions", sessions), ("contacts", contacts)):
         config = SourceConfig(name=kind, kind=kind, path=Path("."))
@@ -430,5 +431,7 @@ def test_touchpoint_parts_join_as_pandas_concat_of_frames(
     expected = pd.concat([part.copy() for part in parts], ignore_index=True)
     got = S._join_touchpoints(parts)
     pd.testing.assert_frame_equal(got, expected)
+    # consumed as joined: no column is held twice over (issue #14)
+    assert all(part.columns.empty for part in parts)
     for column in expected.columns:
         assert list(map(type, got[column])) == list(map(type, expected[column])), column
