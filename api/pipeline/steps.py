@@ -273,12 +273,10 @@ def model(ctx: RunContext, done: Results) -> ModelReady:
 def link(ctx: RunContext, done: Results) -> Linked:
     """Score pairs, cluster them under the guard-rails and the consent gate; write the links."""
     ready = done.of(ModelReady)
-    # the clustering's columns and the links table's; linking's own unless training prepared
-    # the model input
-    reads = (*CLUSTER_LINKED_COLUMNS, *LINKS_TABLE_COLUMNS)
-    tp = _linking_rows(ctx, done, columns=reads if ready.prepared else (*reads, *LINK_COLUMNS))
+    # the clustering's columns; linking's own unless training prepared the model input
+    reads = CLUSTER_LINKED_COLUMNS if ready.prepared else (*CLUSTER_LINKED_COLUMNS, *LINK_COLUMNS)
     result = link_touchpoints(
-        tp,
+        _linking_rows(ctx, done, columns=reads),  # a temporary: released with linking's frames
         model=ready.model,
         options=ctx.config.linking,
         may_link=done.of(ConsentJudged).may_link,
@@ -287,13 +285,18 @@ def link(ctx: RunContext, done: Results) -> Linked:
         spark=ctx.config.spark,
         source=ctx.out / "touchpoints.parquet",
     )
+    done.put(replace(ready, prepared=None))  # the model input and deterministic edges
+    del ready
     result.predictions.to_parquet(ctx.out / "predictions.parquet", index=False)
     (ctx.out / "linking.json").write_text(
         json.dumps(asdict(ctx.config.linking), indent=1, sort_keys=True, default=list)
     )
-    build_links_table(tp, result).to_parquet(ctx.out / "links.parquet", index=False)
+    # the records' names, read once linking let go of its columns (10 M record keys, about
+    # 0.9 GiB, were held through the clustering for this table alone)
+    names = done.of(Ingested).touchpoints.read(columns=LINKS_TABLE_COLUMNS)
+    build_links_table(names, result).to_parquet(ctx.out / "links.parquet", index=False)
+    del names
     result.junk.to_parquet(ctx.out / "blocked_identifiers.parquet", index=False)
-    done.put(replace(ready, prepared=None))  # the model input and deterministic edges
     return Linked(
         result=replace(result, predictions=result.predictions.iloc[:0], edges=result.edges.iloc[:0])
     )
