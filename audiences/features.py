@@ -351,9 +351,13 @@ def _codes(column: pd.Series) -> tuple[np.ndarray, Callable[[object], np.ndarray
     """The column as integer codes, and ``is_(value)``: where it equals ``value``.
 
     One hash pass instead of a Python ``==`` per value and row; missing values
-    equal nothing, as with ``==``.
+    equal nothing, as with ``==``. The codes take the smallest integer type that holds
+    them (a few kinds, types and channels: a byte a row, where 23 M activity rows took
+    0.19 GiB a column at 10 M touchpoints, issue #14).
     """
-    codes, uniques = pd.factorize(column)
+    wide, uniques = pd.factorize(column)
+    codes = wide.astype(np.min_scalar_type(-len(uniques) - 1))  # signed: -1 is missing
+    del wide
     where = {value: i for i, value in enumerate(uniques)}
 
     def is_(value: object) -> np.ndarray:
