@@ -210,3 +210,48 @@ def test_each_activity_kind_is_handed_over_once_its_last_source_is_read(tmp_path
     assert handed[0][1]["source"].tolist() == ["web_events", "app_events"]
     assert set(result.activity) == {"consents"}  # the events were taken, the consents not
     pd.testing.assert_frame_equal(result.activity["consents"], held["consents"])
+
+
+def test_sources_are_read_events_first_consents_last_and_reported_as_configured(tmp_path):
+    """Ingest reads the events and interactions before the linked sources and the consents
+    after them (the run writes the events away and holds the consents, issue #14); the
+    counts, the quarantine and the record ids keep the configured order."""
+    consents = _write(
+        tmp_path / "c.csv",
+        "subject_type,subject_id,purpose,status,recorded_at\n"
+        "cookie,c1,analytics,granted,2026-01-01\n"
+        "cookie,c1,analytics,maybe,2026-01-01\n",
+    )
+    crm = _write(tmp_path / "crm.csv", "customer_id,email\nk1,a@example.com\n,b@example.com\n")
+    web = _write(
+        tmp_path / "s.csv",
+        "session_id,started_at,cookie_id\ns1,2026-10-01T10:00:00Z,c1\ns2,2026-10-01T11:00:00Z,\n",
+    )
+    events = _write(
+        tmp_path / "e.csv",
+        "subject_type,subject_id,ts,event_type\ncookie,c1,2026-10-01T10:00:00Z,page_view\n",
+    )
+    sources = [
+        SourceConfig(name="consents", kind="consents", path=consents),
+        SourceConfig(name="crm", kind="customers", path=crm),
+        SourceConfig(name="web", kind="sessions", path=web),
+        SourceConfig(name="events", kind="events", path=events),
+    ]
+    started: list[str] = []
+
+    class Progress:
+        def start(self, step: str, *, total: int | None = None) -> None:
+            started.append(step)
+
+        def finish(self, step: str, *, rows: int | None = None) -> None:
+            pass
+
+    result = ingest_sources(sources=sources, progress=Progress())
+    assert started == ["ingest:events", "ingest:crm", "ingest:web", "ingest:consents"]
+    assert [c.source for c in result.counts] == ["consents", "crm", "web", "events"]
+    assert list(result.quarantine) == ["consents", "crm", "web"]  # each refused one row
+    assert result.touchpoints[["source", "record_key"]].values.tolist() == [
+        ["crm", "k1"],
+        ["web", "s1"],
+    ]
+    assert result.touchpoints["record_id"].tolist() == [0, 1]
