@@ -55,7 +55,7 @@ logger = logging.getLogger(__name__)
 
 #: The derived name forms ingest adds to touchpoints for linking to compare (Latin
 #: spelling, consonant skeleton, transliteration flag, diminutive forms). Only linking
-#: reads them: the pipeline drops them from the touchpoints once linking ran.
+#: reads them: no later step of a run reads them back from its touchpoints.
 LINKING_ONLY_COLUMNS = (
     "first_latin",
     "last_latin",

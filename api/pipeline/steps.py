@@ -225,6 +225,8 @@ def consent(ctx: RunContext, done: Results) -> ConsentJudged:
         judged_at = datetime.now(UTC)
         states = _arrow_text(subject_states(events, as_of=ctx.as_of))
         del events
+    # read again, not kept from the signals' read: its 7 columns of every record would be
+    # held through judging, the step's peak, for the 3 read here
     may_link = linking_allowed(
         records=ingested.touchpoints.read(columns=GATE_COLUMNS), states=states, policy=policy
     )

@@ -50,10 +50,11 @@ class StoredRows:
         wanted = [c for c in self.dtypes if c in asked]
         if not wanted:  # no column: still the file's rows
             return pd.DataFrame(index=pd.RangeIndex(self.rows))
-        file = pq.ParquetFile(self.path)
         read: dict[str, pd.Series] = {}
-        for name in wanted:  # one column's Arrow buffers at a time beside the frame
-            read[name] = _as_written(file.read(columns=[name]).column(name), self.dtypes[name])
+        with pq.ParquetFile(self.path) as file:
+            for name in wanted:  # one column's Arrow buffers at a time beside the frame
+                column = file.read(columns=[name]).column(name)
+                read[name] = _as_written(column, self.dtypes[name])
         # Arrow's allocator keeps what it freed for its next allocation: the decoded columns
         # went to the frame, and the step that reads them needs the memory for other things
         pa.default_memory_pool().release_unused()

@@ -20,7 +20,6 @@ from api.pipeline.stored_rows import StoredRows
 from api.settings import load_config
 from api.workspace import Workspace
 from api.worlds.harder import harder_config_toml, write_harder_world
-from tests.conftest import TrainedModels
 
 _TEXT = st.one_of(st.none(), st.text(alphabet="abzéשלוםпривет@._ -", max_size=12))
 _TIME = st.one_of(
@@ -103,7 +102,7 @@ def _in_order(table: pd.DataFrame) -> pd.DataFrame:
 
 @pytest.mark.slow
 def test_a_run_reading_each_steps_columns_publishes_what_every_column_gives(
-    tmp_path: Path, trained_models: TrainedModels, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each step reads only the touchpoint columns it declares (``GATE_COLUMNS``,
     ``LINK_COLUMNS``, ``CLUSTER_LINKED_COLUMNS``, ``TOUCHPOINT_COLUMNS``...). A column read
@@ -114,7 +113,6 @@ def test_a_run_reading_each_steps_columns_publishes_what_every_column_gives(
     config = tmp_path / "tether.toml"
     config.write_text(harder_config_toml(data_dir="data"))
     workspace = Workspace.open(tmp_path / "ws")
-    trained_models.seed(config, workspace.home)
     loaded = load_config(config)
     as_of = datetime(2026, 11, 1, tzinfo=UTC)
     run_link(config=loaded, workspace=workspace, as_of=as_of, retrain=True)

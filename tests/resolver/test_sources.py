@@ -13,6 +13,19 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
+class _Started:
+    """A ``Progress`` that records the steps started, in order (the sources as read)."""
+
+    def __init__(self) -> None:
+        self.started: list[str] = []
+
+    def start(self, step: str, *, total: int | None = None) -> None:
+        self.started.append(step)
+
+    def finish(self, step: str, *, rows: int | None = None) -> None:
+        pass
+
+
 def test_quarantine_reasons_and_reconciliation(tmp_path):
     sessions = _write(
         tmp_path / "s.csv",
@@ -184,18 +197,7 @@ def test_each_activity_kind_is_handed_over_once_its_last_source_is_read(tmp_path
     ]
     held = ingest_sources(sources=sources).activity
     handed: list[tuple[str, pd.DataFrame, list[str]]] = []
-
-    class Progress:
-        def __init__(self) -> None:
-            self.started: list[str] = []
-
-        def start(self, step: str, *, total: int | None = None) -> None:
-            self.started.append(step)
-
-        def finish(self, step: str, *, rows: int | None = None) -> None:
-            pass
-
-    progress = Progress()
+    progress = _Started()
 
     def take(kind: str, frame: pd.DataFrame) -> bool:
         handed.append((kind, frame, list(progress.started)))
@@ -237,17 +239,9 @@ def test_sources_are_read_events_first_consents_last_and_reported_as_configured(
         SourceConfig(name="web", kind="sessions", path=web),
         SourceConfig(name="events", kind="events", path=events),
     ]
-    started: list[str] = []
-
-    class Progress:
-        def start(self, step: str, *, total: int | None = None) -> None:
-            started.append(step)
-
-        def finish(self, step: str, *, rows: int | None = None) -> None:
-            pass
-
-    result = ingest_sources(sources=sources, progress=Progress())
-    assert started == ["ingest:events", "ingest:crm", "ingest:web", "ingest:consents"]
+    progress = _Started()
+    result = ingest_sources(sources=sources, progress=progress)
+    assert progress.started == ["ingest:events", "ingest:crm", "ingest:web", "ingest:consents"]
     assert [c.source for c in result.counts] == ["consents", "crm", "web", "events"]
     assert list(result.quarantine) == ["consents", "crm", "web"]  # each refused one row
     assert result.touchpoints[["source", "record_key"]].values.tolist() == [
