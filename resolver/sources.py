@@ -24,10 +24,19 @@ different real dates is counted in ``SourceCounts.ambiguous_dates``.
 from __future__ import annotations
 
 import codecs
+import gc
 import json
 import logging
 import re
-from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
+from collections.abc import (
+    Callable,
+    Collection,
+    Hashable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -41,6 +50,7 @@ from pandas.arrays import ArrowStringArray
 
 from resolver.channels import CHANNELS as CAPABILITIES
 from resolver.errors import InputError, SourceSchemaError
+from resolver.frames import join_parts, no_rows
 from resolver.normalize import (
     DATE_ORDERS,
     DateOrder,
@@ -292,52 +302,31 @@ def read_source(config: SourceConfig) -> pd.DataFrame:
 
 
 def _read_source(config: SourceConfig, *, text: Collection[str]) -> pd.DataFrame:
-    """``_read_rows`` without which rows did not decode."""
-    return _read_rows(config, text=text)[0]
+    """The whole source at once, as ingest reads it a chunk at a time (``_read_chunks``):
+    the canonical columns ``text`` of Parquet string type stay Arrow text, and those of
+    Parquet integers are read as their digits."""
+    chunks = [chunk.rows for chunk in _read_chunks(config, text=text)]
+    return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
 
 
-def _read_rows(config: SourceConfig, *, text: Collection[str]) -> tuple[pd.DataFrame, np.ndarray]:
-    """``read_source``, with the canonical columns ``text`` of Parquet string type as Arrow text.
-
-    Ingest only ever reads those columns through ``_text`` (or as ``"string"``),
-    which gives the same values whether the column arrives as Python objects
-    or as Arrow strings; skipping the objects saves building a Python string
-    per cell and converting it back.
-
-    Also returns, per row, whether it was not text in the source's encoding
-    (``_read_csv``): such rows are quarantined as ``undecodable``.
-    """
-    files = _source_files(config)
-    wanted = {config.columns.get(c, c) for c in text}
-    if wanted and all(path.suffix.lower() == ".parquet" for path in files):
-        # Only columns that are text in every file: their parts then concatenate as they did.
-        for path in files:
-            schema = pq.read_schema(path)
-            wanted &= {
-                f.name
-                for f in schema
-                if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
-            }
-    else:
-        wanted = set()
-    parts = [_read_file(path, text=wanted, encoding=config.encoding) for path in files]
-    frames = [frame for frame, _ in parts]
-    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    undecodable = np.concatenate(
-        [bad if bad is not None else np.zeros(len(part), dtype=bool) for part, bad in parts]
-    )
+def _canonical(
+    frame: pd.DataFrame, config: SourceConfig, *, columns: Sequence[str]
+) -> pd.DataFrame:
+    """``frame`` (rows of the source's files, whose columns are ``columns`` or some of them)
+    with canonical names, every canonical column present. Raises ``SourceSchemaError`` when
+    a mapped or required column is absent from ``columns``."""
     schema = KIND_SCHEMAS[config.kind]
-    missing_mapped = sorted(c for c in config.columns.values() if c not in frame.columns)
+    missing_mapped = sorted(c for c in config.columns.values() if c not in columns)
     if missing_mapped:
         raise SourceSchemaError(
             f"source `{config.name}`: mapped column(s) {', '.join(missing_mapped)} "
-            f"not found in {config.path}; the file has {', '.join(map(str, frame.columns))}",
+            f"not found in {config.path}; the file has {', '.join(map(str, columns))}",
             source=config.name,
             columns=missing_mapped,
         )
     rename = {file_col: canonical for canonical, file_col in config.columns.items()}
-    frame = frame.rename(columns=rename)
-    missing = [c for c in schema.required if c not in frame.columns]
+    canonical = [rename.get(c, c) for c in columns]
+    missing = [c for c in schema.required if c not in canonical]
     if missing:
         raise SourceSchemaError(
             f"source `{config.name}` ({config.kind}): required column(s) "
@@ -346,10 +335,166 @@ def _read_rows(config: SourceConfig, *, text: Collection[str]) -> tuple[pd.DataF
             source=config.name,
             columns=missing,
         )
+    if not isinstance(frame.index, pd.RangeIndex) or frame.index.start != 0:
+        frame.index = pd.RangeIndex(len(frame))  # a Parquet file's stored index: row numbers
+    if list(frame.columns) != list(columns):  # a file without some of the source's columns
+        frame = frame.reindex(columns=list(columns), copy=False)
+    if rename:
+        frame = frame.rename(columns=rename, copy=False)
     for column in (*schema.required, *schema.optional):
         if column not in frame.columns:
             frame[column] = None
-    return frame, undecodable
+    return frame
+
+
+#: Rows ingest reads, checks and normalises at a time: a file, or a Parquet file's row
+#: groups up to this many rows. The rows of 8 M web sessions read, checked and normalised
+#: at once were about 9 GiB of ingest's peak at 10 M touchpoints (issue #14).
+CHUNK_ROWS = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Chunk:
+    """Rows of a source read together: canonical columns, a ``RangeIndex``."""
+
+    rows: pd.DataFrame
+    undecodable: np.ndarray
+    """Per row, whether it was not text in the source's encoding (CSV)."""
+    first_row: int
+    """How many of the source's rows came before (its files in order)."""
+
+
+def _read_chunks(
+    config: SourceConfig, *, text: Collection[str], rows: int | None = None
+) -> Iterator[_Chunk]:
+    """The source's rows a file (or a Parquet file's row groups up to ``rows`` rows, default
+    ``CHUNK_ROWS``) at a time, with canonical column names; ``text``: the canonical columns
+    ingest reads only as text (``_text_columns``).
+
+    Every chunk has the source's columns (those of all its files, in order of appearance, as
+    ``pd.concat`` of the files lines them up), missing values where its file has none. A
+    Parquet column of text that holds integers is read as their text (``123``, where pandas
+    would give ``123.0`` in a chunk with a missing value and ``123`` in one without).
+    Parquet columns that are text in every file stay Arrow text. Raises
+    ``SourceSchemaError`` before any row is read when a mapped or required column is absent
+    from every file.
+
+    A chunk is handed over, not kept: the generator holds none of its rows while the caller
+    works on them.
+    """
+    files = _source_files(config)
+    named = {config.columns.get(c, c) for c in text}
+    integers = named - {config.columns.get(c, c) for c in KIND_SCHEMAS[config.kind].timestamps}
+    wanted = set(named)
+    parquet = all(path.suffix.lower() == ".parquet" for path in files)
+    columns: dict[str, None] = {}
+    for path in files:
+        if path.suffix.lower() == ".parquet":
+            schema = pq.read_schema(path)
+            index = _parquet_index_columns(schema)
+            columns.update((f.name, None) for f in schema if f.name not in index)
+            # Only columns that are text in every file: their parts line up as they did.
+            wanted &= {
+                f.name
+                for f in schema
+                if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+            }
+        else:
+            columns.update((c, None) for c in _csv_header(path, encoding=config.encoding))
+    if not parquet:
+        wanted = set()
+    names = list(columns)
+    _canonical(pd.DataFrame(columns=names), config, columns=names)  # the schema errors first
+    first_row = 0
+    chunk: list[_Chunk] = []  # the one being handed over: given, then not held here
+    for path in files:
+        if path.suffix.lower() == ".parquet":
+            with pq.ParquetFile(path) as file:
+                for groups in _row_group_runs(file.metadata, rows=rows or CHUNK_ROWS):
+                    table = file.read_row_groups(groups, use_pandas_metadata=True)
+                    chunk.append(
+                        _Chunk(
+                            rows=_canonical(
+                                _parquet_frame(_integers_as_text(table, integers), text=wanted),
+                                config,
+                                columns=names,
+                            ),
+                            undecodable=np.zeros(table.num_rows, dtype=bool),
+                            first_row=first_row,
+                        )
+                    )
+                    first_row += table.num_rows
+                    del table
+                    yield chunk.pop()
+        else:
+            frame, bad = _read_csv(path, encoding=config.encoding)
+            n = len(frame)
+            chunk.append(
+                _Chunk(
+                    rows=_canonical(frame, config, columns=names),
+                    undecodable=bad if bad is not None else np.zeros(n, dtype=bool),
+                    first_row=first_row,
+                )
+            )
+            del frame, bad
+            first_row += n
+            yield chunk.pop()
+
+
+def _integers_as_text(table: pa.Table, names: Collection[str]) -> pa.Table:
+    """``table`` with its integer columns among ``names`` as their decimal text (and pandas'
+    metadata saying so, where it named an integer dtype)."""
+    cast: set[str] = set()
+    for position, column in enumerate(table.schema):
+        if column.name in names and pa.types.is_integer(column.type):
+            values = table.column(position).cast(pa.string())
+            table = table.set_column(position, column.name, values)
+            cast.add(column.name)
+    meta = table.schema.pandas_metadata
+    if not cast or meta is None:
+        return table
+    for entry in meta.get("columns", []):
+        if entry.get("name") in cast:
+            entry.update(pandas_type="unicode", numpy_type="object", metadata=None)
+    return table.replace_schema_metadata(
+        {**(table.schema.metadata or {}), b"pandas": json.dumps(meta).encode()}
+    )
+
+
+def _csv_header(path: Path, *, encoding: str) -> list[str]:
+    """A CSV file's column names; ``InputError`` when it is not CSV or its header is not text
+    in ``encoding`` (as ``_read_csv``)."""
+    try:
+        header = pd.read_csv(path, nrows=0, encoding=encoding, encoding_errors="surrogateescape")
+    except pd.errors.ParserError as exc:
+        raise InputError(f"{path}: not a readable CSV file ({type(exc).__name__})") from exc
+    names = [str(c) for c in header.columns]
+    if any(re.search(_UNDECODED, name) for name in names):
+        raise InputError(
+            f"{path}: the header line is not {encoding} text; set the source's `encoding`"
+        )
+    return names
+
+
+def _parquet_index_columns(schema: pa.Schema) -> set[str]:
+    """The columns a Parquet file written by pandas stores its index in (not rows' values)."""
+    meta = schema.pandas_metadata or {}
+    return {c for c in meta.get("index_columns", []) if isinstance(c, str)}
+
+
+def _row_group_runs(metadata: pq.FileMetaData, *, rows: int) -> Iterator[list[int]]:
+    """A Parquet file's row groups in runs of up to ``rows`` rows (at least one group each)."""
+    run: list[int] = []
+    size = 0
+    for group in range(metadata.num_row_groups):
+        count = metadata.row_group(group).num_rows
+        if run and size + count > rows:
+            yield run
+            run, size = [], 0
+        run.append(group)
+        size += count
+    if run or metadata.num_row_groups == 0:
+        yield run
 
 
 def _source_files(config: SourceConfig) -> list[Path]:
@@ -371,15 +516,6 @@ def _source_files(config: SourceConfig) -> list[Path]:
             f"source `{config.name}`: {path} is neither .csv nor .parquet", source=config.name
         )
     return [path]
-
-
-def _read_file(
-    path: Path, *, text: Collection[str] = (), encoding: str = "utf-8"
-) -> tuple[pd.DataFrame, np.ndarray | None]:
-    """One file's rows, and for a CSV with rows that are not ``encoding`` text, which rows."""
-    if path.suffix.lower() == ".parquet":
-        return _read_parquet(path, text=text), None  # Parquet text is UTF-8 by definition
-    return _read_csv(path, encoding=encoding)
 
 
 #: A byte that did not decode, as ``surrogateescape`` keeps it (U+DC80-U+DCFF).
@@ -426,9 +562,8 @@ def _read_csv(path: Path, *, encoding: str) -> tuple[pd.DataFrame, np.ndarray | 
     return frame, bad
 
 
-def _read_parquet(path: Path, *, text: Collection[str]) -> pd.DataFrame:
-    """``pd.read_parquet(path)``, except that string columns named in ``text`` stay Arrow text."""
-    table = pq.read_table(path, use_pandas_metadata=True)
+def _parquet_frame(table: pa.Table, *, text: Collection[str]) -> pd.DataFrame:
+    """``table.to_pandas()``, except that string columns named in ``text`` stay Arrow text."""
     frame: pd.DataFrame
     arrow_text = [
         name
@@ -457,6 +592,7 @@ def ingest_sources(
     suppression: Suppression | None = None,
     progress: Progress = NULL_PROGRESS,
     on_activity: Callable[[str, pd.DataFrame], bool] | None = None,
+    on_touchpoints: Callable[[pd.DataFrame], bool] | None = None,
 ) -> IngestResult:
     """Read, validate and normalise every source.
 
@@ -467,12 +603,21 @@ def ingest_sources(
         suppression: erased persons' subjects and identifiers; their rows
             are dropped before validation and only counted.
         progress: receives one step per source.
-        on_activity: given each activity kind's validated rows (all of its sources, as
-            ``IngestResult.activity`` holds them) as soon as its last source is read; it
-            returns whether it took them (the result then leaves the kind out). The run
-            writes them to its directory there, so that the events are not held while the
-            other sources are read (at 10 M touchpoints, 23 M events: about 4 GiB of
-            ingest's peak, issue #14).
+        on_activity: given the validated rows of an activity kind (events, interactions,
+            consents) a chunk at a time, in order, as soon as each is read; it returns
+            whether it took them (the result then leaves them out). The run writes the
+            events and interactions to its directory there, so that they are not held
+            while the other sources are read (at 10 M touchpoints, 23 M events: about
+            7 GiB read and checked at once, issue #14).
+        on_touchpoints: given the touchpoints as soon as the last linked source is read,
+            before the consents are; it returns whether it took them (the result then
+            holds none). The run writes them there, so that they are not held while the
+            consents are read.
+
+    Sources are read a chunk at a time (``_read_chunks``: a file, or up to ``CHUNK_ROWS``
+    rows of a Parquet file); every rule reads a row alone, except the duplicate key, which
+    is checked across the chunks of the source. A timestamp without an offset that is not
+    ISO 8601 is read in the offset of the value before it in its chunk (pandas' reading).
 
     Returns:
         The touchpoints of all linked sources (``record_id`` numbers them
@@ -488,92 +633,201 @@ def ingest_sources(
     touch_parts: list[pd.DataFrame] = []
     activity_parts: dict[str, list[pd.DataFrame]] = {}
     activity: dict[str, pd.DataFrame] = {}
+    touchpoints: pd.DataFrame | None = None
     # Sources are read in ``_READ_ORDER`` of their kinds, each kind's in the order configured;
     # the results keep the configured order.
     order = sorted(range(len(sources)), key=lambda i: _READ_ORDER.index(sources[i].kind))
-    last_of_kind = {sources[i].kind: i for i in order}
+    last_linked = max(
+        (i for i in order if sources[i].kind in LINKED_KINDS), key=order.index, default=None
+    )
     quarantined: dict[int, pd.DataFrame] = {}
     counted: dict[int, SourceCounts] = {}
     for position in order:
         config = sources[position]
         progress.start(f"ingest:{config.name}")
-        raw, undecodable = _read_rows(config, text=_text_columns(config.kind))
-        rows_in = len(raw)
-        suppressed = 0
-        if suppression:
-            hit = suppressed_rows(raw, suppression=suppression, default_region=default_region)
-            suppressed = int(hit.sum())
-            if suppressed:
-                raw = raw.loc[~hit]  # keep the index: quarantine rows keep their file row numbers
-                undecodable = undecodable[~np.asarray(hit, dtype=bool)]
-        ambiguous: dict[str, int] = {}
-        valid, rejected, reasons = _validate(
-            config,
-            raw,
-            undecodable=undecodable,
-            default_region=default_region,
-            ambiguous=ambiguous,
-        )
-        del raw  # what the checks kept is in ``valid`` (8 M web sessions: gigabytes of text)
-        rows_used = len(valid)
-        dropped: dict[str, int] = {}
-        if config.kind in LINKED_KINDS:
-            touch = _touchpoints(
-                config, valid, default_region=default_region, dropped=dropped, ambiguous=ambiguous
+        tally = _Tally()
+        seen = _SeenKeys() if KIND_SCHEMAS[config.kind].key is not None else None
+        rejected_parts: list[pd.DataFrame] = []
+        # a chunk at a time: its raw, checked and normalised rows are let go before the next
+        for chunk in _read_chunks(config, text=_text_columns(config.kind)):
+            raw, undecodable = chunk.rows, chunk.undecodable
+            tally.rows_in += len(raw)
+            if suppression:
+                hit = suppressed_rows(raw, suppression=suppression, default_region=default_region)
+                tally.rows_suppressed += int(hit.sum())
+                if hit.any():
+                    raw = raw.loc[~hit]  # keep the index: quarantine rows keep their row numbers
+                    undecodable = undecodable[~np.asarray(hit, dtype=bool)]
+            ambiguous: dict[str, int] = {}
+            valid, rejected, reasons = _validate(
+                config,
+                raw,
+                undecodable=undecodable,
+                default_region=default_region,
+                ambiguous=ambiguous,
+                seen=seen,
+                first_row=chunk.first_row,
             )
-            del valid  # normalised into ``touch``: not held while the next source is read
-            touch_parts.append(touch)
-            del touch
-        else:
-            valid["source"] = config.name  # valid is this step's own frame, with a RangeIndex
-            activity_parts.setdefault(config.kind, []).append(valid)
-        if len(rejected):
-            quarantined[position] = rejected
-        counted[position] = SourceCounts(
-            source=config.name,
-            kind=config.kind,
-            rows_in=rows_in,
-            rows_used=rows_used,
-            rows_quarantined=len(rejected),
-            reasons=reasons,
-            dropped_values=dropped,
-            rows_suppressed=suppressed,
-            ambiguous_dates=dict(sorted(ambiguous.items())),
-        )
+            del raw, chunk  # what the checks kept is in ``valid``
+            tally.rows_used += len(valid)
+            tally.add(reasons=reasons)
+            if len(rejected):
+                rejected_parts.append(rejected)
+            del rejected
+            if config.kind in LINKED_KINDS:
+                dropped: dict[str, int] = {}
+                touch = _touchpoints(
+                    config,
+                    valid,
+                    default_region=default_region,
+                    dropped=dropped,
+                    ambiguous=ambiguous,
+                )
+                del valid  # normalised into ``touch``: not held while the next chunk is read
+                touch_parts.append(touch)
+                del touch
+                tally.add(dropped=dropped)
+            else:
+                valid["source"] = config.name  # valid is this step's own frame, with a RangeIndex
+                if on_activity is None or not on_activity(config.kind, valid):
+                    activity_parts.setdefault(config.kind, []).append(valid)
+                del valid
+            tally.add(ambiguous=ambiguous)
+            # Arrow's allocator keeps what the chunk's text freed for its next allocation
+            pa.default_memory_pool().release_unused()
+        gc.collect()  # the source's frames in reference cycles (pandas' own), not left to wait
+        if rejected_parts:
+            quarantined[position] = pd.concat(rejected_parts, ignore_index=True)
+        del rejected_parts
+        counted[position] = tally.counts(config)
         logger.info(
             "ingested source=%s kind=%s rows_in=%d used=%d quarantined=%d suppressed=%d",
             config.name,
             config.kind,
-            rows_in,
-            rows_used,
-            len(rejected),
-            suppressed,
+            tally.rows_in,
+            tally.rows_used,
+            counted[position].rows_quarantined,
+            tally.rows_suppressed,
         )
-        progress.finish(f"ingest:{config.name}", rows=rows_in)
-        if config.kind not in LINKED_KINDS and last_of_kind[config.kind] == position:
-            del valid  # this kind's rows are its parts' now
-            parts = activity_parts.pop(config.kind)
-            rows = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
-            del parts
-            if on_activity is None or not on_activity(config.kind, rows):
-                activity[config.kind] = rows
-            del rows
+        progress.finish(f"ingest:{config.name}", rows=tally.rows_in)
+        if position == last_linked:
+            # the touchpoints are complete: handed over before the consents are read
+            touchpoints = _numbered(join_parts(touch_parts))
+            touch_parts.clear()
+            if on_touchpoints is not None and on_touchpoints(touchpoints):
+                touchpoints = no_rows(touchpoints)
+            gc.collect()
+    for kind, parts in activity_parts.items():
+        activity[kind] = join_parts(parts)
+    del activity_parts
     quarantine = {sources[i].name: quarantined[i] for i in sorted(quarantined)}
     counts = [counted[i] for i in sorted(counted)]
-    if touch_parts:
-        touchpoints = _join_touchpoints(touch_parts)
-        del touch_parts
-    else:
-        touchpoints = pd.DataFrame({c: pd.Series(dtype=object) for c in TOUCHPOINT_COLUMNS})
-    touchpoints["record_id"] = np.arange(len(touchpoints), dtype=np.int64)
-    if list(touchpoints.columns) != list(TOUCHPOINT_COLUMNS):
-        touchpoints = touchpoints[list(TOUCHPOINT_COLUMNS)]
+    if touchpoints is None:
+        touchpoints = _numbered(
+            pd.DataFrame({c: pd.Series(dtype=object) for c in TOUCHPOINT_COLUMNS})
+        )
     return IngestResult(
         touchpoints=touchpoints,
         activity=activity,
         quarantine=quarantine,
         counts=counts,
     )
+
+
+def _numbered(touchpoints: pd.DataFrame) -> pd.DataFrame:
+    """The touchpoints with ``record_id`` (0..n-1) and the columns in their order."""
+    touchpoints["record_id"] = np.arange(len(touchpoints), dtype=np.int64)
+    if list(touchpoints.columns) != list(TOUCHPOINT_COLUMNS):
+        touchpoints = touchpoints[list(TOUCHPOINT_COLUMNS)]
+    return touchpoints
+
+
+@dataclass(slots=True)
+class _Tally:
+    """A source's counts, summed over its chunks."""
+
+    rows_in: int = 0
+    rows_used: int = 0
+    rows_suppressed: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    dropped: dict[str, int] = field(default_factory=dict)
+    ambiguous: dict[str, int] = field(default_factory=dict)
+
+    def add(
+        self,
+        *,
+        reasons: Mapping[str, int] = {},  # noqa: B006 (read, never written)
+        dropped: Mapping[str, int] = {},  # noqa: B006
+        ambiguous: Mapping[str, int] = {},  # noqa: B006
+    ) -> None:
+        for into, counts in (
+            (self.reasons, reasons),
+            (self.dropped, dropped),
+            (self.ambiguous, ambiguous),
+        ):
+            for key, count in counts.items():
+                into[key] = into.get(key, 0) + count
+
+    def counts(self, config: SourceConfig) -> SourceCounts:
+        return SourceCounts(
+            source=config.name,
+            kind=config.kind,
+            rows_in=self.rows_in,
+            rows_used=self.rows_used,
+            rows_quarantined=sum(self.reasons.values()),
+            reasons=dict(sorted(self.reasons.items())),
+            dropped_values=dict(sorted(self.dropped.items())),
+            rows_suppressed=self.rows_suppressed,
+            ambiguous_dates=dict(sorted(self.ambiguous.items())),
+        )
+
+
+class _SeenKeys:
+    """The keys of a source's usable rows in the chunks read so far, for the duplicate-key
+    rule across chunks.
+
+    Each chunk's keys are kept as Arrow text, and as their sorted 64-bit hashes for a
+    first test: only a key whose hash was seen is compared with the keys themselves. At
+    8 M web sessions that is about 0.3 GiB, where a Python set of the keys took 0.8.
+    """
+
+    def __init__(self) -> None:
+        self._keys: list[pa.Array] = []
+        self._hashes: list[np.ndarray] = []
+
+    def seen(self, keys: pd.Series) -> np.ndarray:
+        """Per key (present, as text), whether an earlier chunk kept it."""
+        values = _as_arrow_text(keys)
+        maybe = np.zeros(len(values), dtype=bool)
+        if not self._keys or not len(values):
+            return maybe
+        hashes = _hashes(values)
+        for earlier in self._hashes:
+            at = np.searchsorted(earlier, hashes).clip(max=len(earlier) - 1)
+            maybe |= earlier[at] == hashes
+        if not maybe.any():
+            return maybe
+        # the keys whose hash was seen, compared with the earlier keys themselves
+        candidates = values.filter(pa.array(maybe))
+        known = [k.filter(pc.is_in(k, value_set=candidates)) for k in self._keys]
+        found = pc.is_in(values, value_set=pa.concat_arrays(known))
+        return np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
+
+    def add(self, keys: pd.Series) -> None:
+        """Remember ``keys`` (present, as text): the usable rows' of one chunk."""
+        values = _as_arrow_text(keys)
+        if len(values):
+            self._keys.append(values)
+            self._hashes.append(np.sort(_hashes(values)))
+
+
+def _as_arrow_text(keys: pd.Series) -> pa.Array:
+    text = keys if is_arrow_text(keys) else keys.astype("string[pyarrow]")
+    return arrow_array(text).combine_chunks().cast(pa.large_string())
+
+
+def _hashes(values: pa.Array) -> np.ndarray:
+    return pd.util.hash_array(np.asarray(values.to_numpy(zero_copy_only=False), dtype=object))
 
 
 #: The order in which ingest reads the kinds of source. The events and interactions first:
@@ -583,39 +837,10 @@ def ingest_sources(
 _READ_ORDER: tuple[SourceKind, ...] = ("events", "interactions", *LINKED_KINDS, "consents")
 
 
-def _join_touchpoints(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    """The sources' touchpoints one under the other, as ``pd.concat`` of consolidated frames.
-
-    The parts are consumed: each column leaves them once it is joined, so that the join
-    holds one column twice, not every column (at 10 M touchpoints 2.7 GiB of ingest's peak).
-
-    Object columns are joined one by one: a frame-wise concat of unconsolidated
-    parts tests every value of each all-``None`` column for NA in Python (11 M
-    calls at 1 M touchpoints). In a consolidated part those columns share one
-    block that always holds values, so pandas never treated them as missing.
-    Every other column (``ts``, ``record_id``) is its own block either way, and
-    is joined as a frame, so that a part whose ``ts`` is all NaT is read as
-    pandas reads it there. A part with no rows also changes how pandas picks
-    dtypes, so then the frames are concatenated as they were.
-    """
-    if any(part.empty for part in parts):
-        return pd.concat([part.copy() for part in parts], ignore_index=True)
-    columns: dict[Hashable, pd.Series] = {}
-    for column in list(parts[0].columns):
-        if all(part[column].dtype == object for part in parts):
-            columns[column] = pd.concat([part[column] for part in parts], ignore_index=True)
-        else:
-            joined = pd.concat([part[[column]] for part in parts], ignore_index=True)
-            columns[column] = joined[column]
-        for part in parts:
-            del part[column]
-    return pd.DataFrame(columns, copy=False)
-
-
 def _text_columns(kind: SourceKind) -> frozenset[str]:
     """Canonical columns that ingest reads only as text (``_text``, ``_timestamps``).
 
-    Those may be read as Arrow text (``_read_source``). An activity source's
+    Those may be read as Arrow text (``_read_chunks``). An activity source's
     optional and unknown columns are handed on as read, so they are not among them;
     its timestamps are parsed whatever their type.
     """
@@ -716,7 +941,8 @@ def _timestamps(
     a real instant. Any other column goes through pandas whole
     (``_pandas_timestamps``): pandas reads a value without an offset in the
     offset of the value before it, so a value's instant can depend on its
-    neighbours, and only a column read whole keeps that. Numeric dates are
+    neighbours, and only a column read whole keeps that (ingest reads a chunk of
+    a source whole: a file, or a run of a Parquet file's row groups). Numeric dates are
     read in ``order`` (``_iso_dates``; without one, month first if
     ``month_first``).
     """
@@ -889,6 +1115,8 @@ def _validate(
     undecodable: np.ndarray | None = None,
     default_region: str = "GB",
     ambiguous: dict[str, int] | None = None,
+    seen: _SeenKeys | None = None,
+    first_row: int = 0,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
     """Split rows into usable and quarantined, with the first failed rule as reason.
 
@@ -899,6 +1127,10 @@ def _validate(
     Timestamps are read in the source's ``date_order``, else in
     ``default_region``'s; without a declared order, the used values that
     read as two dates are counted per column in ``ambiguous``.
+
+    ``raw`` may be one chunk of the source (``_read_chunks``): ``first_row`` rows came
+    before it, and ``seen`` holds the keys the earlier chunks kept; a key among them is a
+    duplicate here too, and the keys this chunk keeps are added.
     """
     schema = KIND_SCHEMAS[config.kind]
     # Columns are replaced, never written into, so the copy can share raw's data.
@@ -957,7 +1189,14 @@ def _validate(
         key = frame[schema.key]
         ok = pd.Series(failed == 0, index=frame.index)
         dup = key.notna() & ok & key.where(ok).duplicated(keep="first")
+        if seen is not None:
+            live = (key.notna() & ok).to_numpy(dtype=bool)
+            earlier = np.zeros(len(key), dtype=bool)
+            earlier[live] = seen.seen(key[live])
+            dup |= earlier
         fail(dup, f"duplicate_key:{schema.key}")
+        if seen is not None:
+            seen.add(key[failed == 0])
     bad = failed != 0
     if ambiguous is not None:
         for column, mask in guessed.items():
@@ -968,7 +1207,9 @@ def _validate(
     rejected = (
         raw.loc[bad]
         .astype("string")
-        .assign(_row=(frame.index[bad] + 1).astype(np.int64), _reason=names[failed[bad]])
+        .assign(
+            _row=(frame.index[bad] + 1 + first_row).astype(np.int64), _reason=names[failed[bad]]
+        )
     )
     per_rule = np.bincount(failed, minlength=len(rules) + 1)
     tally: dict[str, int] = {}

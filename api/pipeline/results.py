@@ -66,8 +66,9 @@ class ConsentJudged:
     signals: SignalEvents
     judged_at: datetime
     """When the ledger was read: what the run knows of consent."""
-    states: pd.DataFrame
-    """Per subject and purpose, the state at ``as_of`` (released after person consent)."""
+    states: StoredRows
+    """Per subject and purpose, the state at ``as_of``: in the partial run until person
+    consent reads it, then removed."""
     may_link: np.ndarray
     """Per touchpoint, whether its subject allows identity linking (the gate)."""
 
@@ -79,7 +80,8 @@ class ModelReady:
     model: TrainedModel
     trained_now: bool
     prepared: PreparedLinking | None
-    """What training prepared for linking to reuse (released once linking ran)."""
+    """What training prepared for linking to reuse: handed to linking (the run keeps none),
+    which lets go of the model input once scored."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -97,8 +99,8 @@ class PersonIds:
     """Only its ``churn`` is kept: the registry is on disk (``person_registry.parquet``), and
     no later step reads it or the person of each cluster."""
     graph: pd.DataFrame
-    """The identity graph; once person consent read it, its ``person_id`` column alone (the
-    rest is on disk, ``identity_graph.parquet``)."""
+    """Each record's ``person_id`` (the identity graph's other columns are on disk,
+    ``identity_graph.parquet``, or the touchpoints' own)."""
     persons: int
     """How many persons (their rows are on disk, ``persons.parquet``; no later step reads
     them, and at 10 M touchpoints they held about a gigabyte)."""

@@ -134,6 +134,9 @@ def run_steps(
                     held,
                 )
                 hook.after(name, result)
+                # kept in ``done`` alone: a later step that replaces it there (linking lets
+                # go of the model input training handed it) frees what it drops
+                del result
             summary = done.of(Published).summary
             registry.finished(run_id, status="published", summary=_brief(summary))
         except TetherError:

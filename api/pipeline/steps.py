@@ -40,7 +40,7 @@ from api.pipeline.results import (
     RunSummary,
     Segmented,
 )
-from api.pipeline.stored_rows import StoredRows
+from api.pipeline.stored_rows import RowsWriter, StoredRows
 from api.report import write_report
 from audiences.actions import assign_actions
 from audiences.errors import AudienceError, SegmentInvalid
@@ -65,6 +65,7 @@ from consent.ledger import (
 )
 from consent.signals import SESSION_COLUMNS, session_signal_events
 from resolver.errors import ModelError, TetherError
+from resolver.frames import no_rows
 from resolver.graph import (
     GRAPH_COLUMNS,
     LINKS_TABLE_COLUMNS,
@@ -101,33 +102,49 @@ logger = logging.getLogger(__name__)
 
 def ingest(ctx: RunContext, done: Results) -> Ingested:
     """Read every source; erased subjects are dropped here (the suppression list)."""
-    on_disk: dict[str, StoredRows] = {}
+    writers: dict[str, RowsWriter] = {}
+    written: list[StoredRows] = []
 
     def write_activity(kind: str, frame: pd.DataFrame) -> bool:
-        """Write a kind's rows to the run as soon as ingest has them; hold only the consents
-        (the consent step appends them to the ledger). The others are read back by the
-        features step only."""
-        stored = StoredRows.write(frame, path=ctx.out / f"{kind}.parquet")
-        if kind == "consents":
-            return False
-        on_disk[kind] = stored
+        """Write a chunk of a kind's rows to the run as soon as ingest has it; hold only the
+        consents (the consent step appends them to the ledger). The others are read back by
+        the features step only."""
+        if kind not in writers:
+            writers[kind] = RowsWriter(ctx.out / f"{kind}.parquet")
+        writers[kind].append(frame)
+        return kind != "consents"
+
+    def write_touchpoints(frame: pd.DataFrame) -> bool:
+        """Write the touchpoints before the consents are read; each later step reads back the
+        columns it reads. Times in microseconds, as Spark reads Parquet (it refuses
+        TIMESTAMP(NANOS)); ingest keeps no finer time than that."""
+        written.append(
+            StoredRows.write(
+                frame,
+                path=ctx.out / "touchpoints.parquet",
+                coerce_timestamps="us",
+                allow_truncated_timestamps=True,
+            )
+        )
         return True
 
-    ingested = ingest_sources(
-        sources=ctx.config.sources,
-        default_region=ctx.config.linking.default_region,
-        suppression=ErasureStore(ctx.store).suppression(key=ctx.workspace.salt),
-        progress=ctx.progress,
-        on_activity=write_activity,
-    )
-    # times in microseconds, as Spark reads Parquet (it refuses TIMESTAMP(NANOS)); ingest keeps
-    # no finer time than that. Each later step reads back the columns it reads.
-    touchpoints = StoredRows.write(
-        ingested.touchpoints,
-        path=ctx.out / "touchpoints.parquet",
-        coerce_timestamps="us",
-        allow_truncated_timestamps=True,
-    )
+    try:
+        ingested = ingest_sources(
+            sources=ctx.config.sources,
+            default_region=ctx.config.linking.default_region,
+            suppression=ErasureStore(ctx.store).suppression(key=ctx.workspace.salt),
+            progress=ctx.progress,
+            on_activity=write_activity,
+            on_touchpoints=write_touchpoints,
+        )
+    finally:  # a source that fails leaves no file open (the partial run is discarded)
+        closed = {kind: writer.close() for kind, writer in writers.items()}
+    on_disk = {
+        kind: stored for kind, stored in closed.items() if stored is not None and kind != "consents"
+    }
+    if not written:  # no linked source: no rows, the columns
+        write_touchpoints(ingested.touchpoints)
+    (touchpoints,) = written
     (ctx.out / "quarantine").mkdir()
     for source, rows in ingested.quarantine.items():
         rows.to_parquet(ctx.out / "quarantine" / f"{source}.parquet", index=False)
@@ -202,7 +219,7 @@ def consent(ctx: RunContext, done: Results) -> ConsentJudged:
         # were 4-5 GiB of the step's peak, at the end of judging)
         del prepared, frames
         ingested.activity.pop("consents", None)
-        signals = replace(signals, frame=signals.frame.iloc[:0])  # appended: counts are read
+        signals = replace(signals, frame=no_rows(signals.frame))  # appended: counts are read
         states = _arrow_text(subject_states(events, as_of=ctx.as_of))
         del events
         waited = time.perf_counter()
@@ -231,11 +248,14 @@ def consent(ctx: RunContext, done: Results) -> ConsentJudged:
         records=ingested.touchpoints.read(columns=GATE_COLUMNS), states=states, policy=policy
     )
     ctx.progress.finish("consent", rows=len(states))
+    # on disk until person consent reads them: held, 18 M states at 10 M touchpoints were
+    # 1.3 GiB under the model's, linking's and person ids' peaks (issue #14)
+    stored_states = StoredRows.write(states, path=ctx.out / STATES_FILE)
     return ConsentJudged(
         appended=appended,
         signals=signals,
         judged_at=judged_at,
-        states=states,
+        states=stored_states,
         may_link=may_link,
     )
 
@@ -277,18 +297,22 @@ def link(ctx: RunContext, done: Results) -> Linked:
     ready = done.of(ModelReady)
     # the clustering's columns; linking's own unless training prepared the model input
     reads = CLUSTER_LINKED_COLUMNS if ready.prepared else (*CLUSTER_LINKED_COLUMNS, *LINK_COLUMNS)
+    # the model input and deterministic edges are handed to linking, which lets go of the
+    # model input once scored: the run keeps no other reference
+    done.put(replace(ready, prepared=None))
+    handed = [ready.prepared]
+    model = ready.model
+    del ready
     result = link_touchpoints(
         _linking_rows(ctx, done, columns=reads),  # a temporary: released with linking's frames
-        model=ready.model,
+        model=model,
         options=ctx.config.linking,
         may_link=done.of(ConsentJudged).may_link,
         progress=ctx.progress,
-        prepared=ready.prepared,
+        prepared=handed.pop(),
         spark=ctx.config.spark,
         source=ctx.out / "touchpoints.parquet",
     )
-    done.put(replace(ready, prepared=None))  # the model input and deterministic edges
-    del ready
     result.predictions.to_parquet(ctx.out / "predictions.parquet", index=False)
     (ctx.out / "linking.json").write_text(
         json.dumps(asdict(ctx.config.linking), indent=1, sort_keys=True, default=list)
@@ -300,7 +324,7 @@ def link(ctx: RunContext, done: Results) -> Linked:
     del names
     result.junk.to_parquet(ctx.out / "blocked_identifiers.parquet", index=False)
     return Linked(
-        result=replace(result, predictions=result.predictions.iloc[:0], edges=result.edges.iloc[:0])
+        result=replace(result, predictions=no_rows(result.predictions), edges=no_rows(result.edges))
     )
 
 
@@ -327,31 +351,30 @@ def person_ids(ctx: RunContext, done: Results) -> PersonIds:
     graph.to_parquet(ctx.out / "identity_graph.parquet", index=False)
     persons.to_parquet(ctx.out / "persons.parquet", index=False)
     ids.registry.to_parquet(ctx.out / "person_registry.parquet", index=False)
-    # on disk now; later steps read only how many persons there are
+    # on disk now; later steps read only how many persons there are, and each record's
+    # person (the other columns are the touchpoints' own: at 10 M touchpoints, held to person
+    # consent, they were 3.5 GiB under its peak, issue #14)
     return PersonIds(
-        ids=replace(ids, person_of_cluster={}, registry=ids.registry.iloc[:0]),
-        graph=graph,
+        ids=replace(ids, person_of_cluster={}, registry=no_rows(ids.registry)),
+        graph=graph[["person_id"]],
         persons=len(persons),
     )
 
 
 def person_consent_step(ctx: RunContext, done: Results) -> PersonConsent:
     """Each person's effective consent per purpose, from all of their subjects."""
-    graph = done.of(PersonIds).graph
     judged = done.of(ConsentJudged)
-    subjects = person_subjects(
-        records=graph[["person_id", "subject_type", "subject_id", "customer_id"]].assign(
-            email=done.of(Ingested).touchpoints.read(columns=["email"])["email"].to_numpy()
-        )
-    )
+    # each record's subjects, as the graph copied them from the touchpoints
+    records = done.of(Ingested).touchpoints.read(columns=SUBJECT_COLUMNS)
+    records.insert(0, "person_id", done.of(PersonIds).graph["person_id"].to_numpy())
+    subjects = person_subjects(records=records)
+    del records
     table = person_consent(
-        subjects=subjects, states=judged.states, as_of=ctx.as_of, policy=ctx.config.consent
+        subjects=subjects, states=judged.states.read(), as_of=ctx.as_of, policy=ctx.config.consent
     )
     _write_parquet(table, ctx.out / "person_consent.parquet")
-    done.put(replace(judged, states=judged.states.iloc[:0]))  # no later step reads them
-    # the features read only each record's person: the graph's other columns are on disk
-    done.put(replace(done.of(PersonIds), graph=graph[["person_id"]]))
-    del subjects, graph
+    judged.states.path.unlink()  # no later step reads them, and the run does not publish them
+    del subjects
     # held on: who may be reached for what; the status, reason and event ids behind each
     # answer are read back by the exports alone (at 10 M touchpoints, 18 M rows whose event
     # id lists held about 3 GiB through the features)
@@ -581,6 +604,13 @@ def publish(ctx: RunContext, done: Results) -> Published:
     ).apply_erasures()
     ctx.workspace.prune_runs(keep=ctx.config.workspace.keep_runs)  # [workspace] keep_runs
     return Published(summary=summary)
+
+
+SUBJECT_COLUMNS = ("subject_type", "subject_id", "customer_id", "email")
+"""The touchpoint columns ``person_subjects`` reads beside each record's person."""
+
+STATES_FILE = "_subject_states.parquet"
+"""The consent step's subject states, in the partial run until person consent reads them."""
 
 
 def _linking_rows(ctx: RunContext, done: Results, *, columns: Sequence[str]) -> pd.DataFrame:

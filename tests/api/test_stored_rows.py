@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from api.pipeline import run_link
-from api.pipeline.stored_rows import StoredRows
+from api.pipeline.stored_rows import RowsWriter, StoredRows
 from api.settings import load_config
 from api.workspace import Workspace
 from api.worlds.harder import harder_config_toml, write_harder_world
@@ -78,6 +78,34 @@ def test_rows_read_back_are_the_rows_written(tmp_path_factory, rows) -> None:
     some = stored.read(columns=["gpc", "record_key", "no_such_column"])
     pd.testing.assert_frame_equal(some, frame[["record_key", "gpc"]])
     assert len(stored.read(columns=[])) == len(frame)
+
+
+@settings(max_examples=40, deadline=None)
+@given(chunks=st.lists(_ROWS, min_size=1, max_size=4), blank=st.integers(0, 3))
+def test_rows_written_a_chunk_at_a_time_are_the_chunks_concatenated(
+    tmp_path_factory, chunks, blank
+) -> None:
+    """``RowsWriter`` writes what ``pd.concat`` of its chunks would be: with empty chunks
+    first, and a chunk whose column is all missing (no Arrow type) before one with text,
+    which makes it hold the rest and write the file again at close."""
+    frames = [_frame(rows) for rows in chunks]
+    if blank < len(frames):  # a column of Python objects all missing in one chunk
+        frames[blank] = frames[blank].assign(record_key=pd.Series(None, dtype=object))
+    path = tmp_path_factory.mktemp("chunks") / "t.parquet"
+    writer = RowsWriter(path, coerce_timestamps="us", allow_truncated_timestamps=True)
+    for frame in frames:
+        writer.append(frame)
+    stored = writer.close()
+    assert stored is not None
+    expected = pd.concat(frames, ignore_index=True)
+    assert stored.rows == len(expected)
+    # pandas' concat fills a column all missing in one chunk with NaN, or None: either missing
+    pd.testing.assert_frame_equal(_missing_as_none(stored.read()), _missing_as_none(expected))
+
+
+def _missing_as_none(frame: pd.DataFrame) -> pd.DataFrame:
+    objects = [c for c in frame.columns if frame[c].dtype == object]
+    return frame.assign(**{c: frame[c].where(frame[c].notna(), None) for c in objects})
 
 
 def _tables(run: Path) -> dict[str, pd.DataFrame]:

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from resolver import normalize as N
 from resolver import sources as S
+from resolver.frames import join_parts
 from resolver.places import canonical_city
 from resolver.shared_text import is_arrow_text, text_codes
 from resolver.sources import SourceConfig, ingest_sources
@@ -313,15 +314,19 @@ def consent_rows(draw: st.DrawFn) -> list[dict[str, str | None]]:
 
 
 def _write(folder: Path, rows: list[dict[str, str | None]]) -> tuple[Path, Path]:
-    """The rows as one CSV and as a directory of two Parquet files of text."""
+    """The rows as a directory of two CSV files and as one of two Parquet files of text.
+
+    Split alike: ingest reads a source a file at a time, and a timestamp without an offset
+    that is not ISO 8601 is read in the offset of the one before it in its file (pandas).
+    """
     frame = pd.DataFrame(rows, dtype=object)
     folder.mkdir(parents=True)
-    csv = folder / "rows.csv"
-    frame.to_csv(csv, index=False)
-    parts = folder / "parquet"
+    csv, parts = folder / "csv", folder / "parquet"
+    csv.mkdir()
     parts.mkdir()
     half = len(frame) // 2
     for i, part in enumerate((frame.iloc[:half], frame.iloc[half:])):
+        part.to_csv(csv / f"part-{i}.csv", index=False)
         part.reset_index(drop=True).to_parquet(parts / f"part-{i}.parquet", index=False)
     return csv, parts
 
@@ -411,7 +416,7 @@ def test_touchpoint_parts_join_as_pandas_concat_of_frames(
     sessions: list[dict[str, str | None]],
     contacts: list[dict[str, str | None]],
 ) -> None:
-    """``_join_touchpoints`` equals the frame concat it replaced, dtypes (``ts``) included, and
+    """``join_parts`` equals the frame concat it replaced, dtypes (``ts``) included, and
     takes each column out of the parts as it joins it."""
     parts = []
     for kind, rows in (("customers", customers), ("sessions", sessions), ("contacts", contacts)):
@@ -424,12 +429,12 @@ def test_touchpoint_parts_join_as_pandas_concat_of_frames(
             if column not in raw:
                 raw[column] = None
         valid, _, _ = S._validate(config, raw)
-        if len(valid):  # with an empty part, _join_touchpoints is the frame concat itself
+        if len(valid):  # with an empty part, join_parts is the frame concat itself
             parts.append(S._touchpoints(config, valid, default_region="IL", dropped={}))
     if not parts:
         return
     expected = pd.concat([part.copy() for part in parts], ignore_index=True)
-    got = S._join_touchpoints(parts)
+    got = join_parts(parts)
     pd.testing.assert_frame_equal(got, expected)
     # consumed as joined: no column is held twice over (issue #14)
     assert all(part.columns.empty for part in parts)

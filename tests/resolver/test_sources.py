@@ -180,16 +180,21 @@ def test_a_generational_suffix_is_kept_apart_from_the_name(tmp_path):
     assert contacts["generation"].tolist() == ["sr", None, "jr"]
 
 
-def test_each_activity_kind_is_handed_over_once_its_last_source_is_read(tmp_path):
-    """``on_activity`` gets the rows ``activity`` would hold, of every source of the kind,
-    before the next source is read; what it takes leaves the result (issue #14)."""
+def _one_consent(folder: Path) -> Path:
+    """A consents file of one row: cookie c1 grants analytics."""
+    return _write(
+        folder / "c.csv",
+        "subject_type,subject_id,purpose,status,recorded_at\ncookie,c1,analytics,granted,2026-01-01\n",
+    )
+
+
+def test_activity_rows_are_handed_over_a_chunk_at_a_time_as_read(tmp_path):
+    """``on_activity`` gets the rows ``activity`` would hold, a chunk (here a file) at a
+    time, as soon as each is read; what it takes leaves the result (issue #14)."""
     header = "subject_type,subject_id,ts,event_type,channel\n"
     first = _write(tmp_path / "e1.csv", header + "cookie,c1,2026-10-01T10:00:00Z,page_view,web\n")
     second = _write(tmp_path / "e2.csv", header + "cookie,c2,2026-10-02T10:00:00Z,click,\n")
-    consents = _write(
-        tmp_path / "c.csv",
-        "subject_type,subject_id,purpose,status,recorded_at\ncookie,c1,analytics,granted,2026-01-01\n",
-    )
+    consents = _one_consent(tmp_path)
     sources = [
         SourceConfig(name="web_events", kind="events", path=first),
         SourceConfig(name="app_events", kind="events", path=second),
@@ -205,13 +210,43 @@ def test_each_activity_kind_is_handed_over_once_its_last_source_is_read(tmp_path
 
     result = ingest_sources(sources=sources, on_activity=take, progress=progress)
     assert [(kind, read) for kind, _, read in handed] == [
+        ("events", ["ingest:web_events"]),
         ("events", ["ingest:web_events", "ingest:app_events"]),
         ("consents", ["ingest:web_events", "ingest:app_events", "ingest:consents"]),
     ]
-    pd.testing.assert_frame_equal(handed[0][1], held["events"])
-    assert handed[0][1]["source"].tolist() == ["web_events", "app_events"]
+    events = pd.concat([handed[0][1], handed[1][1]], ignore_index=True)
+    pd.testing.assert_frame_equal(events, held["events"])
+    assert events["source"].tolist() == ["web_events", "app_events"]
     assert set(result.activity) == {"consents"}  # the events were taken, the consents not
     pd.testing.assert_frame_equal(result.activity["consents"], held["consents"])
+
+
+def test_the_touchpoints_are_handed_over_before_the_consents_are_read(tmp_path):
+    """``on_touchpoints`` gets the touchpoints ``touchpoints`` would hold once the last
+    linked source is read, before the consents; taken, the result holds none (issue #14)."""
+    crm = _write(tmp_path / "crm.csv", "customer_id,email\nk1,a@example.com\n")
+    web = _write(
+        tmp_path / "s.csv", "session_id,started_at,cookie_id\ns1,2026-10-01T10:00:00Z,c1\n"
+    )
+    consents = _one_consent(tmp_path)
+    sources = [
+        SourceConfig(name="consents", kind="consents", path=consents),
+        SourceConfig(name="crm", kind="customers", path=crm),
+        SourceConfig(name="web", kind="sessions", path=web),
+    ]
+    held = ingest_sources(sources=sources).touchpoints
+    progress = _Started()
+    handed: list[tuple[pd.DataFrame, list[str]]] = []
+
+    def take(frame: pd.DataFrame) -> bool:
+        handed.append((frame, list(progress.started)))
+        return True
+
+    result = ingest_sources(sources=sources, on_touchpoints=take, progress=progress)
+    ((frame, read),) = handed
+    assert read == ["ingest:crm", "ingest:web"]
+    pd.testing.assert_frame_equal(frame, held)
+    assert len(result.touchpoints) == 0 and list(result.touchpoints.columns) == list(held.columns)
 
 
 def test_sources_are_read_events_first_consents_last_and_reported_as_configured(tmp_path):
