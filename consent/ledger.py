@@ -108,6 +108,7 @@ from sqlalchemy import (
 
 from consent.errors import ConsentEventInvalid
 from consent.purposes import PURPOSES
+from resolver.frames import join_parts
 from resolver.normalize import normalize_email
 from resolver.vocabulary import CONSENT_STATUSES, SUBJECT_TYPES
 
@@ -789,6 +790,12 @@ def _text_column(values: list[str | None], codes: np.ndarray) -> tuple[np.ndarra
     return objects, pa.array(table, type=pa.string()).take(pa.array(index))
 
 
+PREPARE_ROWS = 1_000_000
+"""Rows ``prepare_frame`` checks at a time: each row is checked alone, and the working
+columns of 11 M consent rows checked at once (codes, Arrow copies for the fingerprints)
+were about 2.6 GiB of a 10 M-touchpoint run's consent step (issue #14)."""
+
+
 def prepare_frame(
     frame: pd.DataFrame, *, on_invalid: Literal["raise", "skip"] = "raise"
 ) -> PreparedEvents:
@@ -798,7 +805,7 @@ def prepare_frame(
     ``evidence`` a mapping, JSON object text, or plain text (the form). Rows
     that break a rule raise ``ConsentEventInvalid`` (row numbers and fields
     named, values never) or, with ``on_invalid="skip"``, are left out and
-    counted per reason.
+    counted per reason. ``PREPARE_ROWS`` rows at a time; the result is the same.
     """
     required = ("subject_type", "subject_id", "purpose", "status", "recorded_at")
     absent = [c for c in required if c not in frame.columns]
@@ -806,6 +813,46 @@ def prepare_frame(
         raise ConsentEventInvalid(
             f"consent events: missing column(s) {', '.join(absent)}", fields=absent
         )
+    if len(frame) <= PREPARE_ROWS:
+        return _prepare(frame, on_invalid=on_invalid)
+    parts: list[PreparedEvents] = []
+    for start in range(0, len(frame), PREPARE_ROWS):
+        parts.append(_prepare(frame.iloc[start : start + PREPARE_ROWS], on_invalid="skip"))
+        pa.default_memory_pool().release_unused()  # the slice's Arrow copies
+    refused = pd.concat(
+        [
+            p.refused.assign(position=p.refused["position"].to_numpy(np.int64) + start)
+            for p, start in zip(parts, range(0, len(frame), PREPARE_ROWS), strict=True)
+        ],
+        ignore_index=True,
+    )
+    problem = refused["reason"].to_numpy(dtype=object)
+    reasons = {str(k): int(v) for k, v in Counter(problem).most_common()}
+    if len(refused) and on_invalid == "raise":
+        raise _invalid_events(refused["position"].to_numpy(np.int64), problem, reasons)
+    rows = join_parts([p.rows for p in parts])  # each column leaves the slices as joined
+    return PreparedEvents(rows=rows, invalid=len(refused), invalid_reasons=reasons, refused=refused)
+
+
+def _invalid_events(
+    positions: np.ndarray, problem: np.ndarray, reasons: Mapping[str, int]
+) -> ConsentEventInvalid:
+    """The error for invalid rows: ``positions`` (0-based) and each one's ``problem``."""
+    shown = "; ".join(
+        f"row {i + 1}: {why}" for i, why in zip(positions[:5], problem[:5], strict=True)
+    )
+    more = f" (and {len(positions) - 5} more)" if len(positions) > 5 else ""
+    return ConsentEventInvalid(
+        f"{len(positions)} invalid consent event(s): {shown}{more}",
+        field=str(problem[0]).split(":", 1)[0],
+        fields=sorted({str(p).split(":", 1)[0] for p in reasons}),
+        rows=[int(i) + 1 for i in positions[:100]],
+        problems=list(reasons),
+    )
+
+
+def _prepare(frame: pd.DataFrame, *, on_invalid: Literal["raise", "skip"]) -> PreparedEvents:
+    """``prepare_frame`` of rows checked at once."""
     if not frame.index.equals(pd.RangeIndex(len(frame))):
         frame = frame.reset_index(drop=True)
     n = len(frame)
@@ -875,15 +922,7 @@ def prepare_frame(
         reasons = {str(k): int(v) for k, v in Counter(problem[invalid]).most_common()}
         if on_invalid == "raise":
             bad_rows = np.flatnonzero(invalid)
-            shown = "; ".join(f"row {i + 1}: {problem[i]}" for i in bad_rows[:5])
-            more = f" (and {len(bad_rows) - 5} more)" if len(bad_rows) > 5 else ""
-            raise ConsentEventInvalid(
-                f"{len(bad_rows)} invalid consent event(s): {shown}{more}",
-                field=str(problem[bad_rows[0]]).split(":", 1)[0],
-                fields=sorted({str(p).split(":", 1)[0] for p in reasons}),
-                rows=[int(i) + 1 for i in bad_rows[:100]],
-                problems=list(reasons),
-            )
+            raise _invalid_events(bad_rows, problem[bad_rows], reasons)
     keep = ~invalid
     # each text column as objects for the rows and as Arrow text for the fingerprints
     texts = {

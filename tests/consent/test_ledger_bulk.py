@@ -23,6 +23,7 @@ from sqlalchemy import Engine, text
 
 import consent.ledger as ledger_module
 from api.storage import open_store
+from consent.errors import ConsentEventInvalid
 from consent.ledger import AppendResult, Ledger, metadata
 
 
@@ -279,3 +280,30 @@ def test_a_new_sqlite_store_has_large_pages_and_an_old_one_keeps_its_own(tmp_pat
     result = Ledger(engine).append_frame(_rows(10))
     engine.dispose()
     assert result.inserted == 10 and page_size(old) == 4096
+
+
+def test_rows_checked_a_slice_at_a_time_are_the_rows_checked_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``prepare_frame`` checks ``PREPARE_ROWS`` rows at a time (issue #14): the rows, their
+    fingerprints and content ids, the refused rows and their reasons, and the error naming
+    the invalid rows are those of the whole table checked at once."""
+    frame = _rows(40).astype(object)
+    frame.loc[[3, 17, 18, 33, *range(6, 12)], "status"] = "maybe"  # rows 6-11: a slice of 6
+    frame.loc[[5, 26], "subject_type"] = "robot"
+    frame.loc[[9, 21], "event_id"] = None  # a content id, made of the row
+    frame.loc[12, "subject_type"], frame.loc[12, "subject_id"] = "email", " Ann@Example.com"
+    frame["evidence"] = pd.Series([{"form": "f"} if i % 7 == 0 else None for i in range(40)])
+    whole = ledger_module.prepare_frame(frame, on_invalid="skip")
+    with pytest.raises(ConsentEventInvalid) as at_once:
+        ledger_module.prepare_frame(frame)
+    monkeypatch.setattr(ledger_module, "PREPARE_ROWS", 6)
+    sliced = ledger_module.prepare_frame(frame, on_invalid="skip")
+    pd.testing.assert_frame_equal(sliced.rows, whole.rows)
+    pd.testing.assert_frame_equal(sliced.refused, whole.refused)
+    assert sliced.invalid == whole.invalid == 12
+    assert list(sliced.invalid_reasons.items()) == list(whole.invalid_reasons.items())
+    with pytest.raises(ConsentEventInvalid) as in_slices:
+        ledger_module.prepare_frame(frame)
+    assert str(in_slices.value) == str(at_once.value)
+    assert in_slices.value.details() == at_once.value.details()

@@ -35,7 +35,7 @@ class _Judged:
 
     def after(self, step: str, result: object) -> None:
         if isinstance(result, ConsentJudged):
-            self.states = result.states
+            self.states = result.states.read()  # on disk until person consent removes it
 
 
 def test_an_event_stored_meanwhile_is_judged_as_the_ledger_holds_it(
