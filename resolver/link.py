@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from resolver.ambiguity import AMBIGUOUS, ambiguous_model_edges, namesake_model_
 from resolver.blocking import BlockingPlan, plan_blocking
 from resolver.cluster import ACCEPTED, CONTACT_RULES, GuardedUnion, graph_trusts_dobs
 from resolver.edges import EDGE_COLUMNS, RANKS, deterministic_edges
+from resolver.frames import no_rows
 from resolver.model import MODEL_COLUMNS, TrainedModel, present_columns, train_model
 from resolver.options import LinkingOptions, SparkOptions
 from resolver.progress import NULL_PROGRESS, Progress
@@ -261,9 +262,13 @@ def link_touchpoints(
     progress.finish("link:deterministic", rows=len(prepared.edges))
 
     started = time.perf_counter()
-    progress.start("link:predict", total=len(prepared.model_input))
+    model_rows = len(prepared.model_input)
+    progress.start("link:predict", total=model_rows)
     result = predict_pairs(prepared.model_input, model=model, options=options, floor=SCORE_FLOOR)
     predictions = result.predictions
+    # scored: the model input goes before clustering, when the caller handed it over (at
+    # 10 M touchpoints 2.4 GiB of text under the clustering's peak, issue #14)
+    prepared = replace(prepared, model_input=no_rows(prepared.model_input))
     timings["predict"] = time.perf_counter() - started
     progress.finish("link:predict", rows=len(predictions))
 
@@ -282,7 +287,12 @@ def link_touchpoints(
     progress.finish("link:cluster", rows=n)
 
     return link_result(
-        prepared=prepared, scored=result, clustered=clustered, timings=timings, records=n
+        prepared=prepared,
+        scored=result,
+        clustered=clustered,
+        timings=timings,
+        records=n,
+        model_rows=model_rows,
     )
 
 
@@ -293,13 +303,15 @@ def link_result(
     clustered: Clustered,
     timings: dict[str, float],
     records: int,
+    model_rows: int,
 ) -> LinkResult:
-    """The ``LinkResult`` of one linking, with its statistics (either engine)."""
+    """The ``LinkResult`` of one linking, with its statistics (either engine); ``model_rows``:
+    the rows of the model input scored (which linking may have let go of)."""
     edges = clustered.edges
     decisions = edges["decision"].value_counts().to_dict()
     stats = {
         "records": records,
-        "model_input_rows": len(prepared.model_input),
+        "model_input_rows": model_rows,
         "deterministic_edges": len(prepared.edges),
         "model_edges": int((edges["rule"] == "splink").sum()),
         "edges_by_decision": {str(k): int(v) for k, v in decisions.items()},
@@ -310,7 +322,7 @@ def link_result(
             ((edges["rule"] == STITCH_RULE) & (edges["decision"] == ACCEPTED)).sum()
         ),
         "clusters": int(len(np.unique(clustered.labels))),
-        "blocking": _blocking_stats(scored, rows=len(prepared.model_input)),
+        "blocking": _blocking_stats(scored, rows=model_rows),
         "seconds": {k: round(v, 3) for k, v in timings.items()},
     }
     logger.info(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,7 @@ import pandas as pd
 
 from resolver.cluster import SHARED, graph_trusts_dobs
 from resolver.edges import EDGE_COLUMNS, deterministic_edges
+from resolver.frames import no_rows
 from resolver.link import (
     LINK_COLUMNS,
     MODEL_INPUT_SQL,
@@ -148,10 +150,13 @@ def link_on_spark(
     progress.finish("link:deterministic", rows=len(prepared.edges))
 
     started = time.perf_counter()
-    progress.start("link:predict", total=len(prepared.model_input))
+    model_rows = len(prepared.model_input)
+    progress.start("link:predict", total=model_rows)
     scored = predict_on_spark(
         session, prepared.model_input, model=model, options=options, floor=SCORE_FLOOR
     )
+    # scored: let go of the model input before clustering, as the DuckDB engine does
+    prepared = replace(prepared, model_input=no_rows(prepared.model_input))
     timings["predict"] = time.perf_counter() - started
     progress.finish("link:predict", rows=len(scored.predictions))
 
@@ -170,7 +175,12 @@ def link_on_spark(
     timings["cluster"] = time.perf_counter() - started
     progress.finish("link:cluster", rows=n)
     return link_result(
-        prepared=prepared, scored=scored, clustered=clustered, timings=timings, records=n
+        prepared=prepared,
+        scored=scored,
+        clustered=clustered,
+        timings=timings,
+        records=n,
+        model_rows=model_rows,
     )
 
 
