@@ -130,6 +130,7 @@ __all__ = [
     "metadata",
     "new_event_mask",
     "prepare_frame",
+    "prepare_slices",
     "stored_utc",
 ]
 
@@ -807,22 +808,36 @@ def prepare_frame(
     named, values never) or, with ``on_invalid="skip"``, are left out and
     counted per reason. ``PREPARE_ROWS`` rows at a time; the result is the same.
     """
-    required = ("subject_type", "subject_id", "purpose", "status", "recorded_at")
-    absent = [c for c in required if c not in frame.columns]
-    if absent:
-        raise ConsentEventInvalid(
-            f"consent events: missing column(s) {', '.join(absent)}", fields=absent
-        )
     if len(frame) <= PREPARE_ROWS:
+        _require_columns(frame)
         return _prepare(frame, on_invalid=on_invalid)
+    return prepare_slices(
+        (frame.iloc[start : start + PREPARE_ROWS] for start in range(0, len(frame), PREPARE_ROWS)),
+        on_invalid=on_invalid,
+    )
+
+
+def prepare_slices(
+    slices: Iterable[pd.DataFrame], *, on_invalid: Literal["raise", "skip"] = "raise"
+) -> PreparedEvents:
+    """``prepare_frame`` of one table given as consecutive slices (a Parquet file read a batch
+    at a time): each slice is checked before the next is read, so that the caller never
+    holds the whole table, and positions and row numbers count on across the slices."""
     parts: list[PreparedEvents] = []
-    for start in range(0, len(frame), PREPARE_ROWS):
-        parts.append(_prepare(frame.iloc[start : start + PREPARE_ROWS], on_invalid="skip"))
+    starts: list[int] = []
+    start = 0
+    for part in slices:
+        _require_columns(part)
+        parts.append(_prepare(part, on_invalid="skip"))
+        starts.append(start)
+        start += len(part)
         pa.default_memory_pool().release_unused()  # the slice's Arrow copies
+    if not parts:
+        return PreparedEvents(rows=pd.DataFrame({c: pd.Series(dtype=object) for c in _PREPARED}))
     refused = pd.concat(
         [
-            p.refused.assign(position=p.refused["position"].to_numpy(np.int64) + start)
-            for p, start in zip(parts, range(0, len(frame), PREPARE_ROWS), strict=True)
+            p.refused.assign(position=p.refused["position"].to_numpy(np.int64) + at)
+            for p, at in zip(parts, starts, strict=True)
         ],
         ignore_index=True,
     )
@@ -832,6 +847,16 @@ def prepare_frame(
         raise _invalid_events(refused["position"].to_numpy(np.int64), problem, reasons)
     rows = join_parts([p.rows for p in parts])  # each column leaves the slices as joined
     return PreparedEvents(rows=rows, invalid=len(refused), invalid_reasons=reasons, refused=refused)
+
+
+def _require_columns(frame: pd.DataFrame) -> None:
+    """Refuse a table of consent events that lacks a required column."""
+    required = ("subject_type", "subject_id", "purpose", "status", "recorded_at")
+    absent = [c for c in required if c not in frame.columns]
+    if absent:
+        raise ConsentEventInvalid(
+            f"consent events: missing column(s) {', '.join(absent)}", fields=absent
+        )
 
 
 def _invalid_events(
@@ -962,7 +987,15 @@ def _prepare(frame: pd.DataFrame, *, on_invalid: Literal["raise", "skip"]) -> Pr
                 None if row["source"] is None else str(row["source"]),
             )
         rows["event_id"] = ids
-    rows["content_hash"] = _fingerprints_of([texts[name][1] for name in _FINGERPRINTED])
+    rows["content_hash"] = _arrow_column(
+        _fingerprint_array([texts[name][1] for name in _FINGERPRINTED])
+    )
+    # the columns with a text per row, as Arrow text: as Python objects, 11 M rows' ids,
+    # subjects, times and fingerprints were about 2 GiB of the consent step at 10 M
+    # touchpoints (issue #14); the others share one object per distinct text
+    rows["event_id"] = _arrow_column(pa.array(rows["event_id"].to_numpy(object), pa.string()))
+    for name in ("subject_id", "recorded_at"):
+        rows[name] = _arrow_column(texts[name][1])
     where = np.flatnonzero(invalid)
     return PreparedEvents(
         rows=rows,
@@ -972,14 +1005,17 @@ def _prepare(frame: pd.DataFrame, *, on_invalid: Literal["raise", "skip"]) -> Pr
     )
 
 
-def new_event_mask(ids: pa.Array, *, stored_ids: pa.Array | None) -> np.ndarray:
+def new_event_mask(
+    ids: pa.Array | pa.ChunkedArray, *, stored_ids: pa.Array | pa.ChunkedArray | None
+) -> np.ndarray:
     """Per row of an append's ``ids``, whether the append inserts it: the first row of each
     id that ``stored_ids`` (the ledger's, as read) lacks. A later row of an id is a duplicate
     or a conflict, as a stored id is (``Ledger._append``)."""
-    keep: np.ndarray = (
-        ~pd.Series(ids.to_numpy(zero_copy_only=False)).duplicated(keep="first").to_numpy()
-    )
+    # duplicates found by Arrow (no Python object per id)
+    keep: np.ndarray = ~pd.Series(_arrow_column(ids)).duplicated(keep="first").to_numpy()
     if stored_ids is not None and len(stored_ids):
+        if isinstance(stored_ids, pa.ChunkedArray):  # a value set is one array
+            stored_ids = stored_ids.combine_chunks()
         keep &= ~pc.is_in(ids, value_set=stored_ids).to_numpy(zero_copy_only=False)
     return keep
 
@@ -998,18 +1034,21 @@ def events_after_append(
     """
     columns = list(JUDGING_COLUMNS)
     parts = [stored[columns]] if len(stored) else []
-    seen = pa.array(stored["event_id"].to_numpy(object), type=pa.string()) if len(stored) else None
+    seen = _arrow_text(stored["event_id"]) if len(stored) else None
     for batch in prepared:
         rows = batch.rows
         if not len(rows):
             continue
-        ids = pa.array(rows["event_id"].to_numpy(object), type=pa.string())
-        where = np.flatnonzero(new_event_mask(ids, stored_ids=seen))
-        seen = ids if seen is None else pa.concat_arrays([seen, ids])
-        if not len(where):
+        ids = _arrow_text(rows["event_id"])
+        new = new_event_mask(ids, stored_ids=seen)
+        seen = ids if seen is None else pa.chunked_array([*_chunks(seen), *_chunks(ids)])
+        if not new.any():
             continue
+        # every row new (a first import): the columns as they are, Arrow text not copied
+        where = None if new.all() else pa.array(np.flatnonzero(new))
+        texts = {c: _arrow_text(rows[c]) for c in columns}
         table = pa.table(
-            {c: pa.array(rows[c].to_numpy(object)[where], type=pa.string()) for c in columns}
+            texts if where is None else {c: text.take(where) for c, text in texts.items()}
         )
         frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
         for name in ("recorded_at", "expires_at"):  # as ``events`` parses the stored text
@@ -1024,22 +1063,62 @@ def _fingerprints(rows: pd.DataFrame) -> list[str]:
     """``_fingerprint`` of every row, the text joined by Arrow and hashed in one loop."""
     if rows.empty:
         return []
-    return _fingerprints_of(
-        [pa.array(rows[c].to_numpy(dtype=object), type=pa.string()) for c in _FINGERPRINTED]
-    )
+    digests: list[str] = _fingerprint_array(
+        [_arrow_text(rows[c]) for c in _FINGERPRINTED]
+    ).to_pylist()
+    return digests
 
 
-def _fingerprints_of(parts: list[pa.Array]) -> list[str]:
-    """``_fingerprint`` of every row of the ``_FINGERPRINTED`` columns, given as Arrow text."""
+def _fingerprint_array(parts: list[pa.Array]) -> pa.Array:
+    """``_fingerprint`` of every row of the ``_FINGERPRINTED`` columns, given as Arrow text,
+    as Arrow text."""
     if not parts or len(parts[0]) == 0:
-        return []
+        return pa.array([], type=pa.string())
     joined = pc.binary_join_element_wise(
         *parts, "\x1f", null_handling="replace", null_replacement=""
     )
     if len(joined) >= _VECTOR_HASH_MIN:
         return _sha256_hex(joined)
     sha256 = hashlib.sha256
-    return [sha256(text).hexdigest() for text in joined.cast(pa.binary()).to_pylist()]
+    return pa.array(
+        [sha256(text).hexdigest() for text in joined.cast(pa.binary()).to_pylist()],
+        type=pa.string(),
+    )
+
+
+def _chunks(values: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
+    return values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+
+
+def _arrow_column(values: pa.Array | pa.ChunkedArray) -> pd.arrays.ArrowExtensionArray:
+    """Arrow text as a pandas column without a copy (``pd.ArrowDtype(pa.string())``)."""
+    return pd.arrays.ArrowExtensionArray(values)
+
+
+def _arrow_text(column: pd.Series) -> pa.Array | pa.ChunkedArray:
+    """A text column as Arrow text: its own buffers when Arrow-backed (prepared rows), else
+    converted from its Python objects."""
+    if isinstance(column.dtype, pd.ArrowDtype) and column.dtype.pyarrow_dtype == pa.string():
+        return pa.array(column)
+    return pa.array(column.to_numpy(dtype=object), type=pa.string())
+
+
+def _pylist(column: pd.Series) -> list[Any]:
+    """A column's values as Python objects, ``None`` where missing, whatever its backing
+    (what the database drivers bind)."""
+    if isinstance(column.dtype, pd.ArrowDtype):
+        values: list[Any] = pa.array(column).to_pylist()
+        return values
+    return column.tolist()
+
+
+def _objects(column: pd.Series) -> np.ndarray:
+    """A column's values as a numpy array of Python objects, ``None`` where missing."""
+    if isinstance(column.dtype, pd.ArrowDtype):
+        values: np.ndarray = pa.array(column).to_numpy(zero_copy_only=False)
+        return values
+    objects: np.ndarray = column.to_numpy(dtype=object)
+    return objects
 
 
 _duckdb: Any = None
@@ -1048,7 +1127,7 @@ works on its own cursor of it, so threads do not share one."""
 _duckdb_lock = threading.Lock()
 
 
-def _sha256_hex(texts: pa.Array) -> list[str]:
+def _sha256_hex(texts: pa.Array) -> pa.Array:
     """The SHA-256 (hex) of each text's UTF-8 bytes, computed by DuckDB a vector at a time
     on every core, in the order given: the digests ``hashlib.sha256(text.encode())`` gives
     (a test holds the two to each other), without a Python call per row."""
@@ -1067,8 +1146,7 @@ def _sha256_hex(texts: pa.Array) -> list[str]:
         )
     finally:
         cursor.close()
-    digests: list[str] = hashed.column("digest").to_pylist()
-    return digests
+    return hashed.column("digest").combine_chunks().cast(pa.string())
 
 
 def _prepared_from_events(events: Sequence[ConsentEvent]) -> pd.DataFrame:
@@ -1099,15 +1177,13 @@ def _known_ids(rows: pd.DataFrame, stored: pd.DataFrame) -> tuple[pd.DataFrame, 
     the ids stored with another fingerprint (conflicts); the rest are duplicates."""
     if stored.empty:  # a first import: nothing to look up
         return rows, []
-    where = pd.Index(stored["event_id"].to_numpy(object)).get_indexer(
-        pd.Index(rows["event_id"].to_numpy(object))
-    )
+    where = pd.Index(_objects(stored["event_id"])).get_indexer(pd.Index(_objects(rows["event_id"])))
     there = where >= 0
     if not there.any():
         return rows, []
-    hashes = stored["content_hash"].to_numpy(object)[where[there]]
-    ids = rows["event_id"].to_numpy(object)[there]
-    differs = hashes != rows["content_hash"].to_numpy(object)[there]
+    hashes = _objects(stored["content_hash"])[where[there]]
+    ids = _objects(rows["event_id"])[there]
+    differs = hashes != _objects(rows["content_hash"])[there]
     return rows.loc[~there].reset_index(drop=True), ids[differs].tolist()
 
 
@@ -1187,8 +1263,8 @@ def _insert_rows_sqlite(cursor: Any, rows: pd.DataFrame, ingested: str) -> None:
     # adapter lookup per value, more than binding a text.
     given = [c for c in _PREPARED[:-1] if c not in _OPTIONAL or rows[c].notna().any()]
     columns = [*given, "ingested_at", "content_hash"]
-    values = [rows[c].tolist() for c in given]
-    values += [[ingested] * len(rows), rows["content_hash"].tolist()]
+    values = [_pylist(rows[c]) for c in given]
+    values += [[ingested] * len(rows), _pylist(rows["content_hash"])]
     cursor.executemany(
         f"INSERT INTO main.consent_events ({', '.join(columns)}) "
         f"VALUES ({', '.join('?' * len(columns))})",
@@ -1198,7 +1274,7 @@ def _insert_rows_sqlite(cursor: Any, rows: pd.DataFrame, ingested: str) -> None:
 
 def _arrow_rows(rows: pd.DataFrame, ingested: str) -> pa.Table:
     """Prepared rows as text columns in the ledger's order (``ingested_at`` added)."""
-    columns = {c: pa.array(rows[c].to_numpy(dtype=object), type=pa.string()) for c in _PREPARED}
+    columns = {c: _arrow_text(rows[c]) for c in _PREPARED}
     columns["ingested_at"] = pa.repeat(pa.scalar(ingested, pa.string()), len(rows))
     order = [*_PREPARED[:-1], "ingested_at", "content_hash"]
     return pa.table({c: columns[c] for c in order})
@@ -1444,8 +1520,10 @@ class Ledger:
         if again.any():
             first_hash = rows.loc[~again].set_index("event_id")["content_hash"]
             later = rows.loc[again]
-            differs = (later["event_id"].map(first_hash) != later["content_hash"]).to_numpy()
-            conflicts += later.loc[differs, "event_id"].tolist()
+            differs = pd.Series(_objects(later["event_id"])).map(first_hash).to_numpy(
+                object
+            ) != _objects(later["content_hash"])
+            conflicts += _objects(later["event_id"])[differs].tolist()
             rows = rows.loc[~again].reset_index(drop=True)
         inserted = 0
         ingested = _stamp(datetime.now(UTC))
@@ -1598,7 +1676,7 @@ class Ledger:
         if len(rows) <= _SMALL:
             return self._write_postgresql_small(rows, ingested, all_or_nothing=False)
         # in id order; converted to CSV a chunk at a time, so memory grows by one chunk
-        ids = pa.array(rows["event_id"].to_numpy(dtype=object), type=pa.string())
+        ids = _arrow_text(rows["event_id"])
         order = pc.sort_indices(ids).to_numpy()
         columns = ", ".join([*_PREPARED[:-1], "ingested_at", "content_hash"])
         try:
@@ -1646,7 +1724,7 @@ class Ledger:
                 )
                 cursor.executemany(
                     "INSERT INTO temp.consent_incoming VALUES (?, ?)",
-                    zip(rows["event_id"].tolist(), rows["content_hash"].tolist(), strict=True),
+                    zip(_pylist(rows["event_id"]), _pylist(rows["content_hash"]), strict=True),
                 )
                 stored = cursor.execute(
                     "SELECT i.event_id, c.content_hash = i.content_hash "
@@ -1680,8 +1758,8 @@ class Ledger:
         columns = [*_PREPARED[:-1], "ingested_at", "content_hash"]
         times = {"recorded_at", "expires_at", "ingested_at"}
         selected = ", ".join(f"({c} || '+00')::timestamptz" if c in times else c for c in columns)
-        arrays = [rows[c].tolist() for c in _PREPARED[:-1]]
-        arrays += [[ingested] * len(rows), rows["content_hash"].tolist()]
+        arrays = [_pylist(rows[c]) for c in _PREPARED[:-1]]
+        arrays += [[ingested] * len(rows), _pylist(rows["content_hash"])]
         unnest = ", ".join(["%s::text[]"] * len(columns))
         with _postgresql_transaction(self._engine) as (db, cursor):
             cursor.execute(
@@ -1695,7 +1773,7 @@ class Ledger:
                 "SELECT c.event_id FROM consent_events AS c "
                 "JOIN unnest(%s::text[], %s::text[]) AS i(event_id, content_hash) "
                 "ON c.event_id = i.event_id WHERE c.content_hash <> i.content_hash",
-                [rows["event_id"].tolist(), rows["content_hash"].tolist()],
+                [_pylist(rows["event_id"]), _pylist(rows["content_hash"])],
             )
             clashing = [r[0] for r in cursor.fetchall()]
             if all_or_nothing and clashing:

@@ -14,7 +14,7 @@ text between rows, as ingest does.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,6 +72,21 @@ class StoredRows:
         # went to the frame, and the step that reads them needs the memory for other things
         pa.default_memory_pool().release_unused()
         return pd.DataFrame(read, copy=False)
+
+    def read_slices(self, *, rows: int) -> Iterator[pd.DataFrame]:
+        """Every column, ``rows`` rows at a time (the last slice fewer), each as ``read``
+        gives them: a step that works a slice at a time never holds the whole table (the
+        consent step's 11 M imported consents at 10 M touchpoints, 2.3 GiB, issue #14)."""
+        names = list(self.dtypes)
+        with pq.ParquetFile(self.path) as file:
+            for batch in file.iter_batches(batch_size=rows, columns=names, use_threads=False):
+                yield pd.DataFrame(
+                    {
+                        name: _as_written(pa.chunked_array([batch.column(name)]), self.dtypes[name])
+                        for name in names
+                    },
+                    copy=False,
+                )
 
 
 WRITE_ROWS = 1_000_000

@@ -78,6 +78,16 @@ def test_rows_read_back_are_the_rows_written(tmp_path_factory, rows) -> None:
     some = stored.read(columns=["gpc", "record_key", "no_such_column"])
     pd.testing.assert_frame_equal(some, frame[["record_key", "gpc"]])
     assert len(stored.read(columns=[])) == len(frame)
+    # a slice at a time (the consent step's consents): each slice as ``read`` gives its rows
+    sliced = list(stored.read_slices(rows=7))
+    assert [len(part) for part in sliced] == [
+        min(7, len(frame) - at) for at in range(0, len(frame), 7)
+    ]
+    for at, part in zip(range(0, len(frame), 7), sliced, strict=True):
+        expected = frame.iloc[at : at + 7].reset_index(drop=True)
+        pd.testing.assert_frame_equal(part, expected)
+        for column in ("record_key", "first_forms"):
+            assert [type(v) for v in part[column]] == [type(v) for v in expected[column]]
 
 
 @settings(max_examples=40, deadline=None)
