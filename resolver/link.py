@@ -25,6 +25,7 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -143,7 +144,7 @@ class LinkResult:
 
 
 def prepare_linking(
-    touchpoints: pd.DataFrame,
+    touchpoints: pd.DataFrame | None,
     *,
     options: LinkingOptions,
     con: duckdb.DuckDBPyConnection,
@@ -152,36 +153,68 @@ def prepare_linking(
 ) -> PreparedLinking:
     """Deterministic edges, fragments and the model input.
 
-    With ``options.engine == "spark"`` they are computed on the Spark session
-    ``spark`` describes (``con`` is not used), reading the touchpoints from the
-    Parquet file ``source`` when given (the run's ``touchpoints.parquet``).
+    The touchpoints are ``touchpoints`` (``LINK_COLUMNS``, row ``i`` is record ``i``), or,
+    when that is ``None``, the Parquet file ``source`` (the run's ``touchpoints.parquet``),
+    which DuckDB reads itself: the frame is never built (at 10 M touchpoints 2.2 GiB of
+    Python strings, with DuckDB's own copy beside it, issue #14). With ``options.engine ==
+    "spark"`` they are computed on the Spark session ``spark`` describes (``con`` is not
+    used), reading the touchpoints from ``source`` when given.
     """
     if options.engine == "spark":
         from resolver.spark.link import prepare_on_spark
 
+        if touchpoints is None:
+            raise ValueError("the Spark engine is handed the touchpoints frame")
         return prepare_on_spark(
             touchpoints, options=options, spark=spark or SparkOptions(), source=source
         )
     # One copy into DuckDB's own storage: a registered pandas frame of Python
     # strings is converted again on every scan, and linking scans it a dozen times.
-    con.register("tp_frame", touchpoints[[c for c in LINK_COLUMNS if c in touchpoints.columns]])
-    con.execute("CREATE OR REPLACE TABLE tp AS SELECT * FROM tp_frame")
-    con.unregister("tp_frame")
+    if touchpoints is None:
+        if source is None:
+            raise ValueError("prepare_linking needs the touchpoints or their Parquet file")
+        parquet = "read_parquet('" + str(source).replace("'", "''") + "')"
+        written = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {parquet}").fetchall()}
+        listed = ", ".join(f'"{c}"' for c in LINK_COLUMNS if c in written)
+        con.execute(f"CREATE OR REPLACE TABLE tp AS SELECT {listed} FROM {parquet}")
+    else:
+        con.register("tp_frame", touchpoints[[c for c in LINK_COLUMNS if c in touchpoints.columns]])
+        con.execute("CREATE OR REPLACE TABLE tp AS SELECT * FROM tp_frame")
+        con.unregister("tp_frame")
+    ((records,),) = con.execute("SELECT count(*) FROM tp").fetchall()
     edges, junk = deterministic_edges(con, options=options)
     accepted = edges[edges["reason"].isna()]
-    fragment = _components(len(touchpoints), accepted["left"], accepted["right"])
+    fragment = _components(int(records), accepted["left"], accepted["right"])
     con.register(
-        "fragments", pd.DataFrame({"record_id": np.arange(len(touchpoints)), "fragment": fragment})
+        "fragments", pd.DataFrame({"record_id": np.arange(int(records)), "fragment": fragment})
     )
     con.register("junk_values", junk)
-    model_input = con.sql(MODEL_INPUT_SQL).df()
+    model_input = _arrow_frame(con.sql(MODEL_INPUT_SQL))
     con.unregister("fragments")
     con.unregister("junk_values")
+    con.execute("DROP TABLE tp")  # the caller's connection: DuckDB's copy goes now
     return PreparedLinking(edges=edges, junk=junk, fragment=fragment, model_input=model_input)
 
 
+def _arrow_frame(relation: duckdb.DuckDBPyRelation) -> pd.DataFrame:
+    """A DuckDB result as pandas, its text and lists kept as Arrow (``pd.ArrowDtype``): as
+    Python objects the model input, held from training through scoring, took about four
+    times the memory (issue #14). DuckDB and Splink read either alike."""
+    table = relation.arrow()
+    if isinstance(table, pa.RecordBatchReader):
+        table = table.read_all()
+
+    def arrow(kind: pa.DataType) -> pd.ArrowDtype | None:
+        listed = pa.types.is_list(kind) or pa.types.is_large_list(kind)
+        text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
+        return pd.ArrowDtype(kind) if listed or text else None
+
+    frame: pd.DataFrame = table.to_pandas(types_mapper=arrow)
+    return frame
+
+
 def train_on_touchpoints(
-    touchpoints: pd.DataFrame,
+    touchpoints: pd.DataFrame | None,
     *,
     options: LinkingOptions,
     progress: Progress = NULL_PROGRESS,
@@ -192,12 +225,15 @@ def train_on_touchpoints(
     """Train the linkage model on a touchpoints table (see ``resolver.model``).
 
     ``prepared`` (``prepare_linking`` of the same touchpoints) saves redoing the
-    deterministic part when the caller links right after. With
+    deterministic part when the caller links right after; ``touchpoints`` is then not read
+    and may be ``None``. With
     ``options.engine == "spark"`` Splink trains on the Spark session ``spark``
     describes (``source``: the touchpoints as Parquet, as ``prepare_linking``).
     """
     progress.start("train")
     if prepared is None:
+        if touchpoints is None:
+            raise ValueError("train_on_touchpoints needs the touchpoints or prepared linking")
         prepared = prepare_linking(
             touchpoints, options=options, con=duckdb.connect(), spark=spark, source=source
         )

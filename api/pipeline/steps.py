@@ -288,8 +288,9 @@ def model(ctx: RunContext, done: Results) -> ModelReady:
                 raise
             logger.info("no model in the workspace yet: training one (%s)", exc.code)
     spark, source = ctx.config.spark, ctx.out / "touchpoints.parquet"
-    # linking.engine = "spark" reads the touchpoints ingest wrote, on the [spark] session
-    tp = _linking_rows(ctx, done, columns=LINK_COLUMNS)
+    # the touchpoints ingest wrote: DuckDB reads the linking columns itself; Spark reads the
+    # file on the [spark] session, and is handed the frame for what it reads beside it
+    tp = _linking_rows(ctx, done, columns=LINK_COLUMNS) if _on_spark(ctx) else None
     prepared = prepare_linking(
         tp, options=ctx.config.linking, con=duckdb.connect(), spark=spark, source=source
     )
@@ -629,8 +630,11 @@ STATES_FILE = "_subject_states.parquet"
 def _linking_rows(ctx: RunContext, done: Results, *, columns: Sequence[str]) -> pd.DataFrame:
     """The touchpoint ``columns`` linking reads on DuckDB; every column on Spark, which reads
     the run's Parquet itself and is handed the frame for what it reads beside it."""
-    spark = ctx.config.linking.engine == "spark"
-    return done.of(Ingested).touchpoints.read(columns=None if spark else columns)
+    return done.of(Ingested).touchpoints.read(columns=None if _on_spark(ctx) else columns)
+
+
+def _on_spark(ctx: RunContext) -> bool:
+    return ctx.config.linking.engine == "spark"
 
 
 def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
