@@ -8,6 +8,8 @@ import weakref
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import pandas as pd
 import pytest
 
 import resolver.link as link_module
@@ -44,3 +46,32 @@ def test_the_model_input_is_gone_before_clustering(
     )
     assert alive_when_clustering == [False]
     assert result.stats["model_input_rows"] == rows > 0
+
+
+def test_duckdb_reading_the_touchpoints_parquet_prepares_what_the_frame_does(
+    tmp_path: Path,
+) -> None:
+    """The model step hands DuckDB the run's ``touchpoints.parquet`` instead of a frame of
+    its linking columns (issue #14): the deterministic edges, blocked values, fragments and
+    model input are the same, the model input's text as Arrow either way."""
+    write_demo_world(tmp_path, persons=300, seed=5)
+    (tmp_path / "tether.toml").write_text(demo_config_toml(data_dir="."))
+    config = load_config(tmp_path / "tether.toml")
+    touchpoints = ingest_sources(sources=config.sources).touchpoints
+    source = tmp_path / "touchpoints.parquet"
+    touchpoints.to_parquet(source, index=False)
+    framed = prepare_linking(touchpoints, options=config.linking, con=duckdb.connect())
+    read = prepare_linking(None, options=config.linking, con=duckdb.connect(), source=source)
+    for name in ("edges", "junk"):  # as sets of rows: DuckDB's threads order them
+        mine, theirs = getattr(read, name), getattr(framed, name)
+        keys = list(theirs.columns)
+        pd.testing.assert_frame_equal(
+            mine.sort_values(keys).reset_index(drop=True),
+            theirs.sort_values(keys).reset_index(drop=True),
+        )
+    np.testing.assert_array_equal(read.fragment, framed.fragment)
+    pd.testing.assert_frame_equal(read.model_input, framed.model_input)
+    assert len(read.model_input) > 100
+    assert isinstance(read.model_input["first_latin"].dtype, pd.ArrowDtype)
+    with pytest.raises(ValueError, match="Parquet"):
+        prepare_linking(None, options=config.linking, con=duckdb.connect())
