@@ -34,7 +34,13 @@ from resolver.blocking import BlockingPlan, plan_blocking
 from resolver.cluster import ACCEPTED, CONTACT_RULES, GuardedUnion, graph_trusts_dobs
 from resolver.edges import EDGE_COLUMNS, RANKS, deterministic_edges
 from resolver.frames import no_rows
-from resolver.model import MODEL_COLUMNS, TrainedModel, present_columns, train_model
+from resolver.model import (
+    MODEL_COLUMNS,
+    TrainedModel,
+    close_duckdb,
+    present_columns,
+    train_model,
+)
 from resolver.options import LinkingOptions, SparkOptions
 from resolver.progress import NULL_PROGRESS, Progress
 from resolver.stitch import STITCH_RULE, stitch_edges
@@ -668,12 +674,29 @@ def predict_pairs(
     with the model maps Splink's probability to ``probability``; Splink's own
     is kept as ``model_probability``.
     """
-    from splink import DuckDBAPI, Linker
+    from splink import DuckDBAPI
 
     if len(model_input) < 2:
         return Scored(predictions=_empty_predictions(), plan=None, scored={})
-    present = present_columns(model_input) & set(_model_columns(model))
     db_api = DuckDBAPI()
+    try:
+        return _scored_pairs(model_input, model=model, options=options, floor=floor, db_api=db_api)
+    finally:
+        close_duckdb(db_api)
+
+
+def _scored_pairs(
+    model_input: pd.DataFrame,
+    *,
+    model: TrainedModel,
+    options: LinkingOptions,
+    floor: float,
+    db_api: Any,
+) -> Scored:
+    """``predict_pairs`` on the Splink backend ``db_api``."""
+    from splink import Linker
+
+    present = present_columns(model_input) & set(_model_columns(model))
     con = db_api.duckdb_con
     columns = ["unique_id", "fragment", *MODEL_COLUMNS]
     con.register("model_input_raw", model_input[columns])

@@ -43,6 +43,7 @@ __all__ = [
     "LINKING_ONLY_COLUMNS",
     "MODEL_COLUMNS",
     "TrainedModel",
+    "close_duckdb",
     "load_model",
     "model_settings",
     "present_columns",
@@ -427,6 +428,16 @@ def training_sessions(
 SESSIONS_PER_COMPARISON = 2
 
 
+def close_duckdb(db_api: Any) -> None:
+    """Close the DuckDB connection of a Splink ``DuckDBAPI`` once its work is read.
+
+    Splink's linker, tables and backend refer to one another: dropped, they wait for
+    Python's cycle collector, and the connection's tables and DuckDB's memory with them (at
+    1 M touchpoints 0.37 GiB held after scoring, through the clustering; issue #14).
+    """
+    db_api.duckdb_con.close()
+
+
 def train_model(
     model_input: pd.DataFrame, *, options: LinkingOptions, db_api: Any = None
 ) -> TrainedModel:
@@ -455,76 +466,81 @@ def train_model(
     present = present_columns(model_input)
     settings_creator = model_settings(present)
     columns = ["unique_id", *[c for c in MODEL_COLUMNS if c in model_input.columns]]
-    db_api = DuckDBAPI() if db_api is None else db_api
-    sdf = db_api.register(model_input[columns], dataset_display_name="touchpoints")
-    linker = Linker(sdf, settings_creator, log_level=None)
-    training = linker.training
-    deterministic: list[Any] = [
-        block_on(*cols)
-        for cols in (
-            ("email_folded",),
-            ("phone",),
-            ("national_id",),
-            ("first_latin", "last_latin", "dob"),
-        )
-        if set(cols) <= present
-    ]
-    if deterministic:
-        training.estimate_probability_two_random_records_match(deterministic, recall=0.8)
-    training.estimate_u_using_random_sampling(max_pairs=options.u_max_pairs, seed=options.seed)
-    base = linker.misc.save_model_to_json()
-    comparisons = tuple(c["output_column_name"] for c in base["comparisons"])
-    trained: dict[str, list[list[float]]] = {c: [] for c in comparisons}
-    kept: list[str] = []
-    dropped: list[dict[str, str]] = []
-    for session in training_sessions(present, comparisons):
-        if all(len(v) >= SESSIONS_PER_COMPARISON for v in trained.values()):
-            break  # every comparison has its estimates: more sessions only cost time
-        name = "+".join(session.columns)
-        session_linker = Linker(sdf, json.loads(json.dumps(base)), log_level=None)
-        try:
-            session_linker.training.estimate_parameters_using_expectation_maximisation(
-                block_on(*session.columns), max_pairs=options.em_max_pairs
+    own = db_api is None
+    db_api = DuckDBAPI() if own else db_api
+    try:
+        sdf = db_api.register(model_input[columns], dataset_display_name="touchpoints")
+        linker = Linker(sdf, settings_creator, log_level=None)
+        training = linker.training
+        deterministic: list[Any] = [
+            block_on(*cols)
+            for cols in (
+                ("email_folded",),
+                ("phone",),
+                ("national_id",),
+                ("first_latin", "last_latin", "dob"),
             )
-        except Exception as exc:  # noqa: BLE001 - Splink raises plain ValueError/Exception
-            # A session whose blocked pairs are (almost) all matches degenerates.
-            logger.info("EM session %s failed (%s): dropped", name, type(exc).__name__)
-            dropped.append({"session": name, "reason": type(exc).__name__})
-            continue
-        estimated = _m_vectors(session_linker.misc.save_model_to_json(), session.trains)
-        problem = _session_is_sound(estimated)
-        if problem:
-            logger.info("EM session %s dropped: %s", name, problem)
-            dropped.append({"session": name, "reason": problem})
-            continue
-        kept.append(name)
-        for comparison, vector in estimated.items():
-            trained[comparison].append(vector)
-    untrained_identity = [c for c in IDENTITY_COMPARISONS if c in trained and not trained[c]]
-    if not kept or len(untrained_identity) == len(
-        [c for c in IDENTITY_COMPARISONS if c in trained]
-    ):
-        raise ModelError(
-            "no EM session could be trained on this data (names and dates of birth too sparse?)",
-            records=len(model_input),
+            if set(cols) <= present
+        ]
+        if deterministic:
+            training.estimate_probability_two_random_records_match(deterministic, recall=0.8)
+        training.estimate_u_using_random_sampling(max_pairs=options.u_max_pairs, seed=options.seed)
+        base = linker.misc.save_model_to_json()
+        comparisons = tuple(c["output_column_name"] for c in base["comparisons"])
+        trained: dict[str, list[list[float]]] = {c: [] for c in comparisons}
+        kept: list[str] = []
+        dropped: list[dict[str, str]] = []
+        for session in training_sessions(present, comparisons):
+            if all(len(v) >= SESSIONS_PER_COMPARISON for v in trained.values()):
+                break  # every comparison has its estimates: more sessions only cost time
+            name = "+".join(session.columns)
+            session_linker = Linker(sdf, json.loads(json.dumps(base)), log_level=None)
+            try:
+                session_linker.training.estimate_parameters_using_expectation_maximisation(
+                    block_on(*session.columns), max_pairs=options.em_max_pairs
+                )
+            except Exception as exc:  # noqa: BLE001 - Splink raises plain ValueError/Exception
+                # A session whose blocked pairs are (almost) all matches degenerates.
+                logger.info("EM session %s failed (%s): dropped", name, type(exc).__name__)
+                dropped.append({"session": name, "reason": type(exc).__name__})
+                continue
+            estimated = _m_vectors(session_linker.misc.save_model_to_json(), session.trains)
+            problem = _session_is_sound(estimated)
+            if problem:
+                logger.info("EM session %s dropped: %s", name, problem)
+                dropped.append({"session": name, "reason": problem})
+                continue
+            kept.append(name)
+            for comparison, vector in estimated.items():
+                trained[comparison].append(vector)
+        untrained_identity = [c for c in IDENTITY_COMPARISONS if c in trained and not trained[c]]
+        if not kept or len(untrained_identity) == len(
+            [c for c in IDENTITY_COMPARISONS if c in trained]
+        ):
+            raise ModelError(
+                "no EM session could be trained on this data (names and dates of birth too sparse?)",
+                records=len(model_input),
+            )
+        settings = _apply_m(base, trained)
+        settings = _fill_untrained_m(settings)
+        info = {
+            "columns": sorted(present),
+            "comparisons": list(comparisons),
+            "sessions_kept": kept,
+            "sessions_dropped": dropped,
+            "untrained": sorted(c for c, v in trained.items() if not v),
+            "rows": len(model_input),
+        }
+        logger.info(
+            "model trained: %d comparisons, sessions kept=%s dropped=%d",
+            len(comparisons),
+            ",".join(kept),
+            len(dropped),
         )
-    settings = _apply_m(base, trained)
-    settings = _fill_untrained_m(settings)
-    info = {
-        "columns": sorted(present),
-        "comparisons": list(comparisons),
-        "sessions_kept": kept,
-        "sessions_dropped": dropped,
-        "untrained": sorted(c for c, v in trained.items() if not v),
-        "rows": len(model_input),
-    }
-    logger.info(
-        "model trained: %d comparisons, sessions kept=%s dropped=%d",
-        len(comparisons),
-        ",".join(kept),
-        len(dropped),
-    )
-    return TrainedModel(settings=settings, training=info)
+        return TrainedModel(settings=settings, training=info)
+    finally:
+        if own:  # see ``close_duckdb``
+            close_duckdb(db_api)
 
 
 def _levels(settings: dict[str, Any], comparison: str) -> list[dict[str, Any]]:
