@@ -806,7 +806,10 @@ def prepare_frame(
     ``evidence`` a mapping, JSON object text, or plain text (the form). Rows
     that break a rule raise ``ConsentEventInvalid`` (row numbers and fields
     named, values never) or, with ``on_invalid="skip"``, are left out and
-    counted per reason. ``PREPARE_ROWS`` rows at a time; the result is the same.
+    counted per reason. ``PREPARE_ROWS`` rows at a time; the result is the same. The
+    texts of one per row (``event_id``, ``subject_id``, ``recorded_at``,
+    ``content_hash``) are Arrow text (``pd.ArrowDtype(pa.string())``), the others
+    Python objects shared per distinct value.
     """
     if len(frame) <= PREPARE_ROWS:
         _require_columns(frame)
@@ -1127,7 +1130,7 @@ works on its own cursor of it, so threads do not share one."""
 _duckdb_lock = threading.Lock()
 
 
-def _sha256_hex(texts: pa.Array) -> pa.Array:
+def _sha256_hex(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
     """The SHA-256 (hex) of each text's UTF-8 bytes, computed by DuckDB a vector at a time
     on every core, in the order given: the digests ``hashlib.sha256(text.encode())`` gives
     (a test holds the two to each other), without a Python call per row."""
@@ -1675,9 +1678,14 @@ class Ledger:
 
         if len(rows) <= _SMALL:
             return self._write_postgresql_small(rows, ingested, all_or_nothing=False)
-        # in id order; converted to CSV a chunk at a time, so memory grows by one chunk
-        ids = _arrow_text(rows["event_id"])
-        order = pc.sort_indices(ids).to_numpy()
+        # in id order, converted to CSV a chunk at a time. The rows are made one Arrow table
+        # first (text as large strings, one chunk a column): a gather from a column of many
+        # chunks (the slices ``prepare_slices`` stacks) joins them all again on every call.
+        table = _arrow_rows(rows, ingested)
+        table = table.cast(
+            pa.schema([pa.field(f.name, pa.large_string()) for f in table.schema])
+        ).combine_chunks()
+        order = pc.sort_indices(table.column("event_id"))
         columns = ", ".join([*_PREPARED[:-1], "ingested_at", "content_hash"])
         try:
             with _postgresql_transaction(self._engine) as (_db, cursor):
@@ -1686,9 +1694,10 @@ class Ledger:
                     f"COPY consent_events ({columns}) FROM STDIN (FORMAT csv)"
                 ) as copy:
                     for start in range(0, len(order), _CHUNK):
-                        chunk = rows.take(order[start : start + _CHUNK])
-                        _copy_buffer(copy, _csv(chunk, ingested))
+                        chunk = table.take(order.slice(start, _CHUNK))
+                        _copy_buffer(copy, _csv_of(chunk))
                 rows_written()
+                del table
                 if indexes:
                     cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
                     for definition in indexes:

@@ -164,13 +164,14 @@ def prepare_linking(
     which DuckDB reads itself: the frame is never built (at 10 M touchpoints 2.2 GiB of
     Python strings, with DuckDB's own copy beside it, issue #14). With ``options.engine ==
     "spark"`` they are computed on the Spark session ``spark`` describes (``con`` is not
-    used), reading the touchpoints from ``source`` when given.
+    used), reading the touchpoints from ``source`` when given; Spark is handed the frame
+    too, for what it reads beside the file.
     """
     if options.engine == "spark":
         from resolver.spark.link import prepare_on_spark
 
         if touchpoints is None:
-            raise ValueError("the Spark engine is handed the touchpoints frame")
+            raise TypeError("the Spark engine is handed the touchpoints frame")
         return prepare_on_spark(
             touchpoints, options=options, spark=spark or SparkOptions(), source=source
         )
@@ -178,7 +179,7 @@ def prepare_linking(
     # strings is converted again on every scan, and linking scans it a dozen times.
     if touchpoints is None:
         if source is None:
-            raise ValueError("prepare_linking needs the touchpoints or their Parquet file")
+            raise TypeError("prepare_linking needs the touchpoints or their Parquet file")
         parquet = "read_parquet('" + str(source).replace("'", "''") + "')"
         written = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {parquet}").fetchall()}
         listed = ", ".join(f'"{c}"' for c in LINK_COLUMNS if c in written)
@@ -239,7 +240,7 @@ def train_on_touchpoints(
     progress.start("train")
     if prepared is None:
         if touchpoints is None:
-            raise ValueError("train_on_touchpoints needs the touchpoints or prepared linking")
+            raise TypeError("train_on_touchpoints needs the touchpoints or prepared linking")
         prepared = prepare_linking(
             touchpoints, options=options, con=duckdb.connect(), spark=spark, source=source
         )

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -181,17 +182,9 @@ def consent(ctx: RunContext, done: Results) -> ConsentJudged:
     signals = session_signal_events(
         ingested.touchpoints.read(columns=SESSION_COLUMNS), policy=policy
     )
-    consents = ingested.activity_on_disk.get("consents")
-    signal_rows = signals.frame
-
-    def run_rows() -> Iterator[pd.DataFrame]:
-        """The run's consent rows as handed to the ledger, a slice at a time: the imported
-        consents as ingest wrote them, then the session signals."""
-        if consents is not None and consents.rows:
-            yield from consents.read_slices(rows=PREPARE_ROWS)
-        if len(signal_rows):
-            yield signal_rows
-
+    # the run's consent rows, as the worker may read them again (``_append_consents``): the
+    # step itself holds no reference to the signals' rows once they are checked
+    run_rows = partial(_run_rows, ingested.activity_on_disk.get("consents"), signals.frame)
     # one append: what appending them one after the other stores (``combine_prepared``);
     # refuses the run on an invalid row (numbered from the first consent row on, through
     # the signals). The consents are read a slice at a time and checked as read, and the
@@ -212,6 +205,7 @@ def consent(ctx: RunContext, done: Results) -> ConsentJudged:
             rows_written=rows_in.set,
         )
         appending.add_done_callback(lambda _: rows_in.set())  # however the worker ends
+        del run_rows  # the worker's
         started = time.perf_counter()
         rows_in.wait()
         logger.info(
@@ -659,6 +653,15 @@ def _arrow_text(states: pd.DataFrame) -> pd.DataFrame:
         c for c in ("subject_type", "subject_id", "purpose", "status", "event_id") if c in states
     ]
     return states.astype(dict.fromkeys(text, "string[pyarrow]"))
+
+
+def _run_rows(consents: StoredRows | None, signals: pd.DataFrame) -> Iterator[pd.DataFrame]:
+    """A run's consent rows as handed to the ledger, a slice at a time: the imported consents
+    as ingest wrote them, then the session signals."""
+    if consents is not None and consents.rows:
+        yield from consents.read_slices(rows=PREPARE_ROWS)
+    if len(signals):
+        yield signals
 
 
 def _append_consents(

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -307,3 +308,23 @@ def test_rows_checked_a_slice_at_a_time_are_the_rows_checked_at_once(
         ledger_module.prepare_frame(frame)
     assert str(in_slices.value) == str(at_once.value)
     assert in_slices.value.details() == at_once.value.details()
+
+
+def test_rows_checked_in_slices_are_stored_as_rows_checked_at_once(
+    store: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checked in slices, the rows' Arrow text columns are one chunk per slice (issue #14);
+    each database's bulk path (SQLite's inserts, PostgreSQL's COPY in id order) stores
+    every row as the rows checked at once say."""
+    rows = _rows(5000).sample(frac=1, random_state=3).reset_index(drop=True)  # ids unordered
+    whole = ledger_module.prepare_frame(rows)
+    monkeypatch.setattr(ledger_module, "PREPARE_ROWS", 700)
+    sliced = ledger_module.prepare_frame(rows)
+    assert pa.array(sliced.rows["event_id"]).num_chunks > 1
+    result = Ledger(store).append_prepared(sliced)
+    assert (result.inserted, result.duplicates, result.conflicts) == (5000, 0, 0)
+    columns = ["event_id", "subject_id", "content_hash"]
+    stored = Ledger(store).events(columns=columns, ordered=False)
+    expected = whole.rows[columns].astype(object).sort_values("event_id")
+    got = stored[columns].astype(object).sort_values("event_id")
+    assert got.to_numpy().tolist() == expected.to_numpy().tolist()

@@ -73,5 +73,5 @@ def test_duckdb_reading_the_touchpoints_parquet_prepares_what_the_frame_does(
     pd.testing.assert_frame_equal(read.model_input, framed.model_input)
     assert len(read.model_input) > 100
     assert isinstance(read.model_input["first_latin"].dtype, pd.ArrowDtype)
-    with pytest.raises(ValueError, match="Parquet"):
+    with pytest.raises(TypeError, match="Parquet"):
         prepare_linking(None, options=config.linking, con=duckdb.connect())

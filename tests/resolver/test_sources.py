@@ -251,7 +251,7 @@ def test_the_touchpoints_are_handed_over_before_the_consents_are_read(tmp_path):
 
 def test_sources_are_read_events_first_consents_last_and_reported_as_configured(tmp_path):
     """Ingest reads the events and interactions before the linked sources and the consents
-    after them (the run writes the events away and holds the consents, issue #14); the
+    after them (the run writes each kind away as it comes, issue #14); the
     counts, the quarantine and the record ids keep the configured order."""
     consents = _write(
         tmp_path / "c.csv",
