@@ -110,6 +110,7 @@ from consent.errors import ConsentEventInvalid
 from consent.purposes import PURPOSES
 from resolver.frames import join_parts
 from resolver.normalize import normalize_email
+from resolver.shared_text import arrow_array
 from resolver.vocabulary import CONSENT_STATUSES, SUBJECT_TYPES
 
 __all__ = [
@@ -579,7 +580,6 @@ def combine_prepared(parts: Sequence[PreparedEvents]) -> PreparedEvents:
         return parts[0]
     if not parts:
         return PreparedEvents(rows=pd.DataFrame({c: pd.Series(dtype=object) for c in _PREPARED}))
-    offsets = np.cumsum([0] + [len(p.rows) + len(p.refused) for p in parts[:-1]])
     reasons: Counter[str] = Counter()
     for part in parts:
         reasons.update(part.invalid_reasons)
@@ -587,13 +587,20 @@ def combine_prepared(parts: Sequence[PreparedEvents]) -> PreparedEvents:
         rows=pd.concat([p.rows for p in parts], ignore_index=True),
         invalid=sum(p.invalid for p in parts),
         invalid_reasons=dict(reasons),
-        refused=pd.concat(
-            [
-                p.refused.assign(position=p.refused["position"].to_numpy(np.int64) + int(at))
-                for p, at in zip(parts, offsets, strict=True)
-            ],
-            ignore_index=True,
-        ),
+        refused=_refused_of(parts),
+    )
+
+
+def _refused_of(parts: Sequence[PreparedEvents]) -> pd.DataFrame:
+    """The refused rows of tables checked in turn, as one table's: each part's positions
+    count on from the end of the table before."""
+    offsets = np.cumsum([0] + [len(p.rows) + len(p.refused) for p in parts[:-1]])
+    return pd.concat(
+        [
+            p.refused.assign(position=p.refused["position"].to_numpy(np.int64) + int(at))
+            for p, at in zip(parts, offsets, strict=True)
+        ],
+        ignore_index=True,
     )
 
 
@@ -827,23 +834,13 @@ def prepare_slices(
     at a time): each slice is checked before the next is read, so that the caller never
     holds the whole table, and positions and row numbers count on across the slices."""
     parts: list[PreparedEvents] = []
-    starts: list[int] = []
-    start = 0
     for part in slices:
         _require_columns(part)
         parts.append(_prepare(part, on_invalid="skip"))
-        starts.append(start)
-        start += len(part)
         pa.default_memory_pool().release_unused()  # the slice's Arrow copies
     if not parts:
         return PreparedEvents(rows=pd.DataFrame({c: pd.Series(dtype=object) for c in _PREPARED}))
-    refused = pd.concat(
-        [
-            p.refused.assign(position=p.refused["position"].to_numpy(np.int64) + at)
-            for p, at in zip(parts, starts, strict=True)
-        ],
-        ignore_index=True,
-    )
+    refused = _refused_of(parts)
     problem = refused["reason"].to_numpy(dtype=object)
     reasons = {str(k): int(v) for k, v in Counter(problem).most_common()}
     if len(refused) and on_invalid == "raise":
@@ -1102,7 +1099,7 @@ def _arrow_text(column: pd.Series) -> pa.Array | pa.ChunkedArray:
     """A text column as Arrow text: its own buffers when Arrow-backed (prepared rows), else
     converted from its Python objects."""
     if isinstance(column.dtype, pd.ArrowDtype) and column.dtype.pyarrow_dtype == pa.string():
-        return pa.array(column)
+        return arrow_array(column)
     return pa.array(column.to_numpy(dtype=object), type=pa.string())
 
 
@@ -1110,7 +1107,7 @@ def _pylist(column: pd.Series) -> list[Any]:
     """A column's values as Python objects, ``None`` where missing, whatever its backing
     (what the database drivers bind)."""
     if isinstance(column.dtype, pd.ArrowDtype):
-        values: list[Any] = pa.array(column).to_pylist()
+        values: list[Any] = arrow_array(column).to_pylist()
         return values
     return column.tolist()
 
@@ -1118,7 +1115,7 @@ def _pylist(column: pd.Series) -> list[Any]:
 def _objects(column: pd.Series) -> np.ndarray:
     """A column's values as a numpy array of Python objects, ``None`` where missing."""
     if isinstance(column.dtype, pd.ArrowDtype):
-        values: np.ndarray = pa.array(column).to_numpy(zero_copy_only=False)
+        values: np.ndarray = arrow_array(column).to_numpy()
         return values
     objects: np.ndarray = column.to_numpy(dtype=object)
     return objects
@@ -1523,10 +1520,11 @@ class Ledger:
         if again.any():
             first_hash = rows.loc[~again].set_index("event_id")["content_hash"]
             later = rows.loc[again]
-            differs = pd.Series(_objects(later["event_id"])).map(first_hash).to_numpy(
-                object
-            ) != _objects(later["content_hash"])
-            conflicts += _objects(later["event_id"])[differs].tolist()
+            later_ids = _objects(later["event_id"])
+            differs = pd.Series(later_ids).map(first_hash).to_numpy(object) != _objects(
+                later["content_hash"]
+            )
+            conflicts += later_ids[differs].tolist()
             rows = rows.loc[~again].reset_index(drop=True)
         inserted = 0
         ingested = _stamp(datetime.now(UTC))

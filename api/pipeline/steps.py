@@ -185,7 +185,7 @@ def consent(ctx: RunContext, done: Results) -> ConsentJudged:
     # the run's consent rows, as the worker may read them again (``_append_consents``): the
     # step itself holds no reference to the signals' rows once they are checked
     run_rows = partial(_run_rows, ingested.activity_on_disk.get("consents"), signals.frame)
-    # one append: what appending them one after the other stores (``combine_prepared``);
+    # one append: what appending them one after the other stores (``prepare_slices``);
     # refuses the run on an invalid row (numbered from the first consent row on, through
     # the signals). The consents are read a slice at a time and checked as read, and the
     # slices stacked column by column (held, the 11 M imported at 10 M touchpoints were
