@@ -33,7 +33,7 @@ from resolver.ambiguity import AMBIGUOUS, ambiguous_model_edges, namesake_model_
 from resolver.blocking import BlockingPlan, plan_blocking
 from resolver.cluster import ACCEPTED, CONTACT_RULES, GuardedUnion, graph_trusts_dobs
 from resolver.edges import EDGE_COLUMNS, RANKS, deterministic_edges
-from resolver.frames import no_rows
+from resolver.frames import RecordRows, columns_of, no_rows, record_count
 from resolver.model import (
     MODEL_COLUMNS,
     TrainedModel,
@@ -81,8 +81,8 @@ LINK_COLUMNS = (
 )  # fmt: skip
 
 #: Touchpoint columns ``cluster_linked`` reads: the guard-rails, the ambiguity rule
-#: (``resolver.ambiguity``) and browser stitching (``resolver.stitch``). A run reads these
-#: alone for the clustering (``api.pipeline``), so a column read there must be named here.
+#: (``resolver.ambiguity``) and browser stitching (``resolver.stitch``). Handed a function
+#: that reads columns (``resolver.frames.RecordRows``, a run), each phase asks for its own.
 CLUSTER_LINKED_COLUMNS = (
     "record_id", "kind", "ts", "subject_type", "subject_id", "customer_id", "cookie_id", "ip",
     "user_agent", "email_folded", "phone", "first_name", "last_name", "first_latin",
@@ -255,7 +255,7 @@ def train_on_touchpoints(
 
 
 def link_touchpoints(
-    touchpoints: pd.DataFrame,
+    touchpoints: RecordRows,
     *,
     model: TrainedModel,
     options: LinkingOptions,
@@ -268,7 +268,9 @@ def link_touchpoints(
     """Link and cluster touchpoints.
 
     Args:
-        touchpoints: the ingest output (``record_id`` = row number).
+        touchpoints: the ingest output (``record_id`` = row number), or on DuckDB a function
+            reading its columns (``resolver.frames.RecordRows``): each phase of linking
+            reads its own, and none is held while Splink scores.
         model: the trained linkage model.
         options: threshold, identifier limits, guard-rails.
         may_link: per record, whether its consent subject allows identity
@@ -280,11 +282,14 @@ def link_touchpoints(
         spark: the Spark session to link on when ``options.engine == "spark"``
             (``resolver.spark``); the same result as DuckDB's (``docs/scale.md``).
         source: the touchpoints as Parquet (the run's ``touchpoints.parquet``),
-            which the Spark engine reads instead of sending the frame over.
+            which the Spark engine reads instead of sending the frame over, and DuckDB
+            reads for ``prepare_linking`` when ``touchpoints`` is a function.
     """
     if options.engine == "spark":
         from resolver.spark.link import link_on_spark
 
+        if not isinstance(touchpoints, pd.DataFrame):
+            raise TypeError("the Spark engine is handed the touchpoints frame")
         return link_on_spark(
             touchpoints,
             model=model,
@@ -295,12 +300,16 @@ def link_touchpoints(
             spark=spark or SparkOptions(),
             source=source,
         )
-    n = len(touchpoints)
+    n = record_count(touchpoints)
     timings: dict[str, float] = {}
     started = time.perf_counter()
     progress.start("link:deterministic", total=n)
     if prepared is None:
-        prepared = prepare_linking(touchpoints, options=options, con=duckdb.connect())
+        # DuckDB reads the linking columns of touchpoints on disk from their Parquet file
+        on_disk = source is not None and not isinstance(touchpoints, pd.DataFrame)
+        frame = None if on_disk else columns_of(touchpoints, LINK_COLUMNS)
+        prepared = prepare_linking(frame, options=options, con=duckdb.connect(), source=source)
+        del frame
     timings["deterministic"] = time.perf_counter() - started
     progress.finish("link:deterministic", rows=len(prepared.edges))
 
@@ -392,7 +401,7 @@ class Clustered:
 
 
 def cluster_linked(
-    touchpoints: pd.DataFrame,
+    touchpoints: RecordRows,
     *,
     deterministic: pd.DataFrame,
     predictions: pd.DataFrame,
@@ -412,6 +421,9 @@ def cluster_linked(
     stitched edges last. ``tether evaluate`` calls it at other thresholds on a
     run's stored scores to sweep them.
 
+    ``touchpoints``: the records (``CLUSTER_LINKED_COLUMNS``), or a function reading their
+    columns (``resolver.frames.RecordRows``): each phase then reads its own and lets go of
+    them before the next (the union's state and stitching's codes are their peaks).
     ``stitched``: the browser-stitching edges when already computed over the
     whole graph (the Spark engine clusters one component at a time,
     ``resolver.spark.cluster``); ``None`` computes them here. ``trust_dobs``:
@@ -419,36 +431,15 @@ def cluster_linked(
     already decided over the whole graph (``union_edges`` and
     ``resolver.cluster.graph_trusts_dobs``); ``None`` decides it here.
     """
-    n = len(touchpoints)
-    edges, guarded = union_edges(
+    edges, union = _guarded_union(
         touchpoints,
         deterministic=deterministic,
         predictions=predictions,
         junk=junk,
         options=options,
+        may_link=may_link,
         fragment=fragment,
         trust_dobs=trust_dobs,
-    )
-    names, dobs, contacts = guarded.first_names, guarded.dobs, guarded.contacts
-    customer = pd.factorize(touchpoints["customer_id"], use_na_sentinel=True)[0]
-    subject = _pair_codes(touchpoints["subject_type"], touchpoints["subject_id"])
-    flags = np.ones(n, dtype=bool) if may_link is None else np.asarray(may_link, dtype=bool)
-    surnames = touchpoints["last_name"].reset_index(drop=True) if names is not None else None
-    customer_record = (touchpoints["kind"] == "customers").to_numpy()
-
-    union = GuardedUnion(
-        n_records=n,
-        customer=customer,
-        subject=subject,
-        may_link=flags,
-        max_customer_ids=options.max_customer_ids,
-        first_names=names,
-        last_names=surnames,
-        dobs=dobs,
-        contacts=contacts,
-        customer_record=customer_record,
-        generations=guarded.generations,
-        trust_dobs=trust_dobs if trust_dobs is not None else guarded.trust_dobs,
     )
     decisions = union.add(edges)
     labels = union.labels()
@@ -468,6 +459,70 @@ def cluster_linked(
             labels = union.labels()
     edges["decision"] = decisions.to_numpy()
     return Clustered(labels=labels, edges=edges)
+
+
+#: The columns ``union_edges`` reads: the guard's and the ambiguity rule's.
+_UNION_EDGE_COLUMNS = (
+    "first_name", "dob", "generation", "email_folded", "phone", "first_latin", "last_latin",
+    "first_canon", "last_skeleton", "city", "postcode", "address", "national_id",
+)  # fmt: skip
+
+
+def _guarded_union(
+    touchpoints: RecordRows,
+    *,
+    deterministic: pd.DataFrame,
+    predictions: pd.DataFrame,
+    junk: pd.DataFrame,
+    options: LinkingOptions,
+    may_link: np.ndarray | None,
+    fragment: np.ndarray | None,
+    trust_dobs: bool | None,
+) -> tuple[pd.DataFrame, GuardedUnion]:
+    """The edges of ``union_edges`` and the ``GuardedUnion`` that decides them, no edge added.
+
+    The touchpoint columns read here go when it returns: the union keeps what it compares.
+    """
+    records = columns_of(touchpoints, _UNION_EDGE_COLUMNS)
+    edges, guarded = union_edges(
+        records,
+        deterministic=deterministic,
+        predictions=predictions,
+        junk=junk,
+        options=options,
+        fragment=fragment,
+        trust_dobs=trust_dobs,
+    )
+    n = len(records)
+    del records
+    customers = columns_of(touchpoints, ["customer_id", "kind"])
+    customer = pd.factorize(customers["customer_id"], use_na_sentinel=True)[0]
+    customer_record = (customers["kind"] == "customers").to_numpy()
+    del customers
+    subjects = columns_of(touchpoints, ["subject_type", "subject_id"])
+    subject = _pair_codes(subjects["subject_type"], subjects["subject_id"])
+    del subjects
+    flags = np.ones(n, dtype=bool) if may_link is None else np.asarray(may_link, dtype=bool)
+    surnames = (
+        columns_of(touchpoints, ["last_name"])["last_name"].reset_index(drop=True)
+        if guarded.first_names is not None
+        else None
+    )
+    union = GuardedUnion(
+        n_records=n,
+        customer=customer,
+        subject=subject,
+        may_link=flags,
+        max_customer_ids=options.max_customer_ids,
+        first_names=guarded.first_names,
+        last_names=surnames,
+        dobs=guarded.dobs,
+        contacts=guarded.contacts,
+        customer_record=customer_record,
+        generations=guarded.generations,
+        trust_dobs=trust_dobs if trust_dobs is not None else guarded.trust_dobs,
+    )
+    return edges, union
 
 
 def _pair_codes(first: pd.Series, second: pd.Series) -> np.ndarray:

@@ -51,6 +51,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from resolver.frames import RecordRows, columns_of
+
 __all__ = ["STITCH_RULE", "browser_family", "stitch_edges", "stitch_frame", "stitch_sql"]
 
 STITCH_RULE = "ip_user_agent"
@@ -88,12 +90,13 @@ def browser_family(user_agent: str) -> str:
 
 
 def stitch_edges(
-    touchpoints: pd.DataFrame, *, cluster: np.ndarray, max_persons_per_ip: int
+    touchpoints: RecordRows, *, cluster: np.ndarray, max_persons_per_ip: int
 ) -> pd.DataFrame:
     """Edges from anonymous clusters to the one identified person sharing their browser.
 
     Args:
-        touchpoints: the ingest output (needs ``ip``, ``user_agent``, ``cookie_id``, ``ts``).
+        touchpoints: the ingest output (needs ``ip``, ``user_agent``, ``cookie_id``, ``ts``),
+            or a function reading its columns (``resolver.frames.RecordRows``).
         cluster: cluster label per record id, from clustering without stitching.
         max_persons_per_ip: an IP seen with more identified persons is ignored.
 
@@ -108,7 +111,7 @@ def stitch_edges(
     return edges
 
 
-def stitch_frame(touchpoints: pd.DataFrame, *, cluster: np.ndarray) -> pd.DataFrame:
+def stitch_frame(touchpoints: RecordRows, *, cluster: np.ndarray) -> pd.DataFrame:
     """What stitching reads per record: ``record_id, cluster, evidence, generation, ip, ua,
     family, cookie, t``.
 
@@ -117,35 +120,55 @@ def stitch_frame(touchpoints: pd.DataFrame, *, cluster: np.ndarray) -> pd.DataFr
     orders by ``cookie`` only to break ties, for which the codes keep the ids' order. As
     text, DuckDB's hash tables and the query's shared results held every session's IP, user
     agent, browser and cookie (3-4.5 GiB above the clustering at 10 M touchpoints, issue #14).
+    The touchpoints are read a column at a time, each let go of once coded, when they are
+    a function that reads them (``RecordRows``).
     """
-    present = [c for c in _EVIDENCE if c in touchpoints.columns]
-    evidence = touchpoints[present].notna().any(axis=1).to_numpy()
+
+    def column(name: str) -> pd.Series | None:
+        read = columns_of(touchpoints, [name])
+        return read[name] if name in read.columns else None
+
+    def required(name: str) -> pd.Series:
+        values = column(name)
+        if values is None:
+            raise KeyError(name)
+        return values
+
+    n = len(cluster)
+    evidence = np.zeros(n, dtype=bool)
+    for name in _EVIDENCE:
+        values = column(name)
+        if values is not None:
+            evidence |= values.notna().to_numpy()
+    cookies = required("cookie_id")
     # Browsers only: an app's user agent is the same on every install.
-    browser = touchpoints["cookie_id"].notna().to_numpy()
-    ua_code, agents = pd.factorize(touchpoints["user_agent"])
+    browser = cookies.notna().to_numpy()
+    # sorted: ``cookie`` breaks ties in the query's order, as the ids would
+    cookie = _nullable(pd.factorize(cookies, sort=True)[0])
+    del cookies
+    ua_code, agents = pd.factorize(required("user_agent"))
     ua_code[~browser] = -1
     family_code, _ = pd.factorize(pd.Index(agents, dtype=object).map(browser_family))
     family = np.append(family_code, -1)[ua_code]  # -1 (no user agent) takes the last: -1
-    ts = pd.to_datetime(touchpoints["ts"], utc=True)
+    del agents, family_code
+    ts = pd.to_datetime(required("ts"), utc=True)
     seconds = pd.Series(
         ts.to_numpy(dtype="datetime64[s]").astype(np.int64), dtype="Int64", index=ts.index
     ).mask(ts.isna())
-    generation = (
-        pd.factorize(touchpoints["generation"])[0]
-        if "generation" in touchpoints
-        else np.full(len(touchpoints), -1)
-    )
+    del ts
+    generations = column("generation")
+    generation = pd.factorize(generations)[0] if generations is not None else np.full(n, -1)
+    del generations
     return pd.DataFrame(
         {
-            "record_id": touchpoints["record_id"].to_numpy(),
+            "record_id": required("record_id").to_numpy(),
             "cluster": cluster,
             "evidence": evidence,
             "generation": _nullable(generation),
-            "ip": _nullable(pd.factorize(touchpoints["ip"])[0]),
+            "ip": _nullable(pd.factorize(required("ip"))[0]),
             "ua": _nullable(ua_code),
             "family": _nullable(family),
-            # sorted: ``cookie`` breaks ties in the query's order, as the ids would
-            "cookie": _nullable(pd.factorize(touchpoints["cookie_id"], sort=True)[0]),
+            "cookie": cookie,
             "t": seconds.to_numpy(),
         }
     )

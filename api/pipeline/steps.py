@@ -76,7 +76,6 @@ from resolver.graph import (
     build_persons,
 )
 from resolver.link import (
-    CLUSTER_LINKED_COLUMNS,
     LINK_COLUMNS,
     link_touchpoints,
     prepare_linking,
@@ -298,16 +297,18 @@ def model(ctx: RunContext, done: Results) -> ModelReady:
 def link(ctx: RunContext, done: Results) -> Linked:
     """Score pairs, cluster them under the guard-rails and the consent gate; write the links."""
     ready = done.of(ModelReady)
-    # the clustering's columns; linking's own unless training prepared the model input
-    reads = CLUSTER_LINKED_COLUMNS if ready.prepared else (*CLUSTER_LINKED_COLUMNS, *LINK_COLUMNS)
     # the model input and deterministic edges are handed to linking, which lets go of the
     # model input once scored: the run keeps no other reference
     done.put(replace(ready, prepared=None))
     handed = [ready.prepared]
     model = ready.model
     del ready
+    # on Spark the frame; on DuckDB each phase of linking reads its own columns, and lets go
+    # of them (held whole, 2.6 GiB at 10 M touchpoints under scoring, the union and
+    # stitching: issue #14)
+    touchpoints = done.of(Ingested).touchpoints
     result = link_touchpoints(
-        _linking_rows(ctx, done, columns=reads),  # a temporary: released with linking's frames
+        touchpoints.read() if _on_spark(ctx) else partial(_read_columns, touchpoints),
         model=model,
         options=ctx.config.linking,
         may_link=done.of(ConsentJudged).may_link,
@@ -620,6 +621,11 @@ def _linking_rows(ctx: RunContext, done: Results, *, columns: Sequence[str]) -> 
     """The touchpoint ``columns`` linking reads on DuckDB; every column on Spark, which reads
     the run's Parquet itself and is handed the frame for what it reads beside it."""
     return done.of(Ingested).touchpoints.read(columns=None if _on_spark(ctx) else columns)
+
+
+def _read_columns(rows: StoredRows, columns: Sequence[str]) -> pd.DataFrame:
+    """``rows.read(columns=columns)``: a ``RecordRows`` function of a run's table."""
+    return rows.read(columns=columns)
 
 
 def _on_spark(ctx: RunContext) -> bool:

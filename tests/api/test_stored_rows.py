@@ -143,7 +143,7 @@ def test_a_run_reading_each_steps_columns_publishes_what_every_column_gives(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each step reads only the touchpoint columns it declares (``GATE_COLUMNS``,
-    ``LINK_COLUMNS``, ``CLUSTER_LINKED_COLUMNS``, ``TOUCHPOINT_COLUMNS``...). A column read
+    ``TOUCHPOINT_COLUMNS``..., and each phase of linking its own). A column read
     but not declared is missing from the step's frame, and optional columns are tested with
     ``in``: the run would go on with other answers. So the same world is run again in the
     same workspace (its person ids kept) with every step handed every column."""
