@@ -45,6 +45,7 @@ import pyarrow.compute as pc
 
 from audiences import engagement as e
 from audiences.contacts import build_person_contacts
+from resolver.frames import RecordRows, columns_of
 from resolver.shared_text import arrow_array, is_arrow_text, repeated, shared_objects
 
 __all__ = [
@@ -82,6 +83,9 @@ TOUCHPOINT_COLUMNS: tuple[str, ...] = tuple(
 )  # fmt: skip
 """The touchpoint columns ``build_person_tables`` reads."""
 
+CONTACT_COLUMNS = ("kind", "channel", "subject_id", "phone", "email")
+"""The touchpoint columns ``audiences.contacts.build_person_contacts`` reads."""
+
 ACTIVITY_COLUMNS: dict[str, tuple[str, ...]] = {
     "events": ("subject_type", "subject_id", "ts", "event_type", "category", "channel"),
     "interactions": ("customer_id", "ts", "kind", "outcome"),
@@ -112,7 +116,7 @@ them: rows read so are let go as soon as the activity and the contacts have them
 def build_person_tables(
     *,
     graph: pd.DataFrame,
-    touchpoints: pd.DataFrame,
+    touchpoints: RecordRows,
     events: ActivityRows,
     interactions: ActivityRows,
     consent: pd.DataFrame,
@@ -122,8 +126,10 @@ def build_person_tables(
 
     Args:
         graph: the identity graph (``person_id`` per record, aligned with ``touchpoints``).
-        touchpoints: the run's normalised records (``TOUCHPOINT_COLUMNS``); released
-            before the per-person aggregates when the caller holds no other reference.
+        touchpoints: the run's normalised records (``TOUCHPOINT_COLUMNS``), or a function
+            reading their columns (``resolver.frames.RecordRows``): each part then reads its
+            own, and at most a few are held at once (the 16 together were 1.5 GiB at 10 M
+            touchpoints under the activity's and the identifiers' peaks, issue #14).
         events: validated ``events`` rows (``subject_type, subject_id, ts, event_type,
             category, channel``), or ``None``; or a function reading them, so that they
             are released once read (``ActivityRows``: at 10 M touchpoints 23 M events,
@@ -140,46 +146,29 @@ def build_person_tables(
     """
     person = graph["person_id"]
     rank, ranked = _ranks(person)
-    times = _as_instants(touchpoints["ts"])
     events_rows = events() if callable(events) else events
     activity, owner = _activity(
-        touchpoints,
+        columns_of(touchpoints, ["subject_type", "subject_id", "customer_id"]),
         person,
         rank,
         events_rows,
         interactions() if callable(interactions) else interactions,
     )
     contacts = build_person_contacts(
-        person=person, touchpoints=touchpoints, events=events_rows, as_of=as_of
+        person=person,
+        touchpoints=columns_of(touchpoints, CONTACT_COLUMNS),
+        events=events_rows,
+        as_of=as_of,
     )
     del events_rows  # read here (``ActivityRows``): released now, before the aggregates
-    identifiers = _identifiers(touchpoints, rank, ranked, times)
-    con = duckdb.connect()
-    try:
-        records = touchpoints[["kind", "customer_id", "ts"]].assign(person_id=person.to_numpy())
-        if times is not None:  # the instants DuckDB would read from Timestamp objects, faster
-            records["ts"] = times.array
-        con.register("records", records)
-        base = con.execute(
-            """
-            SELECT person_id,
-                   count(*) FILTER (WHERE kind = 'customers') > 0 AS is_customer,
-                   count(*) AS records,
-                   count(*) FILTER (WHERE kind = 'sessions') AS sessions,
-                   count(*) FILTER (WHERE kind = 'devices') AS devices,
-                   count(*) FILTER (WHERE kind = 'contacts') AS contacts,
-                   min(ts) AS first_seen, max(ts) AS last_seen,
-                   min(ts) FILTER (WHERE kind = 'customers') AS customer_since
-            FROM records GROUP BY person_id ORDER BY person_id
-            """
-        ).df()
-    finally:
-        con.close()
+    records = columns_of(touchpoints, ["kind", "ts"])
+    times = _as_instants(records["ts"])
+    identifiers = _identifiers(touchpoints, records, rank, ranked, times)
+    base, persons = _per_person(records, times, rank, ranked, person)
     crm = _crm_attributes(touchpoints, person, as_of=as_of)
     # what the aggregates below read is built: the records go (at 10 M touchpoints 1.4 GiB
     # beside the activity features' peak, issue #14)
     del records, touchpoints, times
-    persons = pd.Index(base["person_id"], name="person_id")
     # each activity row's person: DuckDB ordered the persons as ``_ranks`` did (ids compared
     # as bytes), so a record's rank is its person's row; comparing the two orders once costs
     # a fraction of looking up every record's id (10 M of them, 7 s)
@@ -187,6 +176,7 @@ def build_person_tables(
         code = rank[owner]
     else:
         code = persons.get_indexer(person.to_numpy())[owner]
+    del owner
     names: list[str] = []
     values: list[object] = []
     for name in base.columns[1:]:
@@ -214,6 +204,48 @@ def build_person_tables(
     return PersonTables(
         features=features, activity=activity, identifiers=identifiers, contacts=contacts
     )
+
+
+def _per_person(
+    records: pd.DataFrame,
+    times: pd.Series | None,
+    rank: np.ndarray,
+    ranked: pd.Index,
+    person: pd.Series,
+) -> tuple[pd.DataFrame, pd.Index]:
+    """Per person (sorted by id): whether a customer, record counts, first and last seen,
+    customer since; and the persons, in that order.
+
+    DuckDB groups the records by their person's rank (``_ranks``), a number, not by the
+    id's text, when every record has a person; ranks follow the ids' order, so the rows are
+    those grouping by the ids gives, and the ids are the ranked ones.
+    """
+    numbered = rank < len(ranked)
+    key: object = rank if bool(numbered.all()) else person.to_numpy()
+    frame = records.assign(person_id=key)
+    if times is not None:  # the instants DuckDB would read from Timestamp objects, faster
+        frame["ts"] = times.array
+    con = duckdb.connect()
+    try:
+        con.register("records", frame)
+        base = con.execute(
+            """
+            SELECT person_id,
+                   count(*) FILTER (WHERE kind = 'customers') > 0 AS is_customer,
+                   count(*) AS records,
+                   count(*) FILTER (WHERE kind = 'sessions') AS sessions,
+                   count(*) FILTER (WHERE kind = 'devices') AS devices,
+                   count(*) FILTER (WHERE kind = 'contacts') AS contacts,
+                   min(ts) AS first_seen, max(ts) AS last_seen,
+                   min(ts) FILTER (WHERE kind = 'customers') AS customer_since
+            FROM records GROUP BY person_id ORDER BY person_id
+            """
+        ).df()
+    finally:
+        con.close()
+    if key is rank:
+        base["person_id"] = ranked.take(base["person_id"].to_numpy())
+    return base, pd.Index(base["person_id"], name="person_id")
 
 
 def _activity_features(
@@ -667,34 +699,42 @@ def _time_key(ts: pd.Series, *, descending: bool = False) -> np.ndarray:
 
 
 def _identifiers(
-    touchpoints: pd.DataFrame, rank: np.ndarray, persons: pd.Index, times: pd.Series | None
+    touchpoints: RecordRows,
+    records: pd.DataFrame,
+    rank: np.ndarray,
+    persons: pd.Index,
+    times: pd.Series | None,
 ) -> pd.DataFrame:
     """One value per field per person: the customer record's first, else the newest.
 
     Records are ordered by person, customer first, newest first (missing
     times last), and each field takes its first value present in that order.
+    ``records``: each record's ``kind`` and ``ts``; the fields are read one at a time.
     """
-    customer = (touchpoints["kind"] == "customers").to_numpy()
-    newest = _time_key(touchpoints["ts"] if times is None else times, descending=True)
+    customer = (records["kind"] == "customers").to_numpy()
+    newest = _time_key(records["ts"] if times is None else times, descending=True)
     order = np.lexsort((newest, ~customer, rank))
+    del customer, newest
     code = rank[order]
     n = len(persons)
     picked: dict[str, object] = {"person_id": persons}
     for field in IDENTIFIER_FIELDS:
-        values = touchpoints["dob" if field == "date_of_birth" else field].to_numpy(object)[order]
+        name = "dob" if field == "date_of_birth" else field
+        values = columns_of(touchpoints, [name])[name].to_numpy(object)[order]
         rows = np.flatnonzero(pd.notna(values) & (code < n))
         first = rows[np.r_[True, code[rows][1:] != code[rows][:-1]][: len(rows)]]
         column = np.full(n, None, dtype=object)
         column[code[first]] = values[first]
         picked[field] = column
+        del values, rows
     return _frame(picked)
 
 
-def _crm_attributes(
-    touchpoints: pd.DataFrame, person: pd.Series, *, as_of: datetime
-) -> pd.DataFrame:
-    is_customer = (touchpoints["kind"] == "customers").to_numpy()
-    customers = touchpoints.loc[is_customer, ["ts", "gender", "country", "city", "dob"]]
+def _crm_attributes(touchpoints: RecordRows, person: pd.Series, *, as_of: datetime) -> pd.DataFrame:
+    records = columns_of(touchpoints, ["kind", "ts", "gender", "country", "city", "dob"])
+    is_customer = (records["kind"] == "customers").to_numpy()
+    customers = records.loc[is_customer, ["ts", "gender", "country", "city", "dob"]]
+    del records
     customers = customers.assign(person_id=person.to_numpy()[is_customer]).sort_values("ts")
     attrs = customers.groupby("person_id")[["gender", "country", "city", "dob"]].first()
     born = pd.to_datetime(attrs["dob"], errors="coerce")

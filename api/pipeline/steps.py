@@ -45,7 +45,7 @@ from api.pipeline.stored_rows import RowsWriter, StoredRows
 from api.report import write_report
 from audiences.actions import assign_actions
 from audiences.errors import AudienceError, SegmentInvalid
-from audiences.features import ACTIVITY_COLUMNS, TOUCHPOINT_COLUMNS, build_person_tables
+from audiences.features import ACTIVITY_COLUMNS, build_person_tables
 from audiences.history import relative_export_directory
 from audiences.segments import Segment, evaluate_segment
 from consent.effective import (
@@ -394,7 +394,8 @@ def features(ctx: RunContext, done: Results) -> Features:
     ctx.progress.start("features", total=done.of(PersonIds).persons)
     tables = build_person_tables(
         graph=done.of(PersonIds).graph,
-        touchpoints=ingested.touchpoints.read(columns=TOUCHPOINT_COLUMNS),
+        # each part of the features reads its own columns (``RecordRows``)
+        touchpoints=partial(_read_columns, ingested.touchpoints),
         # read inside, and let go once the activity and contacts are built
         events=lambda: _read_activity(ingested, "events"),
         interactions=lambda: _read_activity(ingested, "interactions"),
