@@ -45,7 +45,7 @@ import pyarrow.compute as pc
 
 from audiences import engagement as e
 from audiences.contacts import build_person_contacts
-from resolver.frames import RecordRows, columns_of
+from resolver.frames import RecordRows, columns_of, no_rows
 from resolver.shared_text import arrow_array, is_arrow_text, repeated, shared_objects
 
 __all__ = [
@@ -121,6 +121,7 @@ def build_person_tables(
     interactions: ActivityRows,
     consent: pd.DataFrame,
     as_of: datetime,
+    hand_over: Callable[[str, pd.DataFrame], bool] | None = None,
 ) -> PersonTables:
     """Features, activity and identifiers of every person of a run.
 
@@ -138,6 +139,11 @@ def build_person_tables(
             the same way.
         consent: ``person_consent`` (``person_id, purpose, allowed``).
         as_of: the run's time: "in the last 30 days" counts back from it.
+        hand_over: called with ``"contacts"``, ``"identifiers"`` and ``"activity"`` and
+            each table as soon as nothing more is built from it; when it returns ``True``
+            (it took the table: a run writes it to disk) no reference is kept, and the
+            table returned in its place has its columns and no rows. At 10 M touchpoints
+            the three held together under the features' peak were about 3 GiB (issue #14).
 
     Returns:
         ``features`` one row per person (sorted by id), ``activity`` one row
@@ -161,10 +167,17 @@ def build_person_tables(
         as_of=as_of,
     )
     del events_rows  # read here (``ActivityRows``): released now, before the aggregates
+    # and their pages given back: Arrow's allocator keeps what it freed for its next
+    # allocation, and the aggregates allocate as numpy does (at 10 M touchpoints the
+    # events' 1.8 GiB of Arrow text stayed in the process to the end of the step)
+    pa.default_memory_pool().release_unused()
+    contacts = _handed("contacts", contacts, hand_over)
     records = columns_of(touchpoints, ["kind", "ts"])
     times = _as_instants(records["ts"])
-    identifiers = _identifiers(touchpoints, records, rank, ranked, times)
     base, persons = _per_person(records, times, rank, ranked, person)
+    identifiers = _identifiers(touchpoints, records, rank, ranked, times)
+    coverage = _coverage(identifiers, persons)
+    identifiers = _handed("identifiers", identifiers, hand_over)
     crm = _crm_attributes(touchpoints, person, as_of=as_of)
     # what the aggregates below read is built: the records go (at 10 M touchpoints 1.4 GiB
     # beside the activity features' peak, issue #14)
@@ -185,14 +198,12 @@ def build_person_tables(
     for name, column in _activity_features(activity, code, len(persons), as_of=as_of):
         names.append(name)
         values.append(column)
-    ids = identifiers.set_index("person_id")
-    same = ids.index.equals(persons)
-    for flag, field in (("has_email", "email"), ("has_phone", "phone"), ("has_ad_id", "ad_id")):
-        present = ids[field].notna()
+    del code
+    activity = _handed("activity", activity, hand_over)
+    for flag, present in coverage.items():
         names.append(flag)
-        values.append(
-            present.to_numpy() if same else present.reindex(persons, fill_value=False).to_numpy()
-        )
+        values.append(present)
+    del coverage
     extra = [crm, _consent_flags(consent, persons)]
     for table in extra:  # as a left join on the persons
         aligned = table.reindex(persons)
@@ -204,6 +215,28 @@ def build_person_tables(
     return PersonTables(
         features=features, activity=activity, identifiers=identifiers, contacts=contacts
     )
+
+
+def _handed(
+    name: str, table: pd.DataFrame, hand_over: Callable[[str, pd.DataFrame], bool] | None
+) -> pd.DataFrame:
+    """``table``, or its columns without rows when ``hand_over`` took it."""
+    if hand_over is not None and hand_over(name, table):
+        return no_rows(table)
+    return table
+
+
+def _coverage(identifiers: pd.DataFrame, persons: pd.Index) -> dict[str, np.ndarray]:
+    """Per person (in ``persons``' order), whether they have an email, a phone, an ad id."""
+    ids = identifiers.set_index("person_id")
+    same = ids.index.equals(persons)
+    out: dict[str, np.ndarray] = {}
+    for flag, field in (("has_email", "email"), ("has_phone", "phone"), ("has_ad_id", "ad_id")):
+        present = ids[field].notna()
+        out[flag] = (
+            present.to_numpy() if same else present.reindex(persons, fill_value=False).to_numpy()
+        )
+    return out
 
 
 def _per_person(

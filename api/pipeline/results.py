@@ -8,6 +8,7 @@ step no longer needs are released by putting back a result without them
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
@@ -122,9 +123,26 @@ class PersonConsent:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Features:
-    """The per-person tables segments read."""
+    """The per-person tables segments and exports read.
+
+    The features are held; the activity, identifiers and contacts are on disk, each written
+    as soon as it was built (``stored``; in ``tables`` without rows): a step that reads one
+    reads it back (``table``), as it was. Held together they were about 3 GiB of the
+    features' peak at 10 M touchpoints (issue #14).
+    """
 
     tables: PersonTables
+    stored: Mapping[str, StoredRows] = field(default_factory=dict)
+    """Table name (``activity``, ``identifiers``, ``contacts``) -> its rows in the run."""
+
+    def table(self, name: str) -> pd.DataFrame:
+        """The table ``name`` (``features``, ``activity``, ``identifiers``, ``contacts``),
+        read back from the run when it is on disk."""
+        stored = self.stored.get(name)
+        if stored is not None:
+            return stored.read()
+        frame: pd.DataFrame = getattr(self.tables, name)
+        return frame
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -389,9 +389,19 @@ def person_consent_step(ctx: RunContext, done: Results) -> PersonConsent:
 
 
 def features(ctx: RunContext, done: Results) -> Features:
-    """The per-person features, activity and identifiers that segments and exports read."""
+    """The per-person features, activity and identifiers that segments and exports read.
+
+    The activity, identifiers and contacts are written as soon as each is built, and read
+    back by the steps that read them (``Features``): the step holds the features alone.
+    """
     ingested = done.of(Ingested)
     ctx.progress.start("features", total=done.of(PersonIds).persons)
+    stored: dict[str, StoredRows] = {}
+
+    def write(name: str, table: pd.DataFrame) -> bool:
+        stored[name] = StoredRows.write(table, path=ctx.out / f"person_{name}.parquet")
+        return True
+
     tables = build_person_tables(
         graph=done.of(PersonIds).graph,
         # each part of the features reads its own columns (``RecordRows``)
@@ -401,13 +411,11 @@ def features(ctx: RunContext, done: Results) -> Features:
         interactions=lambda: _read_activity(ingested, "interactions"),
         consent=done.of(PersonConsent).consent,
         as_of=ctx.as_of,
+        hand_over=write,
     )
     tables.features.to_parquet(ctx.out / "person_features.parquet", index=False)
-    tables.activity.to_parquet(ctx.out / "person_activity.parquet", index=False)
-    tables.identifiers.to_parquet(ctx.out / "person_identifiers.parquet", index=False)
-    tables.contacts.to_parquet(ctx.out / "person_contacts.parquet", index=False)
     ctx.progress.finish("features", rows=len(tables.features))
-    return Features(tables=tables)
+    return Features(tables=tables, stored=stored)
 
 
 def segments(ctx: RunContext, done: Results) -> Segmented:
@@ -418,7 +426,8 @@ def segments(ctx: RunContext, done: Results) -> Segmented:
     (``tether nightly`` exits 1 to say so). Actions are judged on the run's
     person consent (``audiences.actions``) and written as ``person_actions``.
     """
-    tables = done.of(Features).tables
+    built = done.of(Features)
+    features, activity = built.tables.features, built.table("activity")
     members: dict[str, pd.Series] = {}
     failed: dict[str, str] = dict(ctx.unusable_segments)
     for name in sorted(failed):
@@ -427,7 +436,7 @@ def segments(ctx: RunContext, done: Results) -> Segmented:
         ctx.progress.start(f"segment:{name}")
         try:
             members[name] = evaluate_segment(
-                segment, features=tables.features, activity=tables.activity, as_of=ctx.as_of
+                segment, features=features, activity=activity, as_of=ctx.as_of
             )
         except Exception as exc:  # one segment never stops the others (issue #12)
             code = exc.code if isinstance(exc, TetherError) else type(exc).__name__
@@ -448,7 +457,7 @@ def exports(ctx: RunContext, done: Results) -> Exported:
     that fails is recorded as failed for its segment and skipped like a
     segment that failed to evaluate.
     """
-    tables = done.of(Features).tables
+    built = done.of(Features)
     segmented = done.of(Segmented)
     # the whole judgement (status, reason, the event ids behind it), as the run wrote it and a
     # published run's exports read it
@@ -458,11 +467,11 @@ def exports(ctx: RunContext, done: Results) -> Exported:
         run_dir=ctx.out,
         published_dir=ctx.workspace.run_dir(ctx.run_id),
         as_of=ctx.as_of,
-        features=tables.features,
-        activity=tables.activity,
-        identifiers=tables.identifiers,
+        features=built.tables.features,
+        activity=built.table("activity"),
+        identifiers=built.table("identifiers"),
         consent=consent_table,
-        contacts=tables.contacts,
+        contacts=built.table("contacts"),
         actions=segmented.actions,
     )
     outcomes: list[ExportOutcome] = []

@@ -495,3 +495,36 @@ def test_touchpoints_read_through_a_function_give_the_same_tables_a_few_columns_
         _same(getattr(got, table), getattr(want, table))
     assert asked and max(len(columns) for columns in asked) <= 6
     assert {c for columns in asked for c in columns} <= set(DECLARED_COLUMNS)
+
+
+@settings(max_examples=10, deadline=None)  # the equivalence tests above cover the tables
+@given(runs())
+def test_tables_handed_over_as_built_are_the_tables_and_are_not_kept(run) -> None:
+    """A run takes the contacts, identifiers and activity as each is built (``hand_over``)
+    and writes them: they are the tables built otherwise, the function keeps no reference
+    to them, and returns them without rows (issue #14)."""
+    import gc
+    import weakref
+
+    taken: dict[str, pd.DataFrame] = {}
+    handed: list[weakref.ref[pd.DataFrame]] = []
+
+    def hand_over(name: str, table: pd.DataFrame) -> bool:
+        taken[name] = table.copy()  # written, as a run writes it
+        handed.append(weakref.ref(table))
+        return True
+
+    got = build_person_tables(**run, hand_over=hand_over)
+    gc.collect()
+    want = build_person_tables(**run)
+    assert sorted(taken) == ["activity", "contacts", "identifiers"]
+    assert not any(ref() is not None for ref in handed)
+    for name, table in taken.items():
+        _same(table, getattr(want, name))
+        empty = getattr(got, name)
+        assert list(empty.columns) == list(table.columns) and not len(empty)
+        assert list(empty.dtypes) == list(table.dtypes)
+    _same(got.features, want.features)
+    declined = build_person_tables(**run, hand_over=lambda name, table: False)
+    for table in ("activity", "identifiers", "features", "contacts"):
+        _same(getattr(declined, table), getattr(want, table))
