@@ -188,7 +188,7 @@ def build_person_tables(
     if persons.equals(ranked):
         code = rank[owner]
     else:
-        code = persons.get_indexer(person.to_numpy())[owner]
+        code = persons.get_indexer(pd.Index(person.to_numpy()))[owner]
     del owner
     names: list[str] = []
     values: list[object] = []
@@ -254,7 +254,7 @@ def _per_person(
     those grouping by the ids gives, and the ids are the ranked ones.
     """
     numbered = rank < len(ranked)
-    key: object = rank if bool(numbered.all()) else person.to_numpy()
+    key: np.ndarray = rank if bool(numbered.all()) else person.to_numpy()
     frame = records.assign(person_id=key)
     if times is not None:  # the instants DuckDB would read from Timestamp objects, faster
         frame["ts"] = times.array

@@ -526,5 +526,5 @@ def test_tables_handed_over_as_built_are_the_tables_and_are_not_kept(run) -> Non
         assert list(empty.dtypes) == list(table.dtypes)
     _same(got.features, want.features)
     declined = build_person_tables(**run, hand_over=lambda name, table: False)
-    for table in ("activity", "identifiers", "features", "contacts"):
-        _same(getattr(declined, table), getattr(want, table))
+    for kept in ("activity", "identifiers", "features", "contacts"):
+        _same(getattr(declined, kept), getattr(want, kept))
