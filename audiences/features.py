@@ -83,7 +83,7 @@ TOUCHPOINT_COLUMNS: tuple[str, ...] = tuple(
 )  # fmt: skip
 """The touchpoint columns ``build_person_tables`` reads."""
 
-CONTACT_COLUMNS = ("kind", "channel", "subject_id", "phone", "email")
+_CONTACTS_READ = ("kind", "channel", "subject_id", "phone", "email")
 """The touchpoint columns ``audiences.contacts.build_person_contacts`` reads."""
 
 ACTIVITY_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -162,7 +162,7 @@ def build_person_tables(
     )
     contacts = build_person_contacts(
         person=person,
-        touchpoints=columns_of(touchpoints, CONTACT_COLUMNS),
+        touchpoints=columns_of(touchpoints, _CONTACTS_READ),
         events=events_rows,
         as_of=as_of,
     )
@@ -178,7 +178,7 @@ def build_person_tables(
     identifiers = _identifiers(touchpoints, records, rank, ranked, times)
     coverage = _coverage(identifiers, persons)
     identifiers = _handed("identifiers", identifiers, hand_over)
-    crm = _crm_attributes(touchpoints, person, as_of=as_of)
+    crm = _crm_attributes(touchpoints, records, person, as_of=as_of)
     # what the aggregates below read is built: the records go (at 10 M touchpoints 1.4 GiB
     # beside the activity features' peak, issue #14)
     del records, touchpoints, times
@@ -763,11 +763,16 @@ def _identifiers(
     return _frame(picked)
 
 
-def _crm_attributes(touchpoints: RecordRows, person: pd.Series, *, as_of: datetime) -> pd.DataFrame:
-    records = columns_of(touchpoints, ["kind", "ts", "gender", "country", "city", "dob"])
+def _crm_attributes(
+    touchpoints: RecordRows, records: pd.DataFrame, person: pd.Series, *, as_of: datetime
+) -> pd.DataFrame:
+    """Per customer person, the CRM's gender, country, city and age (its earliest customer
+    record's); ``records``: each record's ``kind`` and ``ts``, the attributes read here."""
     is_customer = (records["kind"] == "customers").to_numpy()
-    customers = records.loc[is_customer, ["ts", "gender", "country", "city", "dob"]]
-    del records
+    attributes = columns_of(touchpoints, ["gender", "country", "city", "dob"])
+    customers = attributes.loc[is_customer].assign(ts=records.loc[is_customer, "ts"])
+    customers = customers[["ts", "gender", "country", "city", "dob"]]
+    del attributes
     customers = customers.assign(person_id=person.to_numpy()[is_customer]).sort_values("ts")
     attrs = customers.groupby("person_id")[["gender", "country", "city", "dob"]].first()
     born = pd.to_datetime(attrs["dob"], errors="coerce")

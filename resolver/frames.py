@@ -30,7 +30,8 @@ stitching, were 2.6 GiB under each of their peaks (issue #14)."""
 
 
 def columns_of(rows: RecordRows, names: Iterable[str]) -> pd.DataFrame:
-    """The columns ``names`` of ``rows`` that it has, in that order (no copy of a frame's)."""
+    """The columns ``names`` of ``rows`` that it has (no copy of a frame's): in that order
+    from a frame, as the function gives them otherwise; read them by name."""
     wanted = list(dict.fromkeys(names))
     if isinstance(rows, pd.DataFrame):
         return pd.DataFrame(

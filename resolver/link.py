@@ -43,7 +43,7 @@ from resolver.model import (
 )
 from resolver.options import LinkingOptions, SparkOptions
 from resolver.progress import NULL_PROGRESS, Progress
-from resolver.stitch import STITCH_RULE, stitch_edges
+from resolver.stitch import STITCH_COLUMNS, STITCH_RULE, stitch_edges
 
 __all__ = [
     "CLUSTER_LINKED_COLUMNS",
@@ -80,15 +80,21 @@ LINK_COLUMNS = (
     "gender", "postcode", "city", "address", "national_id",
 )  # fmt: skip
 
-#: Touchpoint columns ``cluster_linked`` reads: the guard-rails, the ambiguity rule
-#: (``resolver.ambiguity``) and browser stitching (``resolver.stitch``). Handed a function
-#: that reads columns (``resolver.frames.RecordRows``, a run), each phase asks for its own.
-CLUSTER_LINKED_COLUMNS = (
-    "record_id", "kind", "ts", "subject_type", "subject_id", "customer_id", "cookie_id", "ip",
-    "user_agent", "email_folded", "phone", "first_name", "last_name", "first_latin",
-    "last_latin", "first_canon", "last_skeleton", "generation", "dob", "postcode", "address",
-    "city", "national_id",
+#: The columns ``union_edges`` reads: the guard's and the ambiguity rule's
+#: (``resolver.ambiguity``).
+_UNION_EDGE_COLUMNS = (
+    "first_name", "dob", "generation", "email_folded", "phone", "first_latin", "last_latin",
+    "first_canon", "last_skeleton", "city", "postcode", "address", "national_id",
 )  # fmt: skip
+#: The columns the guarded union reads besides: customers, consent subjects, surnames.
+_UNION_COLUMNS = ("customer_id", "kind", "subject_type", "subject_id", "last_name")
+
+#: Touchpoint columns ``cluster_linked`` reads: the guard-rails, the ambiguity rule and
+#: browser stitching (``resolver.stitch``). Handed a function that reads columns
+#: (``resolver.frames.RecordRows``, a run), each phase asks for its own.
+CLUSTER_LINKED_COLUMNS = tuple(
+    dict.fromkeys((*_UNION_EDGE_COLUMNS, *_UNION_COLUMNS, *STITCH_COLUMNS))
+)
 
 #: The model input: one row per distinct person signature per fragment, over the
 #: views ``tp`` (touchpoints), ``fragments`` and ``junk_values``. DuckDB's dialect;
@@ -459,13 +465,6 @@ def cluster_linked(
             labels = union.labels()
     edges["decision"] = decisions.to_numpy()
     return Clustered(labels=labels, edges=edges)
-
-
-#: The columns ``union_edges`` reads: the guard's and the ambiguity rule's.
-_UNION_EDGE_COLUMNS = (
-    "first_name", "dob", "generation", "email_folded", "phone", "first_latin", "last_latin",
-    "first_canon", "last_skeleton", "city", "postcode", "address", "national_id",
-)  # fmt: skip
 
 
 def _guarded_union(

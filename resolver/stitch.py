@@ -53,7 +53,14 @@ import pandas as pd
 
 from resolver.frames import RecordRows, columns_of
 
-__all__ = ["STITCH_RULE", "browser_family", "stitch_edges", "stitch_frame", "stitch_sql"]
+__all__ = [
+    "STITCH_COLUMNS",
+    "STITCH_RULE",
+    "browser_family",
+    "stitch_edges",
+    "stitch_frame",
+    "stitch_sql",
+]
 
 STITCH_RULE = "ip_user_agent"
 STITCH_RANK = 4
@@ -62,6 +69,9 @@ _EVIDENCE = (
     "customer_id", "email_folded", "phone", "first_latin", "last_latin", "dob", "postcode",
     "national_id",
 )  # fmt: skip
+
+#: The touchpoint columns stitching reads (``stitch_frame``).
+STITCH_COLUMNS = (*_EVIDENCE, "record_id", "cookie_id", "user_agent", "ts", "generation", "ip")
 
 #: Where more than this share of identified persons' cookies on one browser family were
 #: first seen while an earlier one was still in use, the data's cookies do not replace one

@@ -24,6 +24,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from resolver.shared_text import take_values
+
 __all__ = ["RowsWriter", "StoredRows"]
 
 logger = logging.getLogger(__name__)
@@ -192,8 +194,8 @@ class RowsWriter:
 
 def _as_written(column: pa.ChunkedArray, dtype: Any) -> pd.Series:
     """One Parquet column as the pandas column it was written from."""
-    if pa.types.is_dictionary(column.type):  # Python strings, read coded (``_coded``)
-        return _text_objects(column)
+    if pa.types.is_dictionary(column.type) and pd.api.types.is_object_dtype(dtype):
+        return _text_objects(column)  # Python strings, read coded (``_coded``)
     if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
         return pd.Series(pd.arrays.ArrowStringArray(column), copy=False)
     if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
@@ -212,8 +214,6 @@ def _text_objects(column: pa.ChunkedArray) -> pd.Series:
     column = column.unify_dictionaries()
     if not column.num_chunks:
         return pd.Series(np.empty(0, dtype=object), dtype=object)
-    values = column.chunk(0).dictionary.to_numpy(zero_copy_only=False)
-    table = np.empty(len(values) + 1, dtype=object)  # the last: missing
-    table[: len(values)] = values
+    values = column.chunk(0).dictionary.to_pylist()
     codes = [chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False) for chunk in column.chunks]
-    return pd.Series(table[np.concatenate(codes)], dtype=object, copy=False)
+    return pd.Series(take_values(values, np.concatenate(codes)), dtype=object, copy=False)

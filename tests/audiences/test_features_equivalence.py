@@ -501,20 +501,27 @@ def test_touchpoints_read_through_a_function_give_the_same_tables_a_few_columns_
 @given(runs())
 def test_tables_handed_over_as_built_are_the_tables_and_are_not_kept(run) -> None:
     """A run takes the contacts, identifiers and activity as each is built (``hand_over``)
-    and writes them: they are the tables built otherwise, the function keeps no reference
-    to them, and returns them without rows (issue #14)."""
+    and writes them: read back, they are the tables built otherwise, the function keeps no
+    reference to them, and returns them without rows (issue #14)."""
     import gc
+    import tempfile
     import weakref
+    from pathlib import Path
+
+    from api.pipeline.stored_rows import StoredRows
 
     taken: dict[str, pd.DataFrame] = {}
     handed: list[weakref.ref[pd.DataFrame]] = []
+    with tempfile.TemporaryDirectory() as directory:
 
-    def hand_over(name: str, table: pd.DataFrame) -> bool:
-        taken[name] = table.copy()  # written, as a run writes it
-        handed.append(weakref.ref(table))
-        return True
+        def hand_over(name: str, table: pd.DataFrame) -> bool:
+            # written and read back, as a run writes it and its segments and exports read it
+            stored = StoredRows.write(table, path=Path(directory) / f"{name}.parquet")
+            taken[name] = stored.read()
+            handed.append(weakref.ref(table))
+            return True
 
-    got = build_person_tables(**run, hand_over=hand_over)
+        got = build_person_tables(**run, hand_over=hand_over)
     gc.collect()
     want = build_person_tables(**run)
     assert sorted(taken) == ["activity", "contacts", "identifiers"]

@@ -19,7 +19,12 @@ from api.worlds.demo import demo_config_toml, write_demo_world
 from api.worlds.harder import harder_config_toml, write_harder_world
 from resolver import ingest_sources
 from resolver.cluster import GuardedUnion
-from resolver.link import link_touchpoints, prepare_linking, train_on_touchpoints
+from resolver.link import (
+    CLUSTER_LINKED_COLUMNS,
+    link_touchpoints,
+    prepare_linking,
+    train_on_touchpoints,
+)
 
 
 def test_the_model_input_is_gone_before_clustering(
@@ -120,6 +125,7 @@ def test_linking_handed_a_column_reader_reads_a_phase_at_a_time_and_links_alike(
 
     assert held == {"predict": [0], "union": [0, 0]}  # the edges, then the stitched ones
     assert max(len(columns) for columns in asked) <= 13  # never the 23 at once
+    assert {c for columns in asked for c in columns} <= set(CLUSTER_LINKED_COLUMNS)
     browsing = [c for c in asked if {"cookie_id", "user_agent", "ip", "ts"} & set(c)]
     assert browsing == [["cookie_id"], ["user_agent"], ["ts"], ["ip"]]
     np.testing.assert_array_equal(read_so.cluster, framed.cluster)
