@@ -437,6 +437,9 @@ def person_consent(
     )
     state = pairs["state"].to_numpy(np.int64)
     cell = pairs["person"].to_numpy(np.int64) * len(purposes) + purpose_of_state[state]
+    # each pair is its state and cell now: the join's frame and keys go (at 10 M touchpoints
+    # 18 M pairs, under the step's peak with the grid's columns, issue #14)
+    del pairs, subject_key, state_key, person_codes, has_person, purpose_of_state
     live = states["live"].astype(bool).to_numpy()[state]
     # the states' text is compared once per state, in Arrow, and the answers taken per pair:
     # at 10 M touchpoints a Python string per pair for status and event id cost 20 s
@@ -453,7 +456,9 @@ def person_consent(
         last_grant = np.full(n_cells, np.iinfo(np.int64).min, dtype=np.int64)
         np.maximum.at(last_grant, cell[customer], stamp[customer])
         overridden = negative & dated & (stamp < last_grant[cell])
+        del stamp, dated, customer, last_grant
     blocking = negative & ~overridden
+    del negative, status
     is_blocked = np.bincount(cell[blocking], minlength=n_cells) > 0
     is_granted = ~is_blocked & (np.bincount(cell[granted], minlength=n_cells) > 0)
     is_lapsed = ~is_blocked & ~is_granted & (np.bincount(cell[~live], minlength=n_cells) > 0)
