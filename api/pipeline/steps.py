@@ -76,7 +76,6 @@ from resolver.graph import (
     build_persons,
 )
 from resolver.link import (
-    LINK_COLUMNS,
     link_touchpoints,
     prepare_linking,
     train_on_touchpoints,
@@ -283,7 +282,7 @@ def model(ctx: RunContext, done: Results) -> ModelReady:
     spark, source = ctx.config.spark, ctx.out / "touchpoints.parquet"
     # the touchpoints ingest wrote: DuckDB reads the linking columns itself; Spark reads the
     # file on the [spark] session, and is handed the frame for what it reads beside it
-    tp = _linking_rows(ctx, done, columns=LINK_COLUMNS) if _on_spark(ctx) else None
+    tp = done.of(Ingested).touchpoints.read() if _on_spark(ctx) else None
     prepared = prepare_linking(
         tp, options=ctx.config.linking, con=duckdb.connect(), spark=spark, source=source
     )
@@ -633,13 +632,6 @@ SUBJECT_COLUMNS = ("subject_type", "subject_id", "customer_id", "email")
 
 STATES_FILE = "_subject_states.parquet"
 """The consent step's subject states, in the partial run until person consent reads them."""
-
-
-def _linking_rows(ctx: RunContext, done: Results, *, columns: Sequence[str]) -> pd.DataFrame:
-    """The touchpoints for the model step on Spark: every column (Spark reads the run's
-    Parquet itself and is handed the frame for what it reads beside it); ``columns`` on
-    another engine."""
-    return done.of(Ingested).touchpoints.read(columns=None if _on_spark(ctx) else columns)
 
 
 def _read_columns(rows: StoredRows, columns: Sequence[str]) -> pd.DataFrame:
