@@ -178,6 +178,21 @@ TOUCHPOINT_COLUMNS: tuple[str, ...] = (
     "tc_string", "gpc", "attributes",
 )  # fmt: skip
 
+_TOUCHPOINT_TYPES: Mapping[str, pa.DataType] = {
+    "record_id": pa.int64(),
+    "ts": pa.timestamp("ns", tz="UTC"),
+    "first_translit": pa.bool_(),
+    "last_translit": pa.bool_(),
+    "first_forms": pa.list_(pa.string()),
+    "gpc": pa.bool_(),
+}
+TOUCHPOINT_SCHEMA = pa.schema(
+    [(name, _TOUCHPOINT_TYPES.get(name, pa.string())) for name in TOUCHPOINT_COLUMNS]
+)
+"""The touchpoints' Arrow types, every column text but these: the same for every source and
+chunk, so that the run writes each chunk as it comes (a column a source lacks is missing
+values of its type, not a column of nulls)."""
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SourceConfig:
@@ -609,10 +624,11 @@ def ingest_sources(
             kind to its directory there, so that none is held while the other sources
             are read (at 10 M touchpoints, 23 M events: about 7 GiB read and checked at
             once; 11 M consents, 2.3 GiB held to the consent step, issue #14).
-        on_touchpoints: given the touchpoints as soon as the last linked source is read,
-            before the consents are; it returns whether it took them (the result then
-            holds none). The run writes them there, so that they are not held while the
-            consents are read.
+        on_touchpoints: given the touchpoints a chunk at a time, numbered and in order, as
+            soon as each is normalised; it returns whether it took them (the result then
+            leaves them out). The run writes them to its directory there, so that no
+            source's touchpoints are held while the next is read (held to the last linked
+            source, 10 M touchpoints were ingest's peak, issue #14).
 
     Sources are read a chunk at a time (``_read_chunks``: a file, or up to ``CHUNK_ROWS``
     rows of a Parquet file); every rule reads a row alone, except the duplicate key, which
@@ -631,15 +647,13 @@ def ingest_sources(
             f"source name(s) {', '.join(duplicates)} configured twice", sources=duplicates
         )
     touch_parts: list[pd.DataFrame] = []
+    next_record_id = 0  # the touchpoints are numbered in the order they are read
     activity_parts: dict[str, list[pd.DataFrame]] = {}
     activity: dict[str, pd.DataFrame] = {}
-    touchpoints: pd.DataFrame | None = None
+    taken: pd.DataFrame | None = None  # no rows: the columns of the touchpoints handed over
     # Sources are read in ``_READ_ORDER`` of their kinds, each kind's in the order configured;
     # the results keep the configured order.
     order = sorted(range(len(sources)), key=lambda i: _READ_ORDER.index(sources[i].kind))
-    last_linked = max(
-        (i for i in order if sources[i].kind in LINKED_KINDS), key=order.index, default=None
-    )
     quarantined: dict[int, pd.DataFrame] = {}
     counted: dict[int, SourceCounts] = {}
     for position in order:
@@ -684,7 +698,12 @@ def ingest_sources(
                     ambiguous=ambiguous,
                 )
                 del valid  # normalised into ``touch``: not held while the next chunk is read
-                touch_parts.append(touch)
+                touch = _numbered(touch, start=next_record_id)
+                next_record_id += len(touch)
+                if on_touchpoints is None or not on_touchpoints(touch):
+                    touch_parts.append(touch)
+                elif taken is None:
+                    taken = no_rows(touch)
                 del touch
                 tally.add(dropped=dropped)
             else:
@@ -710,21 +729,18 @@ def ingest_sources(
             tally.rows_suppressed,
         )
         progress.finish(f"ingest:{config.name}", rows=tally.rows_in)
-        if position == last_linked:
-            # the touchpoints are complete: handed over before the consents are read
-            touchpoints = _numbered(join_parts(touch_parts))
-            touch_parts.clear()
-            if on_touchpoints is not None and on_touchpoints(touchpoints):
-                touchpoints = no_rows(touchpoints)
-            gc.collect()
     for kind, parts in activity_parts.items():
         activity[kind] = join_parts(parts)
     del activity_parts
     quarantine = {sources[i].name: quarantined[i] for i in sorted(quarantined)}
     counts = [counted[i] for i in sorted(counted)]
-    if touchpoints is None:
+    if touch_parts:
+        touchpoints = join_parts(touch_parts)
+    elif taken is not None:  # every chunk was taken
+        touchpoints = taken
+    else:  # no linked source, or none had a usable row
         touchpoints = _numbered(
-            pd.DataFrame({c: pd.Series(dtype=object) for c in TOUCHPOINT_COLUMNS})
+            pd.DataFrame({c: pd.Series(dtype=object) for c in TOUCHPOINT_COLUMNS}), start=0
         )
     return IngestResult(
         touchpoints=touchpoints,
@@ -734,9 +750,10 @@ def ingest_sources(
     )
 
 
-def _numbered(touchpoints: pd.DataFrame) -> pd.DataFrame:
-    """The touchpoints with ``record_id`` (0..n-1) and the columns in their order."""
-    touchpoints["record_id"] = np.arange(len(touchpoints), dtype=np.int64)
+def _numbered(touchpoints: pd.DataFrame, *, start: int) -> pd.DataFrame:
+    """The touchpoints with ``record_id`` (``start``, ``start`` + 1, ...) and the columns in
+    their order."""
+    touchpoints["record_id"] = np.arange(start, start + len(touchpoints), dtype=np.int64)
     if list(touchpoints.columns) != list(TOUCHPOINT_COLUMNS):
         touchpoints = touchpoints[list(TOUCHPOINT_COLUMNS)]
     return touchpoints

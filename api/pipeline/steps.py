@@ -18,6 +18,7 @@ from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -82,7 +83,7 @@ from resolver.link import (
 )
 from resolver.model import load_model, save_model
 from resolver.person_ids import assign_person_ids
-from resolver.sources import ingest_sources
+from resolver.sources import TOUCHPOINT_SCHEMA, ingest_sources
 
 __all__ = [
     "consent",
@@ -100,10 +101,19 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
+_TOUCHPOINTS_WRITTEN: dict[str, Any] = {
+    "schema": TOUCHPOINT_SCHEMA,
+    # times in microseconds, as Spark reads Parquet (it refuses TIMESTAMP(NANOS)); ingest
+    # keeps no finer time than that
+    "coerce_timestamps": "us",
+    "allow_truncated_timestamps": True,
+}
+
+
 def ingest(ctx: RunContext, done: Results) -> Ingested:
     """Read every source; erased subjects are dropped here (the suppression list)."""
     writers: dict[str, RowsWriter] = {}
-    written: list[StoredRows] = []
+    touch_writer = RowsWriter(ctx.out / "touchpoints.parquet", **_TOUCHPOINTS_WRITTEN)
 
     def write_activity(kind: str, frame: pd.DataFrame) -> bool:
         """Write a chunk of a kind's rows to the run as soon as ingest has it, and hold none:
@@ -114,17 +124,9 @@ def ingest(ctx: RunContext, done: Results) -> Ingested:
         return True
 
     def write_touchpoints(frame: pd.DataFrame) -> bool:
-        """Write the touchpoints before the consents are read; each later step reads back the
-        columns it reads. Times in microseconds, as Spark reads Parquet (it refuses
-        TIMESTAMP(NANOS)); ingest keeps no finer time than that."""
-        written.append(
-            StoredRows.write(
-                frame,
-                path=ctx.out / "touchpoints.parquet",
-                coerce_timestamps="us",
-                allow_truncated_timestamps=True,
-            )
-        )
+        """Write a chunk of touchpoints as soon as ingest has it, and hold none; each later
+        step reads back the columns it reads."""
+        touch_writer.append(frame)
         return True
 
     try:
@@ -138,10 +140,12 @@ def ingest(ctx: RunContext, done: Results) -> Ingested:
         )
     finally:  # a source that fails leaves no file open (the partial run is discarded)
         closed = {kind: writer.close() for kind, writer in writers.items()}
+        touchpoints = touch_writer.close()
     on_disk = {kind: stored for kind, stored in closed.items() if stored is not None}
-    if not written:  # no linked source: no rows, the columns
-        write_touchpoints(ingested.touchpoints)
-    (touchpoints,) = written
+    if touchpoints is None:  # no linked source: no rows, the columns
+        touchpoints = StoredRows.write(
+            ingested.touchpoints, path=ctx.out / "touchpoints.parquet", **_TOUCHPOINTS_WRITTEN
+        )
     (ctx.out / "quarantine").mkdir()
     for source, rows in ingested.quarantine.items():
         rows.to_parquet(ctx.out / "quarantine" / f"{source}.parquet", index=False)

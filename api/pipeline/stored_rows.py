@@ -41,15 +41,18 @@ class StoredRows:
     """Column -> its pandas dtype when written, in the file's column order."""
 
     @classmethod
-    def write(cls, frame: pd.DataFrame, *, path: Path, **options: Any) -> StoredRows:
+    def write(
+        cls, frame: pd.DataFrame, *, path: Path, schema: pa.Schema | None = None, **options: Any
+    ) -> StoredRows:
         """Write ``frame`` to ``path`` (``pyarrow.parquet.ParquetWriter``'s ``options``, no
-        index), as ``DataFrame.to_parquet`` writes it.
+        index), as ``DataFrame.to_parquet`` writes it, or in the Arrow types of ``schema``.
 
         A slice of ``WRITE_ROWS`` rows at a time, each converted to the Arrow types of the
         whole frame: converted whole, 10 M touchpoints were a 2.5 GiB Arrow copy beside the
         frame, ingest's peak (issue #14).
         """
-        schema = pa.Schema.from_pandas(frame, preserve_index=False)
+        if schema is None:
+            schema = pa.Schema.from_pandas(frame, preserve_index=False)
         with pq.ParquetWriter(path, schema, **options) as writer:
             for start in range(0, max(len(frame), 1), WRITE_ROWS):
                 rows = frame.iloc[start : start + WRITE_ROWS]
@@ -125,14 +128,17 @@ class RowsWriter:
     comes while it has the dtypes and Arrow types of the first; a chunk that has others (a
     column all missing in the first chunk, text in a later one) makes the writer hold the
     rest and write them all at ``close``, concatenated as pandas concatenates them.
-    Chunks of one source read alike (ingest's events, issue #14), so that is rare.
+    Chunks of one source read alike (ingest's events, issue #14), so that is rare. Given a
+    ``schema``, every chunk is written in its Arrow types (ingest's touchpoints, whose
+    sources lack different columns).
     """
 
-    def __init__(self, path: Path, **options: Any) -> None:
+    def __init__(self, path: Path, *, schema: pa.Schema | None = None, **options: Any) -> None:
         self._path = path
         self._options = options
         self._writer: pq.ParquetWriter | None = None
-        self._schema: pa.Schema | None = None
+        self._given = schema
+        self._schema: pa.Schema | None = schema
         self._dtypes: dict[str, Any] | None = None
         self._rows = 0
         self._held: list[pd.DataFrame] | None = None
@@ -152,7 +158,7 @@ class RowsWriter:
             self._empty = frame  # written at close if no rows come
             return
         if self._writer is None:
-            table = pa.Table.from_pandas(frame, preserve_index=False)
+            table = pa.Table.from_pandas(frame, schema=self._schema, preserve_index=False)
             self._schema, self._dtypes = table.schema, _dtypes(frame)
             self._writer = pq.ParquetWriter(self._path, table.schema, **self._options)
         elif _dtypes(frame) != self._dtypes:
@@ -179,7 +185,9 @@ class RowsWriter:
     def close(self) -> StoredRows | None:
         """The rows written, or ``None`` when no chunk came."""
         if self._writer is None and self._empty is not None:
-            return StoredRows.write(self._empty, path=self._path, **self._options)
+            return StoredRows.write(
+                self._empty, path=self._path, schema=self._schema, **self._options
+            )
         if self._writer is None:
             return None
         self._writer.close()
@@ -189,7 +197,7 @@ class RowsWriter:
             return written
         frame = pd.concat([written.read(), *self._held], ignore_index=True)
         self._held = None
-        return StoredRows.write(frame, path=self._path, **self._options)
+        return StoredRows.write(frame, path=self._path, schema=self._given, **self._options)
 
 
 def _as_written(column: pa.ChunkedArray, dtype: Any) -> pd.Series:

@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -110,6 +112,48 @@ def test_rows_written_a_chunk_at_a_time_are_the_chunks_concatenated(
     expected = pd.concat(frames, ignore_index=True)
     assert stored.rows == len(expected)
     # pandas' concat fills a column all missing in one chunk with NaN, or None: either missing
+    pd.testing.assert_frame_equal(_missing_as_none(stored.read()), _missing_as_none(expected))
+
+
+_SCHEMA = pa.schema(
+    [
+        ("record_key", pa.string()),
+        ("arrow_text", pa.string()),
+        ("ts", pa.timestamp("ns", tz="UTC")),
+        ("first_forms", pa.list_(pa.string())),
+        ("record_id", pa.int64()),
+        ("gpc", pa.bool_()),
+    ]
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(chunks=st.lists(_ROWS, min_size=1, max_size=4), blank=st.integers(0, 3))
+def test_rows_written_in_a_schema_are_written_as_each_chunk_comes(
+    tmp_path_factory, chunks, blank
+) -> None:
+    """Given a ``schema``, a chunk whose column is all missing is written in the schema's
+    type as it comes, nothing held (ingest's touchpoints, whose sources lack different
+    columns, issue #14), and the file reads back as the chunks concatenated."""
+    frames = [_frame(rows) for rows in chunks]
+    if blank < len(frames):
+        frames[blank] = frames[blank].assign(
+            record_key=pd.Series(None, dtype=object), first_forms=pd.Series(None, dtype=object)
+        )
+    path = tmp_path_factory.mktemp("schema") / "t.parquet"
+    writer = RowsWriter(
+        path, schema=_SCHEMA, coerce_timestamps="us", allow_truncated_timestamps=True
+    )
+    for frame in frames:
+        writer.append(frame)
+        assert writer._held is None  # written, not held
+    stored = writer.close()
+    assert stored is not None
+    written = pq.read_schema(path)
+    assert [(f.name, f.type) for f in written] == [
+        (f.name, pa.timestamp("us", tz="UTC") if f.name == "ts" else f.type) for f in _SCHEMA
+    ]
+    expected = pd.concat(frames, ignore_index=True)
     pd.testing.assert_frame_equal(_missing_as_none(stored.read()), _missing_as_none(expected))
 
 

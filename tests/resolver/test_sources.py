@@ -221,13 +221,15 @@ def test_activity_rows_are_handed_over_a_chunk_at_a_time_as_read(tmp_path):
     pd.testing.assert_frame_equal(result.activity["consents"], held["consents"])
 
 
-def test_the_touchpoints_are_handed_over_before_the_consents_are_read(tmp_path):
-    """``on_touchpoints`` gets the touchpoints ``touchpoints`` would hold once the last
-    linked source is read, before the consents; taken, the result holds none (issue #14)."""
-    crm = _write(tmp_path / "crm.csv", "customer_id,email\nk1,a@example.com\n")
-    web = _write(
-        tmp_path / "s.csv", "session_id,started_at,cookie_id\ns1,2026-10-01T10:00:00Z,c1\n"
-    )
+def test_the_touchpoints_are_handed_over_a_chunk_at_a_time_as_each_is_read(tmp_path):
+    """``on_touchpoints`` gets the touchpoints ``touchpoints`` would hold a chunk (here a
+    file) at a time, numbered on from the chunk before, each before the next source is read;
+    taken, the result holds none (issue #14)."""
+    crm = _write(tmp_path / "crm.csv", "customer_id,email\nk1,a@example.com\nk2,b@example.com\n")
+    web = tmp_path / "web"
+    web.mkdir()
+    _write(web / "1.csv", "session_id,started_at,cookie_id\ns1,2026-10-01T10:00:00Z,c1\n")
+    _write(web / "2.csv", "session_id,started_at,cookie_id\ns2,2026-10-02T10:00:00Z,c2\n")
     consents = _one_consent(tmp_path)
     sources = [
         SourceConfig(name="consents", kind="consents", path=consents),
@@ -243,10 +245,15 @@ def test_the_touchpoints_are_handed_over_before_the_consents_are_read(tmp_path):
         return True
 
     result = ingest_sources(sources=sources, on_touchpoints=take, progress=progress)
-    ((frame, read),) = handed
-    assert read == ["ingest:crm", "ingest:web"]
-    pd.testing.assert_frame_equal(frame, held)
+    assert [len(frame) for frame, _ in handed] == [2, 1, 1]
+    assert [read for _, read in handed] == [["ingest:crm"], ["ingest:crm", "ingest:web"]] + [
+        ["ingest:crm", "ingest:web"]
+    ]
+    assert [frame["record_id"].tolist() for frame, _ in handed] == [[0, 1], [2], [3]]
+    joined = pd.concat([frame for frame, _ in handed], ignore_index=True)
+    pd.testing.assert_frame_equal(joined, held)
     assert len(result.touchpoints) == 0 and list(result.touchpoints.columns) == list(held.columns)
+    assert dict(result.touchpoints.dtypes) == dict(held.dtypes)
 
 
 def test_sources_are_read_events_first_consents_last_and_reported_as_configured(tmp_path):
