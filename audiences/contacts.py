@@ -14,10 +14,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from audiences import engagement as e
 from resolver.channels import CHANNELS, messaging_channel_names
+from resolver.shared_text import shared_objects
 
 __all__ = ["CONTACT_COLUMNS", "build_person_contacts"]
 
@@ -104,6 +106,15 @@ def build_person_contacts(
     return out[list(CONTACT_COLUMNS)].reset_index(drop=True)
 
 
+def _objects(values: pd.Series) -> np.ndarray:
+    """The values as an object array; a ``Categorical``'s (events read as codes) with
+    ``None`` where missing, as text read as objects has."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return shared_objects(values)
+    objects: np.ndarray = values.astype(object).to_numpy()
+    return objects
+
+
 def _contact_state(
     contacts: pd.DataFrame, events: pd.DataFrame | None, *, until: datetime
 ) -> pd.DataFrame:
@@ -115,9 +126,9 @@ def _contact_state(
     mine = events.loc[of_contacts]  # the contacts' rows first: text becomes objects only there
     rows = pd.DataFrame(
         {
-            "contact_id": mine["subject_id"].astype(object).to_numpy(),
-            "channel": mine["channel"].astype(object).to_numpy(),
-            "type": mine["event_type"].astype(object).to_numpy(),
+            "contact_id": _objects(mine["subject_id"]),
+            "channel": _objects(mine["channel"]),
+            "type": _objects(mine["event_type"]),
             # as UTC datetime64, not an object array of Timestamps (0.9 s per 0.44 M rows)
             "ts": pd.to_datetime(mine["ts"], utc=True).to_numpy("datetime64[ns]"),
         }

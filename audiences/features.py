@@ -519,7 +519,7 @@ def _activity(
     people = person.to_numpy()
     if events is not None and len(events):
         owner = _first_owner(
-            [_arrow_text(events["subject_type"]), _arrow_text(events["subject_id"])],
+            [events["subject_type"], events["subject_id"]],
             [_text(touchpoints["subject_type"]), _text(touchpoints["subject_id"])],
         )
         found = np.flatnonzero(owner >= 0)
@@ -539,7 +539,7 @@ def _activity(
     if interactions is not None and len(interactions):
         known = np.flatnonzero(touchpoints["customer_id"].notna().to_numpy())
         owner = _first_owner(
-            [_arrow_text(interactions["customer_id"])],
+            [interactions["customer_id"]],
             [_text(touchpoints["customer_id"].iloc[known])],
         )
         found = np.flatnonzero(owner >= 0)
@@ -553,7 +553,7 @@ def _activity(
                 "type": _series(_shared_text(interactions["kind"])[found]),
                 "category": _series(np.full(m, None, dtype=object)),
                 "channel": _series(np.full(m, None, dtype=object)),
-                "outcome": _taken(interactions, "outcome", found),
+                "outcome": _taken_shared(interactions, "outcome", found),
             }
         )
     if not parts:
@@ -607,25 +607,21 @@ def _text(values: pd.Series) -> np.ndarray:
 def _shared_text(values: pd.Series) -> np.ndarray:
     """``_text(values)`` with one ``str`` per distinct value shared by its rows (an event
     type over millions of events is one object, not one per row)."""
-    if is_arrow_text(values) and values.notna().all():
+    if _coded_text(values) and values.notna().all():
         return shared_objects(values)
     return _text(values)  # other types become their text, and missing values too
 
 
-def _taken(frame: pd.DataFrame, name: str, rows: np.ndarray) -> pd.Series:
-    """``frame[name]`` at ``rows`` (a column of ``None`` if the frame has none)."""
-    if name in frame:
-        return _series(frame[name].array.take(rows))
-    return _series(np.full(len(rows), None, dtype=object))
-
-
 def _taken_shared(frame: pd.DataFrame, name: str, rows: np.ndarray) -> pd.Series:
-    """``_taken``, Arrow text as objects shared by the rows holding one value: the activity
-    gives its text columns to segments as objects, and taking Arrow text made a ``str`` per
-    row there (two columns of 23 M events, about 2.5 GiB at 10 M touchpoints, issue #14)."""
-    if name in frame and is_arrow_text(frame[name]):
+    """``frame[name]`` at ``rows`` (a column of ``None`` if the frame has none); Arrow text and
+    ``Categorical`` text as objects shared by the rows holding one value: the activity gives
+    its text columns to segments as objects, and taking Arrow text made a ``str`` per row
+    there (two columns of 23 M events, about 2.5 GiB at 10 M touchpoints, issue #14)."""
+    if name not in frame:
+        return _series(np.full(len(rows), None, dtype=object))
+    if _coded_text(frame[name]):
         return _series(shared_objects(frame[name])[rows])
-    return _taken(frame, name, rows)
+    return _series(frame[name].array.take(rows))
 
 
 def _none_for_missing(values: object) -> np.ndarray | list[str | None]:
@@ -644,21 +640,41 @@ def _none_for_missing(values: object) -> np.ndarray | list[str | None]:
     return listed
 
 
-def _arrow_text(values: pd.Series) -> pa.Array:
-    """``_text(values)`` as Arrow text: Arrow strings as they are (no Python ``str`` per row:
-    the events' keys are millions of rows), anything else through ``_text``."""
+def _coded_text(values: pd.Series) -> bool:
+    """Whether ``values`` is Arrow text or a ``Categorical`` of text (``shared_objects``
+    reads either without a Python ``str`` per row)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return pd.api.types.infer_dtype(values.cat.categories, skipna=True) in ("string", "empty")
+    return is_arrow_text(values)
+
+
+def _positions(values: pd.Series, uniques: pa.Array) -> np.ndarray:
+    """Per value (ids compared as text, ``_text``), its position in ``uniques`` (-1: not
+    there, or missing). A ``Categorical``'s categories are looked up once each and its rows
+    take their category's answer (23 M events' keys at 10 M touchpoints, read as codes,
+    issue #14); Arrow text is looked up as it is, anything else through ``_text``."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        categories = pa.array(_text(pd.Series(values.cat.categories)), type=pa.string())
+        found = _positions_arrow(categories, uniques)
+        return np.r_[found, -1][values.cat.codes.to_numpy(dtype=np.int64)]
     if is_arrow_text(values):
-        return arrow_array(values).combine_chunks()
-    return pa.array(_text(values), type=pa.string())
+        return _positions_arrow(arrow_array(values).combine_chunks(), uniques)
+    return _positions_arrow(pa.array(_text(values), type=pa.string()), uniques)
 
 
-def _first_owner(asked: list[pa.Array], owners: list[np.ndarray]) -> np.ndarray:
-    """Per row of ``asked`` (key columns, Arrow text), the position of the first row of
-    ``owners`` (key columns, text objects) with the same key (-1: none, or a missing value):
-    an inner join on each key's first owner, in ``asked``'s order.
+def _positions_arrow(values: pa.Array, uniques: pa.Array) -> np.ndarray:
+    looked = pc.index_in(values, value_set=uniques)
+    positions: np.ndarray = looked.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return positions
+
+
+def _first_owner(asked: list[pd.Series], owners: list[np.ndarray]) -> np.ndarray:
+    """Per row of ``asked`` (key columns), the position of the first row of ``owners`` (key
+    columns, text objects) with the same key (-1: none, or a missing value): an inner join
+    on each key's first owner, in ``asked``'s order.
 
     The owners' distinct keys are numbered; each asked value is looked up among them in
-    Arrow (``index_in``), so the asked rows never become Python objects.
+    Arrow (``_positions``), so the asked rows never become Python objects.
     """
     n, m = len(owners[0]), len(asked[0])
     mine_joint = np.zeros(n, dtype=np.int64)
@@ -668,10 +684,7 @@ def _first_owner(asked: list[pa.Array], owners: list[np.ndarray]) -> np.ndarray:
         codes, uniques = pd.factorize(mine)
         size = max(len(uniques), 1)
         mine_joint = mine_joint * size + codes
-        looked = pc.index_in(
-            theirs, value_set=pa.array(np.asarray(uniques, dtype=object), type=pa.string())
-        )
-        index = looked.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        index = _positions(theirs, pa.array(np.asarray(uniques, dtype=object), type=pa.string()))
         unknown |= index < 0
         asked_joint = asked_joint * size + index
     first = ~pd.Index(mine_joint).duplicated(keep="first")

@@ -81,8 +81,11 @@ def text_codes(values: pd.Series) -> tuple[np.ndarray, list[Any]]:
 
     Arrow's dictionary encoding: one pass in C over a million strings, where a
     pandas ``map`` over a dict builds and probes a hash index in Python objects.
-    Arrow text is encoded as it is; other values go through Python objects.
+    Arrow text is encoded as it is, a ``Categorical`` gives its own codes and categories;
+    other values go through Python objects.
     """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy(dtype=np.int64), values.cat.categories.tolist()
     if is_arrow_text(values):
         array = arrow_array(values).combine_chunks()
     else:

@@ -157,11 +157,12 @@ def ingest(ctx: RunContext, done: Results) -> Ingested:
 
 
 def _read_activity(ingested: Ingested, kind: str) -> pd.DataFrame | None:
-    """The validated ``kind`` rows ingest wrote to the run, as they were, or ``None`` when no
-    source of that kind was read. Only the columns the features read (``ACTIVITY_COLUMNS``):
-    an event's URL and value stay on disk."""
+    """The validated ``kind`` rows ingest wrote to the run, or ``None`` when no source of
+    that kind was read. Only the columns the features read (``ACTIVITY_COLUMNS``): an
+    event's URL and value stay on disk. The text is read as codes (``read_coded``): the
+    features look the keys up and take the types, a distinct value at a time."""
     stored = ingested.activity_on_disk.get(kind)
-    return None if stored is None else stored.read(columns=ACTIVITY_COLUMNS[kind])
+    return None if stored is None else stored.read_coded(columns=ACTIVITY_COLUMNS[kind])
 
 
 def consent(ctx: RunContext, done: Results) -> ConsentJudged:

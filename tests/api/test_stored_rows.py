@@ -93,6 +93,36 @@ def test_rows_read_back_are_the_rows_written(tmp_path_factory, rows) -> None:
 
 
 @settings(max_examples=40, deadline=None)
+@given(rows=_ROWS)
+def test_rows_read_as_codes_are_the_rows_written(tmp_path_factory, rows) -> None:
+    """``read_coded`` gives each text column (Python or Arrow strings) as a ``Categorical``
+    of its distinct values, the rows' values those ``read`` gives, and the other columns as
+    ``read`` gives them."""
+    frame = _frame(rows)
+    stored = StoredRows.write(
+        frame,
+        path=tmp_path_factory.mktemp("coded") / "t.parquet",
+        coerce_timestamps="us",
+        allow_truncated_timestamps=True,
+    )
+    plain, coded = stored.read(), stored.read_coded()
+    assert list(coded.columns) == list(plain.columns) and len(coded) == len(frame)
+    for column in coded.columns:
+        # Arrow text is text in the file; Python strings are when one is there (else nulls)
+        if column == "arrow_text" or (column == "record_key" and frame[column].notna().any()):
+            values = coded[column]
+            assert isinstance(values.dtype, pd.CategoricalDtype)
+            assert values.cat.categories.is_unique
+            assert [None if pd.isna(v) else v for v in values.astype(object)] == [
+                None if pd.isna(v) else v for v in plain[column]
+            ]
+        else:
+            pd.testing.assert_series_equal(coded[column], plain[column])
+    some = stored.read_coded(columns=["gpc", "arrow_text", "no_such_column"])
+    assert list(some.columns) == ["arrow_text", "gpc"]
+
+
+@settings(max_examples=40, deadline=None)
 @given(chunks=st.lists(_ROWS, min_size=1, max_size=4), blank=st.integers(0, 3))
 def test_rows_written_a_chunk_at_a_time_are_the_chunks_concatenated(
     tmp_path_factory, chunks, blank
