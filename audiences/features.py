@@ -656,7 +656,8 @@ def _positions(values: pd.Series, uniques: pa.Array) -> np.ndarray:
     if isinstance(values.dtype, pd.CategoricalDtype):
         categories = pa.array(_text(pd.Series(values.cat.categories)), type=pa.string())
         found = _positions_arrow(categories, uniques)
-        return np.r_[found, -1][values.cat.codes.to_numpy(dtype=np.int64)]
+        positions: np.ndarray = np.r_[found, -1][values.cat.codes.to_numpy(dtype=np.int64)]
+        return positions
     if is_arrow_text(values):
         return _positions_arrow(arrow_array(values).combine_chunks(), uniques)
     return _positions_arrow(pa.array(_text(values), type=pa.string()), uniques)

@@ -256,7 +256,9 @@ def _categories(column: pa.ChunkedArray) -> pd.Series:
     strings, in order of appearance; a missing value has no category)."""
     values, codes = _dictionary(column)
     categories = pd.Index(np.asarray(values, dtype=object), dtype=object)
-    return pd.Series(pd.Categorical.from_codes(codes, categories=categories), copy=False)
+    # pandas takes an integer array (its stubs ask for a Sequence)
+    coded = pd.Categorical.from_codes(codes, categories=categories)  # type: ignore[arg-type]
+    return pd.Series(coded, copy=False)
 
 
 def _text_objects(column: pa.ChunkedArray) -> pd.Series:
