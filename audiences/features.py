@@ -136,7 +136,8 @@ def build_person_tables(
             are released once read (``ActivityRows``: at 10 M touchpoints 23 M events,
             about 2 GiB, that the features' per-person aggregates do not read). Text
             columns may be ``Categorical`` (a run reads them as codes, a tenth of the
-            text's memory): the tables are the same.
+            text's memory): the tables are those of the same rows as text (a validated
+            row has its key and type; a missing key matches no record, as in Arrow text).
         interactions: validated ``interactions`` rows (``customer_id, ts, kind, outcome``),
             the same way.
         consent: ``person_consent`` (``person_id, purpose, allowed``).
@@ -611,6 +612,8 @@ def _shared_text(values: pd.Series) -> np.ndarray:
     type over millions of events is one object, not one per row)."""
     if _coded_text(values) and values.notna().all():
         return shared_objects(values)
+    if isinstance(values.dtype, pd.CategoricalDtype):  # missing as None, as read as objects
+        values = pd.Series(shared_objects(values), dtype=object)
     return _text(values)  # other types become their text, and missing values too
 
 

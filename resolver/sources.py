@@ -89,6 +89,8 @@ __all__ = [
     "SourceConfig",
     "SourceCounts",
     "SourceKind",
+    "TOUCHPOINT_COLUMNS",
+    "TOUCHPOINT_SCHEMA",
     "ingest_sources",
     "normalize_record",
     "read_source",
@@ -180,7 +182,7 @@ TOUCHPOINT_COLUMNS: tuple[str, ...] = (
 
 _TOUCHPOINT_TYPES: Mapping[str, pa.DataType] = {
     "record_id": pa.int64(),
-    "ts": pa.timestamp("ns", tz="UTC"),
+    "ts": pa.timestamp("us", tz="UTC"),
     "first_translit": pa.bool_(),
     "last_translit": pa.bool_(),
     "first_forms": pa.list_(pa.string()),
@@ -191,7 +193,9 @@ TOUCHPOINT_SCHEMA = pa.schema(
 )
 """The touchpoints' Arrow types, every column text but these: the same for every source and
 chunk, so that the run writes each chunk as it comes (a column a source lacks is missing
-values of its type, not a column of nulls)."""
+values of its type, not a column of nulls). Times in microseconds, as the run stores them
+(Spark reads no finer), whether a source's times came in nanoseconds (text) or in
+microseconds (a typed Parquet column, whose 9999-12-31 nanoseconds cannot hold)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -636,8 +640,9 @@ def ingest_sources(
     ISO 8601 is read in the offset of the value before it in its chunk (pandas' reading).
 
     Returns:
-        The touchpoints of all linked sources (``record_id`` numbers them
-        0..n-1 in source order), validated activity tables, the quarantine
+        The touchpoints of all linked sources that ``on_touchpoints`` did not take
+        (``record_id`` numbers every linked source's touchpoints 0..n-1 in the order
+        read, taken or not), validated activity tables, the quarantine
         and per-source counts.
     """
     names = [s.name for s in sources]
@@ -738,7 +743,7 @@ def ingest_sources(
         touchpoints = join_parts(touch_parts)
     elif taken is not None:  # every chunk was taken
         touchpoints = taken
-    else:  # no linked source, or none had a usable row
+    else:  # no linked source (one without a usable row still gives a chunk of none)
         touchpoints = _numbered(
             pd.DataFrame({c: pd.Series(dtype=object) for c in TOUCHPOINT_COLUMNS}), start=0
         )

@@ -51,12 +51,16 @@ class StoredRows:
         whole frame: converted whole, 10 M touchpoints were a 2.5 GiB Arrow copy beside the
         frame, ingest's peak (issue #14).
         """
+        given = schema  # a given schema's types are a cast (times truncated to its unit)
         if schema is None:
             schema = pa.Schema.from_pandas(frame, preserve_index=False)
         with pq.ParquetWriter(path, schema, **options) as writer:
             for start in range(0, max(len(frame), 1), WRITE_ROWS):
                 rows = frame.iloc[start : start + WRITE_ROWS]
-                writer.write_table(pa.Table.from_pandas(rows, schema=schema, preserve_index=False))
+                table = pa.Table.from_pandas(
+                    rows, schema=schema, preserve_index=False, safe=given is None
+                )
+                writer.write_table(table)
         return cls(path=path, rows=len(frame), dtypes=_dtypes(frame))
 
     def read(self, *, columns: Iterable[str] | None = None) -> pd.DataFrame:
@@ -65,67 +69,53 @@ class StoredRows:
         A column asked for that was not written is left out, as the frame it was written from
         lacked it: readers test ``name in frame`` where a column is optional.
         """
-        asked = set(self.dtypes) if columns is None else set(columns)
-        wanted = [c for c in self.dtypes if c in asked]
-        if not wanted:  # no column: still the file's rows
-            return pd.DataFrame(index=pd.RangeIndex(self.rows))
-        read: dict[str, pd.Series] = {}
-        with pq.ParquetFile(self.path, read_dictionary=self._coded(wanted)) as file:
-            for name in wanted:  # one column's Arrow buffers at a time beside the frame
-                column = file.read(columns=[name]).column(name)
-                read[name] = _as_written(column, self.dtypes[name])
-        # Arrow's allocator keeps what it freed for its next allocation: the decoded columns
-        # went to the frame, and the step that reads them needs the memory for other things
-        pa.default_memory_pool().release_unused()
-        return pd.DataFrame(read, copy=False)
+        return self._read(columns, coded=False)
 
     def read_coded(self, *, columns: Iterable[str] | None = None) -> pd.DataFrame:
-        """``read``, with every text column a pandas ``Categorical``: each distinct text
-        once, and a small integer per row (Arrow's dictionary, as Parquet stores it).
+        """``read``, with each text column (Python or Arrow strings in the frame written, text
+        in the file) a pandas ``Categorical``: each distinct text once, and a small integer
+        per row (Arrow's dictionary, as Parquet stores it). A column written all missing
+        has no text type in the file, and is read as ``read`` reads it.
 
         For a step that only compares, looks up and takes the text: the features read the
         keys and types of 23 M events at 10 M touchpoints, about 2.6 GiB as text under the
         step's peak and a tenth of that as codes (issue #14).
         """
+        return self._read(columns, coded=True)
+
+    def _read(self, columns: Iterable[str] | None, *, coded: bool) -> pd.DataFrame:
         asked = set(self.dtypes) if columns is None else set(columns)
         wanted = [c for c in self.dtypes if c in asked]
-        if not wanted:
+        if not wanted:  # no column: still the file's rows
             return pd.DataFrame(index=pd.RangeIndex(self.rows))
-        schema = pq.read_schema(self.path)
-        text = [
-            name
-            for name in wanted
-            if (
-                pa.types.is_string(schema.field(name).type)
-                or pa.types.is_large_string(schema.field(name).type)
-            )
-            and (
-                pd.api.types.is_object_dtype(self.dtypes[name])
-                or isinstance(self.dtypes[name], pd.StringDtype)
-            )
-        ]
+        text = self._text(wanted, arrow_strings=coded)
         read: dict[str, pd.Series] = {}
         with pq.ParquetFile(self.path, read_dictionary=text) as file:
-            for name in wanted:
+            for name in wanted:  # one column's Arrow buffers at a time beside the frame
                 column = file.read(columns=[name]).column(name)
-                if name in text:
+                if coded and name in text:
                     read[name] = _categories(column)
                 else:
                     read[name] = _as_written(column, self.dtypes[name])
+        # Arrow's allocator keeps what it freed for its next allocation: the decoded columns
+        # went to the frame, and the step that reads them needs the memory for other things
         pa.default_memory_pool().release_unused()
         return pd.DataFrame(read, copy=False)
 
-    def _coded(self, names: list[str]) -> list[str]:
-        """The columns among ``names`` written as Python strings: read as Arrow dictionaries
-        (each distinct text once, and a number per row), not as every row's text, before
-        they become objects. Decoded, a user agent column of 10 M touchpoints was 1.6 GiB
-        of Arrow text for a moment, the link step's peak, for a few hundred distinct
-        values (issue #14)."""
+    def _text(self, names: list[str], *, arrow_strings: bool) -> list[str]:
+        """The columns among ``names`` written as Python strings (and, with
+        ``arrow_strings``, as Arrow strings) that the file holds as text: read as Arrow
+        dictionaries (each distinct text once, and a number per row), not as every row's
+        text. Decoded, a user agent column of 10 M touchpoints was 1.6 GiB of Arrow text for
+        a moment, the link step's peak, for a few hundred distinct values (issue #14)."""
         schema = pq.read_schema(self.path)
         return [
             name
             for name in names
-            if pd.api.types.is_object_dtype(self.dtypes[name])
+            if (
+                pd.api.types.is_object_dtype(self.dtypes[name])
+                or (arrow_strings and isinstance(self.dtypes[name], pd.StringDtype))
+            )
             and (
                 pa.types.is_string(schema.field(name).type)
                 or pa.types.is_large_string(schema.field(name).type)
@@ -164,9 +154,13 @@ class RowsWriter:
     comes while it has the dtypes and Arrow types of the first; a chunk that has others (a
     column all missing in the first chunk, text in a later one) makes the writer hold the
     rest and write them all at ``close``, concatenated as pandas concatenates them.
-    Chunks of one source read alike (ingest's events, issue #14), so that is rare. Given a
-    ``schema``, every chunk is written in its Arrow types (ingest's touchpoints, whose
-    sources lack different columns).
+    Chunks of one source read alike (ingest's events, issue #14), so that is rare.
+
+    Given a ``schema``, every chunk is cast to its Arrow types (ingest's touchpoints, whose
+    sources lack different columns; times truncated to the schema's unit, as
+    ``allow_truncated_timestamps`` does), and chunks whose times differ only in their unit
+    (a typed Parquet source's microseconds, a CSV's nanoseconds) are written as they come:
+    the column is then read back in the unit the file stores.
     """
 
     def __init__(self, path: Path, *, schema: pa.Schema | None = None, **options: Any) -> None:
@@ -181,33 +175,78 @@ class RowsWriter:
         """Once a chunk differs: the chunks since (the file's rows are read back at close)."""
         self._empty: pd.DataFrame | None = None
         """A chunk without rows, while no chunk with rows came."""
+        self._empty_dtypes: dict[str, Any] | None = None
+        """The dtypes of the chunks without rows before the first with rows (times that
+        differ in unit among them in the schema's unit)."""
 
     def append(self, frame: pd.DataFrame) -> None:
         """Write (or hold) one chunk of rows."""
         if self._held is not None:
             self._held.append(frame)
             return
-        if self._empty is not None and len(frame):
-            # rows at last: they set the file's types (an empty chunk's object columns have none)
-            self._empty = None
-        elif self._writer is None and not len(frame):
+        if self._writer is None and not len(frame):
             self._empty = frame  # written at close if no rows come
+            empty = _dtypes(frame)
+            if self._empty_dtypes is not None:
+                empty = self._in_file_units(self._empty_dtypes, empty) or empty
+            self._empty_dtypes = empty
             return
         if self._writer is None:
-            table = pa.Table.from_pandas(frame, schema=self._schema, preserve_index=False)
+            # rows at last: they set the file's types (an empty chunk's object columns have
+            # none), but for times in another unit than an empty chunk's
+            self._empty = None
+            table = self._arrow(frame)
             self._schema, self._dtypes = table.schema, _dtypes(frame)
+            if self._empty_dtypes is not None:
+                self._dtypes = self._in_file_units(self._dtypes, self._empty_dtypes) or self._dtypes
             self._writer = pq.ParquetWriter(self._path, table.schema, **self._options)
-        elif _dtypes(frame) != self._dtypes:
-            self._hold(frame)
-            return
         else:
+            assert self._dtypes is not None
+            dtypes = _dtypes(frame)
+            if dtypes != self._dtypes:
+                merged = self._in_file_units(self._dtypes, dtypes)
+                if merged is None:
+                    self._hold(frame)
+                    return
+                self._dtypes = merged
             try:
-                table = pa.Table.from_pandas(frame, schema=self._schema, preserve_index=False)
+                table = self._arrow(frame)
             except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
                 self._hold(frame)
                 return
         self._writer.write_table(table)
         self._rows += len(frame)
+
+    def _arrow(self, frame: pd.DataFrame) -> pa.Table:
+        # a given schema's types are a cast (times truncated to its unit), not a check
+        return pa.Table.from_pandas(
+            frame, schema=self._schema, preserve_index=False, safe=self._given is None
+        )
+
+    def _in_file_units(
+        self, written: Mapping[str, Any], chunk: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        """``written`` with each time column that ``chunk`` has in another unit read back in
+        the given schema's unit; ``None`` when any other dtype differs (or no schema)."""
+        if self._given is None or list(written) != list(chunk):
+            return None
+        merged = dict(written)
+        for name, dtype in chunk.items():
+            if dtype == written[name]:
+                continue
+            field_type = self._given.field(name).type if name in self._given.names else None
+            same_zone = getattr(dtype, "tz", None) == getattr(written[name], "tz", None)
+            times = all(getattr(t, "kind", None) == "M" for t in (dtype, written[name]))
+            if field_type is None or not pa.types.is_timestamp(field_type) or not times:
+                return None
+            if not same_zone:
+                return None
+            merged[name] = (
+                pd.DatetimeTZDtype(unit=field_type.unit, tz=field_type.tz)
+                if field_type.tz is not None
+                else np.dtype(f"datetime64[{field_type.unit}]")
+            )
+        return merged
 
     def _hold(self, frame: pd.DataFrame) -> None:
         logger.warning(

@@ -149,7 +149,7 @@ _SCHEMA = pa.schema(
     [
         ("record_key", pa.string()),
         ("arrow_text", pa.string()),
-        ("ts", pa.timestamp("ns", tz="UTC")),
+        ("ts", pa.timestamp("us", tz="UTC")),
         ("first_forms", pa.list_(pa.string())),
         ("record_id", pa.int64()),
         ("gpc", pa.bool_()),
@@ -158,18 +158,26 @@ _SCHEMA = pa.schema(
 
 
 @settings(max_examples=40, deadline=None)
-@given(chunks=st.lists(_ROWS, min_size=1, max_size=4), blank=st.integers(0, 3))
+@given(
+    chunks=st.lists(_ROWS, min_size=1, max_size=4),
+    blank=st.integers(0, 3),
+    micro=st.integers(0, 3),
+)
 def test_rows_written_in_a_schema_are_written_as_each_chunk_comes(
-    tmp_path_factory, chunks, blank
+    tmp_path_factory, chunks, blank, micro
 ) -> None:
     """Given a ``schema``, a chunk whose column is all missing is written in the schema's
-    type as it comes, nothing held (ingest's touchpoints, whose sources lack different
-    columns, issue #14), and the file reads back as the chunks concatenated."""
+    type as it comes, and so is a chunk whose times are microseconds among chunks in
+    nanoseconds (a typed Parquet source among CSV ones): nothing held (ingest's
+    touchpoints, issue #14). The file reads back as the chunks concatenated, the times in
+    the file's unit when the chunks' units differ."""
     frames = [_frame(rows) for rows in chunks]
     if blank < len(frames):
         frames[blank] = frames[blank].assign(
             record_key=pd.Series(None, dtype=object), first_forms=pd.Series(None, dtype=object)
         )
+    if micro < len(frames):
+        frames[micro] = frames[micro].assign(ts=frames[micro]["ts"].astype("datetime64[us, UTC]"))
     path = tmp_path_factory.mktemp("schema") / "t.parquet"
     writer = RowsWriter(
         path, schema=_SCHEMA, coerce_timestamps="us", allow_truncated_timestamps=True
@@ -184,7 +192,32 @@ def test_rows_written_in_a_schema_are_written_as_each_chunk_comes(
         (f.name, pa.timestamp("us", tz="UTC") if f.name == "ts" else f.type) for f in _SCHEMA
     ]
     expected = pd.concat(frames, ignore_index=True)
+    if not len(expected):  # no rows: the columns (their times in one chunk's unit or another)
+        assert stored.rows == 0 and list(stored.read().columns) == list(expected.columns)
+        return
+    if len({str(f["ts"].dtype) for f in frames}) > 1:
+        expected["ts"] = expected["ts"].astype("datetime64[us, UTC]")
     pd.testing.assert_frame_equal(_missing_as_none(stored.read()), _missing_as_none(expected))
+
+
+def test_times_past_what_nanoseconds_hold_are_written_in_a_schema(tmp_path: Path) -> None:
+    """A typed Parquet source's 9999-12-31 (a warehouse's "no end") is a valid microsecond
+    time; written in a schema of microseconds after a chunk in nanoseconds, it reads back."""
+    path = tmp_path / "t.parquet"
+    writer = RowsWriter(path, schema=_SCHEMA)
+    first = _frame([("a", "b", datetime(2026, 1, 1, tzinfo=UTC), None, 1, True)])
+    late = first.assign(
+        ts=pd.Series([datetime(9999, 12, 31, tzinfo=UTC)], dtype="datetime64[us, UTC]")
+    )
+    writer.append(first)
+    writer.append(late)
+    assert writer._held is None
+    stored = writer.close()
+    assert stored is not None
+    assert stored.read()["ts"].tolist() == [
+        pd.Timestamp("2026-01-01", tz="UTC"),
+        pd.Timestamp("9999-12-31", tz="UTC"),
+    ]
 
 
 def _missing_as_none(frame: pd.DataFrame) -> pd.DataFrame:
@@ -229,20 +262,75 @@ def test_a_run_reading_each_steps_columns_publishes_what_every_column_gives(
     as_of = datetime(2026, 11, 1, tzinfo=UTC)
     run_link(config=loaded, workspace=workspace, as_of=as_of, retrain=True)
     declared = workspace.current_dir()
-    read = StoredRows.read
+    read, read_coded = StoredRows.read, StoredRows.read_coded
     asked: list[int] = []
+    coded: list[int] = []
 
     def every_column(self: StoredRows, *, columns: object = None) -> pd.DataFrame:
         asked.append(0 if columns is None else 1)
         return read(self)
 
+    def every_column_coded(self: StoredRows, *, columns: object = None) -> pd.DataFrame:
+        coded.append(0 if columns is None else 1)
+        return read_coded(self)
+
     monkeypatch.setattr(StoredRows, "read", every_column)
+    monkeypatch.setattr(StoredRows, "read_coded", every_column_coded)
     run_link(config=loaded, workspace=workspace, as_of=as_of, retrain=True)
-    # consent (signals, gate), link, person ids, person consent, features, the activity
-    assert sum(asked) >= 6
+    # consent (signals, gate), link, person ids, person consent, features
+    assert sum(asked) >= 5
+    assert sum(coded) == 2  # the features' events and interactions, as codes
     everything = workspace.current_dir()
     assert everything != declared
     ours, theirs = _tables(declared), _tables(everything)
     for name, table in ours.items():
         pd.testing.assert_frame_equal(table, theirs[name], obj=name)
     assert (ours["links"]["decision"] == "accepted").sum() > 100  # a world that links
+
+
+def test_touchpoints_of_typed_parquet_and_csv_sources_are_written_as_they_come(
+    tmp_path: Path,
+) -> None:
+    """Ingest's touchpoints from a CSV source (times in nanoseconds) and a Parquet source
+    with typed times (microseconds, one of them 9999-12-31, past what nanoseconds hold)
+    are written a chunk at a time in ``TOUCHPOINT_SCHEMA``, nothing held, and read back as
+    ingest gives them, the times in the file's microseconds (issue #14)."""
+    from resolver.sources import TOUCHPOINT_SCHEMA, SourceConfig, ingest_sources
+
+    (tmp_path / "crm.csv").write_text("customer_id,email\nk1,a@example.com\n")
+    pq.write_table(
+        pa.table(
+            {
+                "session_id": ["s1", "s2"],
+                "started_at": pa.array(
+                    [datetime(2026, 10, 1, 10, tzinfo=UTC), datetime(9999, 12, 31, tzinfo=UTC)],
+                    type=pa.timestamp("us", tz="UTC"),
+                ),
+                "cookie_id": ["c1", "c2"],
+            }
+        ),
+        tmp_path / "web.parquet",
+    )
+    sources = [
+        SourceConfig(name="crm", kind="customers", path=tmp_path / "crm.csv"),
+        SourceConfig(name="web", kind="sessions", path=tmp_path / "web.parquet"),
+    ]
+    writer = RowsWriter(tmp_path / "touchpoints.parquet", schema=TOUCHPOINT_SCHEMA)
+    units: list[str] = []
+
+    def write(frame: pd.DataFrame) -> bool:
+        units.append(str(frame["ts"].dtype))
+        writer.append(frame)
+        assert writer._held is None  # written as it came
+        return True
+
+    ingest_sources(sources=sources, on_touchpoints=write)
+    assert units == ["datetime64[ns, UTC]", "datetime64[us, UTC]"]  # the case in point
+    stored = writer.close()
+    assert stored is not None
+    back = stored.read()
+    assert back["record_key"].tolist() == ["k1", "s1", "s2"]
+    assert back["ts"].tolist()[1:] == [
+        pd.Timestamp("2026-10-01 10:00", tz="UTC"),
+        pd.Timestamp("9999-12-31", tz="UTC"),
+    ]

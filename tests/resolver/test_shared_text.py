@@ -8,7 +8,7 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from resolver.shared_text import repeated, shared_objects
+from resolver.shared_text import repeated, shared_objects, text_codes
 
 _text = st.one_of(st.none(), st.sampled_from(["a", "b", "é", "", "שלום"]), st.text(max_size=6))
 
@@ -22,7 +22,7 @@ def test_numpy_full_makes_a_string_per_row_and_repeated_does_not() -> None:
     assert repeated(None, 0).shape == (0,)
 
 
-@given(st.lists(_text, max_size=20), st.sampled_from(["string[pyarrow]", "object"]))
+@given(st.lists(_text, max_size=20), st.sampled_from(["string[pyarrow]", "object", "category"]))
 def test_shared_objects_equal_the_values_and_share_each_distinct_one(
     values: list[str | None], dtype: str
 ) -> None:
@@ -32,3 +32,16 @@ def test_shared_objects_equal_the_values_and_share_each_distinct_one(
     assert out.tolist() == values  # None where missing, as given otherwise
     distinct = {v for v in values if v is not None}
     assert len({id(v) for v in out if v is not None}) == len(distinct)
+
+
+@given(st.lists(_text, max_size=20), st.lists(st.text(max_size=4), max_size=3))
+def test_a_categorical_gives_its_own_codes_and_categories(
+    values: list[str | None], unused: list[str]
+) -> None:
+    """A ``Categorical`` (text read as codes, issue #14) is not encoded again: its codes
+    (-1 where missing) and categories, unused ones included, name each row's value."""
+    categories = list(dict.fromkeys([*(v for v in values if v is not None), *unused]))
+    series = pd.Series(pd.Categorical(values, categories=categories))
+    codes, uniques = text_codes(series)
+    assert uniques == categories
+    assert [None if c < 0 else uniques[c] for c in codes] == values

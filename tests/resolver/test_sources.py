@@ -291,3 +291,35 @@ def test_sources_are_read_events_first_consents_last_and_reported_as_configured(
         ["web", "s1"],
     ]
     assert result.touchpoints["record_id"].tolist() == [0, 1]
+
+
+def test_touchpoints_not_taken_are_returned_numbered_as_read(tmp_path):
+    """A callback may take some chunks and leave others: the result holds those left, with
+    the record ids they were handed with (every linked chunk numbered in the order read,
+    taken or not), and a source without a usable row gives a chunk of none."""
+    crm = _write(tmp_path / "crm.csv", "customer_id,email\nk1,a@example.com\nk2,b@example.com\n")
+    bad = _write(
+        tmp_path / "bad.csv", "session_id,started_at,cookie_id\n,2026-10-01T10:00:00Z,c1\n"
+    )
+    web = _write(
+        tmp_path / "web.csv", "session_id,started_at,cookie_id\ns9,2026-10-01T10:00:00Z,c9\n"
+    )
+    sources = [
+        SourceConfig(name="crm", kind="customers", path=crm),
+        SourceConfig(name="bad", kind="sessions", path=bad),
+        SourceConfig(name="web", kind="sessions", path=web),
+    ]
+    held = ingest_sources(sources=sources).touchpoints
+    handed: list[pd.DataFrame] = []
+
+    def take_the_crm(frame: pd.DataFrame) -> bool:
+        handed.append(frame)
+        return bool((frame["source"] == "crm").all()) and len(frame) > 0
+
+    result = ingest_sources(sources=sources, on_touchpoints=take_the_crm)
+    assert [len(frame) for frame in handed] == [2, 0, 1]
+    assert result.touchpoints[["source", "record_key", "record_id"]].values.tolist() == [
+        ["web", "s9", 2]
+    ]
+    assert held["record_id"].tolist() == [0, 1, 2]
+    assert dict(result.touchpoints.dtypes) == dict(held.dtypes)
