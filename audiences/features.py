@@ -601,7 +601,10 @@ def _frame(columns: dict[str, object]) -> pd.DataFrame:
 
 def _text(values: pd.Series) -> np.ndarray:
     """``values.astype(str)`` as an object array (ids are compared as text), without the
-    copy when they already are all text."""
+    copy when they already are all text. A ``Categorical`` (text read as codes) is its
+    values as objects first, ``None`` where missing, as text read as objects has."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = pd.Series(shared_objects(values), dtype=object)
     if pd.api.types.infer_dtype(values, skipna=False) == "string":
         return values.to_numpy(dtype=object)
     return values.astype(str).to_numpy(dtype=object)
@@ -612,8 +615,6 @@ def _shared_text(values: pd.Series) -> np.ndarray:
     type over millions of events is one object, not one per row)."""
     if _coded_text(values) and values.notna().all():
         return shared_objects(values)
-    if isinstance(values.dtype, pd.CategoricalDtype):  # missing as None, as read as objects
-        values = pd.Series(shared_objects(values), dtype=object)
     return _text(values)  # other types become their text, and missing values too
 
 
