@@ -278,7 +278,7 @@ class RowsWriter:
 def _as_written(column: pa.ChunkedArray, dtype: Any) -> pd.Series:
     """One Parquet column as the pandas column it was written from."""
     if pa.types.is_dictionary(column.type) and pd.api.types.is_object_dtype(dtype):
-        return _text_objects(column)  # Python strings, read coded (``_coded``)
+        return _text_objects(column)  # Python strings, read coded (``_text``)
     if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
         return pd.Series(pd.arrays.ArrowStringArray(column), copy=False)
     if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
